@@ -88,3 +88,33 @@ type Vars struct {
 	// the reference is left as written (lint mode).
 	Strict bool
 }
+
+// Workload returns the workload manifest called name, or nil.
+func (w *Workspace) Workload(name string) *Manifest { return find(w.Workloads, name) }
+
+// Environment returns the environment manifest called name, or nil.
+func (w *Workspace) Environment(name string) *Manifest { return find(w.Environments, name) }
+
+func find(ms []*Manifest, name string) *Manifest {
+	for _, m := range ms {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// EnvNames lists every environment the workspace knows: the folders under
+// copilot/environments and the names workload overrides use, sorted.
+func (w *Workspace) EnvNames() []string {
+	seen := map[string]bool{}
+	for _, e := range w.Environments {
+		seen[e.Name] = true
+	}
+	for _, m := range w.Workloads {
+		for _, e := range m.OverrideEnvs() {
+			seen[e] = true
+		}
+	}
+	return sortedKeys(seen)
+}
