@@ -1,0 +1,403 @@
+package lint
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// A rule checks what JSON Schema cannot say: a cross-field constraint from
+// Copilot's validate.go / validate_env.go, or a limit AWS enforces at deploy
+// time that Copilot never checked. Each has a stable id for ignore lists.
+type rule struct {
+	id    string
+	kinds []workspace.Kind // nil: every kind
+	check func(c *context)
+}
+
+// context is what a rule sees: one resolved manifest for one environment.
+type context struct {
+	ws   *workspace.Workspace
+	m    *workspace.Manifest
+	doc  *yaml.Node
+	env  string
+	rule string
+	out  diag.List
+}
+
+func (c *context) report(n *yaml.Node, sev diag.Severity, msg, fix string) {
+	d := diag.Diagnostic{File: c.m.Path, Severity: sev, Rule: c.rule, Message: msg, Fix: fix}
+	if n == nil {
+		n = c.doc
+	}
+	d.Line, d.Column = n.Line, n.Column
+	c.out = append(c.out, d)
+}
+
+func (c *context) errorf(n *yaml.Node, fix, format string, args ...any) {
+	c.report(n, diag.Error, fmt.Sprintf(format, args...), fix)
+}
+
+// get walks a path of mapping keys from the document, or returns nil.
+func (c *context) get(path ...string) *yaml.Node { return get(c.doc, path...) }
+
+func get(n *yaml.Node, path ...string) *yaml.Node {
+	for _, p := range path {
+		n = mapValue(n, p)
+		if n == nil {
+			return nil
+		}
+	}
+	if n != nil && n.ShortTag() == "!!null" {
+		return nil
+	}
+	return n
+}
+
+// stackName is what Copilot names a workload's stack.
+func (c *context) stackName() string {
+	return c.ws.App + "-" + c.env + "-" + c.m.Name
+}
+
+func isMap(n *yaml.Node) bool    { return n != nil && n.Kind == yaml.MappingNode }
+func isScalar(n *yaml.Node) bool { return n != nil && n.Kind == yaml.ScalarNode }
+
+// intValue reads an integer scalar; ok is false for anything else (the
+// schema reports wrong types).
+func intValue(n *yaml.Node) (int, bool) {
+	if !isScalar(n) || n.ShortTag() != "!!int" {
+		return 0, false
+	}
+	v, err := strconv.Atoi(n.Value)
+	return v, err == nil
+}
+
+func durationValue(n *yaml.Node) (time.Duration, bool) {
+	if !isScalar(n) || n.ShortTag() != "!!str" {
+		return 0, false
+	}
+	d, err := time.ParseDuration(n.Value)
+	return d, err == nil
+}
+
+var rules []rule
+
+func register(r rule) { rules = append(rules, r) }
+
+func runRules(c *context) diag.List {
+	if c.doc == nil {
+		return nil
+	}
+	for _, r := range rules {
+		if r.kinds != nil && !slices.Contains(r.kinds, c.m.Kind) {
+			continue
+		}
+		c.rule = r.id
+		r.check(c)
+	}
+	return c.out
+}
+
+var (
+	rdws     = []workspace.Kind{workspace.RequestDrivenWebService}
+	ecsKinds = []workspace.Kind{workspace.LoadBalancedWebService, workspace.BackendService, workspace.WorkerService, workspace.ScheduledJob}
+	envKind  = []workspace.Kind{workspace.Environment}
+)
+
+// App Runner's valid instance sizes (CPU units -> memory MiB).
+var appRunnerSizes = map[int][]int{
+	256:  {512, 1024},
+	512:  {1024},
+	1024: {2048, 3072, 4096},
+	2048: {4096, 6144},
+	4096: {8192, 10240, 12288},
+}
+
+// Fargate's valid task sizes (CPU units -> memory MiB).
+var fargateSizes = func() map[int][]int {
+	span := func(from, to, step int) []int {
+		var s []int
+		for m := from; m <= to; m += step {
+			s = append(s, m)
+		}
+		return s
+	}
+	return map[int][]int{
+		256:   {512, 1024, 2048},
+		512:   span(1024, 4096, 1024),
+		1024:  span(2048, 8192, 1024),
+		2048:  span(4096, 16384, 1024),
+		4096:  span(8192, 30720, 1024),
+		8192:  span(16384, 61440, 4096),
+		16384: span(32768, 122880, 8192),
+	}
+}()
+
+func init() {
+	register(rule{id: "apprunner-instance-size", kinds: rdws, check: func(c *context) {
+		checkSize(c, 1024, 2048, appRunnerSizes, "App Runner")
+	}})
+	register(rule{id: "fargate-task-size", kinds: ecsKinds, check: func(c *context) {
+		checkSize(c, 256, 512, fargateSizes, "Fargate")
+	}})
+	register(rule{id: "apprunner-healthcheck-range", kinds: rdws, check: checkAppRunnerHealthCheck})
+	register(rule{id: "name-length", kinds: nil, check: checkNameLength})
+	register(rule{id: "apprunner-placement", kinds: rdws, check: func(c *context) {
+		if p := c.get("network", "vpc", "placement"); isScalar(p) && p.Value == "public" {
+			c.errorf(p, "use `placement: private` to reach VPC resources, or remove network.vpc for public egress",
+				"placement %q is not supported for Request-Driven Web Service", p.Value)
+		}
+	}})
+	register(rule{id: "apprunner-platform", kinds: rdws, check: checkAppRunnerPlatform})
+	register(rule{id: "apprunner-availability", kinds: rdws, check: func(c *context) {
+		c.report(c.get("type"), diag.Notice, "AWS App Runner is closed to new customers since 2026-04-30: accounts that never used it cannot create this service",
+			"deploy to an account that already runs App Runner, or move the workload to a Load Balanced Web Service (ECS)")
+	}})
+	register(rule{id: "autoscaling", kinds: ecsKinds, check: checkAutoscaling})
+	register(rule{id: "env-vpc", kinds: envKind, check: checkEnvVPC})
+}
+
+func checkSize(c *context, defCPU, defMem int, sizes map[int][]int, platform string) {
+	cpuNode, memNode := c.get("cpu"), c.get("memory")
+	cpu, cpuOK := intValue(cpuNode)
+	mem, memOK := intValue(memNode)
+	if cpuNode == nil {
+		cpu, cpuOK = defCPU, true
+	}
+	if memNode == nil {
+		mem, memOK = defMem, true
+	}
+	if !cpuOK || !memOK || (cpuNode == nil && memNode == nil) {
+		return
+	}
+	var cpus []int
+	for k := range sizes {
+		cpus = append(cpus, k)
+	}
+	slices.Sort(cpus)
+	mems, known := sizes[cpu]
+	if !known {
+		c.errorf(cpuNode, fmt.Sprintf("use one of %s CPU units", joinInts(cpus)), "%s does not offer cpu %d", platform, cpu)
+		return
+	}
+	if !slices.Contains(mems, mem) {
+		at := memNode
+		if at == nil {
+			at = cpuNode
+		}
+		c.errorf(at, fmt.Sprintf("with cpu %d use memory %s", cpu, joinInts(mems)), "%s does not offer cpu %d with memory %d", platform, cpu, mem)
+	}
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// checkAppRunnerHealthCheck enforces App Runner's limits, which Copilot
+// leaves to a failed deployment: thresholds 1-20, interval 1-20 s, timeout 1-20 s.
+func checkAppRunnerHealthCheck(c *context) {
+	hc := c.get("http", "healthcheck")
+	if !isMap(hc) {
+		return
+	}
+	for _, key := range []string{"healthy_threshold", "unhealthy_threshold"} {
+		if n := get(hc, key); n != nil {
+			if v, ok := intValue(n); ok && (v < 1 || v > 20) {
+				c.errorf(n, "use a value from 1 to 20", "http.healthcheck.%s is %d; App Runner allows 1 to 20", key, v)
+			}
+		}
+	}
+	for _, key := range []string{"interval", "timeout"} {
+		if n := get(hc, key); n != nil {
+			if d, ok := durationValue(n); ok && (d < time.Second || d > 20*time.Second || d%time.Second != 0) {
+				c.errorf(n, "use whole seconds from 1s to 20s", "http.healthcheck.%s is %s; App Runner allows 1 to 20 whole seconds", key, n.Value)
+			}
+		}
+	}
+}
+
+// checkNameLength keeps names within what the stack and resource names
+// built from them allow: CloudFormation stack names (128) and the App
+// Runner service name `<app>-<env>-<svc>` (40).
+func checkNameLength(c *context) {
+	if c.ws.App == "" || c.m.Kind == workspace.Environment {
+		return
+	}
+	n := c.get("name")
+	if len(c.stackName()) > 128 {
+		c.errorf(n, "shorten the service, environment or application name", "stack name %q is %d characters; CloudFormation allows 128", c.stackName(), len(c.stackName()))
+	}
+	if c.m.Kind == workspace.RequestDrivenWebService && c.env != "" && len(c.stackName()) > 40 {
+		c.errorf(n, "shorten the service, environment or application name",
+			"App Runner service name %q is %d characters; App Runner allows 40", c.stackName(), len(c.stackName()))
+	}
+}
+
+// checkAppRunnerPlatform: App Runner runs linux/amd64 only. (Copilot
+// rejects any platform here because of a bug; autopilot accepts amd64.)
+func checkAppRunnerPlatform(c *context) {
+	p := c.get("platform")
+	if p == nil {
+		return
+	}
+	var osName, arch string
+	switch {
+	case isScalar(p):
+		osName, arch, _ = strings.Cut(p.Value, "/")
+	case isMap(p):
+		osName, arch = scalar(get(p, "osfamily")), scalar(get(p, "architecture"))
+	}
+	if strings.ToLower(osName) != "linux" || (arch != "amd64" && arch != "x86_64") {
+		c.errorf(p, "remove platform, or set linux/amd64", "App Runner runs linux/amd64 (x86_64) images only")
+	}
+}
+
+func scalar(n *yaml.Node) string {
+	if !isScalar(n) {
+		return ""
+	}
+	return n.Value
+}
+
+// checkAutoscaling ports Copilot's AdvancedCount rules.
+func checkAutoscaling(c *context) {
+	count := c.get("count")
+	if !isMap(count) {
+		return
+	}
+	metrics := map[workspace.Kind][]string{
+		workspace.LoadBalancedWebService: {"cpu_percentage", "memory_percentage", "requests", "response_time"},
+		workspace.BackendService:         {"cpu_percentage", "memory_percentage", "requests", "response_time"},
+		workspace.WorkerService:          {"cpu_percentage", "memory_percentage", "queue_delay"},
+	}[c.m.Kind]
+	all := []string{"cpu_percentage", "memory_percentage", "requests", "response_time", "queue_delay"}
+	var set []*yaml.Node
+	for _, k := range all {
+		n := get(count, k)
+		if n == nil {
+			continue
+		}
+		if !slices.Contains(metrics, k) {
+			fix := "remove it"
+			if len(metrics) > 0 {
+				fix = "use one of: " + strings.Join(metrics, ", ")
+			}
+			c.errorf(keyNode(count, k), fix, "count.%s is not supported for %s", k, c.m.Kind)
+			continue
+		}
+		set = append(set, keyNode(count, k))
+	}
+	rng, spot := get(count, "range"), get(count, "spot")
+	if c.m.Kind == workspace.ScheduledJob {
+		c.errorf(count, "set count to a number or remove it", "a Scheduled Job cannot autoscale")
+		return
+	}
+	switch {
+	case spot != nil && (rng != nil || len(set) > 0):
+		c.errorf(spot, "use either count.spot alone, or count.range with metrics", "count.spot cannot be combined with count.range or autoscaling metrics")
+	case rng != nil && len(set) == 0:
+		c.errorf(keyNode(count, "range"), "add a metric such as cpu_percentage", "count.range needs at least one autoscaling metric")
+	case rng == nil && len(set) > 0:
+		c.errorf(set[0], "add count.range, e.g. `range: 1-10`", "autoscaling metrics need count.range")
+	}
+	if isScalar(rng) {
+		lo, hi, ok := strings.Cut(rng.Value, "-")
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if ok && errA == nil && errB == nil && a > b {
+			c.errorf(rng, "write the smaller number first", "count.range %q: min is greater than max", rng.Value)
+		}
+	} else if isMap(rng) {
+		a, okA := intValue(get(rng, "min"))
+		b, okB := intValue(get(rng, "max"))
+		if okA && okB && a > b {
+			c.errorf(rng, "make min at most max", "count.range: min %d is greater than max %d", a, b)
+		}
+	}
+}
+
+// keyNode returns the key node for key in mapping m, for positions.
+func keyNode(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return m
+}
+
+// checkEnvVPC ports validate_env.go's VPC rules.
+func checkEnvVPC(c *context) {
+	vpc := c.get("network", "vpc")
+	if !isMap(vpc) {
+		return
+	}
+	id, cidr := get(vpc, "id"), get(vpc, "cidr")
+	if id != nil && cidr != nil {
+		c.errorf(cidr, "remove cidr to import the VPC, or id to let Copilot create it",
+			"cannot import a VPC (network.vpc.id) and customise its CIDR (network.vpc.cidr) at the same time")
+	}
+	subnets := get(vpc, "subnets")
+	public, private := get(subnets, "public"), get(subnets, "private")
+	imported := id != nil
+	for _, group := range []struct {
+		name string
+		list *yaml.Node
+	}{{"public", public}, {"private", private}} {
+		if group.list == nil || group.list.Kind != yaml.SequenceNode {
+			continue
+		}
+		for i, s := range group.list.Content {
+			sid, scidr, saz := get(s, "id"), get(s, "cidr"), get(s, "az")
+			switch {
+			case sid != nil && (scidr != nil || saz != nil):
+				c.errorf(s, "keep id for an imported subnet, or cidr and az for a new one", "subnets.%s[%d]: specify either id or cidr/az, not both", group.name, i)
+			case imported && sid == nil:
+				c.errorf(s, "give the subnet's id", "subnets.%s[%d]: an imported VPC needs subnet ids", group.name, i)
+			case !imported && sid != nil:
+				c.errorf(sid, "set network.vpc.id to import the VPC, or give cidr and az", "subnets.%s[%d]: subnet ids need an imported VPC (network.vpc.id)", group.name, i)
+			}
+		}
+		if imported && len(group.list.Content) == 1 {
+			c.errorf(group.list, "import at least two subnets, or none", "at least two %s subnets must be imported", group.name)
+		}
+	}
+	if imported && public == nil && private == nil {
+		c.errorf(id, "list the subnets to use under network.vpc.subnets", "an imported VPC needs at least one subnet")
+	}
+	if !imported && public != nil && private != nil {
+		pubAZ, privAZ := azs(public), azs(private)
+		if len(pubAZ)+len(privAZ) > 0 && !slices.Equal(pubAZ, privAZ) {
+			c.errorf(subnets, "use the same availability zones for public and private subnets",
+				"public subnets are in %s but private subnets in %s", strings.Join(pubAZ, ", "), strings.Join(privAZ, ", "))
+		}
+		if n := len(pubAZ); n == 1 {
+			c.errorf(subnets, "spread the subnets over at least two availability zones", "subnets must span at least two availability zones")
+		}
+	}
+}
+
+func azs(list *yaml.Node) []string {
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []string
+	for _, s := range list.Content {
+		if az := scalar(get(s, "az")); az != "" && !slices.Contains(out, az) {
+			out = append(out, az)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,52 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/lint"
+	"github.com/autopilot-dev/autopilot/internal/report"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// LintOptions are the inputs of `autopilot lint`.
+type LintOptions struct {
+	Paths  []string
+	Envs   []string
+	Strict bool          // warnings fail too
+	Format report.Format // text, json, github, sarif
+	Out    io.Writer     // where the report goes
+	Lookup func(string) (string, bool)
+}
+
+// LintResult says what lint found.
+type LintResult struct {
+	Workspace *workspace.Workspace
+	Findings  diag.List
+}
+
+// Failed reports whether the findings fail the run: any error, or any
+// warning under strict.
+func (r *LintResult) Failed(strict bool) bool {
+	return r.Findings.HasErrors() || (strict && r.Findings.Count(diag.Warning) > 0)
+}
+
+// Lint loads the workspace and lints it, writing the report in the chosen
+// format. The error is for a run that could not happen (unreadable path,
+// a broken embedded schema); findings are in the result.
+func Lint(ctx context.Context, o LintOptions) (*LintResult, error) {
+	ws, err := workspace.Load(o.Paths...)
+	if err != nil {
+		return nil, err
+	}
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
+	if err != nil {
+		return nil, fmt.Errorf("lint: %w", err)
+	}
+	if err := report.Lint(o.Out, findings, o.Format); err != nil {
+		return nil, fmt.Errorf("write lint report: %w", err)
+	}
+	return &LintResult{Workspace: ws, Findings: findings}, nil
+}
