@@ -202,6 +202,13 @@ func (ws *Workspace) addManifest(path string, seen map[string]bool) {
 		ws.Diagnostics = append(ws.Diagnostics, diag.Diagnostic{File: path, Severity: diag.Error, Rule: "unreadable-file", Message: err.Error(), Fix: "check the file's permissions"})
 		return
 	}
+	ws.Add(path, raw)
+}
+
+// Add parses a manifest's content as if read from path and adds it to the
+// workspace, classified by its place and type. Load uses it; so can tools
+// that hold manifests in memory (tests, fuzzing, editors).
+func (ws *Workspace) Add(path string, raw []byte) *Manifest {
 	m := &Manifest{Path: path, Raw: raw, Name: filepath.Base(filepath.Dir(path))}
 	doc, ds := parseYAML(path, raw)
 	ws.Diagnostics = append(ws.Diagnostics, ds...)
@@ -226,6 +233,7 @@ func (ws *Workspace) addManifest(path string, seen map[string]bool) {
 		}
 		ws.Workloads = append(ws.Workloads, m)
 	}
+	return m
 }
 
 // classify decides a manifest's kind from its place and its `type:`.
