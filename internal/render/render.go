@@ -1,0 +1,258 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// Options are the inputs to a render that do not come from the workspace.
+type Options struct {
+	// App names the application; empty means the workspace's.
+	App string
+	// Images maps a workload name to its built image URI (tag or digest).
+	// A workload with image.build and no entry gets ImagePlaceholder.
+	Images map[string]string
+	// Vars resolves ${VAR} in manifests; App and Env are filled per stack.
+	// Deploying commands set Strict.
+	Vars workspace.Vars
+	// Tags are the application's extra tags, added to every stack.
+	Tags map[string]string
+	// AccountID and Region, when known, make rendered values concrete where
+	// Copilot writes them concretely (COPILOT_SNS_TOPIC_ARNS, the tools
+	// account principal). Without them those values use Fn::Sub or are left
+	// to the stack's previous parameter value.
+	AccountID, Region string
+	// ArtifactBucketARN and ArtifactKeyARN are the application's artifact
+	// bucket and its KMS key (from the app stack), used by the environment
+	// manager role and by workloads with secrets.
+	ArtifactBucketARN, ArtifactKeyARN string
+}
+
+// Stack is one rendered CloudFormation stack.
+type Stack struct {
+	Name string
+	// Kind is "Environment" or the workload type.
+	Kind, Env, Workload string
+	Template            []byte
+	// Parameters are the values Copilot would pass. A template parameter
+	// missing here (ArtifactKeyARN, ToolsAccountPrincipalARN when unknown)
+	// means: keep the stack's previous value.
+	Parameters map[string]string
+	Tags       map[string]string
+	// AddonsTemplate is the merged addons template, or nil. deploy uploads
+	// it and sets the AddonsTemplateURL parameter, which Parameters then
+	// leaves out (it is "" for a workload without addons).
+	AddonsTemplate []byte
+	// DependsOn names stacks to deploy first (a workload's environment).
+	DependsOn []string
+	// KeepPrevious names parameters whose live value wins when the stack
+	// already exists, as Copilot keeps them (see KeepPreviousEnvParams).
+	KeepPrevious []string
+}
+
+// maxInlineTemplate is CloudFormation's limit for a TemplateBody.
+const maxInlineTemplate = 51200
+
+// Render renders the environment stacks, then the workload stacks, of the
+// named environments and workloads (empty means all). A non-nil error is a
+// *diag.Failure carrying the findings that stopped the render.
+func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]Stack, diag.List, error) {
+	if ws == nil {
+		return nil, nil, errors.New("render: no workspace loaded")
+	}
+	var diags diag.List
+	for _, d := range ws.Diagnostics {
+		if d.Severity == diag.Error {
+			diags = append(diags, d)
+		}
+	}
+	app := opts.App
+	if app == "" {
+		app = ws.App
+	}
+	if app == "" {
+		diags = append(diags, diag.Diagnostic{Severity: diag.Error, Rule: ruleManifest,
+			Message: "no application name: the manifests are not in a workspace with copilot/.workspace", Fix: "pass --app NAME"})
+	}
+	if len(envs) == 0 {
+		for _, e := range ws.Environments {
+			envs = append(envs, e.Name)
+		}
+	}
+	if len(envs) == 0 {
+		diags = append(diags, diag.Diagnostic{Severity: diag.Error, Rule: ruleManifest,
+			Message: "no environments to render: the workspace has no copilot/environments/<name>/manifest.yml", Fix: "pass --env NAME"})
+	}
+	envs = slices.Compact(slices.Sorted(slices.Values(envs)))
+	selected := map[string]bool{}
+	for _, w := range workloads {
+		selected[w] = true
+		if findManifest(ws.Workloads, w) == nil {
+			diags = append(diags, diag.Diagnostic{Severity: diag.Error, Rule: ruleManifest,
+				Message: fmt.Sprintf("workload %q is not in the workspace", w), Fix: "check the --service name against copilot/<name>/manifest.yml"})
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags, &diag.Failure{Op: "render", Diags: diags}
+	}
+
+	var envStacks, wkldStacks []Stack
+	for _, env := range envs {
+		vars := opts.Vars
+		vars.App, vars.Env = app, env
+		resolved := map[string]*yaml.Node{}
+		for _, w := range ws.Workloads {
+			if w.Kind != workspace.RequestDrivenWebService {
+				continue
+			}
+			doc, rd := resolve(w, env, vars)
+			diags = append(diags, rd...)
+			if doc != nil {
+				resolved[w.Name] = doc
+			}
+		}
+		if em := findManifest(ws.Environments, env); em != nil {
+			// The environment stack is always rendered with its workloads:
+			// it carries the NATWorkloads they need and is deployed first.
+			st, ed := renderEnvStack(ws, em, app, env, vars, resolved, opts)
+			diags = append(diags, ed...)
+			if st != nil {
+				envStacks = append(envStacks, *st)
+			}
+		} else {
+			diags = append(diags, diag.Diagnostic{Severity: diag.Warning, Rule: ruleManifest, Env: env,
+				Message: fmt.Sprintf("environment %q has no manifest in the workspace; its stack is not rendered", env),
+				Fix:     fmt.Sprintf("add copilot/environments/%s/manifest.yml", env)})
+		}
+		for _, w := range ws.Workloads {
+			if len(selected) > 0 && !selected[w.Name] {
+				continue
+			}
+			if w.Kind != workspace.RequestDrivenWebService {
+				diags = append(diags, diag.Diagnostic{File: w.Path, Line: kindLine(w), Severity: diag.Error, Rule: ruleUnsupported, Env: env,
+					Message: fmt.Sprintf("rendering %s is not supported yet", w.Kind),
+					Fix:     "only Request-Driven Web Service workloads can be rendered today; deploy this one with your current tooling"})
+				continue
+			}
+			doc := resolved[w.Name]
+			if doc == nil {
+				continue
+			}
+			st, wd := renderRDWS(rdwsInput{app: app, env: env, file: w.Path, name: w.Name, doc: doc, addons: w.Addons, opts: opts})
+			diags = append(diags, wd...)
+			if st != nil {
+				wkldStacks = append(wkldStacks, *st)
+			}
+		}
+	}
+	diags.Sort()
+	diags = diags.Dedup()
+	if diags.HasErrors() {
+		return nil, diags, &diag.Failure{Op: "render", Diags: diags}
+	}
+	return append(envStacks, wkldStacks...), diags, nil
+}
+
+func findManifest(ms []*workspace.Manifest, name string) *workspace.Manifest {
+	for _, m := range ms {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+func kindLine(m *workspace.Manifest) int {
+	if n := get(m.Doc, "type"); n != nil {
+		return n.Line
+	}
+	return 0
+}
+
+// resolve returns the manifest as deployed to env: interpolated, with the
+// environment override merged in by the workspace's Copilot rules.
+func resolve(m *workspace.Manifest, env string, vars workspace.Vars) (*yaml.Node, diag.List) {
+	doc, diags := m.Resolve(env, vars)
+	if diags.HasErrors() || doc == nil {
+		if !diags.HasErrors() {
+			diags = append(diags, diag.Diagnostic{File: m.Path, Severity: diag.Error, Rule: ruleManifest, Env: env,
+				Message: "manifest did not parse", Fix: "fix the YAML syntax"})
+		}
+		return nil, diags
+	}
+	return doc, diags
+}
+
+func sizeCheck(st *Stack, file string) diag.List {
+	if len(st.Template) <= maxInlineTemplate {
+		return nil
+	}
+	return diag.List{{File: file, Severity: diag.Warning, Rule: ruleSize, Env: st.Env,
+		Message: fmt.Sprintf("template of stack %s is %d bytes, over CloudFormation's %d-byte limit for an inline template", st.Name, len(st.Template), maxInlineTemplate),
+		Fix:     "deploy must upload it to S3 and pass TemplateURL"}}
+}
+
+// WriteDir writes each stack as DIR/<stack>.template.yml, DIR/<stack>.params.json
+// ({"Parameters": {...}, "Tags": {...}}, keys sorted) and, with addons,
+// DIR/<stack>.addons.template.yml. The output is byte-identical across runs.
+func WriteDir(dir string, stacks []Stack) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output folder %s: %w", dir, err)
+	}
+	for _, st := range stacks {
+		params, err := ParamsJSON(st)
+		if err != nil {
+			return err
+		}
+		files := []struct {
+			name string
+			data []byte
+		}{
+			{st.Name + ".template.yml", st.Template},
+			{st.Name + ".params.json", params},
+		}
+		if st.AddonsTemplate != nil {
+			files = append(files, struct {
+				name string
+				data []byte
+			}{st.Name + ".addons.template.yml", st.AddonsTemplate})
+		}
+		for _, f := range files {
+			p := filepath.Join(dir, f.name)
+			if err := os.WriteFile(p, f.data, 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ParamsJSON is a stack's parameters and tags in the form Copilot writes
+// with `svc package --output-dir`.
+func ParamsJSON(st Stack) ([]byte, error) {
+	doc := struct {
+		Parameters map[string]string `json:"Parameters"`
+		Tags       map[string]string `json:"Tags,omitempty"`
+	}{st.Parameters, st.Tags}
+	if doc.Parameters == nil {
+		doc.Parameters = map[string]string{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode parameters of stack %s: %w", st.Name, err)
+	}
+	return buf.Bytes(), nil
+}
