@@ -56,14 +56,14 @@ func runLint(ctx context.Context, args []string) error {
 	if *output != "" {
 		file, err := os.Create(*output)
 		if err != nil {
-			return fmt.Errorf("%w: %v", errCannotRun, err)
+			return fmt.Errorf("%w: %v", run.ErrCannotRun, err)
 		}
 		defer file.Close()
 		out = file
 	}
 	res, err := run.Lint(ctx, run.LintOptions{Paths: fs.Args(), Envs: envs, Strict: *strict, Format: f, Out: out})
 	if err != nil {
-		return fmt.Errorf("%w: %v", errCannotRun, err)
+		return err
 	}
 	if res.Failed(*strict) {
 		return errFailed

@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/run"
 )
 
 // Exit codes: 0 success, 1 findings or a failed deployment, 2 the command
@@ -43,6 +46,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"lint", "check manifests and addons against Copilot's schemas and rules", runLint},
+		{"render", "write the CloudFormation templates and parameters Copilot would deploy", runRender},
 	}
 }
 
@@ -72,7 +76,9 @@ func runMain(ctx context.Context, args []string) int {
 		case errors.As(err, &ue):
 			fmt.Fprintf(os.Stderr, "autopilot %s: %s\nrun 'autopilot %s -h' for usage\n", c.name, ue.msg, c.name)
 			return exitUsage
-		case errors.Is(err, errCannotRun):
+		case errors.As(err, new(*diag.Failure)):
+			return exitFailed // its findings are already printed
+		case errors.Is(err, run.ErrCannotRun):
 			fmt.Fprintf(os.Stderr, "autopilot %s: %v\n", c.name, err)
 			return exitUsage
 		default:
@@ -84,9 +90,6 @@ func runMain(ctx context.Context, args []string) int {
 	usage()
 	return exitUsage
 }
-
-// errCannotRun marks errors that mean the command could not start (exit 2).
-var errCannotRun = errors.New("cannot run")
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: autopilot <command> [flags] [PATH...]\n\ncommands:")

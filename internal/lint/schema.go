@@ -121,6 +121,10 @@ func (in *instance) convert(n *yaml.Node, ptr string) any {
 				in.mergeInto(m, v, ptr)
 				continue
 			}
+			// Copilot decodes `key:` with no value as "not set".
+			if v.ShortTag() == "!!null" {
+				continue
+			}
 			p := ptr + "/" + escapePointer(k.Value)
 			in.keys[p] = k
 			m[k.Value] = in.convert(v, p)

@@ -2,3 +2,9 @@
 // render → image → deploy → report for a command, and both the CLI and the
 // GitHub Action call it.
 package run
+
+import "errors"
+
+// ErrCannotRun marks errors that mean a command could not start: a bad
+// path, an unknown environment or service, a missing application name.
+var ErrCannotRun = errors.New("cannot run")

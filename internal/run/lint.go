@@ -39,7 +39,7 @@ func (r *LintResult) Failed(strict bool) bool {
 func Lint(ctx context.Context, o LintOptions) (*LintResult, error) {
 	ws, err := workspace.Load(o.Paths...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 	}
 	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
 	if err != nil {

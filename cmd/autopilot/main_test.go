@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// chdirTemp runs the test in a fresh directory holding files.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Setenv("GITHUB_ACTIONS", "")
+	broken := writeFiles(t, map[string]string{
+		"copilot/.workspace":       "application: shop\n",
+		"copilot/api/manifest.yml": "name: api\ntype: Backend Service\nimage:\n  location: nginx\n  port: \"80\"\n",
+	})
+	warnOnly := writeFiles(t, map[string]string{
+		"copilot/.workspace":       "application: shop\n",
+		"copilot/api/manifest.yml": "name: api\ntype: Backend Service\nimage:\n  location: nginx\ncpuu: 1\n",
+	})
+	out := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"example lints clean", []string{"lint", "../../examples/apprunner-vpc"}, exitOK},
+		{"errors fail", []string{"lint", broken}, exitFailed},
+		{"warnings pass", []string{"lint", warnOnly}, exitOK},
+		{"warnings fail under strict", []string{"lint", "--strict", warnOnly}, exitFailed},
+		{"missing path cannot run", []string{"lint", filepath.Join(out, "nope")}, exitUsage},
+		{"unknown format", []string{"lint", "--format", "xml", warnOnly}, exitUsage},
+		{"unknown flag", []string{"lint", "--bogus"}, exitUsage},
+		{"unknown command", []string{"frobnicate"}, exitUsage},
+		{"no command", nil, exitUsage},
+		{"render needs --out", []string{"render", "../../examples/apprunner-vpc"}, exitUsage},
+		{"render example", []string{"render", "--out", out, "../../examples/apprunner-vpc"}, exitOK},
+		{"render stops on lint errors", []string{"render", "--out", t.TempDir(), broken}, exitFailed},
+		{"render unknown environment", []string{"render", "--env", "nope", "--out", t.TempDir(), "../../examples/apprunner-vpc"}, exitUsage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := runMain(context.Background(), tc.args); got != tc.want {
+				t.Errorf("autopilot %s: exit %d, want %d", strings.Join(tc.args, " "), got, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(out, "apprunner-vpc-test-demo-service.template.yml")); err != nil {
+		t.Errorf("render wrote no service template: %v", err)
+	}
+}

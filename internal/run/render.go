@@ -1,0 +1,109 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/lint"
+	"github.com/autopilot-dev/autopilot/internal/render"
+	"github.com/autopilot-dev/autopilot/internal/report"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// Selection picks what a command works on; empty lists mean everything.
+type Selection struct {
+	Paths    []string
+	App      string // overrides the workspace's application name
+	Envs     []string
+	Services []string
+	// Lookup resolves ${VAR}; nil means the process environment.
+	Lookup func(string) (string, bool)
+}
+
+// RenderOptions are the inputs of `autopilot render`.
+type RenderOptions struct {
+	Selection
+	OutDir string
+	// Images maps workloads to built image URIs; others get a placeholder.
+	Images map[string]string
+	// Strict makes undefined ${VAR} an error, as deploying commands need.
+	Strict bool
+	// Diagnostics receives lint findings that stop the render (as text).
+	Diagnostics io.Writer
+}
+
+// Render lints the selection and renders its stacks; with OutDir set it
+// writes them there. Lint errors stop it with the same findings.
+func Render(ctx context.Context, o RenderOptions) ([]render.Stack, *workspace.Workspace, error) {
+	ws, err := workspace.Load(o.Paths...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
+	}
+	if o.App != "" {
+		ws.App = o.App
+	}
+	if ws.App == "" {
+		return nil, ws, fmt.Errorf("%w: no application name: run inside a Copilot workspace (copilot/.workspace) or pass --app", ErrCannotRun)
+	}
+	if err := checkSelection(ws, o.Selection); err != nil {
+		return nil, ws, err
+	}
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.Strict})
+	if err != nil {
+		return nil, ws, err
+	}
+	if findings.HasErrors() {
+		return nil, ws, failWith(o.Diagnostics, "render", findings)
+	}
+	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
+		App:    ws.App,
+		Images: o.Images,
+		Vars:   workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
+	})
+	if err != nil {
+		return nil, ws, fmt.Errorf("render: %w", err)
+	}
+	if ds.HasErrors() {
+		return nil, ws, failWith(o.Diagnostics, "render", ds)
+	}
+	if o.OutDir != "" {
+		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+			return nil, ws, fmt.Errorf("%w: %v", ErrCannotRun, err)
+		}
+		if err := render.WriteDir(o.OutDir, stacks); err != nil {
+			return nil, ws, fmt.Errorf("write %s: %w", o.OutDir, err)
+		}
+	}
+	return stacks, ws, nil
+}
+
+// checkSelection refuses environment and service names the workspace lacks.
+func checkSelection(ws *workspace.Workspace, s Selection) error {
+	known := map[string]bool{}
+	for _, e := range ws.EnvNames() {
+		known[e] = true
+	}
+	for _, e := range s.Envs {
+		if !known[e] {
+			return fmt.Errorf("%w: environment %q is not in the workspace (known: %v)", ErrCannotRun, e, ws.EnvNames())
+		}
+	}
+	for _, name := range s.Services {
+		if ws.Workload(name) == nil {
+			return fmt.Errorf("%w: service %q is not in the workspace", ErrCannotRun, name)
+		}
+	}
+	return nil
+}
+
+// failWith prints the findings that stopped a command and returns the
+// error that carries them.
+func failWith(w io.Writer, op string, findings diag.List) error {
+	if w != nil {
+		_ = report.Lint(w, findings, report.FormatText)
+	}
+	return &diag.Failure{Op: op, Diags: findings}
+}
