@@ -149,18 +149,12 @@ func init() {
 	}})
 	register(rule{id: "apprunner-healthcheck-range", kinds: rdws, check: checkAppRunnerHealthCheck})
 	register(rule{id: "name-length", kinds: nil, check: checkNameLength})
-	register(rule{id: "apprunner-placement", kinds: rdws, check: func(c *context) {
-		if p := c.get("network", "vpc", "placement"); isScalar(p) && p.Value == "public" {
-			c.errorf(p, "use `placement: private` to reach VPC resources, or remove network.vpc for public egress",
-				"placement %q is not supported for Request-Driven Web Service", p.Value)
-		}
-	}})
-	register(rule{id: "apprunner-platform", kinds: rdws, check: checkAppRunnerPlatform})
 	register(rule{id: "apprunner-availability", kinds: rdws, check: func(c *context) {
 		c.report(c.get("type"), diag.Notice, "AWS App Runner is closed to new customers since 2026-04-30: accounts that never used it cannot create this service",
 			"deploy to an account that already runs App Runner, or move the workload to a Load Balanced Web Service (ECS)")
 	}})
-	register(rule{id: "autoscaling", kinds: ecsKinds, check: checkAutoscaling})
+	// A Scheduled Job's count must be a number; the schema says so.
+	register(rule{id: "autoscaling", kinds: []workspace.Kind{workspace.LoadBalancedWebService, workspace.BackendService, workspace.WorkerService}, check: checkAutoscaling})
 	register(rule{id: "env-vpc", kinds: envKind, check: checkEnvVPC})
 }
 
@@ -244,25 +238,6 @@ func checkNameLength(c *context) {
 	}
 }
 
-// checkAppRunnerPlatform: App Runner runs linux/amd64 only. (Copilot
-// rejects any platform here because of a bug; autopilot accepts amd64.)
-func checkAppRunnerPlatform(c *context) {
-	p := c.get("platform")
-	if p == nil {
-		return
-	}
-	var osName, arch string
-	switch {
-	case isScalar(p):
-		osName, arch, _ = strings.Cut(p.Value, "/")
-	case isMap(p):
-		osName, arch = scalar(get(p, "osfamily")), scalar(get(p, "architecture"))
-	}
-	if strings.ToLower(osName) != "linux" || (arch != "amd64" && arch != "x86_64") {
-		c.errorf(p, "remove platform, or set linux/amd64", "App Runner runs linux/amd64 (x86_64) images only")
-	}
-}
-
 func scalar(n *yaml.Node) string {
 	if !isScalar(n) {
 		return ""
@@ -283,6 +258,7 @@ func checkAutoscaling(c *context) {
 	}[c.m.Kind]
 	all := []string{"cpu_percentage", "memory_percentage", "requests", "response_time", "queue_delay"}
 	var set []*yaml.Node
+	unsupported := false
 	for _, k := range all {
 		n := get(count, k)
 		if n == nil {
@@ -294,19 +270,16 @@ func checkAutoscaling(c *context) {
 				fix = "use one of: " + strings.Join(metrics, ", ")
 			}
 			c.errorf(keyNode(count, k), fix, "count.%s is not supported for %s", k, c.m.Kind)
+			unsupported = true
 			continue
 		}
 		set = append(set, keyNode(count, k))
 	}
 	rng, spot := get(count, "range"), get(count, "spot")
-	if c.m.Kind == workspace.ScheduledJob {
-		c.errorf(count, "set count to a number or remove it", "a Scheduled Job cannot autoscale")
-		return
-	}
 	switch {
 	case spot != nil && (rng != nil || len(set) > 0):
 		c.errorf(spot, "use either count.spot alone, or count.range with metrics", "count.spot cannot be combined with count.range or autoscaling metrics")
-	case rng != nil && len(set) == 0:
+	case rng != nil && len(set) == 0 && !unsupported:
 		c.errorf(keyNode(count, "range"), "add a metric such as cpu_percentage", "count.range needs at least one autoscaling metric")
 	case rng == nil && len(set) > 0:
 		c.errorf(set[0], "add count.range, e.g. `range: 1-10`", "autoscaling metrics need count.range")

@@ -311,7 +311,7 @@ func (f *findings) leaf(e *jsonschema.ValidationError) {
 			f.add(loc, "schema/required", diag.Error, fmt.Sprintf("%s is required", fieldName(append(slices.Clone(loc), p))), fmt.Sprintf("add %q to %s", p, placeName(loc)))
 		}
 	case *kind.Type:
-		f.add(loc, "schema/type", diag.Error, fmt.Sprintf("%s must be %s, not %s", name, joinOr(k.Want), article(k.Got)), typeFix(k.Want, k.Got))
+		f.add(loc, "schema/type", diag.Error, fmt.Sprintf("%s must be %s, not %s", name, joinOr(k.Want), article(k.Got)), typeFix(loc, k.Want, k.Got))
 	case *kind.Enum:
 		got := fmt.Sprint(f.value(loc))
 		var opts []string
@@ -328,7 +328,16 @@ func (f *findings) leaf(e *jsonschema.ValidationError) {
 	case *kind.Minimum, *kind.Maximum, *kind.ExclusiveMinimum, *kind.ExclusiveMaximum:
 		f.add(loc, "schema/range", diag.Error, fmt.Sprintf("%s: %s", name, e.ErrorKind.LocalizedString(printer)), "")
 	case *kind.Pattern:
-		f.add(loc, "schema/pattern", diag.Error, fmt.Sprintf("%s: value %q does not match the expected format %s", name, fmt.Sprint(f.value(loc)), k.Want), "")
+		msg := fmt.Sprintf("%s: value %q does not have the expected format", name, fmt.Sprint(f.value(loc)))
+		if len(k.Want) <= 40 {
+			msg += " " + k.Want
+		}
+		f.add(loc, "schema/pattern", diag.Error, msg, f.description(e.SchemaURL))
+	case *kind.OneOf:
+		names := f.alternatives(e, k.Subschemas)
+		f.add(f.latest(loc, names), "exclusive-fields", diag.Error, fmt.Sprintf("%s sets %s together; they are alternatives", name, joinAnd(names)), "keep only one of them")
+	case *kind.Not:
+		f.add(loc, "schema/not-allowed", diag.Error, fmt.Sprintf("%s cannot be %q", name, fmt.Sprint(f.value(loc))), "choose another value; this one is reserved")
 	case *kind.FalseSchema:
 		f.add(loc, "schema/not-allowed", diag.Error, fmt.Sprintf("%s is not allowed here", name), "remove it")
 	default:
@@ -338,6 +347,56 @@ func (f *findings) leaf(e *jsonschema.ValidationError) {
 		}
 		f.add(loc, kw, diag.Error, fmt.Sprintf("%s: %s", name, e.ErrorKind.LocalizedString(printer)), "")
 	}
+}
+
+// alternatives names the keys that made several oneOf branches match, from
+// each branch's required list.
+func (f *findings) alternatives(e *jsonschema.ValidationError, matched []int) []string {
+	var names []string
+	for _, i := range matched {
+		f.c.mu.Lock()
+		s, err := f.c.compiler.Compile(fmt.Sprintf("%s/oneOf/%d", e.SchemaURL, i))
+		f.c.mu.Unlock()
+		if err == nil {
+			names = append(names, s.Required...)
+		}
+	}
+	return uniq(names)
+}
+
+// latest returns the location of whichever of keys under loc was written
+// last, so a conflict an override creates points into the override.
+func (f *findings) latest(loc []string, keys []string) []string {
+	best, line := loc, -1
+	for _, k := range keys {
+		l := append(slices.Clone(loc), k)
+		if n := f.in.nodes[pointer(l)]; n != nil && n.Line > line {
+			best, line = l, n.Line
+		}
+	}
+	return best
+}
+
+func joinAnd(names []string) string {
+	if len(names) < 2 {
+		return "several alternative forms"
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
+}
+
+// description returns the schema's description of a field, which tells what
+// a valid value looks like.
+func (f *findings) description(url string) string {
+	f.c.mu.Lock()
+	defer f.c.mu.Unlock()
+	if s, err := f.c.compiler.Compile(url); err == nil {
+		return s.Description
+	}
+	return ""
 }
 
 func (f *findings) value(loc []string) any {
@@ -448,9 +507,18 @@ func joinOr(ts []string) string {
 	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
-func typeFix(want []string, got string) string {
-	if got == "string" && (slices.Contains(want, "integer") || slices.Contains(want, "number") || slices.Contains(want, "boolean")) {
+// durationFields hold Go duration strings in Copilot manifests.
+var durationFields = []string{"interval", "timeout", "grace_period", "start_period", "in", "out", "deregistration_delay",
+	"acceptable_latency", "msg_processing_time", "cooldown", "retention", "delay", "stop_timeout"}
+
+func typeFix(loc []string, want []string, got string) string {
+	switch {
+	case got == "string" && (slices.Contains(want, "integer") || slices.Contains(want, "number") || slices.Contains(want, "boolean")):
 		return "remove the quotes around the value"
+	case (got == "integer" || got == "number") && slices.Contains(want, "string") && len(loc) > 0 && slices.Contains(durationFields, loc[len(loc)-1]):
+		return `write a duration with its unit, e.g. "10s" or "1m30s"`
+	case (got == "integer" || got == "number" || got == "boolean") && slices.Contains(want, "string"):
+		return "quote the value"
 	}
 	return ""
 }

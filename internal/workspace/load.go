@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,7 +198,7 @@ func (ws *Workspace) addManifest(path string, seen map[string]bool) {
 		return
 	}
 	seen[key] = true
-	raw, err := os.ReadFile(path)
+	raw, err := readBounded(path)
 	if err != nil {
 		ws.Diagnostics = append(ws.Diagnostics, diag.Diagnostic{File: path, Severity: diag.Error, Rule: "unreadable-file", Message: err.Error(), Fix: "check the file's permissions"})
 		return
@@ -267,7 +268,7 @@ func (ws *Workspace) loadAddons(dir string) *Addons {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		raw, err := os.ReadFile(path)
+		raw, err := readBounded(path)
 		if err != nil {
 			ws.Diagnostics = append(ws.Diagnostics, diag.Diagnostic{File: path, Severity: diag.Error, Rule: "unreadable-file", Message: err.Error()})
 			continue
@@ -286,6 +287,17 @@ func (ws *Workspace) loadAddons(dir string) *Addons {
 		a.Templates = append(a.Templates, AddonTemplate{Path: path, Raw: raw, Doc: doc})
 	}
 	return a
+}
+
+// readBounded reads at most one byte more than a file may hold, so an
+// oversized file costs bounded memory and still fails the size check.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 }
 
 // sortedKeys returns a set's members in order.

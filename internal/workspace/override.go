@@ -53,7 +53,6 @@ func (m *Manifest) Resolve(env string, vars Vars) (*yaml.Node, diag.List) {
 	override = clone(override)
 	mapDelete(override, "name")
 	mapDelete(override, "type")
-	ds = append(ds, checkExclusive(override, m.Path, "environments."+env)...)
 	merge(doc, override, nil)
 	return doc, ds
 }
@@ -68,17 +67,8 @@ var exclusiveGroups = map[string][][]string{
 	"*secret": {{"secretsmanager"}, {"from_cfn"}},
 	// storage.volumes.X.efs: bring-your-own or managed file system
 	"efs": {{"id", "root_dir", "auth"}, {"uid", "gid"}},
-}
-
-// checkExclusive reports an override that sets two forms at once.
-func checkExclusive(n *yaml.Node, path, at string) diag.List {
-	img := mapGet(n, "image")
-	if mapGet(img, "build") != nil && mapGet(img, "location") != nil {
-		loc := mapGet(img, "location")
-		return diag.List{{File: path, Line: loc.Line, Column: loc.Column, Severity: diag.Error, Rule: "exclusive-fields",
-			Message: at + ": image.build is mutually exclusive with image.location", Fix: "keep one of image.build and image.location"}}
-	}
-	return nil
+	// count: Fargate Spot tasks, or autoscaling between a range
+	"count": {{"spot"}, {"range", "cooldown", "cpu_percentage", "memory_percentage", "requests", "response_time", "queue_delay"}},
 }
 
 // merge applies Copilot's override rules onto base in place: a scalar or a

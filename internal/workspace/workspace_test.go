@@ -251,10 +251,21 @@ func TestOverrideKeepsPositions(t *testing.T) {
 }
 
 func TestOverrideBuildAndLocationTogether(t *testing.T) {
+	// Copilot refuses an override that sets both; the merged manifest keeps
+	// both so the schema reports it at the override's lines.
 	m := manifestFrom(t, "image:\n  build: Dockerfile\nenvironments:\n  prod:\n    image:\n      build: x\n      location: y\n")
-	_, ds := m.Resolve("prod", Vars{Lookup: noLookup})
-	if len(ds) != 1 || ds[0].Rule != "exclusive-fields" || ds[0].Line != 7 {
-		t.Fatalf("diagnostics %v, want exclusive-fields at line 7", ds)
+	got, _ := m.Resolve("prod", Vars{Lookup: noLookup})
+	img := mapGet(got, "image")
+	if b, l := mapGet(img, "build"), mapGet(img, "location"); b == nil || l == nil || b.Line != 6 || l.Line != 7 {
+		t.Fatalf("merged image = %v, want the override's build and location", toValue(t, img))
+	}
+}
+
+func TestOverrideCountForms(t *testing.T) {
+	m := manifestFrom(t, "count:\n  range: 1-10\n  cooldown: {in: 30s}\n  cpu_percentage: 70\nenvironments:\n  staging:\n    count:\n      spot: 5\n")
+	got, _ := m.Resolve("staging", Vars{Lookup: noLookup})
+	if diff := cmp.Diff(map[string]any{"spot": 5}, toValue(t, mapGet(got, "count"))); diff != "" {
+		t.Errorf("spot override must clear range and metrics (-want +got):\n%s", diff)
 	}
 }
 

@@ -33,7 +33,7 @@ func parseYAML(path string, raw []byte) (*yaml.Node, diag.List) {
 		return diag.List{{File: path, Line: line, Column: 1, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix}}
 	}
 	if len(raw) > maxFileBytes {
-		return nil, bad(0, "file-too-large", fmt.Sprintf("file is %d bytes; a manifest or addon template may be at most %d", len(raw), maxFileBytes), "check that this is the file you meant; manifests are small YAML files")
+		return nil, bad(0, "file-too-large", fmt.Sprintf("file is larger than %d bytes, the most a manifest or addon template may be", maxFileBytes), "check that this is the file you meant; manifests are small YAML files")
 	}
 	if bytes.IndexByte(raw, 0) >= 0 || !utf8.Valid(raw) {
 		return nil, bad(0, "not-text", "file is not UTF-8 text", "manifests and addon templates are YAML or JSON text files")

@@ -1,0 +1,1081 @@
+package lint
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// The workload rules below port the cross-field checks of Copilot's
+// internal/pkg/manifest/validate.go that JSON Schema cannot express, plus a
+// few limits AWS enforces when the stack deploys (App Runner registries,
+// Fargate on Windows, unknown task definition volumes).
+
+var (
+	lbwsKind     = []workspace.Kind{workspace.LoadBalancedWebService}
+	albKinds     = []workspace.Kind{workspace.LoadBalancedWebService, workspace.BackendService}
+	connectKinds = []workspace.Kind{workspace.BackendService, workspace.WorkerService}
+	workerKind   = []workspace.Kind{workspace.WorkerService}
+	jobKind      = []workspace.Kind{workspace.ScheduledJob}
+	staticKind   = []workspace.Kind{workspace.StaticSite}
+)
+
+func init() {
+	register(rule{id: "http-hosted-zone", kinds: albKinds, check: checkHostedZone})
+	register(rule{id: "http-target-container-conflict", kinds: albKinds, check: checkTargetContainerSpelling})
+	register(rule{id: "http-rule-conditions", kinds: albKinds, check: checkRuleConditions})
+	register(rule{id: "grace-period", kinds: lbwsKind, check: checkGracePeriod})
+	register(rule{id: "nlb-port", kinds: lbwsKind, check: checkNLBPorts})
+	register(rule{id: "nlb-hosted-zone", kinds: lbwsKind, check: checkNLBHostedZone})
+	register(rule{id: "target-container", kinds: albKinds, check: checkTargetContainers})
+	register(rule{id: "exposed-ports", kinds: ecsKinds, check: checkExposedPorts})
+	register(rule{id: "healthcheck-port", kinds: albKinds, check: checkHealthCheckPorts})
+	register(rule{id: "autoscaling-needs-http", kinds: albKinds, check: checkRequestScalingNeedsHTTP})
+	register(rule{id: "connect-alias", kinds: connectKinds, check: checkConnectAlias})
+	register(rule{id: "sidecar-port", kinds: ecsKinds, check: checkSidecarPorts})
+	register(rule{id: "container-dependencies", kinds: ecsKinds, check: checkContainerDependencies})
+	register(rule{id: "storage-efs", kinds: ecsKinds, check: checkEFS})
+	register(rule{id: "mount-point-volume", kinds: ecsKinds, check: checkMountPointVolumes})
+	register(rule{id: "windows", kinds: ecsKinds, check: checkWindows})
+	register(rule{id: "arm-spot", kinds: ecsKinds, check: checkARMSpot})
+	register(rule{id: "fifo-queue", kinds: workerKind, check: checkFIFOQueues})
+	register(rule{id: "subscribe-topic", kinds: workerKind, check: checkSubscribedTopics})
+	register(rule{id: "schedule", kinds: jobKind, check: checkSchedule})
+	register(rule{id: "job-timeout", kinds: jobKind, check: checkJobTimeout})
+	register(rule{id: "static-site-certificate", kinds: staticKind, check: checkStaticSiteCertificate})
+	register(rule{id: "apprunner-private-endpoint", kinds: rdws, check: checkAppRunnerEndpoint})
+	register(rule{id: "apprunner-image", kinds: rdws, check: checkAppRunnerImage})
+	register(rule{id: "container-healthcheck-range", kinds: ecsKinds, check: checkContainerHealthChecks})
+	register(rule{id: "lb-healthcheck-range", kinds: albKinds, check: checkLBHealthChecks})
+	register(rule{id: "deregistration-delay", kinds: albKinds, check: checkDeregistrationDelay})
+	register(rule{id: "queue-range", kinds: workerKind, check: checkQueueRanges})
+}
+
+// --- small node helpers -------------------------------------------------
+
+// items returns the elements of a sequence, or nil.
+func items(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+// entries calls fn for each key and value of a mapping, in file order.
+func entries(m *yaml.Node, fn func(k, v *yaml.Node)) {
+	if !isMap(m) {
+		return
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		fn(m.Content[i], m.Content[i+1])
+	}
+}
+
+// boolValue reads a boolean the way yaml.v3 decodes one into a Go bool,
+// including the YAML 1.1 words Copilot accepts.
+func boolValue(n *yaml.Node) (v, ok bool) {
+	if !isScalar(n) {
+		return false, false
+	}
+	switch strings.ToLower(n.Value) {
+	case "true", "yes", "y", "on":
+		return true, true
+	case "false", "no", "n", "off":
+		return false, true
+	}
+	return false, false
+}
+
+func isTrue(n *yaml.Node) bool { v, ok := boolValue(n); return ok && v }
+
+// enabled reports whether a "bool or map" field is switched on: true, or a
+// map (Copilot treats a map as enabled).
+func enabled(n *yaml.Node) bool { return isMap(n) || isTrue(n) }
+
+// aliasNames lists the domain names of an alias field: a string, a list
+// of strings, or a list of {name, hosted_zone}.
+func aliasNames(n *yaml.Node) []string {
+	if isScalar(n) {
+		return []string{n.Value}
+	}
+	var out []string
+	for _, a := range items(n) {
+		if isScalar(a) {
+			out = append(out, a.Value)
+		} else if name := scalar(get(a, "name")); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// portSpec parses "8080", 8080, "8080/tcp"; ok is false when the value has
+// another shape (the schema reports it).
+func portSpec(n *yaml.Node) (port int, proto string, ok bool) {
+	if !isScalar(n) {
+		return 0, "", false
+	}
+	num, proto, hasProto := strings.Cut(n.Value, "/")
+	p, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, "", false
+	}
+	if !hasProto {
+		proto = "tcp"
+	}
+	return p, strings.ToUpper(proto), true
+}
+
+// mainContainer is the name Copilot gives the main container: the
+// workload's name.
+func (c *context) mainContainer() string {
+	if n := scalar(c.get("name")); n != "" {
+		return n
+	}
+	return c.m.Name
+}
+
+// httpRules returns the routing rules of `http` (the main rule and
+// additional_rules), or nil when http is absent or disabled.
+func (c *context) httpRules() []*yaml.Node {
+	h := c.get("http")
+	if !isMap(h) {
+		return nil
+	}
+	return append([]*yaml.Node{h}, items(get(h, "additional_rules"))...)
+}
+
+// nlbListeners returns nlb and its additional_listeners.
+func (c *context) nlbListeners() []*yaml.Node {
+	n := c.get("nlb")
+	if !isMap(n) {
+		return nil
+	}
+	return append([]*yaml.Node{n}, items(get(n, "additional_listeners"))...)
+}
+
+func ruleName(i int, base string, list string) string {
+	if i == 0 {
+		return base
+	}
+	return fmt.Sprintf("%s.%s[%d]", base, list, i-1)
+}
+
+// --- load balancer rules --------------------------------------------------
+
+func checkHostedZone(c *context) {
+	for i, r := range c.httpRules() {
+		if hz := get(r, "hosted_zone"); hz != nil && get(r, "alias") == nil {
+			c.errorf(keyNode(r, "hosted_zone"), "add `alias:` with the domain names to create records for, or remove hosted_zone",
+				"%s.hosted_zone needs %s.alias: the hosted zone only receives records for aliases", ruleName(i, "http", "additional_rules"), ruleName(i, "http", "additional_rules"))
+		}
+	}
+}
+
+func checkTargetContainerSpelling(c *context) {
+	h := c.get("http")
+	if isMap(h) && get(h, "target_container") != nil && get(h, "targetContainer") != nil {
+		c.errorf(keyNode(h, "targetContainer"), "keep target_container and remove the deprecated targetContainer",
+			"http.target_container and http.targetContainer are the same setting; set only one")
+	}
+}
+
+// checkRuleConditions: an ALB listener rule holds at most five condition
+// values, and Copilot spends them on aliases and source IPs.
+func checkRuleConditions(c *context) {
+	for i, r := range c.httpRules() {
+		aliases := aliasNames(get(r, "alias"))
+		ips := items(get(r, "allowed_source_ips"))
+		if n := len(aliases) + len(ips); n >= 5 {
+			name := ruleName(i, "http", "additional_rules")
+			c.errorf(r, "split the aliases and source IPs into additional_rules with the same path, at most 4 values each",
+				"%s has %d aliases and allowed_source_ips; a load balancer listener rule allows at most 4 together", name, n)
+		}
+	}
+}
+
+func checkGracePeriod(c *context) {
+	var albSet, nlbSet *yaml.Node
+	for i, r := range c.httpRules() {
+		gp := get(r, "healthcheck", "grace_period")
+		if gp == nil {
+			continue
+		}
+		if i > 0 {
+			c.errorf(gp, "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
+			continue
+		}
+		albSet = gp
+	}
+	for i, l := range c.nlbListeners() {
+		gp := get(l, "healthcheck", "grace_period")
+		if gp == nil {
+			continue
+		}
+		if i > 0 {
+			c.errorf(gp, "set grace_period once, under nlb.healthcheck", "grace_period is not supported in nlb.additional_listeners[%d]: the service has a single grace period", i-1)
+			continue
+		}
+		nlbSet = gp
+	}
+	if albSet != nil && nlbSet != nil {
+		c.errorf(nlbSet, "keep one of http.healthcheck.grace_period and nlb.healthcheck.grace_period",
+			"http.healthcheck.grace_period and nlb.healthcheck.grace_period cannot both be set: the service has a single grace period")
+	}
+}
+
+func checkNLBPorts(c *context) {
+	for i, l := range c.nlbListeners() {
+		p := get(l, "port")
+		if port, _, ok := portSpec(p); ok && (port < 1 || port > 65535) {
+			c.errorf(p, "use a port from 1 to 65535", "%s.port %d is out of range", ruleName(i, "nlb", "additional_listeners"), port)
+		}
+	}
+}
+
+func checkNLBHostedZone(c *context) {
+	n := c.get("nlb")
+	for _, a := range items(get(n, "alias")) {
+		if hz := get(a, "hosted_zone"); hz != nil {
+			c.errorf(keyNode(a, "hosted_zone"), "remove hosted_zone; records for NLB aliases go into the application's hosted zone",
+				"hosted_zone is not supported for Network Load Balancer aliases")
+		}
+	}
+}
+
+// checkTargetContainers: a load balancer target must be a container of the
+// task that exposes a port.
+func checkTargetContainers(c *context) {
+	check := func(owner *yaml.Node, field, where string) {
+		tc := get(owner, field)
+		if !isScalar(tc) {
+			return
+		}
+		name := tc.Value
+		if name == c.mainContainer() {
+			if c.get("image", "port") == nil {
+				c.errorf(tc, "set image.port", "%s: target container %q does not expose a port", where, name)
+			}
+			return
+		}
+		sc := c.get("sidecars", name)
+		if sc == nil {
+			c.errorf(tc, fmt.Sprintf("use %q or one of the sidecars", c.mainContainer()), "%s: target container %q does not exist", where, name)
+			return
+		}
+		if get(sc, "port") == nil {
+			c.errorf(tc, fmt.Sprintf("set sidecars.%s.port", name), "%s: target container %q does not expose a port", where, name)
+		}
+	}
+	for i, r := range c.httpRules() {
+		check(r, "target_container", ruleName(i, "http", "additional_rules"))
+		check(r, "targetContainer", ruleName(i, "http", "additional_rules"))
+	}
+	for i, l := range c.nlbListeners() {
+		check(l, "target_container", ruleName(i, "nlb", "additional_listeners"))
+	}
+}
+
+type exposure struct {
+	container, proto string
+}
+
+// exposedPorts follows Copilot's validateExposedPorts: sidecars first, then
+// ALB and NLB targets, then the main container; it reports a port claimed
+// by two containers or with two protocols.
+func (c *context) exposedPorts(report bool) map[int]exposure {
+	ports := map[int]exposure{}
+	add := func(at *yaml.Node, port int, proto, container string) {
+		proto = strings.ToUpper(proto)
+		prev, seen := ports[port]
+		if !seen {
+			ports[port] = exposure{container, proto}
+			return
+		}
+		if !report {
+			return
+		}
+		switch {
+		case prev.container != container:
+			c.errorf(at, "give each container its own port", "port %d is exposed by both container %q and container %q", port, prev.container, container)
+		case prev.proto != proto:
+			c.errorf(at, "expose the port with one protocol", "container %q exposes port %d as both %s and %s", container, port, prev.proto, proto)
+		}
+	}
+	main := c.mainContainer()
+	sidecars := c.get("sidecars")
+	entries(sidecars, func(k, v *yaml.Node) {
+		p := get(v, "port")
+		if port, proto, ok := portSpec(p); ok {
+			add(p, port, proto, k.Value)
+		}
+	})
+	if c.m.Kind == workspace.LoadBalancedWebService || c.m.Kind == workspace.BackendService {
+		for _, r := range c.httpRules() {
+			tp := get(r, "target_port")
+			port, ok := intValue(tp)
+			if !ok {
+				continue
+			}
+			container := main
+			if prev, seen := ports[port]; seen {
+				container = prev.container
+			}
+			if tc := scalar(get(r, "target_container")); tc != "" {
+				container = tc
+			}
+			add(tp, port, "TCP", container)
+		}
+		for _, l := range c.nlbListeners() {
+			p := get(l, "port")
+			port, proto, ok := portSpec(p)
+			if !ok {
+				continue
+			}
+			if tp, ok := intValue(get(l, "target_port")); ok {
+				port, p = tp, get(l, "target_port")
+			}
+			if proto == "TLS" {
+				proto = "TCP" // the NLB terminates TLS; the container speaks TCP
+			}
+			container := main
+			if prev, seen := ports[port]; seen {
+				container = prev.container
+			}
+			if tc := scalar(get(l, "target_container")); tc != "" {
+				container = tc
+			}
+			add(p, port, proto, container)
+		}
+	}
+	if p := c.get("image", "port"); p != nil {
+		if port, ok := intValue(p); ok {
+			proto := "TCP"
+			if prev, seen := ports[port]; seen {
+				proto = prev.proto
+			}
+			add(p, port, proto, main)
+		}
+	}
+	return ports
+}
+
+func checkExposedPorts(c *context) { c.exposedPorts(true) }
+
+// checkHealthCheckPorts: load balancer health checks run over TCP, so the
+// port they probe cannot be one exposed only as UDP.
+func checkHealthCheckPorts(c *context) {
+	ports := c.exposedPorts(false)
+	mainPort, hasMain := intValue(c.get("image", "port"))
+	probe := func(at *yaml.Node, port int, where string) {
+		if e, ok := ports[port]; ok && e.proto != "TCP" {
+			c.errorf(at, "set healthcheck.port to a port the container exposes over TCP",
+				"%s: the health check probes port %d, which container %q exposes over %s; load balancer health checks need TCP", where, port, e.container, e.proto)
+		}
+	}
+	for i, r := range c.httpRules() {
+		where := ruleName(i, "http", "additional_rules")
+		if p := get(r, "healthcheck", "port"); p != nil {
+			if v, ok := intValue(p); ok {
+				probe(p, v, where)
+			}
+		} else if p := get(r, "target_port"); p != nil {
+			if v, ok := intValue(p); ok {
+				probe(p, v, where)
+			}
+		} else if hasMain {
+			probe(r, mainPort, where)
+		}
+	}
+	for i, l := range c.nlbListeners() {
+		where := ruleName(i, "nlb", "additional_listeners")
+		var at *yaml.Node
+		var port int
+		var ok bool
+		if at = get(l, "healthcheck", "port"); at != nil {
+			port, ok = intValue(at)
+		} else if at = get(l, "target_port"); at != nil {
+			port, ok = intValue(at)
+		} else if at = get(l, "port"); at != nil {
+			port, _, ok = portSpec(at)
+		}
+		if ok {
+			probe(at, port, where)
+		}
+	}
+}
+
+// checkRequestScalingNeedsHTTP: request count and response time come from
+// the Application Load Balancer.
+func checkRequestScalingNeedsHTTP(c *context) {
+	count := c.get("count")
+	if !isMap(count) || isMap(c.get("http")) {
+		return
+	}
+	if c.m.Kind == workspace.LoadBalancedWebService && c.get("http") == nil {
+		return // the schema reports the missing http
+	}
+	for _, k := range []string{"requests", "response_time"} {
+		if get(count, k) != nil {
+			c.errorf(keyNode(count, k), "configure `http` for the service, or scale on cpu_percentage or memory_percentage",
+				"count.%s scales on Application Load Balancer metrics, but the service has no http load balancer", k)
+		}
+	}
+}
+
+func checkConnectAlias(c *context) {
+	alias := c.get("network", "connect", "alias")
+	if alias == nil {
+		return
+	}
+	if c.m.Kind == workspace.WorkerService {
+		c.errorf(alias, "remove network.connect.alias: a Worker Service receives work from its queue, not over Service Connect",
+			"network.connect.alias cannot be set for a Worker Service: it exposes no port")
+		return
+	}
+	if c.get("image", "port") == nil && c.get("http", "target_container") == nil {
+		c.errorf(alias, "set image.port so other services can reach this one", "network.connect.alias needs an exposed port, but image.port is not set")
+	}
+}
+
+func checkSidecarPorts(c *context) {
+	entries(c.get("sidecars"), func(k, v *yaml.Node) {
+		p := get(v, "port")
+		if port, _, ok := portSpec(p); ok && (port < 1 || port > 65535) {
+			c.errorf(p, "use a port from 1 to 65535", "sidecars.%s.port %d is out of range", k.Value, port)
+		}
+	})
+}
+
+// firelensContainer is the name Copilot gives the log router sidecar.
+const firelensContainer = "firelens_log_router"
+
+// checkContainerDependencies ports validateContainerDeps: every depends_on
+// names a container of the task, essential containers can only be waited
+// for to START or be HEALTHY, and there is no cycle.
+func checkContainerDependencies(c *context) {
+	type container struct {
+		essential bool
+		deps      *yaml.Node
+	}
+	main := c.mainContainer()
+	all := map[string]container{main: {essential: true, deps: c.get("image", "depends_on")}}
+	names := []string{main}
+	if c.get("logging") != nil {
+		all[firelensContainer] = container{}
+		names = append(names, firelensContainer)
+	}
+	entries(c.get("sidecars"), func(k, v *yaml.Node) {
+		ess := get(v, "essential")
+		all[k.Value] = container{essential: ess == nil || isTrue(ess), deps: get(v, "depends_on")}
+		names = append(names, k.Value)
+	})
+	graph := map[string][]string{}
+	for _, name := range names {
+		entries(all[name].deps, func(k, v *yaml.Node) {
+			dep := k.Value
+			target, ok := all[dep]
+			switch {
+			case !ok:
+				c.errorf(k, "depend on the main container or a sidecar of this manifest", "container %q depends on %q, which is not a container of this task", name, dep)
+				return
+			case dep == name:
+				c.errorf(k, "remove the dependency", "container %q cannot depend on itself", name)
+				return
+			case target.essential && isScalar(v):
+				if s := strings.ToUpper(v.Value); s != "START" && s != "HEALTHY" {
+					c.errorf(v, "wait for START or HEALTHY, or mark the sidecar `essential: false`",
+						"container %q waits for essential container %q to %s; an essential container never completes, so only START or HEALTHY apply", name, dep, s)
+				}
+			}
+			graph[name] = append(graph[name], dep)
+		})
+	}
+	if cycle := findCycle(names, graph); cycle != nil {
+		c.errorf(c.get("sidecars"), "remove one of the depends_on entries in the loop",
+			"container dependencies form a loop: %s", strings.Join(cycle, " -> "))
+	}
+}
+
+// findCycle returns one dependency loop, in a stable order, or nil.
+func findCycle(names []string, graph map[string][]string) []string {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var found []string
+	var visit func(n string) bool
+	visit = func(n string) bool {
+		state[n] = active
+		stack = append(stack, n)
+		for _, d := range graph[n] {
+			switch state[d] {
+			case active:
+				i := slices.Index(stack, d)
+				found = append(slices.Clone(stack[i:]), d)
+				return true
+			case unseen:
+				if visit(d) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+		return false
+	}
+	for _, n := range names {
+		if state[n] == unseen && visit(n) {
+			return found
+		}
+	}
+	return nil
+}
+
+// checkEFS ports Storage.validate and EFSVolumeConfiguration.validate.
+func checkEFS(c *context) {
+	var managed *yaml.Node
+	entries(c.get("storage", "volumes"), func(k, v *yaml.Node) {
+		efs := get(v, "efs")
+		if efs == nil {
+			return
+		}
+		where := "storage.volumes." + k.Value + ".efs"
+		if isMap(efs) {
+			byo := get(efs, "id") != nil || get(efs, "root_dir") != nil || get(efs, "auth") != nil
+			uid, gid := get(efs, "uid"), get(efs, "gid")
+			if byo && (uid != nil || gid != nil) {
+				at := uid
+				if at == nil {
+					at = gid
+				}
+				c.errorf(at, "use id/root_dir/auth for an existing file system, or uid/gid for one Copilot manages",
+					"%s: uid/gid cannot be combined with id, root_dir or auth", where)
+				return
+			}
+			if (uid == nil) != (gid == nil) {
+				missing, have := "gid", uid
+				if uid == nil {
+					missing, have = "uid", gid
+				}
+				c.errorf(have, fmt.Sprintf("add %s", missing), "%s: uid and gid must be set together", where)
+			}
+			if ap := get(efs, "auth", "access_point_id"); ap != nil {
+				root := scalar(get(efs, "root_dir"))
+				iam := get(efs, "auth", "iam")
+				if (root != "" && root != "/") || (iam != nil && !isTrue(iam)) {
+					c.errorf(ap, "remove root_dir (the access point sets it) and keep auth.iam true",
+						"%s: with an access point, root_dir must be empty or / and auth.iam must be true", where)
+				}
+			}
+			if uid == nil && gid == nil {
+				return // an existing file system, or an empty map: nothing managed
+			}
+		} else if !isTrue(efs) {
+			return
+		}
+		if managed != nil {
+			c.errorf(efs, "share one managed volume, or import other file systems by id",
+				"%s: only one volume per service can use a Copilot-managed EFS file system", where)
+			return
+		}
+		managed = efs
+	})
+}
+
+// checkMountPointVolumes: ECS rejects a task definition whose mount point
+// names a volume it does not declare.
+func checkMountPointVolumes(c *context) {
+	volumes := c.get("storage", "volumes")
+	entries(c.get("sidecars"), func(k, v *yaml.Node) {
+		for i, mp := range items(get(v, "mount_points")) {
+			src := get(mp, "source_volume")
+			if isScalar(src) && get(volumes, src.Value) == nil {
+				c.errorf(src, "declare the volume under storage.volumes, or fix the name",
+					"sidecars.%s.mount_points[%d]: volume %q is not declared under storage.volumes", k.Value, i, src.Value)
+			}
+		}
+	})
+}
+
+// platform returns the lower-case OS family and architecture the
+// manifest's platform names ("" when unset), and the platform node.
+func (c *context) platform() (osFamily, arch string, at *yaml.Node) {
+	p := c.get("platform")
+	switch {
+	case isScalar(p):
+		osFamily, arch, _ = strings.Cut(p.Value, "/")
+	case isMap(p):
+		osFamily, arch = scalar(get(p, "osfamily")), scalar(get(p, "architecture"))
+	}
+	return strings.ToLower(osFamily), strings.ToLower(arch), p
+}
+
+// checkWindows: what Fargate (and Copilot) do not offer Windows tasks.
+func checkWindows(c *context) {
+	osFamily, _, at := c.platform()
+	if !strings.HasPrefix(osFamily, "windows") {
+		return
+	}
+	if ro := c.get("storage", "readonly_fs"); isTrue(ro) {
+		c.errorf(ro, "remove storage.readonly_fs", "storage.readonly_fs cannot be true for a Windows container")
+	}
+	entries(c.get("storage", "volumes"), func(k, v *yaml.Node) {
+		if efs := get(v, "efs"); efs != nil && enabled(efs) {
+			c.errorf(efs, "remove the EFS volume, or run the service on Linux", "storage.volumes.%s: EFS is not supported for Windows containers", k.Value)
+		}
+	})
+	if conn := c.get("network", "connect"); conn != nil && enabled(conn) && c.m.Kind != workspace.WorkerService {
+		c.errorf(conn, "remove network.connect", "Service Connect (network.connect) is not supported for Windows containers")
+	}
+	// Every container of a task runs the task's OS, and the sidecars
+	// Copilot adds for these are Linux images.
+	if c.get("logging") != nil {
+		c.errorf(keyNode(c.doc, "logging"), "remove logging; Windows tasks send logs to CloudWatch with awslogs",
+			"FireLens (logging) is not supported for Windows tasks: its log router image runs on Linux only")
+	}
+	if tr := c.get("observability", "tracing"); tr != nil {
+		c.errorf(tr, "remove observability.tracing", "X-Ray tracing is not supported for Windows tasks: the X-Ray daemon sidecar runs on Linux only")
+	}
+	if count := c.get("count"); isMap(count) {
+		if s := get(count, "spot"); s != nil {
+			c.errorf(s, "remove count.spot", "Fargate Spot is not available for Windows containers")
+		} else if s := get(count, "range", "spot_from"); s != nil {
+			c.errorf(s, "remove count.range.spot_from", "Fargate Spot is not available for Windows containers")
+		}
+	}
+	cpu, cpuOK := intValue(c.get("cpu"))
+	mem, memOK := intValue(c.get("memory"))
+	if c.get("cpu") == nil || c.get("memory") == nil {
+		c.errorf(at, "set `cpu: 1024` and `memory: 2048` (or more)",
+			"a Windows task needs at least 1024 CPU units and 2048 MiB; the defaults (256 and 512) are too small")
+	} else if (cpuOK && cpu < 1024) || (memOK && mem < 2048) {
+		c.errorf(c.get("cpu"), "use cpu 1024 or more and memory 2048 or more", "a Windows task needs at least 1024 CPU units and 2048 MiB, not %d and %d", cpu, mem)
+	}
+	if e := c.get("exec"); e != nil && enabled(e) {
+		c.report(e, diag.Warning, "exec is not supported for Windows containers by Copilot's `svc exec`", "remove exec, or connect with `aws ecs execute-command` directly")
+	}
+}
+
+func checkARMSpot(c *context) {
+	_, arch, _ := c.platform()
+	if arch != "arm" && arch != "arm64" {
+		return
+	}
+	count := c.get("count")
+	if s := get(count, "spot"); s != nil {
+		c.errorf(s, "remove count.spot, or run on x86_64", "Fargate Spot is not available on ARM")
+	} else if s := get(count, "range", "spot_from"); s != nil {
+		c.errorf(s, "remove count.range.spot_from, or run on x86_64", "Fargate Spot is not available on ARM")
+	}
+}
+
+// checkFIFOQueues ports FIFOAdvanceConfig.validate for the worker's queue
+// and each topic's own queue.
+func checkFIFOQueues(c *context) {
+	check := func(q *yaml.Node, where string) {
+		fifo := get(q, "fifo")
+		if !isMap(fifo) {
+			return
+		}
+		ht, scope, limit := get(fifo, "high_throughput"), get(fifo, "deduplication_scope"), get(fifo, "throughput_limit")
+		if ht != nil {
+			for _, other := range []struct {
+				name string
+				n    *yaml.Node
+			}{{"deduplication_scope", scope}, {"throughput_limit", limit}} {
+				if other.n != nil {
+					c.errorf(keyNode(fifo, other.name), "keep high_throughput, or set deduplication_scope and throughput_limit yourself",
+						"%s.fifo: high_throughput cannot be combined with %s (it sets both)", where, other.name)
+				}
+			}
+			return
+		}
+		if scalar(scope) == "queue" && scalar(limit) == "perMessageGroupId" {
+			c.errorf(limit, "set throughput_limit to perQueue", "%s.fifo: throughput_limit must be perQueue when deduplication_scope is queue", where)
+		}
+	}
+	check(c.get("subscribe", "queue"), "subscribe.queue")
+	for i, t := range items(c.get("subscribe", "topics")) {
+		check(get(t, "queue"), fmt.Sprintf("subscribe.topics[%d].queue", i))
+	}
+}
+
+// checkSubscribedTopics: Copilot's deploy fails when a subscribed topic does
+// not exist. When the publishing service is in this workspace, check it
+// publishes the topic.
+func checkSubscribedTopics(c *context) {
+	for i, t := range items(c.get("subscribe", "topics")) {
+		name, svc := scalar(get(t, "name")), scalar(get(t, "service"))
+		if name == "" || svc == "" {
+			continue
+		}
+		pub := c.ws.Workload(svc)
+		if pub == nil {
+			if c.ws.App != "" {
+				c.report(get(t, "service"), diag.Warning, fmt.Sprintf("subscribe.topics[%d]: service %q is not in this workspace; the deploy fails unless it publishes topic %q", i, svc, name),
+					"check the service name")
+			}
+			continue
+		}
+		doc, _ := pub.Resolve(c.env, workspace.Vars{App: c.ws.App, Env: c.env, Lookup: func(string) (string, bool) { return "", false }})
+		if doc == nil {
+			continue // the publisher's own parse error is reported
+		}
+		found := false
+		for _, pt := range items(get(doc, "publish", "topics")) {
+			if scalar(get(pt, "name")) == name {
+				found = true
+			}
+		}
+		if !found {
+			c.errorf(get(t, "name"), fmt.Sprintf("add `- name: %s` under publish.topics in %s, or fix the topic name", name, pub.Path),
+				"subscribe.topics[%d]: service %q does not publish a topic named %q", i, svc, name)
+		}
+	}
+}
+
+// --- Scheduled Job -------------------------------------------------------
+
+var (
+	awsSchedule = regexp.MustCompile(`((?:rate|cron)\(.*\)|none)`)
+	rateExpr    = regexp.MustCompile(`^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$`)
+	presets     = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+	months      = []string{"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}
+	weekdays    = []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
+)
+
+// checkSchedule catches the schedules Copilot rejects when it converts
+// on.schedule to an EventBridge expression, and malformed rate()/cron()
+// expressions EventBridge rejects at deploy time.
+func checkSchedule(c *context) {
+	n := c.get("on", "schedule")
+	if !isScalar(n) || n.ShortTag() != "!!str" {
+		return
+	}
+	s := strings.TrimSpace(n.Value)
+	fix := "use a cron expression such as `0 9 * * 1-5`, a preset (@daily, @hourly, ...), `@every 30m`, rate(5 minutes), cron(0 9 ? * MON-FRI *) or none"
+	if awsSchedule.MatchString(s) {
+		if msg := checkAWSSchedule(s); msg != "" {
+			c.errorf(n, fix, "on.schedule %q: %s", s, msg)
+		}
+		return
+	}
+	var msg string
+	switch {
+	case strings.HasPrefix(s, "@every "):
+		d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(s, "@every ")))
+		switch {
+		case err != nil:
+			msg = "the interval is not a duration such as 30m or 1h30m"
+		case d < time.Minute:
+			msg = "the interval must be at least 1 minute"
+		case d%time.Minute != 0:
+			msg = "the interval must be a whole number of minutes"
+		}
+	case strings.HasPrefix(s, "@"):
+		if !slices.Contains(presets, s) {
+			msg = "unknown preset"
+			if sug := suggest(s, presets); sug != "" {
+				fix = fmt.Sprintf("did you mean %q?", sug)
+			}
+		}
+	default:
+		msg = checkCron(s)
+	}
+	if msg != "" {
+		c.errorf(n, fix, "on.schedule %q is not a valid schedule: %s", s, msg)
+	}
+}
+
+func checkAWSSchedule(s string) string {
+	switch {
+	case s == "none":
+		return ""
+	case strings.HasPrefix(s, "rate("):
+		m := rateExpr.FindStringSubmatch(s)
+		if m == nil {
+			return "a rate is written rate(<number> <minute(s)|hour(s)|day(s)>)"
+		}
+		v, _ := strconv.Atoi(m[1])
+		switch {
+		case v < 1:
+			return "the rate must be at least 1"
+		case v == 1 && strings.HasSuffix(m[2], "s"):
+			return fmt.Sprintf("EventBridge wants the singular unit for 1: rate(1 %s)", strings.TrimSuffix(m[2], "s"))
+		case v > 1 && !strings.HasSuffix(m[2], "s"):
+			return fmt.Sprintf("EventBridge wants the plural unit for %d: rate(%d %ss)", v, v, m[2])
+		}
+	case strings.HasPrefix(s, "cron(") && strings.HasSuffix(s, ")"):
+		fields := strings.Fields(s[len("cron(") : len(s)-1])
+		if len(fields) != 6 {
+			return fmt.Sprintf("an EventBridge cron has 6 fields (minutes hours day-of-month month day-of-week year), not %d", len(fields))
+		}
+		if fields[2] != "?" && fields[4] != "?" {
+			return "EventBridge needs ? in day-of-month or day-of-week"
+		}
+	default:
+		return "write rate(...) or cron(...) on its own"
+	}
+	return ""
+}
+
+// checkCron validates a standard five-field cron expression the way
+// Copilot does before converting it: each field in range, and not both
+// day-of-month and day-of-week restricted.
+func checkCron(s string) string {
+	fields := strings.Fields(s)
+	if len(fields) > 0 && (strings.HasPrefix(fields[0], "CRON_TZ=") || strings.HasPrefix(fields[0], "TZ=")) {
+		fields = fields[1:]
+	}
+	if len(fields) != 5 {
+		return fmt.Sprintf("a cron expression has 5 fields (minute hour day-of-month month day-of-week), not %d", len(fields))
+	}
+	specs := []struct {
+		name    string
+		lo, hi  int
+		names   []string
+		nameLow int
+	}{
+		{"minute", 0, 59, nil, 0}, {"hour", 0, 23, nil, 0}, {"day-of-month", 1, 31, nil, 0},
+		{"month", 1, 12, months, 1}, {"day-of-week", 0, 6, weekdays, 0},
+	}
+	for i, f := range fields {
+		sp := specs[i]
+		if msg := cronField(f, sp.lo, sp.hi, sp.names, sp.nameLow); msg != "" {
+			return fmt.Sprintf("%s field %q: %s", sp.name, f, msg)
+		}
+	}
+	restricted := func(f string) bool { return !strings.ContainsAny(f, "*?") }
+	if restricted(fields[2]) && restricted(fields[4]) {
+		return "day-of-month and day-of-week cannot both be set; EventBridge allows only one"
+	}
+	return ""
+}
+
+func cronField(f string, lo, hi int, names []string, nameLow int) string {
+	value := func(s string) (int, bool) {
+		if i := slices.Index(names, strings.ToUpper(s)); i >= 0 {
+			return i + nameLow, true
+		}
+		v, err := strconv.Atoi(s)
+		return v, err == nil
+	}
+	for _, part := range strings.Split(f, ",") {
+		rng, step, hasStep := strings.Cut(part, "/")
+		if hasStep {
+			if v, err := strconv.Atoi(step); err != nil || v < 1 {
+				return "the step after / must be a positive number"
+			}
+		}
+		if rng == "*" || rng == "?" {
+			continue
+		}
+		a, b, isRange := strings.Cut(rng, "-")
+		from, ok := value(a)
+		if !ok {
+			return fmt.Sprintf("%q is not a number", a)
+		}
+		to := from
+		if isRange {
+			if to, ok = value(b); !ok {
+				return fmt.Sprintf("%q is not a number", b)
+			}
+		}
+		if from < lo || to > hi || from > to {
+			return fmt.Sprintf("values must be from %d to %d", lo, hi)
+		}
+	}
+	return ""
+}
+
+// checkJobTimeout mirrors Copilot's conversion of `timeout` to seconds.
+func checkJobTimeout(c *context) {
+	n := c.get("timeout")
+	d, ok := durationValue(n)
+	if !ok {
+		return
+	}
+	switch {
+	case d < time.Second:
+		c.errorf(n, "use at least 1s", "timeout %s is shorter than 1 second", n.Value)
+	case d%time.Second != 0:
+		c.errorf(n, "round the timeout to whole seconds", "timeout %s must be a whole number of seconds", n.Value)
+	}
+}
+
+// --- Static Site, App Runner -----------------------------------------------
+
+// certRegion returns the region field of an ARN, and whether it parsed.
+func certRegion(s string) (string, bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return "", false
+	}
+	return parts[3], true
+}
+
+func checkStaticSiteCertificate(c *context) {
+	cert := c.get("http", "certificate")
+	if !isScalar(cert) {
+		return
+	}
+	if c.get("http", "alias") == nil {
+		c.errorf(cert, "add http.alias with the domain the certificate covers", "http.certificate needs http.alias")
+	}
+	if region, ok := certRegion(cert.Value); ok && region != "us-east-1" {
+		c.errorf(cert, "request or import the certificate in us-east-1", "CloudFront only uses certificates from us-east-1, but this one is in %s", region)
+	}
+}
+
+var vpcEndpointID = regexp.MustCompile(`^vpce-[0-9a-f]{8,17}$`)
+
+func checkAppRunnerEndpoint(c *context) {
+	ep := c.get("http", "private", "endpoint")
+	if isScalar(ep) && !vpcEndpointID.MatchString(ep.Value) {
+		c.errorf(ep, "use the ID of an App Runner interface VPC endpoint, like vpce-0123456789abcdef0",
+			"http.private.endpoint %q is not a VPC endpoint ID", ep.Value)
+	}
+}
+
+var appRunnerRegistry = regexp.MustCompile(`^(\d{12}\.dkr\.ecr\.[^./]+\.amazonaws\.com(\.cn)?/|public\.ecr\.aws/)`)
+
+// checkAppRunnerImage: App Runner pulls only from ECR and ECR Public.
+func checkAppRunnerImage(c *context) {
+	loc := c.get("image", "location")
+	if !isScalar(loc) || strings.Contains(loc.Value, "${") {
+		return
+	}
+	if !appRunnerRegistry.MatchString(loc.Value) {
+		c.errorf(loc, "push the image to Amazon ECR (or use public.ecr.aws), or use image.build",
+			"App Runner only pulls images from Amazon ECR or ECR Public, not %q", loc.Value)
+	}
+}
+
+// --- limits AWS enforces on health checks and queues ----------------------
+
+// limit is an inclusive range a field must fall in; durations are compared
+// as time.Duration, integers as they are.
+type limit struct {
+	key    string
+	lo, hi time.Duration // for durations
+	min    int           // for integers
+	max    int
+}
+
+// checkLimits reports the fields of m outside their AWS range. where names
+// m for the message, service names the AWS service that enforces it.
+func (c *context) checkLimits(m *yaml.Node, where, service string, limits []limit) {
+	if !isMap(m) {
+		return
+	}
+	for _, l := range limits {
+		n := get(m, l.key)
+		if n == nil {
+			continue
+		}
+		if l.hi > 0 {
+			d, ok := durationValue(n)
+			if ok && (d < l.lo || d > l.hi) {
+				c.errorf(n, fmt.Sprintf("use a value from %s to %s", shortDuration(l.lo), shortDuration(l.hi)),
+					"%s.%s is %s; %s allows %s to %s", where, l.key, n.Value, service, shortDuration(l.lo), shortDuration(l.hi))
+			}
+			continue
+		}
+		if v, ok := intValue(n); ok && (v < l.min || v > l.max) {
+			c.errorf(n, fmt.Sprintf("use a value from %d to %d", l.min, l.max),
+				"%s.%s is %d; %s allows %d to %d", where, l.key, v, service, l.min, l.max)
+		}
+	}
+}
+
+// shortDuration prints 5m0s as 5m and 0s as 0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// ECS container health check limits (HealthCheck in RegisterTaskDefinition).
+var containerHealthLimits = []limit{
+	{key: "interval", lo: 5 * time.Second, hi: 300 * time.Second},
+	{key: "timeout", lo: 2 * time.Second, hi: 60 * time.Second},
+	{key: "start_period", lo: 0, hi: 300 * time.Second},
+	{key: "retries", min: 1, max: 10},
+}
+
+func checkContainerHealthChecks(c *context) {
+	c.checkLimits(c.get("image", "healthcheck"), "image.healthcheck", "ECS", containerHealthLimits)
+	entries(c.get("sidecars"), func(k, v *yaml.Node) {
+		c.checkLimits(get(v, "healthcheck"), "sidecars."+k.Value+".healthcheck", "ECS", containerHealthLimits)
+	})
+}
+
+// Elastic Load Balancing target group health check limits.
+var lbHealthLimits = []limit{
+	{key: "healthy_threshold", min: 2, max: 10},
+	{key: "unhealthy_threshold", min: 2, max: 10},
+	{key: "interval", lo: 5 * time.Second, hi: 300 * time.Second},
+	{key: "timeout", lo: 2 * time.Second, hi: 120 * time.Second},
+}
+
+func checkLBHealthChecks(c *context) {
+	for i, r := range c.httpRules() {
+		hc := get(r, "healthcheck")
+		where := ruleName(i, "http", "additional_rules") + ".healthcheck"
+		c.checkLimits(hc, where, "Elastic Load Balancing", lbHealthLimits)
+		interval, okI := durationValue(get(hc, "interval"))
+		timeout, okT := durationValue(get(hc, "timeout"))
+		if okI && okT && timeout >= interval {
+			c.errorf(get(hc, "timeout"), "make the timeout shorter than the interval",
+				"%s.timeout (%s) must be shorter than its interval (%s) for an Application Load Balancer", where, get(hc, "timeout").Value, get(hc, "interval").Value)
+		}
+	}
+	for i, l := range c.nlbListeners() {
+		c.checkLimits(get(l, "healthcheck"), ruleName(i, "nlb", "additional_listeners")+".healthcheck", "Elastic Load Balancing", lbHealthLimits)
+	}
+}
+
+func checkDeregistrationDelay(c *context) {
+	limits := []limit{{key: "deregistration_delay", lo: 0, hi: time.Hour}}
+	for i, r := range c.httpRules() {
+		c.checkLimits(r, ruleName(i, "http", "additional_rules"), "Elastic Load Balancing", limits)
+	}
+	for i, l := range c.nlbListeners() {
+		c.checkLimits(l, ruleName(i, "nlb", "additional_listeners"), "Elastic Load Balancing", limits)
+	}
+}
+
+// SQS queue attribute limits.
+var queueLimits = []limit{
+	{key: "retention", lo: time.Minute, hi: 14 * 24 * time.Hour},
+	{key: "delay", lo: 0, hi: 15 * time.Minute},
+	{key: "timeout", lo: 0, hi: 12 * time.Hour},
+}
+
+func checkQueueRanges(c *context) {
+	check := func(q *yaml.Node, where string) {
+		c.checkLimits(q, where, "SQS", queueLimits)
+		c.checkLimits(get(q, "dead_letter"), where+".dead_letter", "SQS", []limit{{key: "tries", min: 1, max: 1000}})
+	}
+	check(c.get("subscribe", "queue"), "subscribe.queue")
+	for i, t := range items(c.get("subscribe", "topics")) {
+		check(get(t, "queue"), fmt.Sprintf("subscribe.topics[%d].queue", i))
+	}
+}
