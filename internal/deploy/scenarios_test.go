@@ -1,0 +1,752 @@
+package deploy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
+	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+)
+
+func TestFirstDeployCreatesStacksInDependencyOrder(t *testing.T) {
+	e := newEnv(t)
+	stacks := []deploy.Stack{serviceStack("api", "2 GB", "img:1"), envStack(), serviceStack("web", "2 GB", "img:1")}
+	res, err := e.deployer(t).Deploy(context.Background(), stacks)
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	if !res.Succeeded() {
+		t.Fatalf("result not successful: %+v", res.Stacks)
+	}
+	for _, name := range []string{"app-test", "app-test-api", "app-test-web"} {
+		if got := e.cfn.StackStatus(name); got != "CREATE_COMPLETE" {
+			t.Errorf("stack %s is %s, want CREATE_COMPLETE", name, got)
+		}
+		sp := find(t, res.Plan, name)
+		if sp.ChangeSetType != "CREATE" || sp.ChangeSetName != "autopilot-0123456-42" {
+			t.Errorf("stack %s: change set %s %s, want CREATE autopilot-0123456-42", name, sp.ChangeSetType, sp.ChangeSetName)
+		}
+		for _, c := range sp.Changes {
+			if c.Action != deploy.ActionAdd {
+				t.Errorf("stack %s: %s is %s, want Add", name, c.LogicalID, c.Action)
+			}
+		}
+	}
+	if res.Plan.Stacks[0].StackName != "app-test" {
+		t.Errorf("plan starts with %s, want the environment first", res.Plan.Stacks[0].StackName)
+	}
+	// The environment executes before either service.
+	var executed []string
+	for _, c := range e.cfn.Calls() {
+		if c.Action == "ExecuteChangeSet" {
+			executed = append(executed, c.StackName())
+		}
+	}
+	if len(executed) != 3 || executed[0] != "app-test" {
+		t.Errorf("executed %v, want app-test first of three", executed)
+	}
+	// Every CreateChangeSet asks for the capabilities and nested stacks.
+	for _, c := range e.cfn.Calls() {
+		if c.Action != "CreateChangeSet" {
+			continue
+		}
+		caps := []string{c.Params.Get("Capabilities.member.1"), c.Params.Get("Capabilities.member.2"), c.Params.Get("Capabilities.member.3")}
+		if diff := cmp.Diff([]string{"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"}, caps); diff != "" {
+			t.Errorf("capabilities (-want +got):\n%s", diff)
+		}
+		if c.Params.Get("IncludeNestedStacks") != "true" {
+			t.Errorf("CreateChangeSet for %s without IncludeNestedStacks", c.StackName())
+		}
+	}
+	// Events streamed per stack, ending with the stack's own completion.
+	evs := e.events.of("app-test-api")
+	if len(evs) == 0 || evs[len(evs)-1].Status != "CREATE_COMPLETE" || evs[len(evs)-1].LogicalID != "app-test-api" {
+		t.Errorf("events of app-test-api = %+v, want them to end with the stack's CREATE_COMPLETE", evs)
+	}
+	if got := res.Stacks[0].Outputs["VpcId"]; got != "app-test-VPC" {
+		t.Errorf("outputs of app-test = %v, want VpcId", res.Stacks[0].Outputs)
+	}
+	if len(e.cfn.ChangeSets("app-test-api")) > 1 {
+		t.Errorf("change sets left: %v", e.cfn.ChangeSets("app-test-api"))
+	}
+}
+
+func TestUpdateShowsPropertyChanges(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+	next := serviceStack("api", "4 GB", "img:2")
+	res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{next})
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	sp := find(t, res.Plan, "app-test-api")
+	if sp.ChangeSetType != "UPDATE" {
+		t.Errorf("change set type %s, want UPDATE", sp.ChangeSetType)
+	}
+	svc, ok := change(sp, "Service")
+	if !ok {
+		t.Fatalf("no change for Service in %+v", sp.Changes)
+	}
+	want := []deploy.PropertyChange{
+		{Path: "Properties.InstanceConfiguration", Before: `{"Memory":"2 GB"}`, After: `{"Memory":"4 GB"}`, RequiresRecreation: "Never", ChangeSource: "DirectModification"},
+		{Path: "Properties.SourceConfiguration", Before: `{"ImageRepository":{"ImageIdentifier":"img:1"}}`, After: `{"ImageRepository":{"ImageIdentifier":"img:2"}}`, RequiresRecreation: "Never", ChangeSource: "ParameterReference"},
+	}
+	if diff := cmp.Diff(want, svc.Details); diff != "" {
+		t.Errorf("Service details (-want +got):\n%s", diff)
+	}
+	if svc.Action != deploy.ActionModify || svc.Replacement != deploy.ReplacementFalse || svc.Destructive {
+		t.Errorf("Service change = %+v, want an in-place Modify", svc)
+	}
+	if got := e.cfn.StackStatus("app-test-api"); got != "UPDATE_COMPLETE" {
+		t.Errorf("stack status %s, want UPDATE_COMPLETE", got)
+	}
+	if got := e.cfn.StackTemplate("app-test-api"); got != string(next.Template) {
+		t.Errorf("deployed template is not the new one:\n%s", got)
+	}
+}
+
+func TestNoChangesIsSuccessAndLeavesNoChangeSet(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+	res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{serviceStack("api", "2 GB", "img:1")})
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	sp := find(t, res.Plan, "app-test-api")
+	if !sp.NoChanges || len(sp.Changes) != 0 || sp.Error != "" {
+		t.Errorf("plan = %+v, want no changes", sp)
+	}
+	if !res.Stacks[0].NoChanges || res.Stacks[0].Executed {
+		t.Errorf("result = %+v, want not executed, no changes", res.Stacks[0])
+	}
+	if cs := e.cfn.ChangeSets("app-test-api"); len(cs) != 0 {
+		t.Errorf("change sets left behind: %v", cs)
+	}
+	if n := e.cfn.Executions("app-test-api"); n != 0 {
+		t.Errorf("%d executions, want 0", n)
+	}
+	if res.Plan.HasChanges() {
+		t.Error("plan reports changes")
+	}
+}
+
+func TestFailedChangeSetShowsReason(t *testing.T) {
+	e := newEnv(t)
+	reason := "Transform AWS::Include failed with: S3 bucket [doesnotexist] does not exist."
+	e.cfn.FailChangeSet("app-test-api", reason)
+	plan, err := e.planner(t).Plan(context.Background(), []deploy.Stack{serviceStack("api", "2 GB", "img:1")})
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	sp := find(t, plan, "app-test-api")
+	if sp.Status != "FAILED" || sp.StatusReason != reason || !strings.Contains(sp.Error, reason) {
+		t.Errorf("plan = status %q reason %q error %q, want FAILED with the reason", sp.Status, sp.StatusReason, sp.Error)
+	}
+	if cs := e.cfn.ChangeSets("app-test-api"); len(cs) != 0 {
+		t.Errorf("change sets left behind: %v", cs)
+	}
+	if st := e.cfn.StackStatus("app-test-api"); st != "" && st != "DELETE_IN_PROGRESS" {
+		t.Errorf("empty stack left in %s", st)
+	}
+}
+
+func TestRollbackReportsRootCause(t *testing.T) {
+	tests := []struct {
+		name       string
+		seed       bool
+		wantStatus string
+	}{
+		{name: "create", wantStatus: "ROLLBACK_COMPLETE"},
+		{name: "update", seed: true, wantStatus: "UPDATE_ROLLBACK_COMPLETE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.seed {
+				e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+			}
+			reason := "Resource handler returned message: \"Image img:2 not found\" (HandlerErrorCode: NotFound)"
+			e.cfn.FailResource("app-test-api", "Service", reason)
+			res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{serviceStack("api", "4 GB", "img:2")})
+			if err == nil {
+				t.Fatal("Deploy succeeded, want the failure")
+			}
+			wantHeadline := "stack app-test-api: Service (AWS::AppRunner::Service) "
+			if !strings.HasPrefix(err.Error(), wantHeadline) || !strings.Contains(err.Error(), reason) {
+				t.Errorf("error = %q, want headline %q… with the reason", err, wantHeadline)
+			}
+			sr := res.Stacks[0]
+			if sr.Status != tt.wantStatus || sr.RootCause == nil || sr.RootCause.LogicalID != "Service" || sr.RootCause.Reason != reason {
+				t.Errorf("result = %+v, want %s with root cause Service", sr, tt.wantStatus)
+			}
+		})
+	}
+}
+
+func TestRollbackCompleteStack(t *testing.T) {
+	seed := fakecfn.Seed{Name: "app-test-api", Status: "ROLLBACK_COMPLETE", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}}
+	t.Run("reported with what to do", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(t, seed)
+		res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{serviceStack("api", "2 GB", "img:1")})
+		if err == nil {
+			t.Fatal("Deploy succeeded on a ROLLBACK_COMPLETE stack")
+		}
+		for _, want := range []string{"ROLLBACK_COMPLETE", "delete-stack --stack-name app-test-api", "--recreate-failed"} {
+			if !strings.Contains(res.Stacks[0].Error, want) {
+				t.Errorf("error %q does not mention %q", res.Stacks[0].Error, want)
+			}
+		}
+		if e.cfn.Count("CreateChangeSet")+e.cfn.Count("DeleteStack") != 0 {
+			t.Error("the stack was touched without the opt-in flag")
+		}
+	})
+	t.Run("plan with recreate previews a creation", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(t, seed)
+		plan, err := e.planner(t, deploy.WithRecreateFailed(true)).Plan(context.Background(), []deploy.Stack{serviceStack("api", "2 GB", "img:1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp := plan.Stacks[0]
+		if sp.ChangeSetType != "CREATE" || len(sp.Changes) != 3 || !strings.Contains(sp.StatusReason, "deletes and recreates") {
+			t.Errorf("plan = %+v, want a CREATE preview of 3 resources", sp)
+		}
+		if e.cfn.Count("DeleteStack") != 0 {
+			t.Error("plan deleted the stack")
+		}
+	})
+	t.Run("deploy with recreate", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(t, seed)
+		res, err := e.deployer(t, deploy.WithRecreateFailed(true)).Deploy(context.Background(), []deploy.Stack{serviceStack("api", "2 GB", "img:1")})
+		if err != nil {
+			t.Fatalf("Deploy: %v", err)
+		}
+		if res.Stacks[0].Status != "CREATE_COMPLETE" || e.cfn.Count("DeleteStack") != 1 {
+			t.Errorf("result %+v after %d DeleteStack calls, want recreated", res.Stacks[0], e.cfn.Count("DeleteStack"))
+		}
+	})
+}
+
+func TestBusyStack(t *testing.T) {
+	t.Run("waited for", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(t, fakecfn.Seed{Name: "app-test-api", Status: "UPDATE_IN_PROGRESS", BusyFor: 300 * time.Millisecond,
+			Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+		res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{serviceStack("api", "4 GB", "img:1")})
+		if err != nil {
+			t.Fatalf("Deploy: %v", err)
+		}
+		if res.Stacks[0].Status != "UPDATE_COMPLETE" {
+			t.Errorf("status %s, want UPDATE_COMPLETE", res.Stacks[0].Status)
+		}
+		if n := callsFor(e.cfn, "DescribeStacks", "app-test-api"); n < 2 {
+			t.Errorf("%d DescribeStacks calls, want polling while busy", n)
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(t, fakecfn.Seed{Name: "app-test-api", Status: "UPDATE_IN_PROGRESS", BusyFor: time.Hour,
+			Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+		plan, err := e.planner(t, deploy.WithTimeouts(0, 200*time.Millisecond, 0)).Plan(context.Background(), []deploy.Stack{serviceStack("api", "4 GB", "img:1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := plan.Stacks[0].Error; !strings.Contains(got, "still UPDATE_IN_PROGRESS") || !strings.Contains(got, "cancel-update-stack") {
+			t.Errorf("error = %q, want it to say the stack is still busy and what to do", got)
+		}
+		if e.cfn.Count("CreateChangeSet") != 0 {
+			t.Error("a change set was created on a busy stack")
+		}
+	})
+}
+
+func TestLargeTemplateGoesThroughS3(t *testing.T) {
+	e := newEnv(t)
+	var b strings.Builder
+	b.WriteString("Resources:\n")
+	for i := 0; b.Len() <= 60000; i++ {
+		fmt.Fprintf(&b, "  Topic%04d:\n    Type: AWS::SNS::Topic\n    Properties:\n      DisplayName: %s\n", i, strings.Repeat("x", 40))
+	}
+	big := deploy.Stack{Name: "app-test-big", Template: []byte(b.String())}
+	res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{big})
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	var create fakecfn.Call
+	for _, c := range e.cfn.Calls() {
+		if c.Action == "CreateChangeSet" {
+			create = c
+		}
+	}
+	url := create.Params.Get("TemplateURL")
+	if create.Params.Get("TemplateBody") != "" || !strings.HasPrefix(url, e.s3.URL+"/artifacts/autopilot/templates/app-test-big/") {
+		t.Errorf("CreateChangeSet TemplateURL %q, body set %v; want an upload to the artifacts bucket", url, create.Params.Get("TemplateBody") != "")
+	}
+	if got := e.cfn.StackTemplate("app-test-big"); got != b.String() {
+		t.Error("deployed template differs from the uploaded one")
+	}
+	if res.Stacks[0].Status != "CREATE_COMPLETE" {
+		t.Errorf("status %s", res.Stacks[0].Status)
+	}
+}
+
+func TestThreeHundredChangesAcrossPages(t *testing.T) {
+	e := newEnv(t)
+	var b strings.Builder
+	b.WriteString("Resources:\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "  Queue%03d:\n    Type: AWS::SQS::Queue\n", i)
+	}
+	plan, err := e.planner(t).Plan(context.Background(), []deploy.Stack{{Name: "app-test-queues", Template: []byte(b.String())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(plan.Stacks[0].Changes); got != 300 {
+		t.Errorf("%d changes, want 300", got)
+	}
+	seen := map[string]bool{}
+	for _, c := range plan.Stacks[0].Changes {
+		seen[c.LogicalID] = true
+	}
+	if len(seen) != 300 {
+		t.Errorf("%d distinct resources, want 300 (pages repeated or lost)", len(seen))
+	}
+	// The waiter's last poll is page 1; pages 2 and 3 follow with a token.
+	tokens := map[string]bool{}
+	for _, c := range e.cfn.Calls() {
+		if c.Action == "DescribeChangeSet" && c.Params.Get("NextToken") != "" {
+			tokens[c.Params.Get("NextToken")] = true
+		}
+	}
+	if len(tokens) != 2 {
+		t.Errorf("read pages after tokens %v, want 2 more pages (3 pages of 100)", tokens)
+	}
+}
+
+func TestFingerprintMismatchExecutesNothing(t *testing.T) {
+	e := newEnv(t)
+	stacks := []deploy.Stack{envStack()}
+	reviewed := deploy.Fingerprint([]deploy.Stack{serviceStack("api", "2 GB", "img:1")})
+	_, err := e.deployer(t, deploy.RequireFingerprint(reviewed)).Deploy(context.Background(), stacks)
+	if !errors.Is(err, deploy.ErrFingerprintMismatch) {
+		t.Fatalf("error = %v, want ErrFingerprintMismatch", err)
+	}
+	if !strings.Contains(err.Error(), reviewed) || !strings.Contains(err.Error(), deploy.Fingerprint(stacks)) {
+		t.Errorf("error %q should name both fingerprints", err)
+	}
+	if n := e.cfn.Count(""); n != 0 {
+		t.Errorf("%d CloudFormation calls, want none", n)
+	}
+	// The matching fingerprint deploys.
+	if _, err := e.deployer(t, deploy.RequireFingerprint(deploy.Fingerprint(stacks))).Deploy(context.Background(), stacks); err != nil {
+		t.Errorf("Deploy with the reviewed fingerprint: %v", err)
+	}
+}
+
+func TestCancellationLeavesNoChangeSet(t *testing.T) {
+	e := newEnv(t, fakecfn.WithCreateDelay(5*time.Second))
+	e.seed(t, fakecfn.Seed{Name: "app-test", Template: envTemplate, Parameters: map[string]string{"AppName": "app"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	res, err := e.deployer(t).Deploy(ctx, []deploy.Stack{envStack(), serviceStack("api", "2 GB", "img:1"), serviceStack("web", "2 GB", "img:1")})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("Deploy took %s after cancellation, want it to stop waiting", time.Since(start))
+	}
+	for _, name := range []string{"app-test", "app-test-api", "app-test-web"} {
+		if cs := e.cfn.ChangeSets(name); len(cs) != 0 {
+			t.Errorf("stack %s: change sets left behind: %v", name, cs)
+		}
+	}
+	if e.cfn.Count("ExecuteChangeSet") != 0 {
+		t.Error("a change set was executed after cancellation")
+	}
+	want := map[string]string{"app-test": "CREATE_COMPLETE"}
+	for _, sr := range res.Stacks {
+		if sr.StackName == "app-test" && sr.Status != want["app-test"] {
+			t.Errorf("app-test reported %q, want CREATE_COMPLETE", sr.Status)
+		}
+	}
+	if !strings.Contains(err.Error(), "app-test CREATE_COMPLETE") {
+		t.Errorf("error %q should report each stack's state", err)
+	}
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	const password = "hunter2-correct-horse"
+	const tmpl = `Parameters:
+  DBPassword:
+    Type: String
+    NoEcho: true
+  Size:
+    Type: String
+Resources:
+  Cluster:
+    Type: AWS::RDS::DBCluster
+    Properties:
+      Engine: aurora-postgresql
+      MasterUserPassword: !Ref DBPassword
+      ServerlessV2ScalingConfiguration:
+        MaxCapacity: !Ref Size
+  Service:
+    Type: AWS::AppRunner::Service
+    Properties:
+      SourceConfiguration:
+        ImageRepository:
+          ImageConfiguration:
+            RuntimeEnvironmentSecrets:
+              - Name: TOKEN
+                Value: "{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:1:secret:db-abc:SecretString:token}}"
+`
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "app-test-db", Template: tmpl, Parameters: map[string]string{"DBPassword": "old-password-value", "Size": "2"}})
+	e.cfn.FailResource("app-test-db", "Cluster", "Invalid master password "+password)
+	stack := deploy.Stack{Name: "app-test-db", Template: []byte(strings.ReplaceAll(tmpl, "{{resolve:secretsmanager:arn", "{{resolve:secretsmanager:arn2")),
+		Parameters: map[string]string{"DBPassword": password, "Size": "4"}}
+	res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack})
+	if err == nil {
+		t.Fatal("Deploy succeeded, want the injected failure")
+	}
+	out, _ := json.Marshal(res)
+	var events strings.Builder
+	for _, ev := range e.events.of("app-test-db") {
+		events.WriteString(ev.Reason)
+	}
+	for where, text := range map[string]string{"result": string(out), "error": err.Error(), "log": e.logs.String(), "events": events.String()} {
+		for _, secret := range []string{password, "old-password-value", "secret:db-abc"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s contains %q", where, secret)
+			}
+		}
+	}
+	cluster, _ := change(res.Plan.Stacks[0], "Cluster")
+	if !strings.Contains(string(out), "****") || len(cluster.Details) == 0 {
+		t.Errorf("masked values missing from the plan: %s", out)
+	}
+}
+
+func TestCopilotAdoptionKeepsEnvController(t *testing.T) {
+	const copilotTemplate = `Parameters:
+  AppName: {Type: String}
+  EnvName: {Type: String}
+  WorkloadName: {Type: String}
+  ContainerImage: {Type: String}
+Resources:
+  EnvControllerAction:
+    Type: Custom::EnvControllerFunction
+    Properties:
+      ServiceToken: !GetAtt EnvControllerFunction.Arn
+      Workload: !Ref WorkloadName
+      EnvStack: !Sub '${AppName}-${EnvName}'
+      Parameters: [NATWorkloads]
+  EnvControllerFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      Handler: index.handler
+      Role: !GetAtt EnvControllerRole.Arn
+      Runtime: nodejs20.x
+  EnvControllerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+  Service:
+    Type: AWS::AppRunner::Service
+    Properties:
+      SourceConfiguration:
+        ImageRepository:
+          ImageIdentifier: !Ref ContainerImage
+`
+	const autopilotTemplate = `Parameters:
+  ContainerImage: {Type: String}
+Resources:
+  Service:
+    Type: AWS::AppRunner::Service
+    Properties:
+      SourceConfiguration:
+        ImageRepository:
+          ImageIdentifier: !Ref ContainerImage
+`
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: copilotTemplate,
+		Parameters: map[string]string{"AppName": "app", "EnvName": "test", "WorkloadName": "api", "ContainerImage": "img:1"}})
+	stack := deploy.Stack{Name: "app-test-api", Template: []byte(autopilotTemplate), Parameters: map[string]string{"ContainerImage": "img:2"}}
+
+	res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack})
+	if err != nil {
+		t.Fatalf("first deploy: %v", err)
+	}
+	first := actions(res.Plan.Stacks[0])
+	if diff := cmp.Diff(map[string]deploy.Action{"Service": deploy.ActionModify}, first); diff != "" {
+		t.Errorf("first deploy over a Copilot stack (-want +got):\n%s", diff)
+	}
+	deployed := e.cfn.StackTemplate("app-test-api")
+	for _, id := range []string{"EnvControllerAction", "EnvControllerFunction", "EnvControllerRole"} {
+		if !strings.Contains(deployed, id+":") {
+			t.Errorf("%s not carried over", id)
+		}
+	}
+	if strings.Count(deployed, "DeletionPolicy: Retain") != 3 {
+		t.Errorf("carried resources not retained:\n%s", deployed)
+	}
+	// The carried parameters keep their deployed values.
+	var create fakecfn.Call
+	for _, c := range e.cfn.Calls() {
+		if c.Action == "CreateChangeSet" {
+			create = c
+		}
+	}
+	if !strings.Contains(create.Params.Encode(), "UsePreviousValue%5D") && !strings.Contains(create.Params.Encode(), "UsePreviousValue=true") {
+		t.Errorf("carried parameters not passed with UsePreviousValue: %s", create.Params.Encode())
+	}
+
+	// A later deploy lets them drop: removed but retained, not destructive.
+	res, err = e.deployer(t, deploy.WithRevision("fedcba9876543210", "43")).Deploy(context.Background(), []deploy.Stack{stack})
+	if err != nil {
+		t.Fatalf("second deploy: %v", err)
+	}
+	second := actions(res.Plan.Stacks[0])
+	want := map[string]deploy.Action{"EnvControllerAction": deploy.ActionRemove, "EnvControllerFunction": deploy.ActionRemove, "EnvControllerRole": deploy.ActionRemove}
+	if diff := cmp.Diff(want, second); diff != "" {
+		t.Errorf("second deploy (-want +got):\n%s", diff)
+	}
+	for _, c := range res.Plan.Stacks[0].Changes {
+		if c.Destructive {
+			t.Errorf("%s marked destructive though retained", c.LogicalID)
+		}
+	}
+	skipped := 0
+	for _, ev := range e.events.of("app-test-api") {
+		if ev.Status == "DELETE_SKIPPED" {
+			skipped++
+		}
+	}
+	if skipped != 3 {
+		t.Errorf("%d DELETE_SKIPPED events, want 3 (retained, no delete call)", skipped)
+	}
+}
+
+func TestTransientErrorsRetriedNothingExecutedTwice(t *testing.T) {
+	e := newEnv(t)
+	e.cfn.Throttle("CreateChangeSet", 2)
+	e.cfn.Throttle("DescribeStacks", 1)
+	e.cfn.LoseResponse("ExecuteChangeSet", 1)
+	res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{envStack()})
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	if res.Stacks[0].Status != "CREATE_COMPLETE" {
+		t.Errorf("status %s", res.Stacks[0].Status)
+	}
+	if n := e.cfn.Count("ExecuteChangeSet"); n != 2 {
+		t.Errorf("%d ExecuteChangeSet calls, want 2 (one retried after a lost response)", n)
+	}
+	if n := e.cfn.Executions("app-test"); n != 1 {
+		t.Errorf("stack executed %d times, want once", n)
+	}
+}
+
+func TestNestedStackChangesAreRead(t *testing.T) {
+	const root = `Parameters:
+  AddonsTemplateURL: {Type: String}
+  App: {Type: String}
+Resources:
+  Service:
+    Type: AWS::AppRunner::Service
+    Properties: {ServiceName: api}
+  AddonsStack:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: !Ref AddonsTemplateURL
+      Parameters:
+        App: !Ref App
+`
+	addons := func(table string) string {
+		return `Parameters:
+  App: {Type: String}
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: ` + table + `
+`
+	}
+	e := newEnv(t)
+	stack := func(table string) deploy.Stack {
+		return deploy.Stack{Name: "app-test-api", Template: []byte(root), Parameters: map[string]string{"App": "app"},
+			Assets: map[string][]byte{"AddonsTemplateURL": []byte(addons(table))}}
+	}
+	if _, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack("orders")}); err != nil {
+		t.Fatalf("first deploy: %v", err)
+	}
+	if e.s3.Keys("artifacts") != 1 {
+		t.Errorf("%d objects uploaded, want the addons template", e.s3.Keys("artifacts"))
+	}
+	plan, err := e.planner(t).Plan(context.Background(), []deploy.Stack{stack("orders-v2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := plan.Stacks[0]
+	table, ok := change(sp, "Table")
+	if !ok || table.NestedStack != "AddonsStack" {
+		t.Fatalf("nested change missing: %+v", sp)
+	}
+	if table.Replacement != deploy.ReplacementTrue || !table.Destructive {
+		t.Errorf("table rename = %+v, want a destructive replacement", table)
+	}
+	if got := plan.Destructive(); len(got) != 1 || got[0].LogicalID != "Table" {
+		t.Errorf("Destructive() = %+v", got)
+	}
+}
+
+func TestPlanAlwaysCleansUp(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+	plan, err := e.planner(t).Plan(context.Background(), []deploy.Stack{envStack(), serviceStack("api", "4 GB", "img:1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.HasChanges() {
+		t.Error("plan has no changes")
+	}
+	if e.cfn.Count("ExecuteChangeSet") != 0 {
+		t.Error("plan executed a change set")
+	}
+	for _, name := range []string{"app-test", "app-test-api"} {
+		if cs := e.cfn.ChangeSets(name); len(cs) != 0 {
+			t.Errorf("%s: change sets left: %v", name, cs)
+		}
+	}
+	if st := e.cfn.StackStatus("app-test-api"); st != "CREATE_COMPLETE" {
+		t.Errorf("existing stack now %s", st)
+	}
+}
+
+func TestCancellationDuringExecution(t *testing.T) {
+	e := newEnv(t, fakecfn.WithExecDelay(3*time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := e.deployer(t, deploy.WithEvents(func(ev deploy.StackEvent) {
+		if ev.Stack == "app-test" && ev.Status == "CREATE_IN_PROGRESS" {
+			cancel() // as a cancelled Actions job would, mid-deploy
+		}
+	}))
+	res, err := d.Deploy(ctx, []deploy.Stack{envStack(), serviceStack("api", "2 GB", "img:1")})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+	got := map[string]deploy.StackResult{}
+	for _, sr := range res.Stacks {
+		got[sr.StackName] = sr
+	}
+	if sr := got["app-test"]; !sr.Executed || sr.Status != "CREATE_IN_PROGRESS" {
+		t.Errorf("app-test = %+v, want executed and reported CREATE_IN_PROGRESS", sr)
+	}
+	if sr := got["app-test-api"]; sr.Executed || sr.Status != "" {
+		t.Errorf("app-test-api = %+v, want not executed and gone", sr)
+	}
+	if cs := e.cfn.ChangeSets("app-test-api"); len(cs) != 0 {
+		t.Errorf("change set of the service left behind: %v", cs)
+	}
+	if e.cfn.Executions("app-test-api") != 0 {
+		t.Error("the service executed after cancellation")
+	}
+}
+
+func TestGateRefusesBeforeExecuting(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+	// Dropping the log group removes stored logs: destructive.
+	next := serviceStack("api", "2 GB", "img:1")
+	next.Template = []byte(strings.Split(string(next.Template), "  LogGroup:")[0])
+	errDestructive := errors.New("destructive changes and --fail-on-destructive")
+	d := e.deployer(t).WithGate(func(p *deploy.Plan) error {
+		if len(p.Destructive()) > 0 {
+			return errDestructive
+		}
+		return nil
+	})
+	res, err := d.Deploy(context.Background(), []deploy.Stack{next})
+	if !errors.Is(err, errDestructive) {
+		t.Fatalf("error = %v, want the gate's", err)
+	}
+	if got := res.Plan.Destructive(); len(got) != 1 || got[0].LogicalID != "LogGroup" || got[0].Action != deploy.ActionRemove {
+		t.Errorf("destructive = %+v, want the LogGroup removal", got)
+	}
+	if e.cfn.Count("ExecuteChangeSet") != 0 || len(e.cfn.ChangeSets("app-test-api")) != 0 {
+		t.Error("executed or left a change set behind after the gate refused")
+	}
+}
+
+func TestStackErrorsDoNotStopOtherStacks(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "app-test-api", Status: "UPDATE_ROLLBACK_FAILED", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+	e.cfn.FailNext("CreateChangeSet", &fakecfn.APIError{Status: 400, Type: "Sender", Code: "ValidationError",
+		Message: "Template format error: Unresolved resource dependencies [MyTopic] in the Resources block of the template"})
+	plan, err := e.planner(t, deploy.WithJobs(1)).Plan(context.Background(),
+		[]deploy.Stack{envStack(), serviceStack("api", "4 GB", "img:1"), serviceStack("web", "2 GB", "img:1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"app-test":     "Unresolved resource dependencies [MyTopic]",
+		"app-test-api": "continue-update-rollback --stack-name app-test-api",
+		"app-test-web": "",
+	}
+	for name, msg := range want {
+		sp := find(t, plan, name)
+		if msg == "" && (sp.Error != "" || len(sp.Changes) == 0) {
+			t.Errorf("%s: error %q, %d changes; want planned", name, sp.Error, len(sp.Changes))
+		}
+		if msg != "" && !strings.Contains(sp.Error, msg) {
+			t.Errorf("%s: error %q, want it to contain %q", name, sp.Error, msg)
+		}
+	}
+}
+
+func TestDependentPlannedAgainAfterItsDependencyCreatesExports(t *testing.T) {
+	e := newEnv(t)
+	envT := envTemplate + "    Export:\n      Name: !Sub ${AppName}-test-VpcId\n"
+	svcT := serviceTemplate("2 GB") + "  Connector:\n    Type: AWS::AppRunner::VpcConnector\n    Properties:\n      Subnets: [!ImportValue app-test-VpcId]\n"
+	env, svc := envStack(), serviceStack("api", "2 GB", "img:1")
+	env.Template, svc.Template = []byte(envT), []byte(svcT)
+
+	res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{env, svc})
+	if err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	for _, sr := range res.Stacks {
+		if sr.Status != "CREATE_COMPLETE" {
+			t.Errorf("%s is %s, want CREATE_COMPLETE", sr.StackName, sr.Status)
+		}
+	}
+	sp := find(t, res.Plan, "app-test-api")
+	if len(sp.Changes) != 4 {
+		t.Errorf("service plan after re-planning has %d changes, want 4", len(sp.Changes))
+	}
+	if n := callsFor(e.cfn, "CreateChangeSet", "app-test-api"); n != 2 {
+		t.Errorf("%d change sets for the service, want 2 (refused before the export existed, then planned again)", n)
+	}
+	// Planning alone cannot get a change set for the service: its creation
+	// is previewed from the template, with the reason.
+	e2 := newEnv(t)
+	plan, err := e2.planner(t).Plan(context.Background(), []deploy.Stack{env, svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := find(t, plan, "app-test-api")
+	if got.Error != "" || len(got.Changes) != 4 || !strings.Contains(got.StatusReason, "No export named app-test-VpcId found") {
+		t.Errorf("plan of the service = %+v, want its creation previewed, saying why", got)
+	}
+}

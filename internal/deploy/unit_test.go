@@ -1,0 +1,180 @@
+package deploy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
+)
+
+func TestChangeSetError(t *testing.T) {
+	tests := []struct {
+		reason string
+		want   bool
+	}{
+		{"The submitted information didn't contain changes. Submit different information to create a change set.", true},
+		{"No updates are to be performed.", true},
+		{"Transform AWS::Include failed with: S3 bucket [doesnotexist] does not exist.", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		err := changeSetError(tt.reason)
+		if got := errors.Is(err, ErrNoChanges); got != tt.want {
+			t.Errorf("changeSetError(%q) = %v, want ErrNoChanges: %v", tt.reason, err, tt.want)
+		}
+		if !tt.want && !strings.Contains(err.Error(), tt.reason) {
+			t.Errorf("changeSetError(%q) = %q, want the reason in it", tt.reason, err)
+		}
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	base := func() []Stack {
+		return []Stack{
+			{Name: "a", Template: []byte("t1"), Parameters: map[string]string{"X": "1", "Y": "2"},
+				Images: []Image{{Workload: "api", Digest: "sha256:1"}, {Workload: "web", Digest: "sha256:2"}}},
+			{Name: "b", Template: []byte("t2"), Assets: map[string][]byte{"U": []byte("addons")}},
+		}
+	}
+	want := Fingerprint(base())
+	if !strings.HasPrefix(want, "sha256:") {
+		t.Fatalf("fingerprint %q lacks its algorithm", want)
+	}
+	tests := []struct {
+		name   string
+		change func([]Stack) []Stack
+		same   bool
+	}{
+		{"stacks reordered", func(s []Stack) []Stack { return []Stack{s[1], s[0]} }, true},
+		{"images reordered", func(s []Stack) []Stack { s[0].Images[0], s[0].Images[1] = s[0].Images[1], s[0].Images[0]; return s }, true},
+		{"labels changed", func(s []Stack) []Stack { s[0].Kind = "environment"; return s }, true},
+		{"template changed", func(s []Stack) []Stack { s[0].Template = []byte("t1 "); return s }, false},
+		{"parameter changed", func(s []Stack) []Stack { s[0].Parameters["X"] = "3"; return s }, false},
+		{"parameter value moved between keys", func(s []Stack) []Stack { s[0].Parameters = map[string]string{"X": "12", "Y": ""}; return s }, false},
+		{"digest changed", func(s []Stack) []Stack { s[0].Images[1].Digest = "sha256:3"; return s }, false},
+		{"asset changed", func(s []Stack) []Stack { s[1].Assets["U"] = []byte("addons2"); return s }, false},
+		{"stack added", func(s []Stack) []Stack { return append(s, Stack{Name: "c"}) }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Fingerprint(tt.change(base()))
+			if (got == want) != tt.same {
+				t.Errorf("fingerprint same = %v, want %v", got == want, tt.same)
+			}
+		})
+	}
+}
+
+func TestMasker(t *testing.T) {
+	s := Stack{
+		Template:   []byte("Parameters:\n  Pw: {Type: String, NoEcho: true}\n  Pin: {Type: String, NoEcho: true}\n  Name: {Type: String}\nResources:\n  R: {Type: AWS::SNS::Topic}\n"),
+		Parameters: map[string]string{"Pw": "s3cr3t-value", "Pin": "42", "Name": "s3cr3t-value-not"},
+	}
+	m := newMasker(s)
+	tests := []struct{ in, want string }{
+		{"password is s3cr3t-value.", "password is ****."},
+		{"42", "****"},
+		{"port 8042", "port 8042"}, // short secrets only masked whole
+		{"{{resolve:secretsmanager:db:SecretString:password}}", "****"},
+		{"postgres://u:{{resolve:ssm-secure:pw}}@host", "postgres://u:****@host"},
+		{"plain", "plain"},
+	}
+	for _, tt := range tests {
+		if got := m.text(tt.in); got != tt.want {
+			t.Errorf("text(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestOrder(t *testing.T) {
+	stacks := []Stack{
+		{Name: "svc", DependsOn: []string{"env"}},
+		{Name: "worker", DependsOn: []string{"env", "svc"}},
+		{Name: "env", DependsOn: []string{"deployed-elsewhere"}},
+	}
+	sorted, deps, err := order(stacks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range sorted {
+		names = append(names, s.Name)
+	}
+	if diff := cmp.Diff([]string{"env", "svc", "worker"}, names); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][]int{nil, {0}, {0, 1}}, deps); diff != "" {
+		t.Errorf("deps (-want +got):\n%s", diff)
+	}
+
+	bad := []struct {
+		name   string
+		stacks []Stack
+		want   string
+	}{
+		{"cycle", []Stack{{Name: "a", DependsOn: []string{"b"}}, {Name: "b", DependsOn: []string{"a"}}}, "cycle: a -> b -> a"},
+		{"duplicate", []Stack{{Name: "a"}, {Name: "a"}}, "given twice"},
+		{"unnamed", []Stack{{}}, "no name"},
+	}
+	for _, tt := range bad {
+		if _, _, err := order(tt.stacks); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestCarryEnvController(t *testing.T) {
+	// Copilot's deployed template comes back as JSON from GetTemplate in
+	// some stacks; the carried resources must keep every property.
+	live := `{"Parameters":{"AppName":{"Type":"String"},"EnvName":{"Type":"String"},"Unused":{"Type":"String"}},
+"Conditions":{"HasNAT":{"Fn::Equals":[{"Ref":"EnvName"},"prod"]}},
+"Resources":{
+ "EnvControllerAction":{"Type":"Custom::EnvControllerFunction","Condition":"HasNAT","Properties":{"ServiceToken":{"Fn::GetAtt":["EnvControllerFunction","Arn"]},"EnvStack":{"Fn::Sub":"${AppName}-${EnvName}"},"Parameters":["NATWorkloads"]}},
+ "EnvControllerFunction":{"Type":"AWS::Lambda::Function","Properties":{"Role":{"Fn::GetAtt":["EnvControllerRole","Arn"]}}},
+ "EnvControllerRole":{"Type":"AWS::IAM::Role","DeletionPolicy":"Retain","Properties":{}},
+ "Service":{"Type":"AWS::AppRunner::Service","Properties":{}}}}`
+	next := "Parameters:\n  AppName: {Type: String}\nResources:\n  Service:\n    Type: AWS::AppRunner::Service\n    Properties: {}\n"
+
+	out, extra, err := carryEnvController([]byte(live), []byte(next))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"EnvName"}, extra); diff != "" {
+		t.Errorf("extra parameters (-want +got):\n%s", diff)
+	}
+	got, err := cfn.Parse(out)
+	if err != nil {
+		t.Fatalf("result does not parse: %v\n%s", err, out)
+	}
+	want, _ := cfn.Parse([]byte(live))
+	for _, id := range []string{"EnvControllerAction", "EnvControllerFunction"} {
+		r, ok := got.Resources[id]
+		if !ok {
+			t.Fatalf("%s not carried:\n%s", id, out)
+		}
+		if r.DeletionPolicy != "Retain" {
+			t.Errorf("%s DeletionPolicy %q, want Retain", id, r.DeletionPolicy)
+		}
+		if diff := cmp.Diff(want.Resources[id].Properties, r.Properties); diff != "" {
+			t.Errorf("%s properties changed (-live +carried):\n%s", id, diff)
+		}
+	}
+	if _, ok := got.Resources["EnvControllerRole"]; ok {
+		t.Error("EnvControllerRole, already retained, was carried again instead of dropping")
+	}
+	if _, ok := got.Other["Conditions"].(map[string]any)["HasNAT"]; !ok {
+		t.Error("condition HasNAT not carried")
+	}
+	if _, ok := got.Parameters["Unused"]; ok {
+		t.Error("an unreferenced parameter was carried")
+	}
+
+	// Nothing to carry: the template is passed through byte for byte.
+	same, extra, err := carryEnvController([]byte(next), []byte(next))
+	if err != nil || string(same) != next || extra != nil {
+		t.Errorf("without env controller: %q %v %v, want the template unchanged", same, extra, err)
+	}
+}

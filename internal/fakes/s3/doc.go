@@ -1,0 +1,3 @@
+// Package s3 is an in-memory S3 endpoint (path-style PutObject, GetObject,
+// HeadObject, HeadBucket) for tests driven by the real SDK client.
+package s3

@@ -1,0 +1,3 @@
+// Package sts is an in-memory STS endpoint (GetCallerIdentity,
+// AssumeRoleWithWebIdentity) speaking the AWS query protocol.
+package sts
