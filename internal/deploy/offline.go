@@ -132,7 +132,7 @@ func offlineNested(s Stack, against string) ([]ResourceChange, error) {
 		var old *cfn.Template
 		var oldParams map[string]string
 		if against != "" {
-			if b, err := os.ReadFile(filepath.Join(against, s.Name+"."+id+".template.yml")); err == nil {
+			if b, err := os.ReadFile(filepath.Join(against, nestedTemplateFile(s.Name, id))); err == nil {
 				if old, err = cfn.Parse(b); err != nil {
 					return nil, fmt.Errorf("parse earlier nested template %s of %s: %w", id, s.Name, err)
 				}
@@ -170,4 +170,13 @@ func convertDiff(changes []cfn.Change, nested string, mask *masker) []ResourceCh
 		out = append(out, rc)
 	}
 	return out
+}
+
+// nestedTemplateFile is where `autopilot render --out` writes a nested
+// stack's template: the addons stack as Copilot names it, others by logical ID.
+func nestedTemplateFile(stack, logicalID string) string {
+	if logicalID == "AddonsStack" {
+		return stack + ".addons.template.yml"
+	}
+	return stack + "." + logicalID + ".template.yml"
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
 )
 
 // maxTemplateBody is the largest template CloudFormation takes inline;
@@ -217,6 +219,9 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 		}
 		params[name] = url
 	}
+	if typ == types.ChangeSetTypeUpdate {
+		extra = append(extra, keepPrevious(s, body, live, params)...)
+	}
 	for _, k := range sortedKeys(params) {
 		in.Parameters = append(in.Parameters, types.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(params[k])})
 	}
@@ -283,6 +288,34 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 	}
 	sp.Changes = changes
 	return false
+}
+
+// keepPrevious returns the parameters an update passes as UsePreviousValue:
+// those the stack asks to keep and those the template declares without a
+// value given, when the deployed stack has them. It removes them from
+// params.
+func keepPrevious(s Stack, body []byte, live *types.Stack, params map[string]string) []string {
+	deployed := map[string]bool{}
+	for _, p := range live.Parameters {
+		deployed[aws.ToString(p.ParameterKey)] = true
+	}
+	keep := map[string]bool{}
+	for _, k := range s.KeepPrevious {
+		if deployed[k] {
+			keep[k] = true
+		}
+	}
+	if t, err := cfn.Parse(body); err == nil {
+		for k := range t.Parameters {
+			if _, given := params[k]; !given && deployed[k] {
+				keep[k] = true
+			}
+		}
+	}
+	for k := range keep {
+		delete(params, k)
+	}
+	return sortedKeys(keep)
 }
 
 // errorMessage is the message of an AWS API error, or the error's text.

@@ -19,6 +19,11 @@ type Stack struct {
 	Kind, Env, Workload string
 	// Images are the container images the stack's parameters point at.
 	Images []Image
+	// KeepPrevious names parameters whose deployed value wins over the one
+	// given, when the stack exists (Copilot keeps the environment's
+	// workload lists this way). A declared parameter with no value given
+	// keeps its deployed value too.
+	KeepPrevious []string
 }
 
 // Image is a pushed (or placeholder) container image a stack uses.

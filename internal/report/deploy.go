@@ -1,0 +1,208 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
+)
+
+// Outcome is what a deploy did to one stack.
+type Outcome string
+
+// The outcomes a stack can have.
+const (
+	Succeeded Outcome = "succeeded"
+	NoChanges Outcome = "no changes"
+	Failed    Outcome = "failed"
+	Skipped   Outcome = "skipped"  // not started because a stack it depends on failed
+	Canceled  Outcome = "canceled" // the run was cancelled while it was in progress
+)
+
+// Deployment is the result of a deploy, stack by stack in the order they ran.
+type Deployment struct {
+	App, Account, Region string
+	Stacks               []StackResult
+}
+
+// StackResult is what happened to one stack.
+type StackResult struct {
+	StackName, Env, Workload string
+	Outcome                  Outcome
+	// Status is the stack's CloudFormation status at the end, e.g.
+	// UPDATE_ROLLBACK_COMPLETE.
+	Status string
+	// FailedResource, FailedType and Reason describe the first resource
+	// that failed: the root cause, not the cascade of cancellations after it.
+	FailedResource, FailedType, Reason string
+	// ServiceURL is the workload's URL after a successful deploy.
+	ServiceURL string
+	Duration   time.Duration
+}
+
+// Failed reports whether any stack failed.
+func (d Deployment) Failed() bool {
+	for _, s := range d.Stacks {
+		if s.Outcome == Failed {
+			return true
+		}
+	}
+	return false
+}
+
+// Headline is one line saying how the deploy went: on failure, the first
+// failing resource and its reason.
+func (d Deployment) Headline() string {
+	for _, s := range d.Stacks {
+		if s.Outcome != Failed {
+			continue
+		}
+		h := "Deploy failed in stack " + s.StackName
+		if s.FailedResource != "" {
+			h += ": " + s.FailedResource
+			if s.FailedType != "" {
+				h += " (" + s.FailedType + ")"
+			}
+		}
+		if s.Reason != "" {
+			h += ": " + s.Reason
+		}
+		return h
+	}
+	for _, s := range d.Stacks {
+		if s.Outcome == Canceled {
+			return "Deploy canceled while stack " + s.StackName + " was in progress"
+		}
+	}
+	n := 0
+	for _, s := range d.Stacks {
+		if s.Outcome == Succeeded {
+			n++
+		}
+	}
+	if n == 0 {
+		return "Deploy succeeded: no changes"
+	}
+	return fmt.Sprintf("Deploy succeeded: %s updated", plural(n, "stack", "stacks"))
+}
+
+// ServiceURLs maps each workload to its URL, for the service-urls output.
+func (d Deployment) ServiceURLs() map[string]string {
+	urls := map[string]string{}
+	for _, s := range d.Stacks {
+		if s.ServiceURL != "" && s.Workload != "" {
+			urls[s.Workload] = s.ServiceURL
+		}
+	}
+	return urls
+}
+
+// DeployText writes the result for a terminal: the headline, then a line per stack.
+func DeployText(w io.Writer, d Deployment) error {
+	var b strings.Builder
+	b.WriteString(termText(d.Headline()) + "\n")
+	for _, s := range d.Stacks {
+		fmt.Fprintf(&b, "  %-40s %-10s %s", termText(s.StackName), s.Outcome, termText(s.Status))
+		if s.Duration > 0 {
+			fmt.Fprintf(&b, " in %s", s.Duration.Round(time.Second))
+		}
+		b.WriteString("\n")
+		if s.Outcome == Failed && s.Reason != "" {
+			fmt.Fprintf(&b, "    %s: %s\n", termText(s.FailedResource), termText(s.Reason))
+		}
+		if s.ServiceURL != "" {
+			fmt.Fprintf(&b, "    %s\n", termText(s.ServiceURL))
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write deploy result: %w", err)
+	}
+	return nil
+}
+
+// DeployMarkdown renders the result for the job summary or a comment.
+func DeployMarkdown(d Deployment, run RunInfo) string {
+	var b strings.Builder
+	icon := ":white_check_mark:"
+	if d.Failed() {
+		icon = ":x:"
+	} else if d.canceled() {
+		icon = ":stop_sign:"
+	}
+	fmt.Fprintf(&b, "### %s autopilot deploy: %s\n\n", icon, code(d.App))
+	fmt.Fprintf(&b, "**%s**\n\n", text(d.Headline()))
+	b.WriteString(contextLine(d.Account, d.Region, run) + "\n\n")
+	if len(d.Stacks) > 0 {
+		b.WriteString("| Stack | Environment | Result | Status | URL |\n|---|---|---|---|---|\n")
+		for _, s := range d.Stacks {
+			url := ""
+			if s.ServiceURL != "" {
+				url = link(text(s.ServiceURL), s.ServiceURL)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(s.StackName), text(s.Env), text(string(s.Outcome)), code(s.Status), url)
+		}
+		b.WriteString("\n")
+	}
+	for _, s := range d.Stacks {
+		if s.Outcome == Failed && s.Reason != "" {
+			fmt.Fprintf(&b, "> [!CAUTION]\n> %s in %s: %s\n\n", code(s.FailedResource), code(s.StackName), text(s.Reason))
+		}
+	}
+	return Truncate(b.String(), CommentLimit, "> [!NOTE]\n> Cut to fit GitHub's size limit; the full result is in the job log.")
+}
+
+func (d Deployment) canceled() bool {
+	for _, s := range d.Stacks {
+		if s.Outcome == Canceled {
+			return true
+		}
+	}
+	return false
+}
+
+// FromResult turns deploy's result into a Deployment. A stack's URL comes
+// from its ServiceURL output when it has one; urls (workload → URL, may be
+// nil) fills in the rest, for services whose URL is read elsewhere (App
+// Runner templates declare no outputs).
+func FromResult(r *deploy.Result, urls map[string]string) Deployment {
+	var d Deployment
+	byName := map[string]deploy.StackPlan{}
+	if r.Plan != nil {
+		d.App, d.Account, d.Region = r.Plan.App, r.Plan.Account, r.Plan.Region
+		for _, sp := range r.Plan.Stacks {
+			byName[sp.StackName] = sp
+		}
+	}
+	for _, s := range r.Stacks {
+		sp := byName[s.StackName]
+		sr := StackResult{StackName: s.StackName, Env: sp.Env, Workload: sp.Workload, Status: s.Status, Reason: s.Error}
+		switch {
+		case s.Error == "cancelled":
+			sr.Outcome = Canceled
+		case strings.HasPrefix(s.Error, "skipped"):
+			sr.Outcome = Skipped
+		case s.Error != "":
+			sr.Outcome = Failed
+		case s.NoChanges || !s.Executed:
+			sr.Outcome = NoChanges
+		default:
+			sr.Outcome = Succeeded
+		}
+		if rc := s.RootCause; rc != nil {
+			sr.FailedResource, sr.FailedType = rc.LogicalID, rc.ResourceType
+			if rc.Reason != "" {
+				sr.Reason = rc.Reason
+			}
+		}
+		if sr.Outcome == Succeeded || sr.Outcome == NoChanges {
+			sr.ServiceURL = s.Outputs["ServiceURL"]
+			if sr.ServiceURL == "" && sp.Workload != "" {
+				sr.ServiceURL = urls[sp.Workload]
+			}
+		}
+		d.Stacks = append(d.Stacks, sr)
+	}
+	return d
+}
