@@ -1,0 +1,292 @@
+package image
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// cacheVersion changes whenever the bytes a layer spec turns into change,
+// so older cache entries are never reused.
+const cacheVersion = "autopilot-layer-v1"
+
+// tarEntry is one entry of a layer, with everything that decides its bytes.
+type tarEntry struct {
+	name     string // relative to /, clean, no trailing slash
+	typ      byte   // tar.TypeReg, TypeDir or TypeSymlink
+	mode     int64  // permission and special bits
+	uid, gid int
+	link     string
+	size     int64
+	// content identifies a regular file's bytes for the cache key (a
+	// sha256, or a source layer's diffID plus path).
+	content string
+	open    func() (io.ReadCloser, error)
+}
+
+// layerSpec is a layer to make: its entries and the history line.
+type layerSpec struct {
+	entries   []tarEntry
+	createdBy string
+	// extraKey is mixed into the cache key for layers whose entries are
+	// produced while writing (ADD of an archive).
+	extraKey string
+	// write, when set, writes the layer instead of entries.
+	write func(tw *tar.Writer, epoch time.Time) error
+}
+
+func (s *layerSpec) key(epoch time.Time) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%d\n%s\n", cacheVersion, epoch.Unix(), s.extraKey)
+	for _, e := range s.entries {
+		fmt.Fprintf(h, "%q %c %o %d %d %q %d %s\n", e.name, e.typ, e.mode, e.uid, e.gid, e.link, e.size, e.content)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sortEntries orders entries by name and drops duplicates, the later one
+// winning, so that the tar is the same on every machine.
+func sortEntries(entries []tarEntry) []tarEntry {
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	out := entries[:0]
+	for i, e := range entries {
+		if i+1 < len(entries) && entries[i+1].name == e.name {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func writeEntries(tw *tar.Writer, entries []tarEntry, epoch time.Time) error {
+	for _, e := range entries {
+		hdr := &tar.Header{
+			Name:     e.name,
+			Typeflag: e.typ,
+			Mode:     e.mode,
+			Uid:      e.uid,
+			Gid:      e.gid,
+			Linkname: e.link,
+			ModTime:  epoch,
+		}
+		if e.typ == tar.TypeDir {
+			hdr.Name += "/"
+		}
+		if e.typ == tar.TypeReg {
+			hdr.Size = e.size
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return fmt.Errorf("write %s: %w", e.name, err)
+		}
+		if e.typ != tar.TypeReg {
+			continue
+		}
+		rc, err := e.open()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", e.name, err)
+		}
+		n, err := io.Copy(tw, io.LimitReader(rc, e.size))
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", e.name, err)
+		}
+		if n != e.size {
+			return fmt.Errorf("%s changed size while being read (%d bytes, expected %d); build again", e.name, n, e.size)
+		}
+	}
+	return nil
+}
+
+// layerCache stores compressed layers by the key of their spec in a folder
+// an Actions cache step can persist: blobs/sha256/<hex> and keys/<key>.json.
+type layerCache struct {
+	dir string
+}
+
+type cacheRecord struct {
+	Digest string `json:"digest"`
+	DiffID string `json:"diffID"`
+	Size   int64  `json:"size"`
+}
+
+func (c *layerCache) blobPath(h v1.Hash) string {
+	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
+}
+
+// lookup returns the cached layer for key, if its blob is still there.
+func (c *layerCache) lookup(key string, mt types.MediaType) (*blobLayer, bool) {
+	b, err := os.ReadFile(filepath.Join(c.dir, "keys", key+".json"))
+	if err != nil {
+		return nil, false
+	}
+	var r cacheRecord
+	if json.Unmarshal(b, &r) != nil {
+		return nil, false
+	}
+	digest, err1 := v1.NewHash(r.Digest)
+	diffID, err2 := v1.NewHash(r.DiffID)
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	l := &blobLayer{path: c.blobPath(digest), digest: digest, diffID: diffID, size: r.Size, mediaType: mt}
+	if st, err := os.Stat(l.path); err != nil || st.Size() != r.Size {
+		return nil, false
+	}
+	// Mark both as used, for PruneCache.
+	now := time.Now()
+	_ = os.Chtimes(filepath.Join(c.dir, "keys", key+".json"), now, now)
+	_ = os.Chtimes(l.path, now, now)
+	return l, true
+}
+
+// make writes the layer once: tar → sha256 (diffID) → gzip → sha256
+// (digest) → a file in the cache; uploads then read that file.
+func (c *layerCache) make(key string, spec *layerSpec, epoch time.Time, mt types.MediaType) (*blobLayer, error) {
+	blobDir := filepath.Join(c.dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create layer cache %s: %w", c.dir, err)
+	}
+	tmp, err := os.CreateTemp(blobDir, ".tmp-layer-*")
+	if err != nil {
+		return nil, fmt.Errorf("create layer file in %s: %w", c.dir, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	digestHash := sha256.New()
+	counter := &countWriter{}
+	gz, err := gzip.NewWriterLevel(io.MultiWriter(tmp, digestHash, counter), gzip.BestSpeed)
+	if err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	diffHash := sha256.New()
+	tw := tar.NewWriter(io.MultiWriter(gz, diffHash))
+	if spec.write != nil {
+		err = spec.write(tw, epoch)
+	} else {
+		err = writeEntries(tw, spec.entries, epoch)
+	}
+	if err == nil {
+		err = tw.Close()
+	}
+	if err == nil {
+		err = gz.Close()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("make layer for %s: %w", shortText(spec.createdBy), err)
+	}
+	digest := hashOf(digestHash)
+	l := &blobLayer{path: c.blobPath(digest), digest: digest, diffID: hashOf(diffHash), size: counter.n, mediaType: mt}
+	if err := os.Rename(tmp.Name(), l.path); err != nil {
+		return nil, fmt.Errorf("store layer in %s: %w", c.dir, err)
+	}
+	rec, _ := json.Marshal(cacheRecord{Digest: l.digest.String(), DiffID: l.diffID.String(), Size: l.size})
+	if err := writeFileAtomic(filepath.Join(c.dir, "keys", key+".json"), rec); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func hashOf(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// blobLayer is a gzip layer stored in a file whose digests are known, so
+// nothing is hashed or compressed again when it is pushed or written.
+type blobLayer struct {
+	path           string
+	digest, diffID v1.Hash
+	size           int64
+	mediaType      types.MediaType
+}
+
+var _ v1.Layer = (*blobLayer)(nil)
+
+func (l *blobLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *blobLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *blobLayer) Size() (int64, error)                { return l.size, nil }
+func (l *blobLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+func (l *blobLayer) Compressed() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("layer %s is gone from the cache folder (was it cleaned during the build?): %w", l.digest, err)
+	}
+	return f, err
+}
+func (l *blobLayer) Uncompressed() (io.ReadCloser, error) {
+	f, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("layer %s: %w", l.digest, err)
+	}
+	return &readCloser{Reader: gz, close: func() error { gz.Close(); return f.Close() }}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r *readCloser) Close() error { return r.close() }
+
+// layerMediaType matches the layers to the base manifest's schema.
+func layerMediaType(manifest types.MediaType) types.MediaType {
+	if manifest == types.OCIManifestSchema1 {
+		return types.OCILayer
+	}
+	return types.DockerLayer
+}
+
+
+// PruneCache removes layers and keys of the cache folder not used for
+// longer than unused, so a cache an Actions step persists stays small.
+// It returns the bytes freed.
+func PruneCache(dir string, unused time.Duration) (int64, error) {
+	cutoff := time.Now().Add(-unused)
+	var freed int64
+	for _, sub := range []string{"keys", filepath.Join("blobs", "sha256")} {
+		entries, err := os.ReadDir(filepath.Join(dir, sub))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return freed, fmt.Errorf("prune layer cache %s: %w", dir, err)
+		}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil || info.IsDir() || !info.ModTime().Before(cutoff) {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, sub, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return freed, fmt.Errorf("prune layer cache %s: %w", dir, err)
+			}
+			freed += info.Size()
+		}
+	}
+	return freed, nil
+}
