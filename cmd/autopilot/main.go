@@ -47,6 +47,9 @@ func commands() []command {
 	return []command{
 		{"lint", "check manifests and addons against Copilot's schemas and rules", runLint},
 		{"render", "write the CloudFormation templates and parameters Copilot would deploy", runRender},
+		{"build", "build images from Dockerfiles without a Docker daemon and push them", runBuild},
+		{"plan", "preview the change sets: terminal, JSON, job summary and a sticky PR comment", runPlan},
+		{"deploy", "plan, then execute the change sets in order and wait", runDeploy},
 	}
 }
 

@@ -89,6 +89,9 @@ type Clients struct {
 	S3             *s3.Client
 	STS            *sts.Client
 	Region         string
+	// Config is the loaded configuration, for other AWS clients (ECR) that
+	// should share its credentials, region, endpoints and retries.
+	Config aws.Config
 }
 
 // NewClients loads the default AWS configuration (environment, shared
@@ -127,6 +130,7 @@ func NewClients(ctx context.Context, optFns ...func(*config.LoadOptions) error) 
 		}),
 		STS:    sts.NewFromConfig(cfg),
 		Region: cfg.Region,
+		Config: cfg,
 	}, nil
 }
 

@@ -41,10 +41,8 @@ func Diff(old *Template, oldParams map[string]string, new *Template, newParams m
 	if new == nil {
 		new = &Template{}
 	}
-	var oldRes map[string]Resource
-	if old != nil {
-		oldRes = old.Resources
-	}
+	// Resources whose Condition is false do not exist, before or after.
+	oldRes, newRes := old.Active(oldParams), new.Active(newParams)
 	oldVals, newVals := old.Effective(oldParams), new.Effective(newParams)
 	oldSecret, newSecret := old.NoEcho(), new.NoEcho()
 
@@ -52,13 +50,13 @@ func Diff(old *Template, oldParams map[string]string, new *Template, newParams m
 	for id := range oldRes {
 		ids[id] = true
 	}
-	for id := range new.Resources {
+	for id := range newRes {
 		ids[id] = true
 	}
 	var out []Change
 	for _, id := range sortedKeys(ids) {
 		before, inOld := oldRes[id]
-		after, inNew := new.Resources[id]
+		after, inNew := newRes[id]
 		switch {
 		case !inOld:
 			out = append(out, Change{Action: "Add", LogicalID: id, ResourceType: after.Type})

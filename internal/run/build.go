@@ -1,0 +1,254 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
+	"github.com/autopilot-dev/autopilot/internal/image"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// BuildOptions are the inputs of `autopilot build`.
+type BuildOptions struct {
+	Selection
+	// Output writes images instead of pushing: "oci:DIR" or "tar:FILE".
+	Output string
+	// Repository pushes to REGISTRY/NAME instead of ECR; with several
+	// workloads each goes to REGISTRY/NAME/<workload>.
+	Repository string
+	Tags       []string // extra tags; the git short SHA is always one
+	Latest     bool     // also tag latest
+	Revision   string   // commit SHA; default: git rev-parse HEAD
+	Source     string   // repository URL for the OCI source annotation
+	Platform   string
+	BaseImages map[string]string // ref -> oci:DIR or tar:FILE
+	CacheDir   string
+	// ImmutableTags and ScanOnPush configure ECR repositories autopilot creates.
+	ImmutableTags, ScanOnPush bool
+	// ECR is the ECR client; nil loads the AWS configuration (adjusted by
+	// AWS) when pushing to ECR is needed.
+	ECR image.ECRAPI
+	AWS []func(*config.LoadOptions) error
+	// Runner executes RUN instructions; nil refuses them.
+	Runner image.Runner
+	// Secret is called with every credential fetched at run time, so the
+	// caller can mask it.
+	Secret   func(string)
+	Progress io.Writer
+	Version  string // autopilot's version, for Copilot's image labels
+}
+
+// Built is one built image: where it went and the URI stacks should use.
+type Built struct {
+	Workload string
+	Image    deploy.Image
+	URI      string // repository:tag or repository@digest, what render puts in the stack
+}
+
+// Build builds every selected workload that has image.build and pushes it
+// (or writes it to Output). Workloads with image.location are skipped:
+// their image is used as written.
+func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
+	ws, err := workspace.Load(o.Paths...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
+	}
+	if o.App != "" {
+		ws.App = o.App
+	}
+	if err := checkSelection(ws, o.Selection); err != nil {
+		return nil, err
+	}
+	revision := o.Revision
+	if revision == "" {
+		revision = gitRevision(ws.Root)
+	}
+	tags := append([]string{}, o.Tags...)
+	if short := shortSHA(revision); short != "" {
+		tags = append([]string{short}, tags...)
+	}
+	if o.Latest {
+		tags = append(tags, "latest")
+	}
+	var opts []image.Option
+	if len(o.BaseImages) > 0 {
+		opts = append(opts, image.WithBaseImages(o.BaseImages))
+	}
+	if o.CacheDir != "" {
+		opts = append(opts, image.WithCacheDir(o.CacheDir))
+	}
+	if o.Runner != nil {
+		opts = append(opts, image.WithRunner(o.Runner))
+	}
+	if o.Secret != nil {
+		opts = append(opts, image.WithSecretHook(o.Secret))
+	}
+	if o.Progress != nil {
+		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
+	}
+
+	var out []Built
+	for _, m := range ws.Workloads {
+		if len(o.Services) > 0 && !contains(o.Services, m.Name) {
+			continue
+		}
+		spec, ok, err := buildSpec(ws, m, o)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			continue
+		}
+		spec.Platform = o.Platform
+		spec.Labels = image.CopilotLabels(o.Version, m.Name)
+		spec.Annotations = image.SourceAnnotations(o.Source, revision)
+		img, err := image.Build(ctx, spec, opts...)
+		if err != nil {
+			return out, fmt.Errorf("build %s: %w", m.Name, err)
+		}
+		b, err := deliver(ctx, ws, m.Name, img, tags, o, opts)
+		if err != nil {
+			return out, fmt.Errorf("build %s: %w", m.Name, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// buildSpec resolves image.build for the selected environments; a build
+// that differs between environments must be built one environment at a time.
+func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (image.BuildSpec, bool, error) {
+	envs := o.Envs
+	if len(envs) == 0 {
+		envs = ws.EnvNames()
+	}
+	if len(envs) == 0 {
+		envs = []string{""}
+	}
+	var first *image.BuildSpec
+	for _, env := range envs {
+		doc, ds := m.Resolve(env, workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: true})
+		if ds.HasErrors() {
+			return image.BuildSpec{}, false, failWith(nil, "build "+m.Name, ds)
+		}
+		spec, ok, err := image.SpecFromManifest(ws.Root, m.Name, doc)
+		if err != nil {
+			return image.BuildSpec{}, false, fmt.Errorf("%s: %w", m.Path, err)
+		}
+		if !ok {
+			continue
+		}
+		if first == nil {
+			first = &spec
+			continue
+		}
+		if fmt.Sprint(*first) != fmt.Sprint(spec) {
+			return image.BuildSpec{}, false, fmt.Errorf("%w: %s: image.build differs between environments; build with --env for one environment at a time", ErrCannotRun, m.Path)
+		}
+	}
+	if first == nil {
+		return image.BuildSpec{}, false, nil
+	}
+	return *first, true, nil
+}
+
+// deliver writes or pushes one built image.
+func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img v1.Image, tags []string, o BuildOptions, opts []image.Option) (Built, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return Built{}, err
+	}
+	repoName := image.RepositoryName(ws.App, workload)
+	if o.Output != "" {
+		ref := repoName
+		if len(tags) > 0 {
+			ref += ":" + tags[0]
+		}
+		if err := image.Write(ctx, img, o.Output, ref); err != nil {
+			return Built{}, err
+		}
+		return Built{Workload: workload, URI: repoName + "@" + digest.String(),
+			Image: deploy.Image{Workload: workload, Repository: repoName, Tag: first(tags), Digest: digest.String()}}, nil
+	}
+	var dst image.Destination
+	if o.Repository != "" {
+		dst = image.Destination{Repository: o.Repository}
+		if len(o.Services) != 1 {
+			dst.Repository = strings.TrimSuffix(o.Repository, "/") + "/" + workload
+		}
+		dst.ImmutableTags = o.ImmutableTags
+	} else {
+		api := o.ECR
+		if api == nil {
+			if api, err = newECR(ctx, o.AWS); err != nil {
+				return Built{}, err
+			}
+		}
+		dst, err = image.ECRDestination(ctx, api, image.ECRRepository{Name: repoName, ImmutableTags: o.ImmutableTags, ScanOnPush: o.ScanOnPush,
+			Tags: map[string]string{"copilot-application": ws.App, "copilot-service": workload}}, opts...)
+		if err != nil {
+			return Built{}, err
+		}
+	}
+	pushed, err := image.Push(ctx, img, dst, tags, opts...)
+	if err != nil {
+		return Built{}, err
+	}
+	uri := pushed.Repository + "@" + pushed.Digest.String()
+	if len(pushed.Tags) > 0 {
+		// Copilot puts repository:tag in the stack when a tag exists.
+		uri = pushed.Repository + ":" + pushed.Tags[0]
+	}
+	return Built{Workload: workload, URI: uri,
+		Image: deploy.Image{Workload: workload, Repository: pushed.Repository, Tag: first(pushed.Tags), Digest: pushed.Digest.String()}}, nil
+}
+
+func newECR(ctx context.Context, aws []func(*config.LoadOptions) error) (image.ECRAPI, error) {
+	clients, err := deploy.NewClients(ctx, aws...)
+	if err != nil {
+		return nil, fmt.Errorf("AWS credentials for ECR: %w", err)
+	}
+	return ecr.NewFromConfig(clients.Config), nil
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// gitRevision returns the commit the workspace is at, or "" outside git.
+func gitRevision(dir string) string {
+	out, err := exec.Command("git", "-C", filepath.Clean(dir), "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
