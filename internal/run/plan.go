@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
+	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
 	"github.com/autopilot-dev/autopilot/internal/render"
 )
 
@@ -32,6 +33,10 @@ type PlanOptions struct {
 	// templates (the nested stack's TemplateURL).
 	ArtifactsBucket string
 	RecreateFailed  bool
+	// ArtifactKeyARN is the KMS key of Copilot's application artifacts,
+	// for workloads that read encrypted artifacts. Existing stacks keep
+	// theirs; a new stack without it gets a key ARN that grants nothing.
+	ArtifactKeyARN string
 	// FailOnDestructive fails the command when a change removes or
 	// replaces a stateful resource; a deploy then executes nothing.
 	FailOnDestructive bool
@@ -52,6 +57,9 @@ type PlanOptions struct {
 	Uploader       deploy.Uploader
 	Account        string
 	Region         string
+
+	// deployOpts are extra options for deploy (a test seam: faster waits).
+	deployOpts []deploy.Option
 }
 
 // ErrDestructive fails a plan or deploy that would remove or replace stateful
@@ -66,6 +74,14 @@ type Planned struct {
 
 // Plan renders the selection and previews it as change sets (or offline).
 func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
+	var opts []deploy.Option
+	var api deploy.CloudFormationAPI
+	if !o.Offline {
+		var err error
+		if opts, api, err = connect(ctx, &o); err != nil {
+			return nil, err
+		}
+	}
 	stacks, app, err := prepare(ctx, &o)
 	if err != nil {
 		return nil, err
@@ -77,11 +93,7 @@ func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
 			return nil, fmt.Errorf("offline plan: %w", err)
 		}
 	} else {
-		opts, api, err := deployOptions(ctx, o, app)
-		if err != nil {
-			return nil, err
-		}
-		planner, err := deploy.NewPlanner(api, opts...)
+		planner, err := deploy.NewPlanner(api, append(opts, deploy.WithTarget(app, o.Account, o.Region), deploy.WithRevision(o.Revision, o.RunID))...)
 		if err != nil {
 			return nil, err
 		}
@@ -106,18 +118,19 @@ type Deployed struct {
 // dependency order, waiting for each. Images must be built first: a
 // workload with image.build and no built image is refused.
 func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
+	opts, api, err := connect(ctx, &o)
+	if err != nil {
+		return nil, err
+	}
 	stacks, app, err := prepare(ctx, &o)
 	if err != nil {
 		return nil, err
 	}
+	opts = append(opts, deploy.WithTarget(app, o.Account, o.Region), deploy.WithRevision(o.Revision, o.RunID))
 	for _, s := range stacks {
 		if v, ok := s.Parameters["ContainerImage"]; ok && v == render.ImagePlaceholder(s.Workload) {
 			return nil, fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, s.Workload)
 		}
-	}
-	opts, api, err := deployOptions(ctx, o, app)
-	if err != nil {
-		return nil, err
 	}
 	if o.Fingerprint != "" {
 		opts = append(opts, deploy.RequireFingerprint(o.Fingerprint))
@@ -149,7 +162,8 @@ func prepare(ctx context.Context, o *PlanOptions) ([]deploy.Stack, string, error
 		images[b.Workload] = b.URI
 		byWorkload[b.Workload] = b.Image
 	}
-	rendered, ws, err := Render(ctx, RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics})
+	rendered, ws, err := Render(ctx, RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
+		AccountID: o.Account, Region: o.Region})
 	if err != nil {
 		return nil, "", err
 	}
@@ -169,6 +183,7 @@ func prepare(ctx context.Context, o *PlanOptions) ([]deploy.Stack, string, error
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
+		fillAppParameters(&s, o)
 		if img, ok := byWorkload[r.Workload]; ok && r.Workload != "" {
 			s.Images = []deploy.Image{img}
 		}
@@ -177,16 +192,17 @@ func prepare(ctx context.Context, o *PlanOptions) ([]deploy.Stack, string, error
 	return stacks, ws.App, nil
 }
 
-// deployOptions builds the AWS clients (unless given) and deploy's options.
-func deployOptions(ctx context.Context, o PlanOptions, app string) ([]deploy.Option, deploy.CloudFormationAPI, error) {
-	api, uploader, account, region := o.CloudFormation, o.Uploader, o.Account, o.Region
+// connect builds the AWS clients (unless given), learns the account and
+// region, and returns deploy's options for them.
+func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
+	api, uploader := o.CloudFormation, o.Uploader
 	if api == nil {
 		clients, err := deploy.NewClients(ctx, o.AWS...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
-		api, region = clients.CloudFormation, clients.Region
-		if account, err = clients.Account(ctx); err != nil {
+		api, o.Region = clients.CloudFormation, clients.Region
+		if o.Account, err = clients.Account(ctx); err != nil {
 			return nil, nil, err
 		}
 		if uploader == nil && o.ArtifactsBucket != "" {
@@ -195,11 +211,7 @@ func deployOptions(ctx context.Context, o PlanOptions, app string) ([]deploy.Opt
 			}
 		}
 	}
-	opts := []deploy.Option{
-		deploy.WithTarget(app, account, region),
-		deploy.WithRevision(o.Revision, o.RunID),
-		deploy.WithRecreateFailed(o.RecreateFailed),
-	}
+	opts := append([]deploy.Option{deploy.WithRecreateFailed(o.RecreateFailed)}, o.deployOpts...)
 	if uploader != nil {
 		opts = append(opts, deploy.WithUploader(uploader))
 	}
@@ -207,4 +219,35 @@ func deployOptions(ctx context.Context, o PlanOptions, app string) ([]deploy.Opt
 		opts = append(opts, deploy.WithLogger(o.Log))
 	}
 	return opts, api, nil
+}
+
+// fillAppParameters gives values to the parameters Copilot takes from its
+// application stack, which an application deployed only by autopilot does
+// not have. An existing stack keeps its deployed value; a new one gets the
+// account's root as the tools principal (as Copilot sets it) and the given
+// artifact key, or a key ARN that matches no key and so grants nothing.
+func fillAppParameters(s *deploy.Stack, o *PlanOptions) {
+	tmpl, err := cfn.Parse(s.Template)
+	if err != nil {
+		return // deploy reports the broken template
+	}
+	defaults := map[string]string{
+		"ArtifactKeyARN": cmp.Or(o.ArtifactKeyARN, "arn:aws:kms:"+cmp.Or(o.Region, "*")+":"+cmp.Or(o.Account, "*")+":key/autopilot-no-artifact-key"),
+	}
+	if o.Account != "" {
+		defaults["ToolsAccountPrincipalARN"] = "arn:aws:iam::" + o.Account + ":root"
+	}
+	for name, value := range defaults {
+		if _, given := s.Parameters[name]; given {
+			continue
+		}
+		if _, declared := tmpl.Parameters[name]; !declared {
+			continue
+		}
+		if s.Parameters == nil {
+			s.Parameters = map[string]string{}
+		}
+		s.Parameters[name] = value
+		s.KeepPrevious = append(s.KeepPrevious, name)
+	}
 }

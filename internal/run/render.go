@@ -33,6 +33,9 @@ type RenderOptions struct {
 	Strict bool
 	// Diagnostics receives lint findings that stop the render (as text).
 	Diagnostics io.Writer
+	// AccountID and Region, when known, make values concrete where Copilot
+	// writes them concretely.
+	AccountID, Region string
 }
 
 // Render lints the selection and renders its stacks; with OutDir set it
@@ -59,9 +62,11 @@ func Render(ctx context.Context, o RenderOptions) ([]render.Stack, *workspace.Wo
 		return nil, ws, failWith(o.Diagnostics, "render", findings)
 	}
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
-		App:    ws.App,
-		Images: o.Images,
-		Vars:   workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
+		App:       ws.App,
+		Images:    o.Images,
+		Vars:      workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
+		AccountID: o.AccountID,
+		Region:    o.Region,
 	})
 	if err != nil {
 		return nil, ws, fmt.Errorf("render: %w", err)

@@ -782,6 +782,19 @@ func outputs(st *stack) []xmlOutput {
 	return out
 }
 
+// pseudo adds CloudFormation's pseudo parameters to a stack's values, so
+// `!Sub ${AWS::StackName}-X` export names resolve as they do in AWS.
+func (s *Server) pseudo(stackName string, vals map[string]string) map[string]string {
+	vals["AWS::Region"] = s.opts.region
+	vals["AWS::AccountId"] = s.opts.account
+	vals["AWS::Partition"] = "aws"
+	vals["AWS::URLSuffix"] = "amazonaws.com"
+	if stackName != "" {
+		vals["AWS::StackName"] = stackName
+	}
+	return vals
+}
+
 func sortedAnyKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -803,7 +816,7 @@ func (s *Server) exports() map[string]string {
 		for _, o := range outputs(st) {
 			values[o.OutputKey] = o.OutputValue
 		}
-		vals := st.tmpl.Effective(st.params)
+		vals := s.pseudo(st.name, st.tmpl.Effective(st.params))
 		for key, d := range decls {
 			decl, _ := d.(map[string]any)
 			export, _ := decl["Export"].(map[string]any)
@@ -818,7 +831,7 @@ func (s *Server) exports() map[string]string {
 // missingImport returns the first Fn::ImportValue name no stack exports.
 func (s *Server) missingImport(t *cfn.Template, params map[string]string) string {
 	exports := s.exports()
-	vals := t.Effective(params)
+	vals := s.pseudo("", t.Effective(params))
 	missing := ""
 	var walk func(v any)
 	walk = func(v any) {

@@ -1,0 +1,239 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
+	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
+)
+
+const example = "../../examples/apprunner-vpc"
+
+// fakeAWS is CloudFormation and S3 fakes with real SDK clients pointed at them.
+type fakeAWS struct {
+	cfn    *fakecfn.Server
+	s3     *fakes3.Server
+	client *cloudformation.Client
+	up     deploy.Uploader
+}
+
+func newFakeAWS(t *testing.T) *fakeAWS {
+	t.Helper()
+	f := &fakeAWS{cfn: fakecfn.New(fakecfn.WithExecDelay(20 * time.Millisecond)), s3: fakes3.New("artifacts")}
+	t.Cleanup(f.cfn.Close)
+	t.Cleanup(f.s3.Close)
+	cfg := aws.Config{Region: "eu-west-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "fake-secret"}, nil
+	})}
+	f.client = cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(f.cfn.URL) })
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(f.s3.URL); o.UsePathStyle = true })
+	up, err := deploy.NewS3Uploader(s3c, "artifacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.up = up
+	return f
+}
+
+func (f *fakeAWS) options(built ...Built) PlanOptions {
+	return PlanOptions{
+		Selection:      Selection{Paths: []string{example}, Lookup: func(string) (string, bool) { return "", false }},
+		Built:          built,
+		Revision:       "0123456789abcdef",
+		RunID:          "7",
+		CloudFormation: f.client,
+		Uploader:       f.up,
+		Account:        "123456789012",
+		Region:         "eu-west-1",
+		deployOpts: []deploy.Option{
+			deploy.WithWaitDelays(5*time.Millisecond, 20*time.Millisecond),
+			deploy.WithPollInterval(5 * time.Millisecond),
+		},
+	}
+}
+
+var demoImage = Built{Workload: "demo-service", URI: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/apprunner-vpc/demo-service:0123456",
+	Image: deploy.Image{Workload: "demo-service", Repository: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/apprunner-vpc/demo-service", Tag: "0123456", Digest: "sha256:" + strings.Repeat("b", 64)}}
+
+// The seed scenario end to end against CloudFormation's wire protocol: the
+// environment is created before the service, the addons template goes
+// through S3 as the nested stack, and a second deploy changes nothing.
+func TestSeedScenarioDeploysThenHasNoChanges(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+
+	planned, err := Plan(ctx, f.options(demoImage))
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	if n := len(planned.Plan.Stacks); n != 2 {
+		t.Fatalf("planned %d stacks, want the environment and demo-service", n)
+	}
+	for _, sp := range planned.Plan.Stacks {
+		if sp.ChangeSetType != "CREATE" || sp.Error != "" {
+			t.Errorf("%s: type %s error %q, want a CREATE change set", sp.StackName, sp.ChangeSetType, sp.Error)
+		}
+	}
+	if got := f.cfn.Executions("apprunner-vpc-test"); got != 0 {
+		t.Fatalf("plan executed %d change sets", got)
+	}
+
+	deployed, err := Deploy(ctx, f.options(demoImage))
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if !deployed.Result.Succeeded() {
+		t.Fatalf("deploy failed: %+v", deployed.Result.Stacks)
+	}
+	for _, name := range []string{"apprunner-vpc-test", "apprunner-vpc-test-demo-service"} {
+		if st := f.cfn.StackStatus(name); st != "CREATE_COMPLETE" {
+			t.Errorf("%s is %s, want CREATE_COMPLETE", name, st)
+		}
+	}
+	if f.s3.Keys("artifacts") == 0 {
+		t.Error("the addons template was not uploaded to the artifacts bucket")
+	}
+	var order []string
+	for _, c := range f.cfn.Calls() {
+		if c.Action == "ExecuteChangeSet" {
+			order = append(order, c.StackName())
+		}
+	}
+	if len(order) != 2 || order[0] != "apprunner-vpc-test" {
+		t.Errorf("executed %v, want the environment first", order)
+	}
+
+	again, err := Deploy(ctx, f.options(demoImage))
+	if err != nil {
+		t.Fatalf("second deploy: %v", err)
+	}
+	for _, sp := range again.Result.Plan.Stacks {
+		if !sp.NoChanges {
+			t.Errorf("second deploy of %s has changes: %+v", sp.StackName, sp.Changes)
+		}
+	}
+}
+
+func TestDeployRefusesUnbuiltImages(t *testing.T) {
+	f := newFakeAWS(t)
+	_, err := Deploy(context.Background(), f.options())
+	if err == nil || !strings.Contains(err.Error(), "autopilot build") {
+		t.Fatalf("err = %v, want a message saying to build first", err)
+	}
+	if n := len(f.cfn.Calls()); n != 0 {
+		t.Errorf("%d CloudFormation calls before refusing", n)
+	}
+}
+
+func TestOfflinePlanOfTheExample(t *testing.T) {
+	planned, err := Plan(context.Background(), PlanOptions{Selection: Selection{Paths: []string{example}}, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adds int
+	for _, sp := range planned.Plan.Stacks {
+		adds += sp.Count().Add
+	}
+	if !planned.Plan.Offline || adds == 0 {
+		t.Errorf("offline plan: offline=%v adds=%d, want everything added", planned.Plan.Offline, adds)
+	}
+}
+
+func TestRenderStopsOnLintErrors(t *testing.T) {
+	var out bytes.Buffer
+	_, _, err := Render(context.Background(), RenderOptions{Selection: Selection{Paths: []string{"testdata/broken"}}, Diagnostics: &out})
+	if err == nil || !strings.Contains(out.String(), "manifest.yml:4") {
+		t.Fatalf("err = %v, output %q: want the lint finding with its line", err, out.String())
+	}
+}
+
+// envController is what Copilot adds to a workload stack to flip the
+// environment's NATWorkloads parameter: a custom resource backed by a
+// Lambda function whose code sits in Copilot's artifact bucket.
+const envController = `  EnvControllerAction:
+    Type: Custom::EnvControllerFunction
+    Properties:
+      ServiceToken: !GetAtt EnvControllerFunction.Arn
+      Workload: !Ref WorkloadName
+      EnvStack: !Sub '${AppName}-${EnvName}'
+      Parameters: [NATWorkloads]
+  EnvControllerFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code:
+        S3Bucket: copilot-artifacts
+        S3Key: manual/scripts/custom-resources/envcontrollerfunction/abc.zip
+      Handler: index.handler
+      Timeout: 900
+      MemorySize: 512
+      Role: !GetAtt EnvControllerRole.Arn
+      Runtime: nodejs20.x
+  EnvControllerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: [lambda.amazonaws.com]}
+            Action: [sts:AssumeRole]
+`
+
+// The first autopilot deploy over stacks Copilot created removes nothing
+// and replaces nothing: the env controller is kept (retained), so its delete
+// handler never takes the service out of NATWorkloads.
+func TestFirstDeployOverCopilotStacksRemovesNothing(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+	if _, err := Deploy(ctx, f.options(demoImage)); err != nil {
+		t.Fatalf("setting up: %v", err)
+	}
+	// Make the service stack what Copilot would have left: the same
+	// resources plus its env controller.
+	const name = "apprunner-vpc-test-demo-service"
+	copilotMade := strings.Replace(f.cfn.StackTemplate(name), "\nResources:\n", "\nResources:\n"+envController, 1)
+	if copilotMade == f.cfn.StackTemplate(name) {
+		t.Fatal("could not add the env controller to the template")
+	}
+	planned, err := Plan(ctx, f.options(demoImage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{}
+	for _, s := range planned.Stacks {
+		if s.Name == name {
+			for k, v := range s.Parameters {
+				params[k] = v
+			}
+			params["AddonsTemplateURL"] = "https://example.com/addons.yml"
+		}
+	}
+	if err := f.cfn.SeedStack(fakecfn.Seed{Name: name, Template: copilotMade, Parameters: params,
+		Tags: map[string]string{"copilot-application": "apprunner-vpc", "copilot-environment": "test", "copilot-service": "demo-service"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	deployed, err := Deploy(ctx, f.options(demoImage))
+	if err != nil {
+		t.Fatalf("first autopilot deploy: %v", err)
+	}
+	for _, sp := range deployed.Result.Plan.Stacks {
+		for _, c := range sp.Changes {
+			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Destructive {
+				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
+			}
+		}
+	}
+	if got := f.cfn.StackTemplate(name); !strings.Contains(got, "EnvControllerAction") || !strings.Contains(got, "Retain") {
+		t.Errorf("the env controller was not kept with DeletionPolicy Retain:\n%s", got)
+	}
+}
