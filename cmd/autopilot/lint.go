@@ -61,7 +61,7 @@ func runLint(ctx context.Context, args []string) error {
 		defer file.Close()
 		out = file
 	}
-	res, err := run.Lint(ctx, run.LintOptions{Paths: fs.Args(), Envs: envs, Strict: *strict, Format: f, Out: out})
+	res, err := run.Lint(ctx, run.LintOptions{Paths: fs.Args(), Envs: envs, Strict: *strict, Format: f, Out: out, Version: version})
 	if err != nil {
 		return err
 	}

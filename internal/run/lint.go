@@ -13,12 +13,13 @@ import (
 
 // LintOptions are the inputs of `autopilot lint`.
 type LintOptions struct {
-	Paths  []string
-	Envs   []string
-	Strict bool          // warnings fail too
-	Format report.Format // text, json, github, sarif
-	Out    io.Writer     // where the report goes
-	Lookup func(string) (string, bool)
+	Paths   []string
+	Envs    []string
+	Strict  bool          // warnings fail too
+	Format  report.Format // text, json, github, sarif
+	Out     io.Writer     // where the report goes
+	Lookup  func(string) (string, bool)
+	Version string // autopilot's version, named in JSON and SARIF reports
 }
 
 // LintResult says what lint found.
@@ -45,7 +46,7 @@ func Lint(ctx context.Context, o LintOptions) (*LintResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
-	if err := report.Lint(o.Out, findings, o.Format); err != nil {
+	if err := report.Lint(o.Out, findings, o.Format, report.WithVersion(o.Version)); err != nil {
 		return nil, fmt.Errorf("write lint report: %w", err)
 	}
 	return &LintResult{Workspace: ws, Findings: findings}, nil
