@@ -97,8 +97,8 @@ Resources:
 		want := deploy.ResourceChange{Action: "Modify", LogicalID: "Service", ResourceType: "AWS::AppRunner::Service", Replacement: "True",
 			Details: []deploy.PropertyChange{
 				{Path: "Properties.ServiceName", Before: "api", After: "api-v2", RequiresRecreation: "Always", ChangeSource: "DirectModification"},
-				{Path: "Properties.SourceConfiguration", Before: `{"ImageRepository":{"ImageIdentifier":"img:1"}}`,
-					After: `{"ImageRepository":{"ImageIdentifier":"img:2"}}`, RequiresRecreation: "Never", ChangeSource: "ParameterReference"},
+				{Path: "Properties.SourceConfiguration.ImageRepository.ImageIdentifier", Before: "img:1",
+					After: "img:2", RequiresRecreation: "Never", ChangeSource: "ParameterReference"},
 			}}
 		if diff := cmp.Diff(want, svc); diff != "" {
 			t.Errorf("Service (-want +got):\n%s", diff)

@@ -95,8 +95,8 @@ func TestUpdateShowsPropertyChanges(t *testing.T) {
 		t.Fatalf("no change for Service in %+v", sp.Changes)
 	}
 	want := []deploy.PropertyChange{
-		{Path: "Properties.InstanceConfiguration", Before: `{"Memory":"2 GB"}`, After: `{"Memory":"4 GB"}`, RequiresRecreation: "Never", ChangeSource: "DirectModification"},
-		{Path: "Properties.SourceConfiguration", Before: `{"ImageRepository":{"ImageIdentifier":"img:1"}}`, After: `{"ImageRepository":{"ImageIdentifier":"img:2"}}`, RequiresRecreation: "Never", ChangeSource: "ParameterReference"},
+		{Path: "Properties.InstanceConfiguration.Memory", Before: "2 GB", After: "4 GB", RequiresRecreation: "Never", ChangeSource: "DirectModification"},
+		{Path: "Properties.SourceConfiguration.ImageRepository.ImageIdentifier", Before: "img:1", After: "img:2", RequiresRecreation: "Never", ChangeSource: "ParameterReference"},
 	}
 	if diff := cmp.Diff(want, svc.Details); diff != "" {
 		t.Errorf("Service details (-want +got):\n%s", diff)

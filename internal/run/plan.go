@@ -183,7 +183,9 @@ func prepare(ctx context.Context, o *PlanOptions) ([]deploy.Stack, string, error
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
-		fillAppParameters(&s, o)
+		if !o.Offline {
+			fillAppParameters(&s, o)
+		}
 		if img, ok := byWorkload[r.Workload]; ok && r.Workload != "" {
 			s.Images = []deploy.Image{img}
 		}

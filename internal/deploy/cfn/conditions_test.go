@@ -68,3 +68,37 @@ func TestDiffFollowsConditions(t *testing.T) {
 		t.Errorf("disabling NAT (-want +got):\n%s", diff)
 	}
 }
+
+// A change inside a nested property is reported at the value that changed,
+// with list items matched by name: adding a variable shows that variable,
+// not the whole list again.
+func TestDiffPointsAtTheChangedValue(t *testing.T) {
+	tmpl := func(vars string) *Template {
+		tp, err := Parse([]byte(`Resources:
+  Service:
+    Type: AWS::AppRunner::Service
+    Properties:
+      SourceConfiguration:
+        ImageRepository:
+          ImageConfiguration:
+            RuntimeEnvironmentVariables:` + vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tp
+	}
+	before := tmpl("\n              - {Name: A, Value: '1'}\n              - {Name: LOG_LEVEL, Value: info}\n")
+	after := tmpl("\n              - {Name: A, Value: '1'}\n              - {Name: B, Value: new}\n              - {Name: LOG_LEVEL, Value: debug}\n")
+	var got []string
+	for _, d := range Diff(before, nil, after, nil)[0].Details {
+		got = append(got, d.ChangeType+" "+d.Path+" "+d.Before+" -> "+d.After)
+	}
+	const vars = "/Properties/SourceConfiguration/ImageRepository/ImageConfiguration/RuntimeEnvironmentVariables"
+	want := []string{
+		"Add " + vars + `/1  -> {"Name":"B","Value":"new"}`,
+		"Modify " + vars + "/2/Value info -> debug",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

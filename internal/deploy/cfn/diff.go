@@ -3,6 +3,7 @@ package cfn
 import (
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -122,28 +123,150 @@ func propertyDetails(resourceType string, before map[string]any, oldVals map[str
 		case !inAfter:
 			d.ChangeType = "Remove"
 		}
+		var rb, ra any
 		if inBefore {
-			d.Before = Display(resolve(b, oldVals, oldSecret, true))
+			rb = resolve(b, oldVals, oldSecret, true)
+			d.Before = Display(rb)
 		}
 		if inAfter {
-			d.After = Display(resolve(a, newVals, newSecret, true))
+			ra = resolve(a, newVals, newSecret, true)
+			d.After = Display(ra)
 		}
-		if !Equal(b, a) || inBefore != inAfter {
+		if Equal(b, a) && inBefore == inAfter {
+			// Same text in both templates: it still changes when a
+			// parameter it refers to changes value.
+			for _, p := range referencedParams(a) {
+				if oldVals[p] != newVals[p] {
+					d.ChangeSource = "ParameterReference"
+					d.CausingEntity = p
+					break
+				}
+			}
+			if d.ChangeSource != "ParameterReference" {
+				continue
+			}
+		}
+		if !inBefore || !inAfter {
 			out = append(out, d)
 			continue
 		}
-		// Same text in both templates: it still changes when a parameter
-		// it refers to changes value.
-		for _, p := range referencedParams(a) {
-			if oldVals[p] != newVals[p] {
-				pd := d
-				pd.ChangeSource = "ParameterReference"
-				pd.CausingEntity = p
-				out = append(out, pd)
-			}
+		// Point at the values that changed inside the property, as change
+		// sets with property values do, rather than at the whole property.
+		leaves := leafChanges(rb, ra, d.Path)
+		if len(leaves) == 0 {
+			out = append(out, d) // e.g. a masked NoEcho value changed
+			continue
+		}
+		for _, l := range leaves {
+			ld := d
+			ld.Path, ld.ChangeType, ld.Before, ld.After = l.path, l.changeType, l.before, l.after
+			out = append(out, ld)
 		}
 	}
 	return out
+}
+
+type leaf struct {
+	path, changeType, before, after string
+}
+
+// leafChanges lists where two resolved values differ: it descends through
+// mappings and lists (matching list items by their Name or Key when every
+// item has a distinct one, by position otherwise) down to the scalars,
+// intrinsic functions or shapes that differ.
+func leafChanges(before, after any, path string) []leaf {
+	if Equal(before, after) {
+		return nil
+	}
+	bm, bIsMap := before.(map[string]any)
+	am, aIsMap := after.(map[string]any)
+	if bIsMap && aIsMap && !isIntrinsic(bm) && !isIntrinsic(am) {
+		keys := map[string]bool{}
+		for k := range bm {
+			keys[k] = true
+		}
+		for k := range am {
+			keys[k] = true
+		}
+		var out []leaf
+		for _, k := range sortedKeys(keys) {
+			b, inB := bm[k]
+			a, inA := am[k]
+			switch {
+			case !inB:
+				out = append(out, leaf{path + "/" + k, "Add", "", Display(a)})
+			case !inA:
+				out = append(out, leaf{path + "/" + k, "Remove", Display(b), ""})
+			default:
+				out = append(out, leafChanges(b, a, path+"/"+k)...)
+			}
+		}
+		return out
+	}
+	bl, bIsList := before.([]any)
+	al, aIsList := after.([]any)
+	if bIsList && aIsList {
+		if bk, ak := itemKeys(bl), itemKeys(al); bk != nil && ak != nil {
+			var out []leaf
+			for i, item := range al {
+				if j, ok := bk[itemKey(item)]; ok {
+					out = append(out, leafChanges(bl[j], item, path+"/"+strconv.Itoa(i))...)
+				} else {
+					out = append(out, leaf{path + "/" + strconv.Itoa(i), "Add", "", Display(item)})
+				}
+			}
+			for j, item := range bl {
+				if _, ok := ak[itemKey(item)]; !ok {
+					out = append(out, leaf{path + "/" + strconv.Itoa(j), "Remove", Display(item), ""})
+				}
+			}
+			return out
+		}
+		if len(bl) == len(al) {
+			var out []leaf
+			for i := range al {
+				out = append(out, leafChanges(bl[i], al[i], path+"/"+strconv.Itoa(i))...)
+			}
+			return out
+		}
+	}
+	return []leaf{{path, "Modify", Display(before), Display(after)}}
+}
+
+func isIntrinsic(m map[string]any) bool {
+	if len(m) != 1 {
+		return false
+	}
+	for k := range m {
+		return k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::")
+	}
+	return false
+}
+
+// itemKey is a list item's Name or Key, which identifies environment
+// variables, tags and the like better than their position.
+func itemKey(item any) string {
+	m, _ := item.(map[string]any)
+	for _, f := range []string{"Name", "Key"} {
+		if s, ok := m[f].(string); ok {
+			return f + "=" + s
+		}
+	}
+	return ""
+}
+
+// itemKeys indexes a list by item key, or returns nil when some item has
+// none or two share one.
+func itemKeys(list []any) map[string]int {
+	idx := make(map[string]int, len(list))
+	for i, item := range list {
+		k := itemKey(item)
+		if _, dup := idx[k]; k == "" || dup {
+			return nil
+		}
+		idx[k] = i
+	}
+	return idx
 }
 
 func replacement(details []Detail) string {
