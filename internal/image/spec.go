@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 // DefaultPlatform is the platform images are built for unless the spec says
@@ -102,25 +104,8 @@ func SpecFromManifest(root, workload string, manifest *yaml.Node) (spec BuildSpe
 	return spec, true, nil
 }
 
-// lookup walks a chain of mapping keys.
-func lookup(n *yaml.Node, keys ...string) *yaml.Node {
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	for _, k := range keys {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-			}
-		}
-		n = next
-	}
-	return n
-}
+// lookup walks a chain of mapping keys; absent and null values are nil.
+var lookup = workspace.Lookup
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

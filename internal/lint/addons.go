@@ -32,7 +32,7 @@ func lintAddons(a *workspace.Addons, workload bool) diag.List {
 			continue // the parse error is already reported
 		}
 		out = append(out, lintTemplate(t, required)...)
-		for _, p := range keys(mapValue(t.Doc, "Parameters")) {
+		for _, p := range keys(get(t.Doc, "Parameters")) {
 			declared[p.Value] = true
 		}
 	}
@@ -71,9 +71,9 @@ func lintTemplate(t workspace.AddonTemplate, required []string) diag.List {
 		add(t.Doc, diag.Error, "addon-template", "an addon template must be a CloudFormation template (a mapping)", "start it with Parameters, Resources and Outputs")
 		return out
 	}
-	params, resources := mapValue(t.Doc, "Parameters"), mapValue(t.Doc, "Resources")
+	params, resources := get(t.Doc, "Parameters"), get(t.Doc, "Resources")
 	for _, p := range required {
-		if mapValue(params, p) == nil {
+		if get(params, p) == nil {
 			at := t.Doc
 			if params != nil {
 				at = params
@@ -90,12 +90,12 @@ func lintTemplate(t workspace.AddonTemplate, required []string) diag.List {
 		defined[n] = true
 	}
 	for _, section := range []string{"Parameters", "Resources"} {
-		for _, k := range keys(mapValue(t.Doc, section)) {
+		for _, k := range keys(get(t.Doc, section)) {
 			defined[k.Value] = true
 		}
 	}
 	conditions := map[string]bool{}
-	for _, k := range keys(mapValue(t.Doc, "Conditions")) {
+	for _, k := range keys(get(t.Doc, "Conditions")) {
 		conditions[k.Value] = true
 	}
 	resourceNames := map[string]bool{}
@@ -119,9 +119,9 @@ func lintTemplate(t workspace.AddonTemplate, required []string) diag.List {
 		}
 	})
 	for _, k := range keys(resources) {
-		r := mapValue(resources, k.Value)
-		if scalar(mapValue(r, "Type")) == "AWS::RDS::DBCluster" {
-			if mode := mapValue(mapValue(r, "Properties"), "EngineMode"); scalar(mode) == "serverless" {
+		r := get(resources, k.Value)
+		if scalar(get(r, "Type")) == "AWS::RDS::DBCluster" {
+			if mode := get(get(r, "Properties"), "EngineMode"); scalar(mode) == "serverless" {
 				add(mode, diag.Error, "aurora-serverless-v1", fmt.Sprintf("%s uses Aurora Serverless v1 (EngineMode: serverless), which AWS has retired: it will not deploy", k.Value),
 					"use Aurora Serverless v2: remove EngineMode, set ServerlessV2ScalingConfiguration and add an AWS::RDS::DBInstance with DBInstanceClass db.serverless")
 			}

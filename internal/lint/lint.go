@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/autopilot-dev/autopilot/internal/diag"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
@@ -42,7 +40,7 @@ func Lint(ws *workspace.Workspace, opts Options) (diag.List, error) {
 		}
 		out = append(out, ds...)
 		if m.Addons != nil {
-			out = append(out, lintAddons(m.Addons, m.Doc != nil && mapHas(m.Doc, "image"))...)
+			out = append(out, lintAddons(m.Addons, m.Doc != nil && get(m.Doc, "image") != nil)...)
 		}
 	}
 	for _, m := range ws.Environments {
@@ -136,7 +134,7 @@ func foldEnvs(perEnv []diag.List, envs []string) diag.List {
 
 // checkKind reports a manifest without a known type.
 func checkKind(m *workspace.Manifest) (diag.Diagnostic, bool) {
-	typeNode := mapValue(m.Doc, "type")
+	typeNode := get(m.Doc, "type")
 	var names []string
 	for _, k := range manifestKinds {
 		if k == m.Kind {
@@ -158,17 +156,3 @@ func checkKind(m *workspace.Manifest) (diag.Diagnostic, bool) {
 	}
 	return d, false
 }
-
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func mapHas(m *yaml.Node, key string) bool { return mapValue(m, key) != nil }

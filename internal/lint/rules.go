@@ -48,18 +48,8 @@ func (c *context) errorf(n *yaml.Node, fix, format string, args ...any) {
 // get walks a path of mapping keys from the document, or returns nil.
 func (c *context) get(path ...string) *yaml.Node { return get(c.doc, path...) }
 
-func get(n *yaml.Node, path ...string) *yaml.Node {
-	for _, p := range path {
-		n = mapValue(n, p)
-		if n == nil {
-			return nil
-		}
-	}
-	if n != nil && n.ShortTag() == "!!null" {
-		return nil
-	}
-	return n
-}
+// get walks a path of mapping keys; absent and null values are nil.
+var get = workspace.Lookup
 
 // stackName is what Copilot names a workload's stack.
 func (c *context) stackName() string {

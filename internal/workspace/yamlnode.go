@@ -136,6 +136,24 @@ func clone(n *yaml.Node) *yaml.Node {
 	return &c
 }
 
+// Lookup walks a path of mapping keys from n (a mapping, or a document
+// holding one) and returns the value there. Absent keys and null values
+// both give nil: Copilot reads `key:` with no value as unset.
+func Lookup(n *yaml.Node, path ...string) *yaml.Node {
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	for _, key := range path {
+		if n = mapGet(n, key); n == nil {
+			return nil
+		}
+	}
+	if n != nil && n.ShortTag() == "!!null" {
+		return nil
+	}
+	return n
+}
+
 // mapGet returns the value node of key in mapping m, or nil.
 func mapGet(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
