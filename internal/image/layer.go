@@ -262,7 +262,6 @@ func layerMediaType(manifest types.MediaType) types.MediaType {
 	return types.DockerLayer
 }
 
-
 // PruneCache removes layers and keys of the cache folder not used for
 // longer than unused, so a cache an Actions step persists stays small.
 // It returns the bytes freed.
