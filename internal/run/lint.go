@@ -46,7 +46,7 @@ func Lint(ctx context.Context, o LintOptions) (*LintResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
-	if err := report.Lint(o.Out, findings, o.Format, report.WithVersion(o.Version)); err != nil {
+	if err := report.Lint(o.Out, findings, o.Format, report.WithVersion(o.Version), report.WithRuleHelp(lint.RuleHelp())); err != nil {
 		return nil, fmt.Errorf("write lint report: %w", err)
 	}
 	return &LintResult{Workspace: ws, Findings: findings}, nil
