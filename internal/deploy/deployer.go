@@ -229,6 +229,7 @@ func (r *run) latestEvent(ctx context.Context, stack string) (string, error) {
 func (r *run) waitStack(ctx context.Context, stack, marker string, mask *masker) (string, *StackEvent, error) {
 	deadline := r.o.now().Add(r.o.deployTimeout)
 	seen := map[string]bool{}
+	firstSeen := map[string]time.Time{} // logical ID -> its first event in this run
 	var cause *StackEvent
 	for {
 		fresh, err := r.newEvents(ctx, stack, marker, seen)
@@ -239,6 +240,9 @@ func (r *run) waitStack(ctx context.Context, stack, marker string, mask *masker)
 		for _, e := range fresh {
 			e.Reason = mask.text(e.Reason)
 			r.emit(e)
+			if _, ok := firstSeen[e.LogicalID]; !ok {
+				firstSeen[e.LogicalID] = e.Time
+			}
 			if cause == nil && e.LogicalID != stack && e.Failed() {
 				c := e
 				cause = &c
@@ -248,6 +252,9 @@ func (r *run) waitStack(ctx context.Context, stack, marker string, mask *masker)
 			}
 		}
 		if final != "" {
+			if cause != nil && cause.ResourceType == "AWS::CloudFormation::Stack" {
+				cause = r.nestedCause(ctx, *cause, firstSeen[cause.LogicalID], mask, 0)
+			}
 			return final, cause, nil
 		}
 		if r.o.now().After(deadline) {
@@ -257,6 +264,45 @@ func (r *run) waitStack(ctx context.Context, stack, marker string, mask *masker)
 			return "", cause, err
 		}
 	}
+}
+
+// nestedCause follows a nested stack's failure ("Embedded stack ... was not
+// successfully created") to the first resource inside it that failed since
+// the parent started on it, so the headline names the real cause. It keeps
+// the nested stack's own event when the nested events cannot be read.
+func (r *run) nestedCause(ctx context.Context, failed StackEvent, since time.Time, mask *masker, depth int) *StackEvent {
+	if depth >= 5 || !strings.HasPrefix(failed.PhysicalID, "arn:") {
+		return &failed
+	}
+	pages := cloudformation.NewDescribeStackEventsPaginator(r.api, &cloudformation.DescribeStackEventsInput{StackName: aws.String(failed.PhysicalID)})
+	var inner *StackEvent
+read:
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return &failed
+		}
+		// Newest first: the last failure met is the earliest one.
+		for _, e := range page.StackEvents {
+			at := aws.ToTime(e.Timestamp)
+			if at.Before(since) {
+				break read
+			}
+			ev := StackEvent{Stack: failed.Stack, Time: at, LogicalID: failed.LogicalID + "/" + aws.ToString(e.LogicalResourceId),
+				ResourceType: aws.ToString(e.ResourceType), Status: string(e.ResourceStatus),
+				Reason: mask.text(aws.ToString(e.ResourceStatusReason)), PhysicalID: aws.ToString(e.PhysicalResourceId)}
+			if ev.Failed() && ev.PhysicalID != failed.PhysicalID {
+				inner = &ev
+			}
+		}
+	}
+	if inner == nil {
+		return &failed
+	}
+	if inner.ResourceType == "AWS::CloudFormation::Stack" {
+		return r.nestedCause(ctx, *inner, since, mask, depth+1)
+	}
+	return inner
 }
 
 // newEvents reads events newer than marker not seen yet, oldest first,
@@ -285,6 +331,7 @@ pages:
 		out = append(out, StackEvent{
 			Stack: stack, Time: aws.ToTime(e.Timestamp), LogicalID: aws.ToString(e.LogicalResourceId),
 			ResourceType: aws.ToString(e.ResourceType), Status: string(e.ResourceStatus), Reason: aws.ToString(e.ResourceStatusReason),
+			PhysicalID: aws.ToString(e.PhysicalResourceId),
 		})
 	}
 	return out, nil

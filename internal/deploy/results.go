@@ -18,6 +18,7 @@ type StackEvent struct {
 	Time         time.Time `json:"time"`
 	LogicalID    string    `json:"logicalId"`
 	ResourceType string    `json:"resourceType"`
+	PhysicalID   string    `json:"physicalId,omitempty"`
 	Status       string    `json:"status"`
 	Reason       string    `json:"reason,omitempty"`
 }

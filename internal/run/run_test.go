@@ -14,6 +14,7 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
 	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
+	"github.com/autopilot-dev/autopilot/internal/report"
 )
 
 const example = "../../examples/apprunner-vpc"
@@ -235,5 +236,30 @@ func TestFirstDeployOverCopilotStacksRemovesNothing(t *testing.T) {
 	}
 	if got := f.cfn.StackTemplate(name); !strings.Contains(got, "EnvControllerAction") || !strings.Contains(got, "Retain") {
 		t.Errorf("the env controller was not kept with DeletionPolicy Retain:\n%s", got)
+	}
+}
+
+// When the database in the addons stack fails, the headline is the
+// database's own reason, not the parent's "Embedded stack ... was not
+// successfully created".
+func TestFailedAddonNamesTheFailingResource(t *testing.T) {
+	f := newFakeAWS(t)
+	const reason = "Cannot find version 16.6 for aurora-postgresql (Service: Rds, Status Code: 400)"
+	f.cfn.FailResource("apprunner-vpc-test-demo-service", "AddonsStack/demoDbDBCluster", reason)
+	deployed, err := Deploy(context.Background(), f.options(demoImage))
+	if err == nil && deployed.Result.Succeeded() {
+		t.Fatal("deploy succeeded, want the addon failure")
+	}
+	var cause *deploy.StackEvent
+	for _, sr := range deployed.Result.Stacks {
+		if sr.RootCause != nil {
+			cause = sr.RootCause
+		}
+	}
+	if cause == nil || cause.LogicalID != "AddonsStack/demoDbDBCluster" || cause.Reason != reason || cause.ResourceType != "AWS::RDS::DBCluster" {
+		t.Fatalf("root cause = %+v, want demoDbDBCluster inside AddonsStack with RDS's reason", cause)
+	}
+	if headline := report.FromResult(deployed.Result, nil).Headline(); !strings.Contains(headline, "Cannot find version 16.6") {
+		t.Errorf("headline %q does not say why the database failed", headline)
 	}
 }

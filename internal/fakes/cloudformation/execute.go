@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
@@ -91,6 +92,16 @@ func (s *Server) executeChangeSet(form url.Values) (any, *APIError) {
 		}
 		phys := physicalID(st.name, c.LogicalID)
 		s.addEvent(st, t, c.LogicalID, phys, c.ResourceType, verb+"_IN_PROGRESS", "")
+		if inner, reason, ok := nestedFailure(failures, c.LogicalID); ok && c.ResourceType == "AWS::CloudFormation::Stack" {
+			child := s.changeSets[cs.nestedIDs[c.LogicalID]]
+			if child != nil {
+				s.failNested(st, child, t, inner, reason, verb)
+				s.addEvent(st, t.Add(2*time.Millisecond), c.LogicalID, child.stackID, c.ResourceType, verb+"_FAILED",
+					fmt.Sprintf("Embedded stack %s was not successfully %sd: The following resource(s) failed to %s: [%s]. ", child.stackID, strings.ToLower(verb), strings.ToLower(verb), inner))
+				failedAt = c.LogicalID
+				break
+			}
+		}
 		if reason, ok := failures[c.LogicalID]; ok {
 			s.addEvent(st, t.Add(time.Millisecond), c.LogicalID, phys, c.ResourceType, verb+"_FAILED", reason)
 			failedAt = c.LogicalID
@@ -182,4 +193,38 @@ func (s *Server) applyNested(cs *changeSet, st *stack, at time.Time) {
 			delete(st.nested, id)
 		}
 	}
+}
+
+// nestedFailure finds a failure injected for a resource inside the nested
+// stack logicalID ("AddonsStack/demoDbDBCluster").
+func nestedFailure(failures map[string]string, logicalID string) (inner, reason string, ok bool) {
+	for key, reason := range failures {
+		if parent, inner, found := strings.Cut(key, "/"); found && parent == logicalID {
+			return inner, reason, true
+		}
+	}
+	return "", "", false
+}
+
+// failNested records, in the nested stack's own events, the inner resource
+// failing and the nested stack rolling back, as CloudFormation does.
+func (s *Server) failNested(parent *stack, child *changeSet, at time.Time, inner, reason, verb string) {
+	nested := s.stacks[child.stackName]
+	if nested == nil {
+		nested = s.newStack(child.stackName)
+		nested.id = child.stackID
+		nested.parentID = parent.id
+	}
+	innerType := "AWS::CloudFormation::CustomResource"
+	if child.tmpl != nil {
+		if r, found := child.tmpl.Resources[inner]; found {
+			innerType = r.Type
+		}
+	}
+	phys := physicalID(nested.name, inner)
+	s.addEvent(nested, at, nested.name, nested.id, "AWS::CloudFormation::Stack", verb+"_IN_PROGRESS", "User Initiated")
+	s.addEvent(nested, at.Add(time.Microsecond), inner, phys, innerType, verb+"_IN_PROGRESS", "")
+	s.addEvent(nested, at.Add(2*time.Microsecond), inner, phys, innerType, verb+"_FAILED", reason)
+	s.addEvent(nested, at.Add(3*time.Microsecond), nested.name, nested.id, "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS",
+		fmt.Sprintf("The following resource(s) failed to %s: [%s]. ", strings.ToLower(verb), inner))
 }
