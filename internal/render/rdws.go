@@ -491,6 +491,13 @@ func rdwsTemplate(in rdwsInput, m rdwsManifest, tracing string, addons *mergedAd
 		"Parameters", params,
 		"Conditions", conds,
 		"Resources", res,
+		// Copilot's template has no outputs (its CLI asks App Runner for
+		// the URL); an output changes no resource, so it is safe over
+		// Copilot-made stacks, and deploy reports the URL from it.
+		"Outputs", kv("ServiceURL", kv(
+			"Description", "The URL of the App Runner service.",
+			"Value", sub("https://${Service.ServiceUrl}"),
+		)),
 	)
 }
 
