@@ -263,3 +263,15 @@ func TestFailedAddonNamesTheFailingResource(t *testing.T) {
 		t.Errorf("headline %q does not say why the database failed", headline)
 	}
 }
+
+func TestDeployReportsTheServiceURL(t *testing.T) {
+	f := newFakeAWS(t)
+	deployed, err := Deploy(context.Background(), f.options(demoImage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := report.FromResult(deployed.Result, nil).ServiceURLs()
+	if u := urls["demo-service"]; !strings.HasPrefix(u, "https://") || strings.Contains(u, "${") {
+		t.Errorf("service URLs = %v, want demo-service's https URL", urls)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -757,6 +758,8 @@ func sortedKeys(m map[string]string) []string {
 // outputs evaluates the template's Outputs the simple way: parameters are
 // substituted, a Ref to a resource gives its physical ID and a GetAtt
 // gives "<physical ID>.<attribute>".
+var subAttr = regexp.MustCompile(`\$\{([A-Za-z0-9]+)\.([A-Za-z0-9.]+)\}`)
+
 func outputs(st *stack) []xmlOutput {
 	if st.tmpl == nil || !strings.HasSuffix(st.status, "_COMPLETE") {
 		return nil
@@ -771,6 +774,13 @@ func outputs(st *stack) []xmlOutput {
 	var out []xmlOutput
 	for _, key := range sortedAnyKeys(decls) {
 		decl, _ := decls[key].(map[string]any)
+		// ${Resource.Attribute} in a Sub takes the same stand-in value as
+		// a GetAtt of it.
+		for _, m := range subAttr.FindAllStringSubmatch(cfn.Display(decl["Value"]), -1) {
+			if _, isResource := st.tmpl.Resources[m[1]]; isResource {
+				vals[m[1]+"."+m[2]] = physicalID(st.name, m[1]) + "." + m[2]
+			}
+		}
 		v := cfn.Resolve(decl["Value"], vals, st.tmpl.NoEcho())
 		if m, ok := v.(map[string]any); ok {
 			if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
