@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 
 	var out []Built
 	for _, m := range ws.Workloads {
-		if len(o.Services) > 0 && !contains(o.Services, m.Name) {
+		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
 			continue
 		}
 		spec, ok, err := buildSpec(ws, m, o)
@@ -226,15 +227,6 @@ func first(s []string) string {
 		return ""
 	}
 	return s[0]
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // gitRevision returns the commit the workspace is at, or "" outside git.
