@@ -1,0 +1,112 @@
+package run
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/autopilot-dev/autopilot/internal/fakes/registry"
+)
+
+// buildWorkspace writes a one-service workspace whose Dockerfile builds on
+// a base image given as a local OCI layout, and returns its root and the
+// base-image substitution.
+func buildWorkspace(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{
+		"copilot/.workspace":       "application: shop\n",
+		"copilot/web/manifest.yml": "name: web\ntype: Backend Service\nimage:\n  build: web/Dockerfile\n  port: 8080\n",
+		"web/Dockerfile":           "FROM example.com/base:1\nCOPY site/ /srv/site/\nENV PORT=8080\nCMD [\"/srv/site\"]\n",
+		"web/site/index.html":      "<h1>hello</h1>\n",
+		"web/.dockerignore":        "*.tmp\n",
+		"web/site/scratch.tmp":     "must not be in the image",
+	}
+	for p, c := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base, err := mutate.AppendLayers(empty.Image, static.NewLayer([]byte("not a real tar, never unpacked"), types.DockerLayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err = mutate.ConfigFile(base, &v1.ConfigFile{Architecture: "amd64", OS: "linux", RootFS: v1.RootFS{Type: "layers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "base")
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(base); err != nil {
+		t.Fatal(err)
+	}
+	return root, map[string]string{"example.com/base:1": "oci:" + dir}
+}
+
+func TestBuildToOCILayoutAndRegistry(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	root, bases := buildWorkspace(t)
+	out := filepath.Join(t.TempDir(), "images")
+	built, err := Build(context.Background(), BuildOptions{
+		Selection: Selection{Paths: []string{root}}, Output: "oci:" + out, BaseImages: bases, Revision: "0123456789abcdef",
+		CacheDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if len(built) != 1 || built[0].Workload != "web" || !strings.Contains(built[0].URI, "@sha256:") || built[0].Image.Tag != "0123456" {
+		t.Fatalf("built = %+v, want web by digest, tagged with the short SHA", built)
+	}
+	idx, err := layout.ImageIndexFromPath(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, _ := idx.IndexManifest()
+	if len(manifest.Manifests) != 1 || manifest.Manifests[0].Digest.String() != built[0].Image.Digest {
+		t.Errorf("OCI layout holds %+v, want the built image %s", manifest.Manifests, built[0].Image.Digest)
+	}
+
+	// The same build pushed to a real registry: the digest read back is
+	// the one built, so the same inputs give the same image anywhere.
+	reg := registry.StartT(t, func(o *registry.Options) { o.NoAuth = true })
+	again, _ := buildWorkspace(t) // a second checkout in another folder
+	pushed, err := Build(context.Background(), BuildOptions{
+		Selection: Selection{Paths: []string{again}, Services: []string{"web"}}, Repository: reg.Host + "/shop/web",
+		BaseImages: bases, Revision: "0123456789abcdef", CacheDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	ref, err := name.ParseReference(reg.Host+"/shop/web:0123456", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(ref)
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	if desc.Digest.String() != pushed[0].Image.Digest || pushed[0].Image.Digest != built[0].Image.Digest {
+		t.Errorf("registry has %s, push reported %s, OCI build %s: want one digest", desc.Digest, pushed[0].Image.Digest, built[0].Image.Digest)
+	}
+	if pushed[0].URI != reg.Host+"/shop/web:0123456" {
+		t.Errorf("stack image URI %q, want repository:tag as Copilot writes it", pushed[0].URI)
+	}
+}
