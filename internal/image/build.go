@@ -44,6 +44,9 @@ type StageState struct {
 	WorkingDir string
 	User       string
 	Shell      []string
+	// Args are the ARG values in scope (build args applied), which RUN
+	// sees as environment variables but the image does not keep.
+	Args map[string]string
 }
 
 // Build builds spec's Dockerfile into an image without a Docker daemon.
@@ -523,7 +526,7 @@ func (b *builder) runWith(st *stage, c *instructions.RunCommand, createdBy strin
 		return err
 	}
 	key := sha256.Sum256([]byte(digest.String() + "\n" + c.String()))
-	state := &StageState{Image: img, Env: st.cfg.Env, WorkingDir: st.cfg.WorkingDir, User: st.cfg.User, Shell: st.cfg.Shell}
+	state := &StageState{Image: img, Env: st.cfg.Env, WorkingDir: st.cfg.WorkingDir, User: st.cfg.User, Shell: st.cfg.Shell, Args: st.args}
 	layer, err := b.o.runner.Run(b.context, state, c, hex.EncodeToString(key[:]))
 	if err != nil {
 		return b.lineErr(c, "%v", err)
