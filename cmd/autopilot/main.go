@@ -50,6 +50,7 @@ func commands() []command {
 		{"build", "build images from Dockerfiles without a Docker daemon and push them", runBuild},
 		{"plan", "preview the change sets: terminal, JSON, job summary and a sticky PR comment", runPlan},
 		{"deploy", "plan, then execute the change sets in order and wait", runDeploy},
+		{"action", "the GitHub Action: run what the event calls for, from INPUT_* variables", runAction},
 	}
 }
 

@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// binary is the autopilot binary TestMain builds, the one the action image
+// ships.
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Fprintln(os.Stderr, "e2e: -short: skipping the end-to-end tests")
+		return 0
+	}
+	dir, err := os.MkdirTemp("", "autopilot-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "autopilot")
+	build := exec.Command("go", "build", "-trimpath", "-o", binary, "../../cmd/autopilot")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: build autopilot: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
