@@ -36,6 +36,8 @@ func buildFlags(fs *flag.FlagSet, o *run.BuildOptions) {
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "layer cache folder, which an Actions cache step can persist (default: the user cache dir)")
 	fs.BoolVar(&o.ImmutableTags, "immutable-tags", false, "create ECR repositories with immutable tags")
 	fs.BoolVar(&o.ScanOnPush, "scan-on-push", true, "create ECR repositories with scan on push")
+	fs.StringVar(&o.CacheRepo, "cache-repo", "", "registry repository REGISTRY/NAME caching RUN layers between machines")
+	fs.Var((*stringList)(&o.Secrets), "secret", "build secret for RUN --mount=type=secret: id=NAME,src=FILE or id=NAME,env=VAR (repeatable)")
 }
 
 func runBuild(ctx context.Context, args []string) error {

@@ -129,7 +129,7 @@ func (b *builder) lineErr(cmd instructions.Command, format string, args ...any) 
 	if loc := cmd.Location(); len(loc) > 0 {
 		line = loc[0].Start.Line
 	}
-	return fmt.Errorf("%s:%d: %s", b.file, line, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%s:%d: "+format, append([]any{b.file, line}, args...)...)
 }
 
 func (b *builder) parse(src []byte) error {
@@ -152,7 +152,7 @@ func (b *builder) parse(src []byte) error {
 			switch c := cmd.(type) {
 			case *instructions.RunCommand:
 				if b.o.runner == nil {
-					return b.lineErr(cmd, "RUN is not supported yet: autopilot builds without a container runtime (%s); move the step into an earlier build or a base image", shortText(c.String()))
+					return b.lineErr(cmd, "RUN needs the chroot executor, which runs as root, as in a GitHub Actions container (%s); run autopilot as root, or move the step into a base image", shortText(c.String()))
 				}
 			case *instructions.OnbuildCommand:
 				return b.lineErr(cmd, "ONBUILD is not supported: it only affects images built FROM this one; remove it")
@@ -529,7 +529,7 @@ func (b *builder) runWith(st *stage, c *instructions.RunCommand, createdBy strin
 	state := &StageState{Image: img, Env: st.cfg.Env, WorkingDir: st.cfg.WorkingDir, User: st.cfg.User, Shell: st.cfg.Shell, Args: st.args}
 	layer, err := b.o.runner.Run(b.context, state, c, hex.EncodeToString(key[:]))
 	if err != nil {
-		return b.lineErr(c, "%v", err)
+		return b.lineErr(c, "%w", err)
 	}
 	// Continue from the assembled image so the RUN layer follows the earlier ones.
 	st.base, st.layers, st.history = img, nil, nil

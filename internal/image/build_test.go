@@ -251,7 +251,7 @@ func TestBuildRefuses(t *testing.T) {
 		outside          bool
 	}{
 		{name: "RUN names its line", dockerfile: "FROM busybox\nCOPY a /a\nRUN echo hi\n", files: map[string]string{"a": "a"},
-			want: "Dockerfile:3: RUN is not supported yet"},
+			want: "Dockerfile:3: RUN needs the chroot executor"},
 		{name: "ONBUILD", dockerfile: "FROM busybox\nONBUILD COPY . /\n", want: "Dockerfile:2: ONBUILD is not supported"},
 		{name: "ADD from a URL", dockerfile: "FROM busybox\nADD https://example.com/x.tgz /x\n", want: "Dockerfile:2: ADD https://example.com/x.tgz: remote URLs"},
 		{name: "COPY from the parent folder", dockerfile: "FROM busybox\nCOPY ../secret /s\n", want: "Dockerfile:2: source \"../secret\" is outside the build context", outside: true},

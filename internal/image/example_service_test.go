@@ -42,7 +42,7 @@ func TestSeedExampleDemoService(t *testing.T) {
 	}
 	if runLine > 0 {
 		_, err := Build(context.Background(), BuildSpec{Context: dir, Dockerfile: dockerfile}, opts...)
-		want := regexp.MustCompile(`demo-service/Dockerfile:` + strconv.Itoa(runLine) + `: RUN is not supported yet`)
+		want := regexp.MustCompile(`demo-service/Dockerfile:` + strconv.Itoa(runLine) + `: RUN needs the chroot executor`)
 		if err == nil || !want.MatchString(err.Error()) {
 			t.Errorf("build as written: %v, want %s", err, want)
 		}

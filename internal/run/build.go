@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/image"
+	"github.com/autopilot-dev/autopilot/internal/image/chroot"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -40,8 +42,15 @@ type BuildOptions struct {
 	// AWS) when pushing to ECR is needed.
 	ECR image.ECRAPI
 	AWS []func(*config.LoadOptions) error
-	// Runner executes RUN instructions; nil refuses them.
+	// Runner executes RUN instructions; nil uses the chroot executor when
+	// running as root (as in an Actions container) and refuses RUN otherwise.
 	Runner image.Runner
+	// CacheRepo is a registry repository for RUN layer caches, shared
+	// between machines (REGISTRY/NAME).
+	CacheRepo string
+	// Secrets are build secrets for RUN --mount=type=secret:
+	// "id=NAME,src=FILE" or "id=NAME,env=VAR".
+	Secrets []string
 	// Secret is called with every credential fetched at run time, so the
 	// caller can mask it.
 	Secret   func(string)
@@ -88,8 +97,17 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 	if o.CacheDir != "" {
 		opts = append(opts, image.WithCacheDir(o.CacheDir))
 	}
-	if o.Runner != nil {
-		opts = append(opts, image.WithRunner(o.Runner))
+	runner := o.Runner
+	if runner == nil && os.Geteuid() == 0 {
+		r, err := newRunner(o)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		runner = r
+	}
+	if runner != nil {
+		opts = append(opts, image.WithRunner(runner))
 	}
 	if o.Secret != nil {
 		opts = append(opts, image.WithSecretHook(o.Secret))
@@ -212,6 +230,59 @@ func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img 
 	}
 	return Built{Workload: workload, URI: uri,
 		Image: deploy.Image{Workload: workload, Repository: pushed.Repository, Tag: first(pushed.Tags), Digest: pushed.Digest.String()}}, nil
+}
+
+// newRunner makes the chroot executor for RUN, sharing the layer cache
+// folder with the builder.
+func newRunner(o BuildOptions) (*chroot.Runner, error) {
+	var opts []chroot.Option
+	if o.CacheDir != "" {
+		opts = append(opts, chroot.WithCacheDir(o.CacheDir))
+	}
+	if o.Progress != nil {
+		opts = append(opts, chroot.WithLog(o.Progress))
+	}
+	if o.CacheRepo != "" {
+		opts = append(opts, chroot.WithCacheRepo(o.CacheRepo))
+	}
+	for _, spec := range o.Secrets {
+		opt, err := secretOption(spec)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
+		}
+		opts = append(opts, opt)
+	}
+	r, err := chroot.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("RUN executor: %w", err)
+	}
+	return r, nil
+}
+
+// secretOption parses "id=NAME,src=FILE" or "id=NAME,env=VAR", the form
+// `docker build --secret` takes.
+func secretOption(spec string) (chroot.Option, error) {
+	var id, src, env string
+	for _, part := range strings.Split(spec, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "id":
+			id = v
+		case "src", "source":
+			src = v
+		case "env":
+			env = v
+		default:
+			return nil, fmt.Errorf("--secret %q: unknown field %q; write id=NAME,src=FILE or id=NAME,env=VAR", spec, k)
+		}
+	}
+	switch {
+	case id == "" || (src == "") == (env == ""):
+		return nil, fmt.Errorf("--secret %q: write id=NAME,src=FILE or id=NAME,env=VAR", spec)
+	case src != "":
+		return chroot.WithSecretFile(id, src), nil
+	}
+	return chroot.WithSecretEnv(id, env), nil
 }
 
 func newECR(ctx context.Context, aws []func(*config.LoadOptions) error) (image.ECRAPI, error) {

@@ -1,7 +1,10 @@
 package run
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/autopilot-dev/autopilot/internal/fakes/registry"
@@ -108,5 +112,101 @@ func TestBuildToOCILayoutAndRegistry(t *testing.T) {
 	}
 	if pushed[0].URI != reg.Host+"/shop/web:0123456" {
 		t.Errorf("stack image URI %q, want repository:tag as Copilot writes it", pushed[0].URI)
+	}
+}
+
+// busyboxBase writes an OCI layout holding a base image with Debian's
+// static busybox as /bin/sh, so RUN steps have a shell; nothing is pulled.
+func busyboxBase(t *testing.T) string {
+	t.Helper()
+	bin, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Skip("busybox-static is not installed (apt-get install busybox-static)")
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
+		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Name == "bin/busybox" {
+			tw.Write(bin)
+		}
+	}
+	tw.Close()
+	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err = mutate.ConfigFile(img, &v1.ConfigFile{Architecture: "amd64", OS: "linux", RootFS: v1.RootFS{Type: "layers"},
+		Config: v1.Config{Env: []string{"PATH=/bin"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "busybox")
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// As root (as in an Actions container) build runs RUN steps itself.
+func TestBuildRunsRUNSteps(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("RUN steps run in a chroot, which needs root")
+	}
+	base := busyboxBase(t)
+	root, _ := buildWorkspace(t)
+	if err := os.WriteFile(filepath.Join(root, "web/Dockerfile"), []byte("FROM busybox\nARG GREETING=hello\nRUN echo \"$GREETING from RUN\" > /greeting && rm -rf /tmp/*\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "images")
+	built, err := Build(context.Background(), BuildOptions{
+		Selection: Selection{Paths: []string{root}}, Output: "oci:" + out, BaseImages: map[string]string{"busybox": "oci:" + base},
+		Revision: "0123456789abcdef", CacheDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	idx, err := layout.ImageIndexFromPath(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := v1.NewHash(built[0].Image.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := idx.Image(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := mutate.Extract(img)
+	defer fs.Close()
+	tr := tar.NewReader(fs)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no /greeting in the image: %v", err)
+		}
+		if strings.TrimPrefix(hdr.Name, "/") == "greeting" {
+			b, _ := io.ReadAll(tr)
+			if string(b) != "hello from RUN\n" {
+				t.Errorf("/greeting = %q", b)
+			}
+			return
+		}
 	}
 }
