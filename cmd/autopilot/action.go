@@ -45,7 +45,7 @@ type actionRun struct {
 }
 
 func runAction(ctx context.Context, args []string) error {
-	fs := newFlagSet("action", "(reads the INPUT_* variables and the GitHub event; see docs/action.md)")
+	fs := newFlagSet("action", "(reads the INPUT_* variables and the GitHub event; see the README)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
