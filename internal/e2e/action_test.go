@@ -530,6 +530,14 @@ func TestActionLifecycle(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.outputs["service-urls"]), &urls); err != nil {
 			t.Errorf("service-urls %q is not a JSON object: %v", r.outputs["service-urls"], err)
 		}
+		if len(urls) == 0 {
+			t.Error("service-urls is empty after a deploy")
+		}
+		for svc, u := range urls {
+			if !strings.HasPrefix(u, "https://") {
+				t.Errorf("service-urls[%s] = %q, want the service's https URL", svc, u)
+			}
+		}
 		if r.outputs["has-changes"] != "true" || !strings.Contains(r.outputs["images"], headB[:7]) {
 			t.Errorf("outputs = %v", r.outputs)
 		}
