@@ -13,7 +13,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/image"
@@ -99,7 +101,7 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 	}
 	runner := o.Runner
 	if runner == nil && os.Geteuid() == 0 {
-		r, err := newRunner(o)
+		r, err := newRunner(ctx, o)
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +236,7 @@ func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img 
 
 // newRunner makes the chroot executor for RUN, sharing the layer cache
 // folder with the builder.
-func newRunner(o BuildOptions) (*chroot.Runner, error) {
+func newRunner(ctx context.Context, o BuildOptions) (*chroot.Runner, error) {
 	var opts []chroot.Option
 	if o.CacheDir != "" {
 		opts = append(opts, chroot.WithCacheDir(o.CacheDir))
@@ -243,7 +245,24 @@ func newRunner(o BuildOptions) (*chroot.Runner, error) {
 		opts = append(opts, chroot.WithLog(o.Progress))
 	}
 	if o.CacheRepo != "" {
-		opts = append(opts, chroot.WithCacheRepo(o.CacheRepo))
+		// A cache repository in ECR authenticates like a push to ECR;
+		// any other registry uses the standard keychain.
+		var keychain authn.Keychain = authn.DefaultKeychain
+		if strings.Contains(o.CacheRepo, ".dkr.ecr.") {
+			api := o.ECR
+			if api == nil {
+				var err error
+				if api, err = newECR(ctx, o.AWS); err != nil {
+					return nil, err
+				}
+			}
+			var ecrOpts []image.Option
+			if o.Secret != nil {
+				ecrOpts = append(ecrOpts, image.WithSecretHook(o.Secret))
+			}
+			keychain = authn.NewMultiKeychain(image.ECRKeychain(api, ecrOpts...), authn.DefaultKeychain)
+		}
+		opts = append(opts, chroot.WithCacheRepo(o.CacheRepo, remote.WithAuthFromKeychain(keychain)))
 	}
 	for _, spec := range o.Secrets {
 		opt, err := secretOption(spec)
