@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/autopilot-dev/autopilot/internal/github"
 	"github.com/autopilot-dev/autopilot/internal/run"
 )
 
@@ -55,7 +56,7 @@ func runBuild(ctx context.Context, args []string) error {
 	o.Paths = fs.Args()
 	o.Progress = os.Stderr
 	o.Version = version
-	o.Secret = maskSecret
+	o.Secret = github.NewCLI(os.Getenv, os.Stderr).Mask
 	built, err := run.Build(ctx, o)
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ func main() {
 
 // errFailed signals a run that completed and found problems; its report has
 // already been written.
-var errFailed = errors.New("failed")
+var errFailed = run.ErrFailed
 
 // usageError is a command-line mistake.
 type usageError struct{ msg string }

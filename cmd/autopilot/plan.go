@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
+	"github.com/autopilot-dev/autopilot/internal/github"
 	"github.com/autopilot-dev/autopilot/internal/report"
 	"github.com/autopilot-dev/autopilot/internal/run"
 )
@@ -56,7 +57,7 @@ func (p *planFlags) prepare(ctx context.Context, fs *flag.FlagSet) error {
 	p.build.Revision = p.o.Revision
 	p.build.Progress = os.Stderr
 	p.build.Version = version
-	p.build.Secret = maskSecret
+	p.build.Secret = github.NewCLI(os.Getenv, os.Stderr).Mask
 	built, err := run.Build(ctx, p.build)
 	if err != nil {
 		return err
@@ -111,11 +112,11 @@ func runPlan(ctx context.Context, args []string) error {
 		return werr
 	}
 	defer done()
-	gh := githubFromEnv()
-	if werr := writePlan(w, p.format, planned.Plan, gh.runInfo()); werr != nil {
+	gh := github.NewCLI(os.Getenv, os.Stderr)
+	if werr := writePlan(w, p.format, planned.Plan, gh.RunInfo()); werr != nil {
 		return werr
 	}
-	gh.publishPlan(ctx, planned.Plan)
+	gh.PublishPlan(ctx, planned.Plan)
 	if errors.Is(err, run.ErrDestructive) {
 		fmt.Fprintf(os.Stderr, "autopilot plan: %v\n", err)
 		return errFailed
@@ -162,7 +163,7 @@ func runDeploy(ctx context.Context, args []string) error {
 	if werr := report.DeployText(w, d); werr != nil {
 		return werr
 	}
-	githubFromEnv().publishDeploy(d)
+	github.NewCLI(os.Getenv, os.Stderr).PublishDeploy(d)
 	if err != nil || d.Failed() {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "autopilot deploy: %v\n", err)

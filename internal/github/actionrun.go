@@ -1,0 +1,677 @@
+package github
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
+	"github.com/autopilot-dev/autopilot/internal/report"
+	"github.com/autopilot-dev/autopilot/internal/run"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// RunAction is `autopilot action`, the GitHub Action's entrypoint: it reads
+// the INPUT_* variables (through getenv) and the event, runs the stages the
+// event calls for and writes the outputs. A run.ErrFailed error means the
+// run completed and found problems (reported already); run.ErrCannotRun,
+// that it could not start.
+func RunAction(ctx context.Context, getenv func(string) string, version string) error {
+	a, err := newActionRun(getenv)
+	if err != nil {
+		return err
+	}
+	a.version = version
+	defer a.flush()
+	return a.run(ctx)
+}
+
+// actionRun is one run of `autopilot action`: the GitHub Action's
+// entrypoint. It reads the inputs and the event, decides the stages
+// (Decide) and runs them through the same internal/run functions the
+// other commands call.
+type actionRun struct {
+	env    Env
+	getenv func(string) string
+	rt     *Runtime
+	in     Inputs
+	ev     *Event
+	masker Masker
+	log    io.Writer // human progress: standard error, masked
+	aws    []func(*config.LoadOptions) error
+
+	version string // autopilot's, for reports and the log
+
+	outputs map[string]string
+	built   []run.Built
+	// merged is the pull request a push to the default branch came from,
+	// when it could be found.
+	merged *MergedPull
+}
+
+func newActionRun(getenv func(string) string) (*actionRun, error) {
+	a := &actionRun{
+		env:    ReadEnv(getenv),
+		getenv: getenv,
+		outputs: map[string]string{
+			"has-changes": "false", "destructive-changes": "false", "service-urls": "{}",
+			"images": "[]", "change-sets": "[]", "fingerprint": "",
+		},
+	}
+	mw := a.masker.Writer(os.Stderr)
+	a.log = mw
+	rt, err := NewRuntime(WithGetenv(getenv))
+	if err != nil {
+		return nil, err
+	}
+	a.rt = rt
+	if a.in, err = ReadInputs(rt); err != nil {
+		return nil, fmt.Errorf("%w: %s", run.ErrCannotRun, err.Error())
+	}
+	// Credentials handed to the step are masked before anything is printed.
+	for _, s := range []string{a.in.GitHubToken, getenv("GITHUB_TOKEN"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")} {
+		a.secret(s)
+	}
+	return a, nil
+}
+
+// secret masks a credential in the runner's log and in everything autopilot
+// writes itself (comments, summary, outputs).
+func (a *actionRun) secret(s string) {
+	if strings.TrimSpace(s) == "" {
+		return
+	}
+	a.masker.Add(s)
+	_ = a.rt.AddMask(s)
+}
+
+func (a *actionRun) logf(format string, args ...any) {
+	fmt.Fprintf(a.log, format+"\n", args...)
+}
+
+// notice prints a notice annotation; the message is escaped, so it cannot
+// carry another workflow command.
+func (a *actionRun) notice(msg string) {
+	fmt.Fprintf(os.Stdout, "::notice title=autopilot::%s\n", report.EscapeData(a.masker.Mask(msg)))
+}
+
+func (a *actionRun) summary(md string) {
+	if a.env.SummaryPath == "" {
+		return
+	}
+	if err := a.rt.AppendSummary(a.masker.Mask(md)); err != nil {
+		a.logf("could not write the job summary: %v", err)
+	}
+}
+
+// untrusted prints text the runner must not read commands from.
+func (a *actionRun) untrusted(text string) {
+	if err := a.rt.Untrusted(a.masker.Mask(text)); err != nil {
+		a.logf("%v", err)
+	}
+}
+
+// flush writes the outputs: to GITHUB_OUTPUT in Actions, else as JSON on
+// standard output (machine output for other CI).
+func (a *actionRun) flush() {
+	for k, v := range a.outputs {
+		a.outputs[k] = a.masker.Mask(v)
+	}
+	if a.env.OutputPath == "" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(a.outputs)
+	} else if err := a.rt.SetOutputs(a.outputs); err != nil {
+		a.logf("could not write the step outputs: %v", err)
+	}
+	if c, ok := a.log.(io.Closer); ok {
+		_ = c.Close()
+	}
+}
+
+func (a *actionRun) stage(name string, fn func() error) error {
+	_ = a.rt.Group(name)
+	err := fn()
+	_ = a.rt.EndGroup()
+	if err == nil || errors.Is(err, run.ErrFailed) {
+		return err
+	}
+	// Say what stopped the run in the log and the summary; findings that
+	// stopped it were printed already.
+	msg := a.masker.Mask(err.Error())
+	a.logf("%s: %s", name, msg)
+	a.summary(fmt.Sprintf("### autopilot: %s failed\n\n%s", name, fence(msg)))
+	if errors.Is(err, run.ErrCannotRun) {
+		return fmt.Errorf("%w: %s: see the log above", run.ErrCannotRun, name)
+	}
+	return run.ErrFailed
+}
+
+func (a *actionRun) run(ctx context.Context) error {
+	ev, err := a.event()
+	if err != nil {
+		return err
+	}
+	a.ev = ev
+	hasAWS := false
+	if a.in.Command != "lint" {
+		if err := a.stage("AWS credentials", func() error {
+			var err error
+			hasAWS, err = a.credentials(ctx)
+			return err
+		}); err != nil {
+			// stage has logged why and put it in the summary.
+			return fmt.Errorf("%w: no AWS credentials: see the log above", run.ErrCannotRun)
+		}
+	}
+	d, err := Decide(ev, a.in, hasAWS)
+	if err != nil {
+		a.summary("### autopilot\n\n" + fence(err.Error()))
+		return fmt.Errorf("%w: %s", run.ErrCannotRun, err.Error())
+	}
+	if d.Skipped != "" {
+		a.notice(d.Skipped)
+		a.summary("### autopilot: what ran\n\n> [!NOTE]\n> " + d.Skipped + "\n")
+	}
+	a.logf("autopilot %s: event %s, stages %v", a.version, cmp.Or(ev.Name, "none"), d.Stages)
+	for _, s := range d.Stages {
+		var err error
+		switch s {
+		case StageLint:
+			err = a.stage("lint", func() error { return a.lint(ctx) })
+		case StageBuild:
+			err = a.stage("build images", func() error { return a.build(ctx, d) })
+		case StagePlan:
+			err = a.stage("plan", func() error { return a.plan(ctx, d) })
+		case StageDeploy:
+			err = a.stage("deploy", func() error { return a.deploy(ctx) })
+		case StageCleanup:
+			err = a.stage("clean up change sets", func() error { return a.cleanup(ctx, d) })
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// event loads the event; outside Actions (no GITHUB_EVENT_NAME) there is
+// none and the command input decides alone.
+func (a *actionRun) event() (*Event, error) {
+	if a.env.EventName == "" {
+		return &Event{}, nil
+	}
+	ev, err := LoadEvent(a.env)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", run.ErrCannotRun, err)
+	}
+	return ev, nil
+}
+
+// credentials assumes role-to-assume, or looks for the standard chain. A
+// fork pull request has neither secrets nor an OIDC token, so it is not
+// asked for any.
+func (a *actionRun) credentials(ctx context.Context) (bool, error) {
+	if pr := a.ev.PullRequest; pr != nil && pr.Fork() {
+		a.logf("pull request from a fork: no AWS credentials are used")
+		return false, nil
+	}
+	if a.in.RoleToAssume != "" {
+		if a.ev.PullRequest != nil && a.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" {
+			// Pull requests GitHub gives no OIDC token (Dependabot's, for
+			// one) lint only, as forks do; elsewhere a missing token is a
+			// mistake to report.
+			a.logf("role-to-assume is set but this pull request run has no OIDC token (no `id-token: write`, or a Dependabot run)")
+			return false, nil
+		}
+		opts, err := AssumeRole(ctx, a.rt, Role{
+			ARN: a.in.RoleToAssume, SessionName: a.in.RoleSessionName, Region: a.in.Region,
+			Mask: a.secret, Env: a.env, Getenv: a.getenv,
+		})
+		if err != nil {
+			return false, err
+		}
+		a.aws = opts
+		a.logf("assumed %s", a.in.RoleToAssume)
+		return true, nil
+	}
+	opts, ok, err := StandardCredentials(ctx, a.in.Region, a.secret)
+	if err != nil {
+		return false, err
+	}
+	a.aws = opts
+	if ok {
+		a.logf("using AWS credentials from the environment")
+	} else {
+		a.logf("no AWS credentials found")
+	}
+	return ok, nil
+}
+
+func (a *actionRun) selection() run.Selection {
+	return run.Selection{Paths: []string{a.in.Path}, Envs: a.in.Environments, Services: a.in.Services}
+}
+
+func (a *actionRun) lint(ctx context.Context) error {
+	res, err := run.Lint(ctx, run.LintOptions{
+		Paths: []string{a.in.Path}, Envs: a.in.Environments, Strict: a.in.Strict,
+		Format: report.FormatText, Out: io.Discard, Version: a.version,
+	})
+	if err != nil {
+		return err
+	}
+	// Annotations and SARIF name files relative to the repository root,
+	// which is where GitHub attaches them.
+	opts := []report.Option{report.WithVersion(a.version)}
+	if root := a.getenv("GITHUB_WORKSPACE"); root != "" {
+		opts = append(opts, report.WithRoot(root))
+	}
+	if err := report.Lint(os.Stdout, res.Findings, report.FormatGitHub, opts...); err != nil {
+		return fmt.Errorf("write lint annotations: %w", err)
+	}
+	if a.in.SARIFFile != "" {
+		if err := writeSARIF(a.in.SARIFFile, res, opts); err != nil {
+			return err
+		}
+		a.logf("SARIF written to %s", a.in.SARIFFile)
+	}
+	if md, err := report.LintMarkdown(res.Findings, report.SummaryLimit/4, opts...); err == nil {
+		a.summary(md)
+	}
+	if res.Failed(a.in.Strict) {
+		a.logf("lint found problems: nothing else runs until they are fixed")
+		return run.ErrFailed
+	}
+	return nil
+}
+
+func writeSARIF(path string, res *run.LintResult, opts []report.Option) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("%w: sarif-file: %v", run.ErrCannotRun, err)
+	}
+	werr := report.Lint(f, res.Findings, report.FormatSARIF, opts...)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fmt.Errorf("write SARIF to %s: %w", path, err)
+	}
+	return nil
+}
+
+// revision is the commit images are tagged with and change sets named
+// after: the pull request's head on a pull request (the commit a reviewer
+// saw), else GITHUB_SHA.
+func (a *actionRun) revision(d Decision) string {
+	return cmp.Or(d.HeadSHA, a.env.SHA)
+}
+
+// buildRevision names and annotates images. A merge push builds for the
+// merged pull request's head commit, as that pull request's runs did, so an
+// unchanged tree gives the same images and the reviewed plan's fingerprint.
+func (a *actionRun) buildRevision(ctx context.Context, d Decision) string {
+	if d.Has(StageDeploy) {
+		if pr, _ := a.mergedPullRequest(ctx); pr != nil && pr.HeadSHA != "" {
+			a.logf("commit %s came from pull request #%d; images are named after its head %s", shortSHA(a.env.SHA), pr.Number, shortSHA(pr.HeadSHA))
+			return pr.HeadSHA
+		}
+	}
+	return a.revision(d)
+}
+
+// mergedPullRequest looks up (once) the merged pull request GITHUB_SHA
+// came from; nil when there is none.
+func (a *actionRun) mergedPullRequest(ctx context.Context) (*MergedPull, error) {
+	if a.merged != nil {
+		return a.merged, nil
+	}
+	client, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	pr, ok, err := client.FindMergedPullRequest(ctx, a.env.SHA)
+	if err != nil || !ok {
+		return nil, err
+	}
+	a.merged = &pr
+	return a.merged, nil
+}
+
+func (a *actionRun) build(ctx context.Context, d Decision) error {
+	// Image timestamps are fixed unless the workflow sets them, so the same
+	// sources give the same digests on the pull request and after the
+	// merge (the action image has no git to read a commit time from).
+	if os.Getenv("SOURCE_DATE_EPOCH") == "" {
+		os.Setenv("SOURCE_DATE_EPOCH", "0")
+	}
+	built, err := run.Build(ctx, run.BuildOptions{
+		Selection:  a.selection(),
+		Repository: a.in.Repository,
+		BaseImages: a.in.BaseImages,
+		Revision:   a.buildRevision(ctx, d),
+		Source:     sourceURL(a.env),
+		AWS:        a.aws,
+		Secret:     a.secret,
+		Progress:   a.log,
+		Version:    a.version,
+	})
+	if err != nil {
+		return err
+	}
+	a.built = built
+	images := make([]deploy.Image, 0, len(built))
+	for _, b := range built {
+		a.logf("built %s: %s", b.Workload, b.URI)
+		images = append(images, b.Image)
+	}
+	a.outputs["images"] = jsonString(images)
+	return nil
+}
+
+func sourceURL(env Env) string {
+	if env.Repository == "" {
+		return ""
+	}
+	return env.ServerURL + "/" + env.Repository
+}
+
+func (a *actionRun) planOptions(d Decision) run.PlanOptions {
+	return run.PlanOptions{
+		Selection:         a.selection(),
+		Built:             a.built,
+		Revision:          a.revision(d),
+		RunID:             a.env.RunID,
+		ArtifactsBucket:   cmp.Or(a.in.ArtifactsBucket, a.getenv("AUTOPILOT_ARTIFACTS_BUCKET")),
+		FailOnDestructive: a.in.FailOnDestructive,
+		AWS:               a.aws,
+		Log:               slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Diagnostics:       a.log,
+	}
+}
+
+// runInfo links reports to the run and to the commit: on a pull request its
+// head, the commit reviewers see (GITHUB_SHA is GitHub's test merge).
+func (a *actionRun) runInfo(sha string) report.RunInfo {
+	return report.RunInfo{URL: a.env.RunURL(), SHA: sha, CommitURL: a.env.CommitURL(sha)}
+}
+
+// planOutputs sets the outputs a plan determines.
+func (a *actionRun) planOutputs(p *deploy.Plan) {
+	if p == nil {
+		return
+	}
+	a.outputs["has-changes"] = fmt.Sprint(p.HasChanges())
+	a.outputs["destructive-changes"] = fmt.Sprint(len(p.Destructive()) > 0)
+	a.outputs["fingerprint"] = p.Fingerprint
+	type changeSet struct {
+		Stack  string `json:"stack"`
+		Name   string `json:"name,omitempty"`
+		ID     string `json:"id,omitempty"`
+		Type   string `json:"type,omitempty"`
+		Status string `json:"status,omitempty"`
+		// NoChanges: the change set came out empty and was deleted.
+		NoChanges bool   `json:"noChanges"`
+		Error     string `json:"error,omitempty"`
+	}
+	sets := make([]changeSet, 0, len(p.Stacks))
+	for _, s := range p.Stacks {
+		sets = append(sets, changeSet{Stack: s.StackName, Name: s.ChangeSetName, ID: s.ChangeSetID,
+			Type: s.ChangeSetType, Status: s.Status, NoChanges: s.NoChanges, Error: s.Error})
+	}
+	a.outputs["change-sets"] = jsonString(sets)
+}
+
+func (a *actionRun) plan(ctx context.Context, d Decision) error {
+	planned, err := run.Plan(ctx, a.planOptions(d))
+	if planned == nil || planned.Plan == nil {
+		return err
+	}
+	a.planOutputs(planned.Plan)
+	var text strings.Builder
+	_ = report.PlanText(&text, planned.Plan)
+	a.untrusted(text.String())
+	ri := a.runInfo(a.revision(d))
+	a.summary(report.PlanSummary(planned.Plan, ri))
+	if d.PullRequest > 0 {
+		a.comment(ctx, d.PullRequest, planned.Plan, ri)
+	}
+	if errors.Is(err, run.ErrDestructive) {
+		a.logf("the plan has destructive changes and fail-on-destructive is set")
+		return run.ErrFailed
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range planned.Plan.Stacks {
+		if s.Error != "" {
+			return run.ErrFailed
+		}
+	}
+	return nil
+}
+
+// comment upserts one sticky comment per target. A missing token or
+// permission never fails the run: the preview is in the summary.
+func (a *actionRun) comment(ctx context.Context, pr int, plan *deploy.Plan, ri report.RunInfo) {
+	client, err := a.client()
+	if err != nil {
+		a.notice("No plan comment was posted (" + err.Error() + "); the plan is in the job summary.")
+		return
+	}
+	postPlanComments(ctx, client, pr, plan, ri, a.masker.Mask,
+		func(url string) { a.logf("plan comment: %s", url) },
+		func(err error) { a.notice("No plan comment was posted: " + err.Error()) })
+}
+
+func (a *actionRun) client() (*Client, error) {
+	token := cmp.Or(a.in.GitHubToken, a.getenv("GITHUB_TOKEN"))
+	if token == "" {
+		return nil, errors.New("no github-token")
+	}
+	return NewClient(token, a.env.Repository, WithAPIURL(a.env.APIURL))
+}
+
+func (a *actionRun) deploy(ctx context.Context) error {
+	o := a.planOptions(Decision{})
+	if a.in.RequireReviewedPlan {
+		fp, why := a.reviewedFingerprint(ctx)
+		if fp == "" {
+			msg := "Nothing was deployed: require-reviewed-plan is set and " + why
+			a.logf("%s", msg)
+			a.summary("### autopilot deploy refused\n\n> [!CAUTION]\n> " + msg + "\n")
+			return run.ErrFailed
+		}
+		a.logf("reviewed plan fingerprint: %s", fp)
+		o.Fingerprint = fp
+	}
+	// Stack events reach the log through the deploy logger, one quoted
+	// key=value line each, so CloudFormation's text cannot start a
+	// workflow command.
+	deployed, err := run.Deploy(ctx, o)
+	if deployed == nil || deployed.Result == nil {
+		if errors.Is(err, deploy.ErrFingerprintMismatch) {
+			a.summary("### autopilot deploy refused\n\n> [!CAUTION]\n> Nothing was deployed: the plan differs from the one reviewed on the pull request.\n\n" + fence(err.Error()))
+			return run.ErrFailed
+		}
+		return err
+	}
+	a.planOutputs(deployed.Result.Plan)
+	d := report.FromResult(deployed.Result, nil)
+	a.outputs["service-urls"] = jsonString(d.ServiceURLs())
+	var text strings.Builder
+	_ = report.DeployText(&text, d)
+	a.untrusted(text.String())
+	a.summary(report.DeployMarkdown(d, a.runInfo(a.env.SHA)))
+	if err != nil || d.Failed() {
+		if err != nil {
+			a.logf("deploy: %v", err)
+			if errors.Is(err, deploy.ErrFingerprintMismatch) {
+				a.summary("> [!CAUTION]\n> Nothing was deployed: the plan differs from the one reviewed on the pull request.\n")
+			}
+		}
+		return run.ErrFailed
+	}
+	return nil
+}
+
+// reviewedFingerprint finds the plan reviewed on the pull request that
+// brought GITHUB_SHA in: the fingerprint in its sticky comments for this
+// application, account and region. It returns "" and the reason when there
+// is none to trust.
+func (a *actionRun) reviewedFingerprint(ctx context.Context) (string, string) {
+	client, err := a.client()
+	if err != nil {
+		return "", "the merged pull request cannot be read: " + err.Error()
+	}
+	merged, err := a.mergedPullRequest(ctx)
+	if err != nil {
+		return "", "the merged pull request cannot be found: " + err.Error()
+	}
+	if merged == nil {
+		return "", fmt.Sprintf("commit %s did not come from a merged pull request, so no plan was reviewed", a.env.SHA)
+	}
+	pr := merged.Number
+	ws, err := workspace.Load(a.in.Path)
+	if err != nil {
+		return "", "the workspace cannot be read: " + err.Error()
+	}
+	clients, err := deploy.NewClients(ctx, a.aws...)
+	if err != nil {
+		return "", err.Error()
+	}
+	account, err := clients.Account(ctx)
+	if err != nil {
+		return "", err.Error()
+	}
+	envs := a.in.Environments
+	if len(envs) == 0 {
+		envs = ws.EnvNames()
+	}
+	found := map[string]bool{}
+	for _, env := range envs {
+		t := report.Target{App: ws.App, Env: env, Account: account, Region: clients.Region}
+		body, ok, err := client.FindComment(ctx, pr, t.Marker())
+		if err != nil {
+			return "", fmt.Sprintf("the plan comments of pull request #%d cannot be read: %v", pr, err)
+		}
+		if !ok {
+			continue
+		}
+		if fp, ok := report.ParseFingerprint(body); ok {
+			found[fp] = true
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Sprintf("pull request #%d has no autopilot plan comment for application %s in account %s, %s", pr, ws.App, account, clients.Region)
+	case 1:
+		for fp := range found {
+			return fp, ""
+		}
+	}
+	return "", fmt.Sprintf("the plan comments of pull request #%d carry different fingerprints; push to the pull request again so one plan covers every environment", pr)
+}
+
+// changeSetAPI is what the cleanup of a closed pull request calls.
+type changeSetAPI interface {
+	ListChangeSets(context.Context, *cloudformation.ListChangeSetsInput, ...func(*cloudformation.Options)) (*cloudformation.ListChangeSetsOutput, error)
+	DeleteChangeSet(context.Context, *cloudformation.DeleteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
+}
+
+// cleanup deletes the change sets the pull request's runs left behind (a
+// run that was cancelled before it deleted them): those named
+// autopilot-<short head sha>-*, on the workspace's stacks. Executed and
+// executing ones are left alone.
+func (a *actionRun) cleanup(ctx context.Context, d Decision) error {
+	if d.HeadSHA == "" {
+		a.logf("the closed pull request names no head commit: nothing to clean up")
+		return nil
+	}
+	stacks, _, err := run.Render(ctx, run.RenderOptions{Selection: a.selection(), Diagnostics: a.log})
+	if err != nil {
+		a.notice("Change sets of the closed pull request were not cleaned up: the workspace does not render (" + err.Error() + ").")
+		return nil
+	}
+	clients, err := deploy.NewClients(ctx, a.aws...)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(stacks))
+	for _, s := range stacks {
+		names = append(names, s.Name)
+	}
+	deleted, err := deleteChangeSets(ctx, clients.CloudFormation, names, "autopilot-"+shortSHA(d.HeadSHA)+"-")
+	for _, n := range deleted {
+		a.logf("deleted change set %s", n)
+	}
+	a.summary(fmt.Sprintf("### autopilot: pull request #%d closed\n\nDeleted %d change set(s) its runs left behind.\n", d.PullRequest, len(deleted)))
+	return err
+}
+
+func deleteChangeSets(ctx context.Context, api changeSetAPI, stacks []string, prefix string) ([]string, error) {
+	var deleted []string
+	for _, stack := range stacks {
+		in := &cloudformation.ListChangeSetsInput{StackName: aws.String(stack)}
+		for {
+			out, err := api.ListChangeSets(ctx, in)
+			if err != nil {
+				if strings.Contains(err.Error(), "does not exist") {
+					break // never deployed: nothing was left on it
+				}
+				return deleted, fmt.Errorf("list change sets of %s: %w", stack, err)
+			}
+			for _, cs := range out.Summaries {
+				name := aws.ToString(cs.ChangeSetName)
+				if !strings.HasPrefix(name, prefix) {
+					continue
+				}
+				switch cs.ExecutionStatus {
+				case cfntypes.ExecutionStatusExecuteInProgress, cfntypes.ExecutionStatusExecuteComplete:
+					continue
+				}
+				if _, err := api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: cs.ChangeSetId, StackName: aws.String(stack)}); err != nil {
+					return deleted, fmt.Errorf("delete change set %s of %s: %w", name, stack, err)
+				}
+				deleted = append(deleted, stack+"/"+name)
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+	return deleted, nil
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "null"
+	}
+	return string(b)
+}
+
+// fence puts text in a code block a backtick run inside cannot close.
+func fence(s string) string {
+	f := "```"
+	for strings.Contains(s, f) {
+		f += "`"
+	}
+	return f + "\n" + s + "\n" + f + "\n"
+}
