@@ -154,13 +154,17 @@ var copilotEnvConditions = []string{"CreateALB", "CreateAppRunnerVPCEndpoint", "
 // Resources and outputs under these conditions exist only with load
 // balancers, EFS or a domain, which autopilot does not render yet; every
 // other part of Copilot's template must match.
-var deferredConditions = []string{"CreateALB", "ExportHTTPSListener", "CreateInternalALB", "ExportInternalHTTPSListener", "CreateEFS", "DelegateDNS", "ManagedAliases"}
+var deferredConditions = []string{"CreateEFS", "DelegateDNS", "ManagedAliases"}
 
-var deferredOutputs = []string{"CloudFrontDomainName", "DefaultHTTPTargetGroupArn", "EnvironmentHostedZone", "EnvironmentSubdomain",
-	"HTTPListenerArn", "HTTPSListenerArn", "InternalHTTPListenerArn", "InternalHTTPSListenerArn", "InternalLoadBalancerDNSName",
-	"InternalLoadBalancerFullName", "InternalLoadBalancerHostedZone", "InternalLoadBalancerSecurityGroup", "InternalWorkloadsHostedZone",
-	"InternalWorkloadsHostedZoneName", "ManagedFileSystemID", "PublicALBAccessible", "PublicLoadBalancerDNSName",
-	"PublicLoadBalancerFullName", "PublicLoadBalancerHostedZone"}
+var deferredOutputs = []string{"CloudFrontDomainName", "EnvironmentHostedZone", "EnvironmentSubdomain", "ManagedFileSystemID"}
+
+// Without imported certificates Copilot's HTTPS listener takes its
+// certificate from the DNS-delegation resources (HTTPSCert), so it and its
+// output are left out with them.
+var (
+	dnsListener       = []string{"HTTPSListener"}
+	dnsListenerOutput = []string{"HTTPSListenerArn"}
+)
 
 func without(list []string, drop ...string) []string {
 	return slices.DeleteFunc(slices.Clone(list), func(s string) bool {
@@ -194,12 +198,13 @@ func TestEnvironmentMatchesCopilotTestdata(t *testing.T) {
 	tests := []struct {
 		name, copilotFile, manifest string
 		resources, outputs          []string
+		deferred                    []string // more resources and outputs left out with DNS delegation
 		check                       func(t *testing.T, root *yaml.Node)
 	}{
 		{
 			name: "default manifest", copilotFile: "template-with-basic-manifest.yml",
 			manifest:  "name: test\ntype: Environment\n",
-			resources: copilotEnvBasicResources, outputs: copilotEnvBasicOutputs,
+			resources: copilotEnvBasicResources, outputs: copilotEnvBasicOutputs, deferred: append(dnsListener, dnsListenerOutput...),
 			check: func(t *testing.T, root *yaml.Node) {
 				for id, cidr := range map[string]string{"VPC": "10.0.0.0/16", "PublicSubnet1": "10.0.0.0/24", "PublicSubnet2": "10.0.1.0/24", "PrivateSubnet1": "10.0.2.0/24", "PrivateSubnet2": "10.0.3.0/24"} {
 					if got := flowString(t, nodeAt(root, "Resources", id, "Properties", "CidrBlock")); got != cidr {
@@ -221,7 +226,7 @@ func TestEnvironmentMatchesCopilotTestdata(t *testing.T) {
 type: Environment
 http:
   public:
-    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111]
+    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111, arn:aws:acm:us-east-1:123456789012:certificate/22222222-2222-2222-2222-222222222222]
 observability:
   container_insights: true
 network:
@@ -246,7 +251,7 @@ network:
 					t.Errorf("cluster settings = %s", got)
 				}
 				if got, want := flowString(t, nodeAt(root, "Resources", "EnvironmentManagerRole", "Properties", "Policies", "0", "PolicyDocument", "Statement", "0")),
-					"{Sid: ImportedCertificates, Effect: Allow, Action: ['acm:DescribeCertificate'], Resource: ['arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111']}"; got != want {
+					"{Sid: ImportedCertificates, Effect: Allow, Action: ['acm:DescribeCertificate'], Resource: ['arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111', 'arn:aws:acm:us-east-1:123456789012:certificate/22222222-2222-2222-2222-222222222222']}"; got != want {
 					t.Errorf("first manager statement = %s, want %s", got, want)
 				}
 			},
@@ -257,7 +262,7 @@ network:
 type: Environment
 http:
   public:
-    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111]
+    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111, arn:aws:acm:us-east-1:123456789012:certificate/22222222-2222-2222-2222-222222222222]
     ssl_policy: ELBSecurityPolicy-FS-1-1-2019-08
 observability:
   container_insights: true
@@ -275,7 +280,7 @@ security_group:
 		{
 			name: "managed VPC with flow logs kept 60 days", copilotFile: "template-with-defaultvpc-flowlogs.yml",
 			manifest:  "name: test\ntype: Environment\nnetwork:\n  vpc:\n    flow_logs:\n      retention: 60\n",
-			resources: with(copilotEnvBasicResources, flowLogResources...), outputs: copilotEnvBasicOutputs,
+			resources: with(copilotEnvBasicResources, flowLogResources...), outputs: copilotEnvBasicOutputs, deferred: append(dnsListener, dnsListenerOutput...),
 			check: func(t *testing.T, root *yaml.Node) {
 				if got := flowString(t, nodeAt(root, "Resources", "VpcFlowLogGroup", "Properties", "RetentionInDays")); got != "60" {
 					t.Errorf("retention = %s, want 60", got)
@@ -299,6 +304,7 @@ network:
 `,
 			resources: with(without(copilotEnvBasicResources, managedVPCResources...), flowLogResources...),
 			outputs:   without(copilotEnvBasicOutputs, "AppRunnerVpcEndpointId", "InternetGatewayID", "PrivateRouteTableIDs", "PublicRouteTableID"),
+			deferred:  append(dnsListener, dnsListenerOutput...),
 			check: func(t *testing.T, root *yaml.Node) {
 				checks := map[string][]string{
 					"vpc-12345": {"Resources", "EnvironmentSecurityGroup", "Properties", "VpcId"},
@@ -324,8 +330,9 @@ network:
 			root := parseTemplate(t, stacks[0].Template)
 			var want []string
 			for _, r := range tc.resources {
-				_, cond, _ := strings.Cut(r, "@")
-				if slices.Contains(deferredConditions, cond) {
+				id, rest, _ := strings.Cut(r, ":")
+				_, cond, _ := strings.Cut(rest, "@")
+				if slices.Contains(deferredConditions, cond) || slices.Contains(tc.deferred, id) {
 					deferred++
 					continue
 				}
@@ -347,14 +354,14 @@ network:
 			if diff := cmp.Diff(copilotEnvConditions, sectionKeys(root, "Conditions")); diff != "" {
 				t.Errorf("conditions (-copilot +autopilot):\n%s", diff)
 			}
-			if diff := cmp.Diff(without(tc.outputs, deferredOutputs...), sectionKeys(root, "Outputs")); diff != "" {
+			if diff := cmp.Diff(without(without(tc.outputs, deferredOutputs...), tc.deferred...), sectionKeys(root, "Outputs")); diff != "" {
 				t.Errorf("outputs (-copilot +autopilot):\n%s", diff)
 			}
 			tc.check(t, root)
 			validateTemplate(t, tc.copilotFile, stacks[0].Template)
 		})
 	}
-	t.Logf("environment: %d of %d Copilot resources rendered with the same logical ID, type and condition; the other %d exist only under load balancer, EFS or DNS conditions", matched, total, deferred)
+	t.Logf("environment: %d of %d Copilot resources rendered with the same logical ID, type and condition; the other %d exist only under EFS or DNS-delegation conditions", matched, total, deferred)
 }
 
 func TestEnvironmentRefusesWhatItWouldRemove(t *testing.T) {
@@ -373,10 +380,13 @@ func TestEnvironmentRefusesWhatItWouldRemove(t *testing.T) {
 			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
 				"copilot/environments/addons/bucket.yml": "Parameters: {App: {Type: String}, Env: {Type: String}}\nResources:\n  B: {Type: AWS::S3::Bucket}\n"},
 			"environment addons"},
-		{"load-balanced service in the workspace", "",
+		{"managed EFS volume in the workspace", "",
 			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
-				"copilot/web/manifest.yml": "name: web\ntype: Load Balanced Web Service\nimage: {location: nginx, port: 80}\nhttp: {path: /}\n"},
-			`rendering environment test is not supported while the workspace has Load Balanced Web Service "web"`},
+				"copilot/web/manifest.yml": "name: web\ntype: Backend Service\nimage: {location: nginx}\nstorage:\n  volumes:\n    data: {path: /data, efs: true}\n"},
+			`Backend Service "web" uses a Copilot-managed EFS volume`},
+		{"ingress restricted to CloudFront", "",
+			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\nhttp:\n  public:\n    ingress:\n      cdn: true\n"},
+			"http.public.ingress.cdn is not supported yet"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -602,8 +612,9 @@ func TestFirstDeployOverCopilotStacks(t *testing.T) {
 
 	gone, added = removed(copilotEnvBasicResources, env)
 	for _, r := range gone {
-		_, cond, _ := strings.Cut(r, "@")
-		if !slices.Contains(deferredConditions, cond) {
+		id, rest, _ := strings.Cut(r, ":")
+		_, cond, _ := strings.Cut(rest, "@")
+		if !slices.Contains(deferredConditions, cond) && !slices.Contains(dnsListener, id) {
 			t.Errorf("environment change set removes %s, which exists unconditionally", r)
 		}
 	}
@@ -612,6 +623,8 @@ func TestFirstDeployOverCopilotStacks(t *testing.T) {
 	}
 	// Those conditions are false when their parameters are empty, so no live
 	// resource stands behind the removed definitions.
+	// HTTPSListener is under ExportHTTPSListener, false without certificates
+	// and without a domain (AppDNSName).
 	for _, p := range []string{"ALBWorkloads", "InternalALBWorkloads", "EFSWorkloads", "AppDNSName", "Aliases"} {
 		if v, ok := env.Parameters[p]; !ok || v != "" {
 			t.Errorf("environment parameter %s = %q, want empty", p, v)

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -23,11 +24,29 @@ const defaultFlowLogRetention = 14
 
 // KeepPreviousEnvParams are the environment stack parameters whose live value
 // wins over the rendered one when the stack exists: Copilot keeps them too,
-// and autopilot does not yet render the load balancers, EFS and aliases they
-// switch on. deploy must refuse a stack where any *Workloads or Aliases
-// parameter among them is non-empty, since this template lacks those
-// resources.
+// and autopilot does not yet render the EFS and aliases they switch on.
+// deploy must refuse a stack where EFSWorkloads or Aliases is non-empty,
+// since this template lacks those resources. ALBWorkloads and
+// InternalALBWorkloads are computed from the workspace and join this list
+// only when the workspace computes them empty (see keepPreviousEnv).
 var KeepPreviousEnvParams = []string{"ALBWorkloads", "Aliases", "EFSWorkloads", "InternalALBWorkloads", "ServiceDiscoveryEndpoint"}
+
+// keepPreviousEnv is KeepPreviousEnvParams without the computed workload
+// lists that are non-empty. An empty computed list is kept from the live
+// stack: a workspace that does not know another workspace's load-balanced
+// services must not switch their load balancer off. A non-empty one is
+// rendered: the condition only tests emptiness, so replacing the live names
+// with this workspace's never deletes a load balancer in use.
+func keepPreviousEnv(computed map[string][]string) []string {
+	var keep []string
+	for _, p := range KeepPreviousEnvParams {
+		if list, ok := computed[p]; ok && len(list) > 0 {
+			continue
+		}
+		keep = append(keep, p)
+	}
+	return keep
+}
 
 type vpcPlan struct {
 	imported               bool
@@ -38,7 +57,7 @@ type vpcPlan struct {
 	publicCIDRs, privCIDRs []string
 }
 
-func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env string, vars workspace.Vars, rdws map[string]*yaml.Node, opts Options) (*Stack, diag.List) {
+func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env string, vars workspace.Vars, resolved map[string]*yaml.Node, opts Options) (*Stack, diag.List) {
 	var diags diag.List
 	fail := func(n *yaml.Node, rule, msg, fix string) {
 		d := diag.Diagnostic{File: em.Path, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: env}
@@ -62,12 +81,16 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		fail(nil, ruleUnsupported, "rendering environment addons (copilot/environments/addons) is not supported yet",
 			"deploy the environment with your current tooling until they are")
 	}
+	needs := map[string]workloadNeeds{}
 	for _, w := range ws.Workloads {
-		switch w.Kind {
-		case workspace.RequestDrivenWebService, workspace.StaticSite:
-		default:
-			fail(nil, ruleUnsupported, fmt.Sprintf("rendering environment %s is not supported while the workspace has %s %q: its load balancer, EFS or alias resources are not rendered yet", env, w.Kind, w.Name),
-				"render only workspaces whose workloads are Request-Driven Web Services")
+		doc := resolved[w.Name]
+		if doc == nil {
+			continue
+		}
+		needs[w.Name] = needsOf(w.Kind, doc)
+		if needs[w.Name].efs {
+			fail(nil, ruleUnsupported, fmt.Sprintf("rendering environment %s is not supported while %s %q uses a Copilot-managed EFS volume: the environment's EFS resources are not rendered yet", env, w.Kind, w.Name),
+				"use an existing file system (storage.volumes.<name>.efs.id), or deploy with your current tooling")
 		}
 	}
 	if !m.CDN.IsZero() {
@@ -76,40 +99,51 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 	if logs := nodeAt(&m.HTTP, "public", "access_logs"); logs != nil && createsAccessLogsBucket(logs) {
 		fail(logs, ruleUnsupported, "rendering http.public.access_logs without a bucket_name is not supported yet: Copilot creates an S3 bucket for it",
 			"name an existing bucket with access_logs.bucket_name, or deploy with your current tooling")
-	} else if !m.HTTP.IsZero() {
-		diags = append(diags, diag.Diagnostic{File: em.Path, Line: m.HTTP.Line, Column: m.HTTP.Column, Severity: diag.Warning, Rule: ruleUnsupported, Env: env,
-			Message: "http settings are not rendered yet; they only matter once the environment has a load balancer"})
 	}
 	plan, pd := planVPC(m, em.Path, env, doc)
 	diags = append(diags, pd...)
 	ingress, egress, sd := sgRules(m, em.Path, env)
 	diags = append(diags, sd...)
+	lb, ld := planEnvLB(doc, em.Path, env, plan)
+	diags = append(diags, ld...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
 
-	var nat, arPrivate []string
-	for _, name := range sortedKeys(rdws) {
-		n, ar := rdwsNeeds(rdws[name])
-		if n {
+	var nat, arPrivate, alb, internalALB []string
+	for _, name := range sortedKeys(needs) {
+		n := needs[name]
+		if n.nat {
 			nat = append(nat, name)
 		}
-		if ar {
+		if n.appRunnerEndpoint {
 			arPrivate = append(arPrivate, name)
 		}
+		if n.alb {
+			alb = append(alb, name)
+		}
+		if n.internalALB {
+			internalALB = append(internalALB, name)
+		}
+	}
+	if len(alb) > 0 && plan.imported && len(plan.publicIDs) < 2 {
+		fail(nodeAt(doc, "network", "vpc", "subnets"), ruleManifest,
+			fmt.Sprintf("the public load balancer of %s needs at least two public subnets, but the imported VPC lists %d", strings.Join(alb, ", "), len(plan.publicIDs)),
+			"import two or more public subnets under network.vpc.subnets.public")
+		return nil, diags
 	}
 	params := map[string]string{
 		"AppName":                     app,
 		"EnvironmentName":             env,
-		"ALBWorkloads":                "",
-		"InternalALBWorkloads":        "",
+		"ALBWorkloads":                strings.Join(alb, ","),
+		"InternalALBWorkloads":        strings.Join(internalALB, ","),
 		"EFSWorkloads":                "",
 		"NATWorkloads":                strings.Join(nat, ","),
 		"AppRunnerPrivateWorkloads":   strings.Join(arPrivate, ","),
 		"AppDNSName":                  "",
 		"Aliases":                     "",
-		"CreateHTTPSListener":         "false",
-		"CreateInternalHTTPSListener": "false",
+		"CreateHTTPSListener":         strconv.FormatBool(len(lb.publicCerts) > 0),
+		"CreateInternalHTTPSListener": strconv.FormatBool(len(lb.privateCerts) > 0),
 		"ServiceDiscoveryEndpoint":    serviceDiscoveryEndpoint(app, env),
 	}
 	if opts.AccountID != "" {
@@ -130,21 +164,20 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
-	tpl := envTemplate(app, env, m, plan, ingress, egress, opts, string(manifestText))
+	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText))
 	body, err := encode(tpl)
 	if err != nil {
 		fail(nil, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
 		return nil, diags
 	}
 	st := &Stack{
-		Name:       stackName(app, env, ""),
-		Kind:       string(workspace.Environment),
-		Env:        env,
-		Template:   body,
-		Parameters: params,
-		Tags:       stackTags(opts.Tags, app, env, ""),
-		// A copy, so a caller editing one stack's list cannot change another's.
-		KeepPrevious: slices.Clone(KeepPreviousEnvParams),
+		Name:         stackName(app, env, ""),
+		Kind:         string(workspace.Environment),
+		Env:          env,
+		Template:     body,
+		Parameters:   params,
+		Tags:         stackTags(opts.Tags, app, env, ""),
+		KeepPrevious: keepPreviousEnv(map[string][]string{"ALBWorkloads": alb, "InternalALBWorkloads": internalALB}),
 	}
 	return st, append(diags, sizeCheck(st, em.Path)...)
 }
@@ -238,7 +271,7 @@ func sgRules(m envManifest, file, env string) (ingress, egress []portRule, diags
 	return conv(m.Network.VPC.SecurityGroup.Ingress, "ingress"), conv(m.Network.VPC.SecurityGroup.Egress, "egress"), diags
 }
 
-func envTemplate(app, env string, m envManifest, p vpcPlan, ingress, egress []portRule, opts Options, manifestText string) *yaml.Node {
+func envTemplate(app, env string, m envManifest, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string) *yaml.Node {
 	stringParams := func(ps ...string) *yaml.Node {
 		n := kv()
 		for _, name := range ps {
@@ -355,6 +388,7 @@ func envTemplate(app, env string, m envManifest, p vpcPlan, ingress, egress []po
 	add("EnvironmentSecurityGroupIngressFromSelf", kv("Type", "AWS::EC2::SecurityGroupIngress",
 		"Properties", kv("Description", "Ingress from other containers in the same security group", "GroupId", ref("EnvironmentSecurityGroup"),
 			"IpProtocol", -1, "SourceSecurityGroupId", ref("EnvironmentSecurityGroup"))))
+	addEnvLBResources(add, lb, p)
 	if !p.imported {
 		add("AppRunnerVpcEndpointSecurityGroup", kv("Metadata", desc("A security group for App Runner private services"), "Type", "AWS::EC2::SecurityGroup",
 			"Condition", "CreateAppRunnerVPCEndpoint",
@@ -426,11 +460,13 @@ func envTemplate(app, env string, m envManifest, p vpcPlan, ingress, egress []po
 	}
 	export("ServiceDiscoveryNamespaceID", getAtt("ServiceDiscoveryNamespace.Id"))
 	export("EnvironmentSecurityGroup", ref("EnvironmentSecurityGroup"))
+	addEnvLBOutputs(out, lb)
 	export("ClusterId", ref("Cluster"))
 	export("EnvironmentManagerRoleARN", getAtt("EnvironmentManagerRole.Arn"), "Description", "The role to be assumed by the ecs-cli to manage environments.")
 	export("CFNExecutionRoleARN", getAtt("CloudformationExecutionRole.Arn"), "Description", "The role to be assumed by the Cloudformation service when it deploys application infrastructure.")
 	set(out, "EnabledFeatures", kv("Value", sub("${ALBWorkloads},${InternalALBWorkloads},${EFSWorkloads},${NATWorkloads},${Aliases},${AppRunnerPrivateWorkloads}"),
 		"Description", "Required output to force the stack to update if mutating feature params, like ALBWorkloads, does not change the template."))
+	addPublicALBAccessible(out)
 	set(out, "LastForceDeployID", kv("Value", "", "Description", "Optionally force the template to update when no immediate resource change is present."))
 	if !p.imported {
 		export("AppRunnerVpcEndpointId", ref("AppRunnerVpcEndpoint"), "Condition", "CreateAppRunnerVPCEndpoint", "Description", "VPC Endpoint to App Runner for private services")

@@ -112,7 +112,7 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		vars.App, vars.Env = app, env
 		resolved := map[string]*yaml.Node{}
 		for _, w := range ws.Workloads {
-			if w.Kind != workspace.RequestDrivenWebService {
+			if w.Kind == workspace.StaticSite {
 				continue
 			}
 			doc, rd := resolve(w, env, vars)
@@ -121,6 +121,7 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 				resolved[w.Name] = doc
 			}
 		}
+		envHTTPS, envInternalHTTPS := false, false
 		if em := findManifest(ws.Environments, env); em != nil {
 			// The environment stack is always rendered with its workloads:
 			// it carries the NATWorkloads they need and is deployed first.
@@ -128,20 +129,78 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			diags = append(diags, ed...)
 			if st != nil {
 				envStacks = append(envStacks, *st)
+				envHTTPS = st.Parameters["CreateHTTPSListener"] == "true"
+				envInternalHTTPS = st.Parameters["CreateInternalHTTPSListener"] == "true"
 			}
 		} else {
 			diags = append(diags, diag.Diagnostic{Severity: diag.Warning, Rule: ruleManifest, Env: env,
 				Message: fmt.Sprintf("environment %q has no manifest in the workspace; its stack is not rendered", env),
 				Fix:     fmt.Sprintf("add copilot/environments/%s/manifest.yml", env)})
 		}
+		// Rule priorities are assigned per listener over all the
+		// environment's services, selected or not, so a selection never
+		// renumbers one.
+		publicPaths, internalPaths := map[string]string{}, map[string]string{}
+		for _, w := range ws.Workloads {
+			doc := resolved[w.Name]
+			if doc == nil {
+				continue
+			}
+			switch n := needsOf(w.Kind, doc); {
+			case n.alb:
+				publicPaths[w.Name] = lbwsRulePath(doc)
+			case n.internalALB:
+				internalPaths[w.Name] = lbwsRulePath(doc)
+			}
+		}
+		priorities := assignRulePriorities(app, env, publicPaths)
+		for name, p := range assignRulePriorities(app, env, internalPaths) {
+			priorities[name] = p
+		}
 		for _, w := range ws.Workloads {
 			if len(selected) > 0 && !selected[w.Name] {
+				continue
+			}
+			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
+				if doc := resolved[w.Name]; doc != nil {
+					https := envHTTPS
+					if w.Kind == workspace.BackendService {
+						https = envInternalHTTPS
+					}
+					st, wd := renderECSService(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, doc: doc, addons: w.Addons, opts: opts,
+						priority: priorities[w.Name], envHTTPS: https})
+					diags = append(diags, wd...)
+					if st != nil {
+						wkldStacks = append(wkldStacks, *st)
+					}
+				}
+				continue
+			}
+			if w.Kind == workspace.ScheduledJob {
+				if doc := resolved[w.Name]; doc != nil {
+					st, wd := renderJob(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, doc: doc, addons: w.Addons, opts: opts})
+					diags = append(diags, wd...)
+					if st != nil {
+						wkldStacks = append(wkldStacks, *st)
+					}
+				}
+				continue
+			}
+			if w.Kind == workspace.WorkerService {
+				if doc := resolved[w.Name]; doc != nil {
+					st, wd := renderWorker(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, doc: doc, addons: w.Addons, opts: opts},
+						publishedTopics(ws, resolved))
+					diags = append(diags, wd...)
+					if st != nil {
+						wkldStacks = append(wkldStacks, *st)
+					}
+				}
 				continue
 			}
 			if w.Kind != workspace.RequestDrivenWebService {
 				diags = append(diags, diag.Diagnostic{File: w.Path, Line: kindLine(w), Severity: diag.Error, Rule: ruleUnsupported, Env: env,
 					Message: fmt.Sprintf("rendering %s is not supported yet", w.Kind),
-					Fix:     "only Request-Driven Web Service workloads can be rendered today; deploy this one with your current tooling"})
+					Fix:     "Static Sites cannot be rendered yet; deploy this one with your current tooling"})
 				continue
 			}
 			doc := resolved[w.Name]

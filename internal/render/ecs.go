@@ -1,0 +1,719 @@
+package render
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// The pieces every ECS workload stack shares: log group, task definition,
+// execution and task roles, service discovery, the service's network and
+// deployment settings, autoscaling, addons and publish topics, as Copilot's
+// partials under workloads/partials/cf/ write them.
+
+// ecsLogRetention is Copilot's default LogRetention in days.
+const ecsLogRetention = 30
+
+// ecsInput is everything needed to render one ECS workload stack.
+type ecsInput struct {
+	app, env string
+	file     string
+	name     string
+	kind     workspace.Kind
+	doc      *yaml.Node // resolved manifest
+	addons   *workspace.Addons
+	opts     Options
+	// priority is the listener rule priority (Load Balanced Web Service).
+	priority int
+	// envHTTPS says the environment has a public HTTPS listener.
+	envHTTPS bool
+}
+
+// ecsPlatform is the task's runtime platform.
+type ecsPlatform struct {
+	os, arch string // empty for Copilot's default linux/amd64
+	version  string // Fargate platform version
+}
+
+func parsePlatform(n yaml.Node) (ecsPlatform, error) {
+	p := ecsPlatform{version: "LATEST"}
+	if n.IsZero() {
+		return p, nil
+	}
+	v := n.Value
+	if n.Kind == yaml.MappingNode {
+		v = scalarValue(get(&n, "osfamily")) + "/" + scalarValue(get(&n, "architecture"))
+	}
+	switch strings.ToLower(v) {
+	case "linux/amd64", "linux/x86_64":
+		return p, nil
+	case "linux/arm", "linux/arm64":
+		p.os, p.arch = "LINUX", "ARM64"
+	case "windows/amd64", "windows/x86_64", "windows_server_2019_core/x86_64", "windows_server_2019_core/amd64":
+		p.os, p.arch, p.version = "WINDOWS_SERVER_2019_CORE", "X86_64", "1.0.0"
+	case "windows_server_2019_full/x86_64", "windows_server_2019_full/amd64":
+		p.os, p.arch, p.version = "WINDOWS_SERVER_2019_FULL", "X86_64", "1.0.0"
+	case "windows_server_2022_core/x86_64", "windows_server_2022_core/amd64":
+		p.os, p.arch, p.version = "WINDOWS_SERVER_2022_CORE", "X86_64", "1.0.0"
+	case "windows_server_2022_full/x86_64", "windows_server_2022_full/amd64":
+		p.os, p.arch, p.version = "WINDOWS_SERVER_2022_FULL", "X86_64", "1.0.0"
+	default:
+		return p, fmt.Errorf("platform %q is not one of linux/amd64, linux/arm64, windows/x86_64 and the windows_server_* families", v)
+	}
+	return p, nil
+}
+
+// ecsCommon validates what every ECS workload shares and refuses what
+// render cannot produce yet. It returns the decoded manifest.
+func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
+	var diags diag.List
+	fail := func(n *yaml.Node, rule, msg, fix string) {
+		d := diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: in.env}
+		if n != nil {
+			d.Line, d.Column = n.Line, n.Column
+		}
+		diags = append(diags, d)
+	}
+	var m ecsManifest
+	if err := in.doc.Decode(&m); err != nil {
+		diags = append(diags, diag.Diagnostic{File: in.file, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: in.env,
+			Message: fmt.Sprintf("decode %s manifest: %v", in.kind, err)})
+		return m, ecsPlatform{}, diags
+	}
+	for _, r := range []struct {
+		node     yaml.Node
+		key, why string
+	}{
+		{m.Sidecars, "sidecars", "sidecar containers are not rendered yet"},
+		{m.Logging, "logging", "the FireLens log router is not rendered yet"},
+		{m.Storage, "storage", "volumes and ephemeral storage are not rendered yet"},
+		{m.EnvFile, "env_file", "Copilot uploads the env file to S3 first"},
+		{m.TaskdefOverride, "taskdef_overrides", "task definition overrides are not applied yet"},
+		{m.Observability, "observability", "the X-Ray sidecar is not rendered yet"},
+		{m.Deployment.RollbackAlarms, "deployment.rollback_alarms", "rollback alarms are not rendered yet"},
+		{m.Image.HealthCheck, "image.healthcheck", "container health checks are not rendered yet"},
+	} {
+		if !r.node.IsZero() {
+			fail(&r.node, ruleUnsupported, fmt.Sprintf("rendering %s is not supported yet: %s", r.key, r.why), "remove "+r.key+" for now, or deploy this workload with your current tooling")
+		}
+	}
+	if m.Image.Credentials != nil {
+		fail(nodeAt(in.doc, "image", "credentials"), ruleUnsupported, "rendering image.credentials is not supported yet", "use an image from ECR or a public registry")
+	}
+	if c := m.Network.Connect; !c.IsZero() {
+		var on bool
+		if c.Kind != yaml.ScalarNode || c.Decode(&on) != nil || on {
+			fail(&c, ruleUnsupported, "rendering network.connect (ECS Service Connect) is not supported yet", "remove network.connect, or set it to false")
+		}
+	}
+	if len(m.Publish.Topics) > 0 {
+		for _, t := range m.Publish.Topics {
+			if t.Name == "" {
+				fail(nodeAt(in.doc, "publish", "topics"), ruleManifest, "every publish topic needs a name", "")
+			}
+		}
+	}
+	switch p := m.Network.VPC.Placement; {
+	case p.FromTags:
+		fail(nodeAt(in.doc, "network", "vpc", "placement"), ruleUnsupported, "rendering placement.subnets.from_tags is not supported yet: it needs an EC2 lookup", "list the subnet ids under placement.subnets")
+	case p.Kind != "" && p.Kind != "public" && p.Kind != "private":
+		fail(nodeAt(in.doc, "network", "vpc", "placement"), ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: public or private")
+	}
+	if r := m.Deployment.Rolling; r != nil && *r != "default" && *r != "recreate" {
+		fail(nodeAt(in.doc, "deployment", "rolling"), ruleManifest, fmt.Sprintf("deployment.rolling %q must be one of default, recreate", *r), "")
+	}
+	c := m.Count
+	switch {
+	case c.Spot != nil && (c.Min != nil || c.CPU != nil || c.Memory != nil || c.Requests != nil || c.ResponseTime != nil):
+		fail(get(in.doc, "count"), ruleManifest, `must not specify "spot" with "range" or scaling metrics`, "")
+	case c.Min != nil && c.CPU == nil && c.Memory == nil && c.Requests == nil && c.ResponseTime == nil && c.QueueDelay.IsZero():
+		fail(get(in.doc, "count"), ruleManifest, `"range" needs at least one of cpu_percentage, memory_percentage, requests, response_time`, "add a scaling metric")
+	case c.Min == nil && (c.CPU != nil || c.Memory != nil || c.Requests != nil || c.ResponseTime != nil):
+		fail(get(in.doc, "count"), ruleManifest, `scaling metrics need "range"`, "add count.range such as 1-10")
+	case c.Min != nil && *c.Min > *c.Max:
+		fail(get(in.doc, "count"), ruleManifest, fmt.Sprintf("count.range min %d is greater than max %d", *c.Min, *c.Max), "")
+	case !c.QueueDelay.IsZero():
+		fail(&c.QueueDelay, ruleUnsupported, "rendering count.queue_delay is not supported yet: it needs Copilot's backlog Lambda", "scale on cpu or memory for now")
+	}
+	platform, err := parsePlatform(m.Platform)
+	if err != nil {
+		fail(&m.Platform, ruleManifest, err.Error(), "")
+	}
+	if platform.arch == "ARM64" && (c.Spot != nil || c.SpotFrom != nil) {
+		fail(get(in.doc, "count"), ruleManifest, "Fargate Spot is not available for ARM architectures", "remove spot, or run on linux/amd64")
+	}
+	return m, platform, diags
+}
+
+// ecsImage decides the ContainerImage parameter: the built image, the
+// manifest's location, or a placeholder before a build.
+func ecsImage(in ecsInput, m ecsManifest) (string, diag.List) {
+	uri := m.Image.Location
+	if built, ok := in.opts.Images[in.name]; ok && built != "" {
+		uri = built
+	}
+	if uri != "" {
+		return uri, nil
+	}
+	if m.Image.Build.IsZero() {
+		return "", diag.List{{File: in.file, Severity: diag.Error, Rule: ruleManifest, Env: in.env,
+			Message: `validate "image": must specify one of "build" and "location"`, Fix: "set image.build or image.location"}}
+	}
+	return ImagePlaceholder(in.name), diag.List{{File: in.file, Severity: diag.Notice, Rule: ruleImage, Env: in.env,
+		Message: fmt.Sprintf("image for %s is not built yet; ContainerImage holds a placeholder", in.name),
+		Fix:     "run the build step first, or pass the image URI"}}
+}
+
+// ecsParamsDecl declares the parameters every ECS workload template has;
+// DNSDelegated only a Load Balanced Web Service's.
+func ecsParamsDecl(dnsDelegated bool) *yaml.Node {
+	var boolParam *yaml.Node
+	if dnsDelegated {
+		boolParam = kv("Type", "String", "AllowedValues", fn("", true, false))
+	}
+	return kv(
+		"AppName", kv("Type", "String"),
+		"EnvName", kv("Type", "String"),
+		"WorkloadName", kv("Type", "String"),
+		"ContainerImage", kv("Type", "String"),
+		"TaskCPU", kv("Type", "String"),
+		"TaskMemory", kv("Type", "String"),
+		"TaskCount", kv("Type", "Number"),
+		"DNSDelegated", boolParam,
+		"LogRetention", kv("Type", "Number"),
+		"AddonsTemplateURL", kv("Description", "URL of the addons nested stack template within the S3 bucket.", "Type", "String", "Default", ""),
+		"EnvFileARN", kv("Description", "URL of the environment file.", "Type", "String", "Default", ""),
+		"ArtifactKeyARN", kv("Type", "String", "Description", "KMS Key used for encrypting artifacts"),
+	)
+}
+
+// ecsConditions are the conditions every ECS workload template declares;
+// HasAssociatedDomain only a Load Balanced Web Service's.
+func ecsConditions(dnsDelegated bool) *yaml.Node {
+	var domain *yaml.Node
+	if dnsDelegated {
+		domain = equals(ref("DNSDelegated"), true)
+	}
+	return kv(
+		"IsGovCloud", equals(ref("AWS::Partition"), "aws-us-gov"),
+		"HasAssociatedDomain", domain,
+		"HasAddons", not(equals(ref("AddonsTemplateURL"), "")),
+		"HasEnvFile", not(equals(ref("EnvFileARN"), "")),
+	)
+}
+
+// ecsParams are the parameter values every ECS workload passes.
+func ecsParams(in ecsInput, m ecsManifest, image string, defCPU, defMem int, addons *mergedAddons) (map[string]string, diag.List) {
+	cpu, mem := defCPU, defMem
+	if m.CPU != nil {
+		cpu = *m.CPU
+	}
+	if m.Memory != nil {
+		mem = *m.Memory
+	}
+	p := map[string]string{
+		"AppName":        in.app,
+		"EnvName":        in.env,
+		"WorkloadName":   in.name,
+		"ContainerImage": image,
+		"TaskCPU":        strconv.Itoa(cpu),
+		"TaskMemory":     strconv.Itoa(mem),
+		"TaskCount":      strconv.Itoa(m.Count.desired()),
+		"DNSDelegated":   "false",
+		"LogRetention":   strconv.Itoa(ecsLogRetention),
+		"EnvFileARN":     "",
+	}
+	if addons == nil {
+		p["AddonsTemplateURL"] = ""
+	}
+	var diags diag.List
+	if in.opts.ArtifactKeyARN != "" {
+		p["ArtifactKeyARN"] = in.opts.ArtifactKeyARN
+	} else {
+		diags = append(diags, diag.Diagnostic{File: in.file, Severity: diag.Notice, Rule: ruleParameter, Env: in.env,
+			Message: "ArtifactKeyARN is left out of the parameters: deploy keeps the stack's previous value",
+			Fix:     "pass the application's artifact KMS key ARN to set it; a new stack needs it"})
+	}
+	return p, diags
+}
+
+// addonOutputsByUse sorts addons outputs as Copilot wires them into ECS:
+// secrets into Secrets, managed policies onto the task role, security
+// groups onto the service, and every output but secrets and policies into
+// the environment.
+func addonOutputsByUse(addons *mergedAddons) (secrets, vars, policies, sgs []string) {
+	if addons == nil {
+		return
+	}
+	for _, o := range addons.Outputs {
+		switch {
+		case o.IsSecret:
+			secrets = append(secrets, o.Name)
+		case o.IsManagedPolicy:
+			policies = append(policies, o.Name)
+		default:
+			vars = append(vars, o.Name)
+			if o.IsSecGroup {
+				sgs = append(sgs, o.Name)
+			}
+		}
+	}
+	return
+}
+
+// ecsSecrets is the container's Secrets list, sorted by name, then the
+// addons' secret outputs.
+func ecsSecrets(secrets map[string]secret, addonSecrets []string) *yaml.Node {
+	list := seq()
+	for _, name := range sortedKeys(secrets) {
+		s := secrets[name]
+		var v *yaml.Node
+		switch {
+		case s.FromCFN != nil:
+			v = importValue(str(*s.FromCFN))
+		case s.SecretsManager != nil:
+			v = sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + *s.SecretsManager)
+		default:
+			v = str(s.Plain)
+		}
+		list.Content = append(list.Content, kv("Name", name, "ValueFrom", v))
+	}
+	for _, o := range addonSecrets {
+		list.Content = append(list.Content, kv("Name", snakeCase(o), "ValueFrom", getAttOutput(addonsStackName, o)))
+	}
+	if len(list.Content) == 0 {
+		return nil
+	}
+	return list
+}
+
+// ecsEnvironment is the container's Environment list in Copilot's order.
+func ecsEnvironment(in ecsInput, m ecsManifest, addonVars []string, topics []topicSpec, lbDNS *yaml.Node) *yaml.Node {
+	env := seq(
+		kv("Name", "COPILOT_APPLICATION_NAME", "Value", sub("${AppName}")),
+		kv("Name", "COPILOT_SERVICE_DISCOVERY_ENDPOINT", "Value", serviceDiscoveryEndpoint(in.app, in.env)),
+		kv("Name", "COPILOT_ENVIRONMENT_NAME", "Value", sub("${EnvName}")),
+		kv("Name", "COPILOT_SERVICE_NAME", "Value", sub("${WorkloadName}")),
+	)
+	for _, o := range addonVars {
+		env.Content = append(env.Content, kv("Name", snakeCase(o), "Value", getAttOutput(addonsStackName, o)))
+	}
+	if len(topics) > 0 {
+		env.Content = append(env.Content, kv("Name", "COPILOT_SNS_TOPIC_ARNS", "Value", topicARNsJSON(topics, rdwsInput{app: in.app, env: in.env, name: in.name, opts: in.opts})))
+	}
+	if lbDNS != nil {
+		env.Content = append(env.Content, kv("Name", "COPILOT_LB_DNS", "Value", lbDNS))
+	}
+	for _, name := range sortedKeys(m.Variables) {
+		v := m.Variables[name]
+		if v.FromCFN != nil {
+			env.Content = append(env.Content, kv("Name", name, "Value", importValue(str(*v.FromCFN))))
+			continue
+		}
+		env.Content = append(env.Content, kv("Name", name, "Value", v.Value))
+	}
+	return env
+}
+
+// ecsTaskDefinition is the TaskDefinition with the main container.
+func ecsTaskDefinition(m ecsManifest, platform ecsPlatform, container *yaml.Node) *yaml.Node {
+	props := kv("Family", join("", fn("", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"))))
+	if platform.os != "" {
+		set(props, "RuntimePlatform", kv("OperatingSystemFamily", platform.os, "CpuArchitecture", platform.arch))
+	}
+	set(props, "NetworkMode", "awsvpc")
+	set(props, "RequiresCompatibilities", seq("FARGATE"))
+	set(props, "Cpu", ref("TaskCPU"))
+	set(props, "Memory", ref("TaskMemory"))
+	set(props, "ExecutionRoleArn", getAtt("ExecutionRole.Arn"))
+	set(props, "TaskRoleArn", getAtt("TaskRole.Arn"))
+	set(props, "ContainerDefinitions", seq(container))
+	return kv(
+		"Metadata", kv("aws:copilot:description", "An ECS task definition to group your containers and run them on ECS"),
+		"Type", "AWS::ECS::TaskDefinition",
+		"DependsOn", "LogGroup",
+		"Properties", props,
+	)
+}
+
+// ecsMainContainer is the workload's container definition.
+// ports are the container's exposed ports; the one equal to target is named
+// "target", as Copilot names the port ECS Service Connect would serve.
+func ecsMainContainer(in ecsInput, m ecsManifest, addonSecrets, addonVars []string, topics []topicSpec, lbDNS *yaml.Node, ports []int, target int) *yaml.Node {
+	c := kv("Name", ref("WorkloadName"), "Image", ref("ContainerImage"))
+	if s := ecsSecrets(m.Secrets, addonSecrets); s != nil {
+		set(c, "Secrets", s)
+	}
+	set(c, "Environment", ecsEnvironment(in, m, addonVars, topics, lbDNS))
+	set(c, "EnvironmentFiles", seq(ifFn("HasEnvFile", kv("Type", "s3", "Value", ref("EnvFileARN")), noValue())))
+	set(c, "LogConfiguration", kv("LogDriver", "awslogs", "Options", kv(
+		"awslogs-region", ref("AWS::Region"), "awslogs-group", ref("LogGroup"), "awslogs-stream-prefix", "copilot")))
+	if len(m.EntryPoint) > 0 {
+		set(c, "EntryPoint", val([]string(m.EntryPoint)))
+	}
+	if len(m.Command) > 0 {
+		set(c, "Command", val([]string(m.Command)))
+	}
+	if len(ports) > 0 {
+		mappings := seq()
+		for _, p := range ports {
+			pm := kv("ContainerPort", p, "Protocol", "tcp")
+			if p == target {
+				set(pm, "Name", "target")
+			}
+			mappings.Content = append(mappings.Content, pm)
+		}
+		set(c, "PortMappings", mappings)
+	}
+	return c
+}
+
+func ecsLogGroup() *yaml.Node {
+	return kv(
+		"Metadata", kv("aws:copilot:description", "A CloudWatch log group to hold your service logs"),
+		"Type", "AWS::Logs::LogGroup",
+		"Properties", kv(
+			"LogGroupName", join("", fn("", "/copilot/", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"))),
+			"RetentionInDays", ref("LogRetention"),
+		),
+	)
+}
+
+func tagCondition(prefix string) *yaml.Node {
+	return kv("StringEquals", kv(
+		prefix+"/copilot-application", sub("${AppName}"),
+		prefix+"/copilot-environment", sub("${EnvName}"),
+	))
+}
+
+// ecsExecutionRole lets the Fargate agent pull the image, read the
+// workload's tagged secrets and write logs.
+func ecsExecutionRole() *yaml.Node {
+	envFileBucket := join("", seq("arn:", ref("AWS::Partition"), ":s3:::",
+		fn("!Select", 0, fn("!Split", "/", fn("!Select", 5, fn("!Split", ":", ref("EnvFileARN")))))))
+	return kv(
+		"Metadata", kv("aws:copilot:description", "An IAM Role for the Fargate agent to make AWS API calls on your behalf"),
+		"Type", "AWS::IAM::Role",
+		"Properties", kv(
+			"AssumeRolePolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("Service", "ecs-tasks.amazonaws.com"), "Action", "sts:AssumeRole")),
+			"Policies", seq(
+				kv("PolicyName", join("", fn("", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"), "SecretsPolicy")),
+					"PolicyDocument", policyDoc(
+						kv("Effect", "Allow", "Action", seq("ssm:GetParameters"),
+							"Resource", seq(sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*")),
+							"Condition", tagCondition("ssm:ResourceTag")),
+						kv("Effect", "Allow", "Action", seq("secretsmanager:GetSecretValue"),
+							"Resource", seq(sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*")),
+							"Condition", tagCondition("secretsmanager:ResourceTag")),
+						kv("Effect", "Allow", "Action", seq("kms:Decrypt"), "Resource", seq(ref("ArtifactKeyARN"))),
+						kv("Sid", "DecryptTaggedKMSKey", "Effect", "Allow", "Action", seq("kms:Decrypt"),
+							"Resource", seq(sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")),
+							"Condition", tagCondition("aws:ResourceTag")),
+					)),
+				ifFn("HasEnvFile",
+					kv("PolicyName", join("", fn("", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"), "GetEnvFilePolicy")),
+						"PolicyDocument", policyDoc(
+							kv("Effect", "Allow", "Action", seq("s3:GetObject"), "Resource", seq(ref("EnvFileARN"))),
+							kv("Effect", "Allow", "Action", seq("s3:GetBucketLocation"), "Resource", seq(envFileBucket)),
+						)),
+					noValue()),
+			),
+			"ManagedPolicyArns", seq(sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")),
+		),
+	)
+}
+
+// ecsTaskRole is the containers' role: no IAM, plus exec, publish and the
+// addons' managed policies.
+func ecsTaskRole(exec bool, topics []topicSpec, addonPolicies []string) *yaml.Node {
+	props := kv()
+	if len(addonPolicies) > 0 {
+		arns := seq()
+		for _, p := range addonPolicies {
+			arns.Content = append(arns.Content, getAttOutput(addonsStackName, p))
+		}
+		set(props, "ManagedPolicyArns", arns)
+	}
+	set(props, "AssumeRolePolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("Service", "ecs-tasks.amazonaws.com"), "Action", "sts:AssumeRole")))
+	policies := seq(kv("PolicyName", "DenyIAM", "PolicyDocument", policyDoc(kv("Effect", "Deny", "Action", "iam:*", "Resource", "*"))))
+	if exec {
+		policies.Content = append(policies.Content, kv("PolicyName", "ExecuteCommand", "PolicyDocument", policyDoc(
+			kv("Effect", "Allow", "Action", []string{"ssmmessages:CreateControlChannel", "ssmmessages:OpenControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenDataChannel"}, "Resource", "*"),
+			kv("Effect", "Allow", "Action", []string{"logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents"}, "Resource", "*"),
+		)))
+	}
+	if len(topics) > 0 {
+		resources := seq()
+		for _, t := range topics {
+			resources.Content = append(resources.Content, ref(t.LogicalID))
+		}
+		policies.Content = append(policies.Content, kv("PolicyName", "Publish2SNS", "PolicyDocument", policyDoc(
+			kv("Effect", "Allow", "Action", "sns:Publish", "Resource", resources))))
+	}
+	set(props, "Policies", policies)
+	return kv(
+		"Metadata", kv("aws:copilot:description", "An IAM role to control permissions for the containers in your tasks"),
+		"Type", "AWS::IAM::Role",
+		"Properties", props,
+	)
+}
+
+func ecsDiscoveryService() *yaml.Node {
+	return kv(
+		"Metadata", kv("aws:copilot:description", "Service discovery for your services to communicate within the VPC"),
+		"Type", "AWS::ServiceDiscovery::Service",
+		"Properties", kv(
+			"Description", "Discovery Service for the Copilot services",
+			"DnsConfig", kv("RoutingPolicy", "MULTIVALUE", "DnsRecords", seq(kv("TTL", 10, "Type", "A"), kv("TTL", 10, "Type", "SRV"))),
+			"HealthCheckCustomConfig", kv("FailureThreshold", 1),
+			"Name", ref("WorkloadName"),
+			"NamespaceId", importValue(sub("${AppName}-${EnvName}-ServiceDiscoveryNamespaceID")),
+		),
+	)
+}
+
+// ecsSecurityGroups is the service's security groups: the environment's
+// (unless denied), the manifest's, then the addons' security-group outputs.
+func ecsSecurityGroups(n yaml.Node, addonSGs []string) (*yaml.Node, error) {
+	groups := seq()
+	var items []*yaml.Node
+	deny := false
+	switch n.Kind {
+	case 0:
+	case yaml.SequenceNode:
+		items = n.Content
+	case yaml.MappingNode:
+		if d := get(&n, "deny_default"); d != nil {
+			if err := d.Decode(&deny); err != nil {
+				return nil, fmt.Errorf("line %d: security_groups.deny_default must be true or false", d.Line)
+			}
+		}
+		if g := get(&n, "groups"); g != nil && g.Kind == yaml.SequenceNode {
+			items = g.Content
+		}
+	default:
+		return nil, fmt.Errorf("line %d: security_groups must be a list or {groups, deny_default}", n.Line)
+	}
+	if !deny {
+		groups.Content = append(groups.Content, importValue(sub("${AppName}-${EnvName}-EnvironmentSecurityGroup")))
+	}
+	for _, it := range items {
+		switch {
+		case it.Kind == yaml.ScalarNode:
+			groups.Content = append(groups.Content, str(it.Value))
+		case get(it, "from_cfn") != nil:
+			groups.Content = append(groups.Content, importValue(str(get(it, "from_cfn").Value)))
+		default:
+			return nil, fmt.Errorf("line %d: a security group is an id or {from_cfn: export}", it.Line)
+		}
+	}
+	for _, o := range addonSGs {
+		groups.Content = append(groups.Content, getAttOutput(addonsStackName, o))
+	}
+	return groups, nil
+}
+
+// ecsServiceProps are the properties of the ECS service shared by every
+// ECS service type, up to NetworkConfiguration.
+func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs *yaml.Node) *yaml.Node {
+	props := kv(
+		"PlatformVersion", platform.version,
+		"Cluster", importValue(sub("${AppName}-${EnvName}-ClusterId")),
+		"TaskDefinition", ref("TaskDefinition"),
+	)
+	if !m.Count.autoscaling() || m.Count.Spot != nil {
+		set(props, "DesiredCount", ref("TaskCount"))
+	}
+	// With autoscaling Copilot takes DesiredCount from a custom resource that
+	// reads the running count; autopilot leaves DesiredCount out, which
+	// CloudFormation treats as "keep the service's current count" on update
+	// (and 1 on create, which the scalable target's minimum then raises).
+	minHealthy, maxPct := 100, 200
+	if m.Deployment.Rolling != nil && *m.Deployment.Rolling == "recreate" {
+		minHealthy, maxPct = 0, 100
+	}
+	set(props, "DeploymentConfiguration", kv(
+		"DeploymentCircuitBreaker", kv("Enable", true, "Rollback", true),
+		"MinimumHealthyPercent", minHealthy,
+		"MaximumPercent", maxPct,
+		"Alarms", ifFn("IsGovCloud", noValue(), kv("Enable", false, "AlarmNames", fn(""), "Rollback", true)),
+	))
+	set(props, "PropagateTags", "SERVICE")
+	if m.Exec != nil && *m.Exec {
+		set(props, "EnableExecuteCommand", true)
+	}
+	if cps := capacityProviders(m.Count); cps != nil {
+		set(props, "CapacityProviderStrategy", cps)
+	} else {
+		set(props, "LaunchType", "FARGATE")
+	}
+	set(props, "ServiceConnectConfiguration", ifFn("IsGovCloud", noValue(), kv("Enabled", false)))
+	p := m.Network.VPC.Placement
+	assign, subnets := "ENABLED", any(kv("Fn::Split", fn("", ",", importValue(sub("${AppName}-${EnvName}-PublicSubnets")))))
+	switch {
+	case len(p.SubnetIDs) > 0:
+		assign, subnets = "DISABLED", p.SubnetIDs
+	case p.Kind == "private":
+		assign, subnets = "DISABLED", kv("Fn::Split", fn("", ",", importValue(sub("${AppName}-${EnvName}-PrivateSubnets"))))
+	}
+	set(props, "NetworkConfiguration", kv("AwsvpcConfiguration", kv("AssignPublicIp", assign, "Subnets", subnets, "SecurityGroups", sgs)))
+	return props
+}
+
+// capacityProviders is Copilot's Fargate Spot strategy for count.spot and
+// count.range.spot_from.
+func capacityProviders(c ecsCount) *yaml.Node {
+	if c.Spot == nil && c.SpotFrom == nil {
+		return nil
+	}
+	cps := seq(kv("CapacityProvider", "FARGATE_SPOT", "Weight", 1))
+	if c.SpotFrom != nil && c.Min != nil && *c.SpotFrom >= *c.Min {
+		cps.Content = append(cps.Content, kv("CapacityProvider", "FARGATE", "Weight", 0, "Base", max(*c.SpotFrom-1, 0)))
+	}
+	return cps
+}
+
+// addAutoscaling adds the scalable target and its target-tracking policies.
+// Copilot's DynamicDesiredCount custom resource is not rendered (see
+// ecsServiceProps).
+func addAutoscaling(add func(string, *yaml.Node), c ecsCount, lbFullName *yaml.Node) {
+	if !c.autoscaling() {
+		return
+	}
+	add("AutoScalingRole", kv(
+		"Metadata", kv("aws:copilot:description", "An IAM role for container auto scaling"),
+		"Type", "AWS::IAM::Role",
+		"Properties", kv(
+			"AssumeRolePolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("Service", "ecs-tasks.amazonaws.com"), "Action", "sts:AssumeRole")),
+			"ManagedPolicyArns", seq(sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceAutoscaleRole")),
+		),
+	))
+	add("AutoScalingTarget", kv(
+		"Metadata", kv("aws:copilot:description", "An autoscaling target to scale your service's desired count"),
+		"Type", "AWS::ApplicationAutoScaling::ScalableTarget",
+		"Properties", kv(
+			// TaskCount holds the range minimum; Copilot writes the same
+			// number literally here and reads TaskCount in its custom
+			// resource, which autopilot does not render.
+			"MinCapacity", ref("TaskCount"),
+			"MaxCapacity", *c.Max,
+			"ResourceId", kv("Fn::Join", fn("", "/", seq("service", importValue(sub("${AppName}-${EnvName}-ClusterId")), getAtt("Service.Name")))),
+			"ScalableDimension", "ecs:service:DesiredCount",
+			"ServiceNamespace", "ecs",
+			"RoleARN", getAtt("AutoScalingRole.Arn"),
+		),
+	))
+	cooldowns := func(m *scalingMetric) (in, out int) {
+		in, out = 120, 60
+		if c.CooldownIn != nil {
+			in = int(c.CooldownIn.Seconds())
+		}
+		if c.CooldownOut != nil {
+			out = int(c.CooldownOut.Seconds())
+		}
+		if m.In != nil {
+			in = int(m.In.Seconds())
+		}
+		if m.Out != nil {
+			out = int(m.Out.Seconds())
+		}
+		return in, out
+	}
+	predefined := func(id, metric string, m *scalingMetric) {
+		if m == nil {
+			return
+		}
+		in, out := cooldowns(m)
+		add(id, kv("Type", "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties", kv(
+			"PolicyName", join("-", fn("", ref("WorkloadName"), metric, "ScalingPolicy")),
+			"PolicyType", "TargetTrackingScaling",
+			"ScalingTargetId", ref("AutoScalingTarget"),
+			"TargetTrackingScalingPolicyConfiguration", kv(
+				"PredefinedMetricSpecification", kv("PredefinedMetricType", metric),
+				"ScaleInCooldown", in, "ScaleOutCooldown", out, "TargetValue", number(m.Value)),
+		)))
+	}
+	predefined("AutoScalingPolicyECSServiceAverageCPUUtilization", "ECSServiceAverageCPUUtilization", c.CPU)
+	predefined("AutoScalingPolicyECSServiceAverageMemoryUtilization", "ECSServiceAverageMemoryUtilization", c.Memory)
+	custom := func(id, policy, metric, statistic string, m *scalingMetric) {
+		if m == nil || lbFullName == nil {
+			return
+		}
+		in, out := cooldowns(m)
+		add(id, kv("Type", "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties", kv(
+			"PolicyName", join("-", fn("", ref("WorkloadName"), policy, "ScalingPolicy")),
+			"PolicyType", "TargetTrackingScaling",
+			"ScalingTargetId", ref("AutoScalingTarget"),
+			"TargetTrackingScalingPolicyConfiguration", kv(
+				"CustomizedMetricSpecification", kv(
+					"Dimensions", seq(kv("Name", "LoadBalancer", "Value", deepCopy(lbFullName)), kv("Name", "TargetGroup", "Value", getAtt("TargetGroup.TargetGroupFullName"))),
+					"MetricName", metric, "Namespace", "AWS/ApplicationELB", "Statistic", statistic),
+				"ScaleInCooldown", in, "ScaleOutCooldown", out, "TargetValue", number(m.Value)),
+		)))
+	}
+	custom("AutoScalingPolicyALBSumRequestCountPerTarget", "ALBSumRequestCountPerTarget", "RequestCountPerTarget", "Sum", c.Requests)
+	custom("AutoScalingPolicyALBAverageResponseTime", "ALBAverageResponseTime", "TargetResponseTime", "Average", c.ResponseTime)
+}
+
+// number writes a float without a trailing .0 when it is whole.
+func number(f float64) *yaml.Node {
+	if f == float64(int64(f)) {
+		return val(int(f))
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(f, 'f', -1, 64)}
+}
+
+// addAddonsStack adds the AddonsStack nested stack with App, Env, Name and
+// addons.parameters.yml.
+func addAddonsStack(add func(string, *yaml.Node), addons *mergedAddons) {
+	params := kv("App", ref("AppName"), "Env", ref("EnvName"), "Name", ref("WorkloadName"))
+	if addons != nil {
+		for _, n := range addons.Params {
+			params.Content = append(params.Content, deepCopy(n))
+		}
+	}
+	add(addonsStackName, kv(
+		"Metadata", kv("aws:copilot:description", "An Addons CloudFormation Stack for your additional AWS resources"),
+		"Type", "AWS::CloudFormation::Stack",
+		"Condition", "HasAddons",
+		"Properties", kv("Parameters", params, "TemplateURL", ref("AddonsTemplateURL")),
+	))
+}
+
+// addTopics adds the publish topics and their subscribe policies.
+func addTopics(add func(string, *yaml.Node), topics []topicSpec) {
+	for _, t := range topics {
+		props := kv("TopicName", sub("${AWS::StackName}-"+t.Name))
+		what := "A SNS topic to broadcast " + t.Name + " events"
+		if t.FIFO {
+			set(props, "FifoTopic", true)
+			if t.ContentBasedDeduplication != nil && *t.ContentBasedDeduplication {
+				set(props, "ContentBasedDeduplication", true)
+			}
+			what = "A SNS FIFO topic to broadcast " + t.Name + " events"
+		}
+		set(props, "KmsMasterKeyId", "alias/aws/sns")
+		add(t.LogicalID, kv("Metadata", kv("aws:copilot:description", what), "Type", "AWS::SNS::Topic", "Properties", props))
+		add(t.LogicalID+"Policy", kv("Type", "AWS::SNS::TopicPolicy", "DependsOn", t.LogicalID, "Properties", kv(
+			"Topics", seq(ref(t.LogicalID)),
+			"PolicyDocument", policyDoc(kv(
+				"Effect", "Allow",
+				"Principal", kv("AWS", sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+				"Action", seq("sns:Subscribe"),
+				"Resource", ref(t.LogicalID),
+				"Condition", kv("StringEquals", kv("sns:Protocol", "sqs")),
+			)),
+		)))
+	}
+}
+
+// discoveryOutput is the DiscoveryServiceARN output every ECS service has.
+func discoveryOutput() *yaml.Node {
+	return kv("Description", "ARN of the Discovery Service.", "Value", getAtt("DiscoveryService.Arn"),
+		"Export", kv("Name", sub("${AWS::StackName}-DiscoveryServiceARN")))
+}

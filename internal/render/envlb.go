@@ -1,0 +1,351 @@
+package render
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// envHTTP is the environment manifest's `http` section, as far as the load
+// balancers need it.
+type envHTTP struct {
+	Public struct {
+		Certificates []string  `yaml:"certificates"`
+		SSLPolicy    *string   `yaml:"ssl_policy"`
+		AccessLogs   yaml.Node `yaml:"access_logs"`
+		Ingress      struct {
+			CDN       *bool    `yaml:"cdn"`
+			SourceIPs []string `yaml:"source_ips"`
+		} `yaml:"ingress"`
+		DeprecatedSG struct {
+			Ingress struct {
+				RestrictTo struct {
+					CDN *bool `yaml:"cdn"`
+				} `yaml:"restrict_to"`
+			} `yaml:"ingress"`
+		} `yaml:"security_groups"`
+	} `yaml:"public"`
+	Private struct {
+		Certificates []string `yaml:"certificates"`
+		Subnets      []string `yaml:"subnets"`
+		SSLPolicy    *string  `yaml:"ssl_policy"`
+		Ingress      struct {
+			VPC *bool `yaml:"vpc"`
+		} `yaml:"ingress"`
+		DeprecatedSG struct {
+			Ingress struct {
+				FromVPC *bool `yaml:"from_vpc"`
+			} `yaml:"ingress"`
+		} `yaml:"security_groups"`
+	} `yaml:"private"`
+}
+
+// envLB is what the environment's two load balancers are rendered from.
+type envLB struct {
+	publicCerts, privateCerts   []string
+	publicSSL, privateSSL       string
+	sourceIPs                   []string
+	allowVPCIngress             bool
+	internalSubnets             []string // http.private.subnets
+	logsBucket, logsPrefix      string   // access_logs with an existing bucket
+	accessLogs                  bool
+	publicSubnetsMissing        bool // an imported VPC without public subnets
+	albWorkloads, internalALBWl []string
+}
+
+// planEnvLB reads the http section and checks what autopilot cannot render:
+// ingress restricted to CloudFront needs the managed prefix list id, which
+// only an EC2 lookup gives.
+func planEnvLB(doc *yaml.Node, file, env string, p vpcPlan) (envLB, diag.List) {
+	var diags diag.List
+	errAt := func(n *yaml.Node, rule, msg, fix string) {
+		d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: rule, Env: env, Message: msg, Fix: fix}
+		if n != nil {
+			d.Line, d.Column = n.Line, n.Column
+		}
+		diags = append(diags, d)
+	}
+	var lb envLB
+	httpNode := get(doc, "http")
+	if httpNode == nil {
+		return lb, nil
+	}
+	var h envHTTP
+	if err := httpNode.Decode(&h); err != nil {
+		errAt(httpNode, ruleManifest, fmt.Sprintf("decode http: %v", err), "check the types under http.public and http.private")
+		return lb, diags
+	}
+	if (h.Public.Ingress.CDN != nil && *h.Public.Ingress.CDN) || (h.Public.DeprecatedSG.Ingress.RestrictTo.CDN != nil && *h.Public.DeprecatedSG.Ingress.RestrictTo.CDN) {
+		errAt(nodeAt(httpNode, "public"), ruleUnsupported, "rendering http.public.ingress.cdn is not supported yet: it needs the CloudFront managed prefix list id from EC2",
+			"remove the CloudFront ingress restriction for now, or deploy with your current tooling")
+	}
+	for i, ip := range h.Public.Ingress.SourceIPs {
+		if _, err := netip.ParsePrefix(ip); err != nil {
+			errAt(nodeAt(httpNode, "public", "ingress", "source_ips", fmt.Sprint(i)), ruleManifest,
+				fmt.Sprintf("http.public.ingress.source_ips[%d]: parse IPNet %s: invalid CIDR address", i, ip), "write a CIDR block such as 10.0.0.0/24")
+		}
+	}
+	if len(h.Private.Subnets) > 0 {
+		if !p.imported {
+			errAt(nodeAt(httpNode, "private", "subnets"), ruleManifest, "http.private.subnets can only be set with an imported VPC (network.vpc.id)", "remove http.private.subnets")
+		}
+		for _, s := range h.Private.Subnets {
+			if p.imported && !slices.Contains(p.privateIDs, s) && !slices.Contains(p.publicIDs, s) {
+				errAt(nodeAt(httpNode, "private", "subnets"), ruleManifest, fmt.Sprintf("subnet %s of http.private.subnets is not one of the imported subnets", s), "list subnets from network.vpc.subnets")
+			}
+		}
+	}
+	if logs := nodeAt(httpNode, "public", "access_logs"); logs != nil && !createsAccessLogsBucket(logs) && logs.Kind == yaml.MappingNode {
+		lb.accessLogs = true
+		lb.logsBucket = scalarValue(get(logs, "bucket_name"))
+		lb.logsPrefix = scalarValue(get(logs, "prefix"))
+	}
+	lb.publicCerts, lb.privateCerts = h.Public.Certificates, h.Private.Certificates
+	if h.Public.SSLPolicy != nil {
+		lb.publicSSL = *h.Public.SSLPolicy
+	}
+	if h.Private.SSLPolicy != nil {
+		lb.privateSSL = *h.Private.SSLPolicy
+	}
+	lb.sourceIPs = h.Public.Ingress.SourceIPs
+	lb.allowVPCIngress = h.Private.Ingress.VPC != nil && *h.Private.Ingress.VPC || h.Private.DeprecatedSG.Ingress.FromVPC != nil && *h.Private.DeprecatedSG.Ingress.FromVPC
+	lb.internalSubnets = h.Private.Subnets
+	return lb, diags
+}
+
+// publicHTTPSListener reports whether the HTTPS listener is rendered: only
+// with imported certificates. Copilot's other form takes the certificate
+// from the DNS-delegation resources (HTTPSCert), which are not rendered.
+func (lb envLB) publicHTTPSListener() bool { return len(lb.publicCerts) > 0 }
+
+// addEnvLBResources adds Copilot's load balancer resources, each under its
+// condition (CreateALB, ExportHTTPSListener, CreateInternalALB,
+// ExportInternalHTTPSListener), so an environment without such workloads
+// creates none of them.
+func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan) {
+	desc := func(s string) *yaml.Node { return kv("aws:copilot:description", s) }
+	vpcRef := any(ref("VPC"))
+	if p.imported {
+		vpcRef = p.id
+	}
+	ingressRules := func(port int) *yaml.Node {
+		rules := seq()
+		for _, cidr := range lb.sourceIPs {
+			rules.Content = append(rules.Content, kv("CidrIp", cidr, "Description", fmt.Sprintf("Allow ingress from source IP %s on port %d", cidr, port),
+				"FromPort", port, "IpProtocol", "tcp", "ToPort", port))
+		}
+		if len(lb.sourceIPs) == 0 {
+			rules.Content = append(rules.Content, kv("CidrIp", "0.0.0.0/0", "Description", fmt.Sprintf("Allow from anyone on port %d", port),
+				"FromPort", port, "IpProtocol", "tcp", "ToPort", port))
+		}
+		return rules
+	}
+	nameTag := func(suffix string) *yaml.Node {
+		return tagList("Name", sub("copilot-${AppName}-${EnvironmentName}-"+suffix))
+	}
+	add("PublicHTTPLoadBalancerSecurityGroup", kv("Metadata", desc("A security group for your load balancer allowing HTTP traffic"), "Condition", "CreateALB",
+		"Type", "AWS::EC2::SecurityGroup", "Properties", kv("GroupDescription", "HTTP access to the public facing load balancer",
+			"SecurityGroupIngress", ingressRules(80), "VpcId", vpcRef, "Tags", nameTag("lb-http"))))
+	add("PublicHTTPSLoadBalancerSecurityGroup", kv("Metadata", desc("A security group for your load balancer allowing HTTPS traffic"), "Condition", "ExportHTTPSListener",
+		"Type", "AWS::EC2::SecurityGroup", "Properties", kv("GroupDescription", "HTTPS access to the public facing load balancer",
+			"SecurityGroupIngress", ingressRules(443), "VpcId", vpcRef, "Tags", nameTag("lb-https"))))
+	add("InternalLoadBalancerSecurityGroup", kv("Metadata", desc("A security group for your internal load balancer allowing HTTP traffic from within the VPC"),
+		"Condition", "CreateInternalALB", "Type", "AWS::EC2::SecurityGroup",
+		"Properties", kv("GroupDescription", "Access to the internal load balancer", "VpcId", vpcRef, "Tags", nameTag("internal-lb"))))
+
+	sgIngress := func(cond, description, group, source string) *yaml.Node {
+		return kv("Type", "AWS::EC2::SecurityGroupIngress", "Condition", cond,
+			"Properties", kv("Description", description, "GroupId", ref(group), "IpProtocol", -1, "SourceSecurityGroupId", ref(source)))
+	}
+	add("EnvironmentHTTPSecurityGroupIngressFromPublicALB", sgIngress("CreateALB", "HTTP ingress from the public ALB", "EnvironmentSecurityGroup", "PublicHTTPLoadBalancerSecurityGroup"))
+	add("EnvironmentHTTPSSecurityGroupIngressFromPublicALB", sgIngress("ExportHTTPSListener", "HTTPS ingress from the public ALB", "EnvironmentSecurityGroup", "PublicHTTPSLoadBalancerSecurityGroup"))
+	add("EnvironmentSecurityGroupIngressFromInternalALB", sgIngress("CreateInternalALB", "Ingress from the internal ALB", "EnvironmentSecurityGroup", "InternalLoadBalancerSecurityGroup"))
+	add("InternalALBIngressFromEnvironmentSecurityGroup", sgIngress("CreateInternalALB", "Ingress from the env security group", "InternalLoadBalancerSecurityGroup", "EnvironmentSecurityGroup"))
+	if lb.allowVPCIngress {
+		for _, r := range []struct {
+			id, cond string
+			port     int
+		}{{"InternalLoadBalancerSecurityGroupIngressFromHttp", "CreateInternalALB", 80}, {"InternalLoadBalancerSecurityGroupIngressFromHttps", "ExportInternalHTTPSListener", 443}} {
+			add(r.id, kv("Metadata", desc(fmt.Sprintf("An inbound rule to the internal load balancer security group for port %d within the VPC", r.port)),
+				"Type", "AWS::EC2::SecurityGroupIngress", "Condition", r.cond,
+				"Properties", kv("Description", fmt.Sprintf("Allow from within the VPC on port %d", r.port), "CidrIp", "0.0.0.0/0",
+					"FromPort", r.port, "ToPort", r.port, "IpProtocol", "tcp", "GroupId", ref("InternalLoadBalancerSecurityGroup"))))
+		}
+	}
+
+	attrs := seq(kv("Key", "access_logs.s3.enabled", "Value", false))
+	if lb.accessLogs {
+		attrs = seq(kv("Key", "access_logs.s3.enabled", "Value", true))
+		if lb.logsPrefix != "" {
+			attrs.Content = append(attrs.Content, kv("Key", "access_logs.s3.prefix", "Value", lb.logsPrefix))
+		}
+		attrs.Content = append(attrs.Content, kv("Key", "access_logs.s3.bucket", "Value", lb.logsBucket))
+	}
+	publicSubnets := seq()
+	if p.imported {
+		for _, id := range p.publicIDs {
+			publicSubnets.Content = append(publicSubnets.Content, str(id))
+		}
+	} else {
+		for i := range p.publicCIDRs {
+			publicSubnets.Content = append(publicSubnets.Content, ref(fmt.Sprintf("PublicSubnet%d", i+1)))
+		}
+	}
+	publicSubnets.Style = yaml.FlowStyle
+	add("PublicLoadBalancer", kv("Metadata", desc("An Application Load Balancer to distribute public traffic to your services"), "Condition", "CreateALB",
+		"Type", "AWS::ElasticLoadBalancingV2::LoadBalancer",
+		"Properties", kv("LoadBalancerAttributes", attrs, "Scheme", "internet-facing",
+			"SecurityGroups", seq(getAtt("PublicHTTPLoadBalancerSecurityGroup.GroupId"), fn("!If", "ExportHTTPSListener", getAtt("PublicHTTPSLoadBalancerSecurityGroup.GroupId"), noValue())),
+			"Subnets", publicSubnets, "Type", "application")))
+	targetGroup := func(cond string) *yaml.Node {
+		return kv("Type", "AWS::ElasticLoadBalancingV2::TargetGroup", "Condition", cond,
+			"Properties", kv("HealthCheckIntervalSeconds", 10, "HealthyThresholdCount", 2, "HealthCheckTimeoutSeconds", 5, "Port", 80, "Protocol", "HTTP",
+				"TargetGroupAttributes", seq(kv("Key", "deregistration_delay.timeout_seconds", "Value", 60)), "TargetType", "ip", "VpcId", vpcRef))
+	}
+	listener := func(description, cond, tg, lbID string, port int, protocol string, certs []string, ssl string) *yaml.Node {
+		props := kv()
+		if len(certs) > 0 {
+			set(props, "Certificates", seq(kv("CertificateArn", certs[0])))
+		}
+		set(props, "DefaultActions", seq(kv("TargetGroupArn", ref(tg), "Type", "forward")))
+		set(props, "LoadBalancerArn", ref(lbID))
+		set(props, "Port", port)
+		set(props, "Protocol", protocol)
+		if ssl != "" {
+			set(props, "SslPolicy", ssl)
+		}
+		return kv("Metadata", desc(description), "Type", "AWS::ElasticLoadBalancingV2::Listener", "Condition", cond, "Properties", props)
+	}
+	extraCerts := func(prefix, cond, listenerID string, certs []string) {
+		for i := 1; i < len(certs); i++ {
+			add(fmt.Sprintf("%s%d", prefix, i+1), kv("Type", "AWS::ElasticLoadBalancingV2::ListenerCertificate", "Condition", cond,
+				"Properties", kv("ListenerArn", ref(listenerID), "Certificates", seq(kv("CertificateArn", certs[i])))))
+		}
+	}
+	add("DefaultHTTPTargetGroup", targetGroup("CreateALB"))
+	add("HTTPListener", listener("A load balancer listener to route HTTP traffic", "CreateALB", "DefaultHTTPTargetGroup", "PublicLoadBalancer", 80, "HTTP", nil, ""))
+	if lb.publicHTTPSListener() {
+		add("HTTPSListener", listener("A load balancer listener to route HTTPS traffic", "ExportHTTPSListener", "DefaultHTTPTargetGroup", "PublicLoadBalancer", 443, "HTTPS", lb.publicCerts, lb.publicSSL))
+		extraCerts("HTTPSImportCertificate", "ExportHTTPSListener", "HTTPSListener", lb.publicCerts)
+	}
+
+	internalSubnets := seq()
+	switch {
+	case len(lb.internalSubnets) > 0:
+		for _, id := range lb.internalSubnets {
+			internalSubnets.Content = append(internalSubnets.Content, str(id))
+		}
+	case p.imported:
+		for _, id := range p.privateIDs {
+			internalSubnets.Content = append(internalSubnets.Content, str(id))
+		}
+	default:
+		for i := range p.privCIDRs {
+			internalSubnets.Content = append(internalSubnets.Content, ref(fmt.Sprintf("PrivateSubnet%d", i+1)))
+		}
+	}
+	internalSubnets.Style = yaml.FlowStyle
+	sgs := seq(getAtt("InternalLoadBalancerSecurityGroup.GroupId"))
+	sgs.Style = yaml.FlowStyle
+	add("InternalLoadBalancer", kv("Metadata", desc("An internal Application Load Balancer to distribute private traffic from within the VPC to your services"),
+		"Condition", "CreateInternalALB", "Type", "AWS::ElasticLoadBalancingV2::LoadBalancer",
+		"Properties", kv("Scheme", "internal", "SecurityGroups", sgs, "Subnets", internalSubnets, "Type", "application")))
+	add("DefaultInternalHTTPTargetGroup", targetGroup("CreateInternalALB"))
+	add("InternalHTTPListener", listener("An internal load balancer listener to route HTTP traffic", "CreateInternalALB", "DefaultInternalHTTPTargetGroup", "InternalLoadBalancer", 80, "HTTP", nil, ""))
+	add("InternalHTTPSListener", listener("An internal load balancer listener to route HTTPS traffic", "ExportInternalHTTPSListener", "DefaultInternalHTTPTargetGroup", "InternalLoadBalancer", 443, "HTTPS", lb.privateCerts, lb.privateSSL))
+	extraCerts("InternalHTTPSImportCertificate", "ExportInternalHTTPSListener", "InternalHTTPSListener", lb.privateCerts)
+	if len(lb.privateCerts) == 0 {
+		add("InternalWorkloadsHostedZone", kv("Metadata", kv("aws:copilot:description", sub("A hosted zone named ${EnvironmentName}.${AppName}.internal for backends behind a private load balancer")),
+			"Condition", "CreateInternalALB", "Type", "AWS::Route53::HostedZone",
+			"Properties", kv("Name", sub("${EnvironmentName}.${AppName}.internal"), "VPCs", seq(kv("VPCId", vpcRef, "VPCRegion", ref("AWS::Region"))))))
+	}
+}
+
+// addEnvLBOutputs adds the load balancer outputs and exports workload stacks
+// import, with Copilot's export names.
+func addEnvLBOutputs(out *yaml.Node, lb envLB) {
+	export := func(name, exportName, cond string, value *yaml.Node) {
+		set(out, name, kv("Condition", cond, "Value", value, "Export", kv("Name", sub("${AWS::StackName}-"+exportName))))
+	}
+	export("PublicLoadBalancerDNSName", "PublicLoadBalancerDNS", "CreateALB", getAtt("PublicLoadBalancer.DNSName"))
+	export("PublicLoadBalancerFullName", "PublicLoadBalancerFullName", "CreateALB", getAtt("PublicLoadBalancer.LoadBalancerFullName"))
+	export("PublicLoadBalancerHostedZone", "CanonicalHostedZoneID", "CreateALB", getAtt("PublicLoadBalancer.CanonicalHostedZoneID"))
+	export("HTTPListenerArn", "HTTPListenerArn", "CreateALB", ref("HTTPListener"))
+	if lb.publicHTTPSListener() {
+		export("HTTPSListenerArn", "HTTPSListenerArn", "ExportHTTPSListener", ref("HTTPSListener"))
+	}
+	export("DefaultHTTPTargetGroupArn", "DefaultHTTPTargetGroup", "CreateALB", ref("DefaultHTTPTargetGroup"))
+	export("InternalLoadBalancerDNSName", "InternalLoadBalancerDNS", "CreateInternalALB", getAtt("InternalLoadBalancer.DNSName"))
+	export("InternalLoadBalancerFullName", "InternalLoadBalancerFullName", "CreateInternalALB", getAtt("InternalLoadBalancer.LoadBalancerFullName"))
+	export("InternalLoadBalancerHostedZone", "InternalLoadBalancerCanonicalHostedZoneID", "CreateInternalALB", getAtt("InternalLoadBalancer.CanonicalHostedZoneID"))
+	if len(lb.privateCerts) == 0 {
+		export("InternalWorkloadsHostedZone", "InternalWorkloadsHostedZoneID", "CreateInternalALB", ref("InternalWorkloadsHostedZone"))
+		export("InternalWorkloadsHostedZoneName", "InternalWorkloadsHostedZoneName", "CreateInternalALB", sub("${EnvironmentName}.${AppName}.internal"))
+	}
+	export("InternalHTTPListenerArn", "InternalHTTPListenerArn", "CreateInternalALB", ref("InternalHTTPListener"))
+	export("InternalHTTPSListenerArn", "InternalHTTPSListenerArn", "ExportInternalHTTPSListener", ref("InternalHTTPSListener"))
+	export("InternalLoadBalancerSecurityGroup", "InternalLoadBalancerSecurityGroup", "CreateInternalALB", ref("InternalLoadBalancerSecurityGroup"))
+}
+
+// addPublicALBAccessible adds Copilot's unexported PublicALBAccessible
+// output: true unless ingress is restricted to CloudFront (refused).
+func addPublicALBAccessible(out *yaml.Node) {
+	set(out, "PublicALBAccessible", kv("Condition", "CreateALB", "Value", true))
+}
+
+// workloadNeeds is what a workload asks of its environment stack, the
+// parameters Copilot's env-controller would add it to.
+type workloadNeeds struct {
+	nat, appRunnerEndpoint, alb, internalALB, efs bool
+}
+
+// needsOf reads a resolved workload manifest for what it needs from the
+// environment: NAT gateways (placement: private), the App Runner endpoint,
+// the public ALB (a Load Balanced Web Service with http), the internal ALB
+// (a Backend Service with http) and a Copilot-managed EFS file system.
+func needsOf(kind workspace.Kind, doc *yaml.Node) workloadNeeds {
+	if kind == workspace.RequestDrivenWebService {
+		nat, ar := rdwsNeeds(doc)
+		return workloadNeeds{nat: nat, appRunnerEndpoint: ar}
+	}
+	var n workloadNeeds
+	n.nat = scalarValue(nodeAt(doc, "network", "vpc", "placement")) == "private"
+	httpOn := func() bool {
+		h := get(doc, "http")
+		if h == nil {
+			return false
+		}
+		if h.Kind == yaml.ScalarNode {
+			var on bool
+			return h.Decode(&on) == nil && on
+		}
+		return h.Kind == yaml.MappingNode && len(h.Content) > 0 && get(h, "alb") == nil
+	}
+	switch kind {
+	case workspace.LoadBalancedWebService:
+		// An nlb-only service sets `http: false`; an imported ALB (http.alb)
+		// is not Copilot's environment ALB.
+		n.alb = httpOn()
+	case workspace.BackendService:
+		n.internalALB = httpOn()
+	}
+	if vols := nodeAt(doc, "storage", "volumes"); vols != nil && vols.Kind == yaml.MappingNode {
+		for i := 1; i < len(vols.Content); i += 2 {
+			efs := get(vols.Content[i], "efs")
+			switch {
+			case efs == nil:
+			case efs.Kind == yaml.ScalarNode:
+				var on bool
+				n.efs = n.efs || efs.Decode(&on) == nil && on
+			case efs.Kind == yaml.MappingNode:
+				n.efs = n.efs || get(efs, "id") == nil && get(efs, "from_cfn") == nil
+			}
+		}
+	}
+	return n
+}

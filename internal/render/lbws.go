@@ -1,0 +1,377 @@
+package render
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// Listener rule priorities. Copilot's RulePriorityFunction Lambda gives a
+// new rule the next free priority on the listener: counting up from 1 for
+// paths, down from 50000 for "/". autopilot has no such Lambda; it derives
+// a priority from the app, environment, service and path, in ranges that
+// keep root rules last and stay clear of the ones Copilot hands out first
+// (1, 2, 3… and 50000, 49999…), so a service adopted from Copilot never
+// collides with a neighbour Copilot numbered. The number depends on
+// nothing else in the workspace, so adding a service never renumbers
+// another one.
+const (
+	rulePriorityMin     = 1000
+	rulePriorityMax     = 47999
+	rootRulePriorityMin = 48000
+	rootRulePriorityMax = 49899
+)
+
+// rulePriority is the deterministic priority of a listener rule.
+func rulePriority(app, env, svc, path string) int {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%s/%s/%s", app, env, svc, path)
+	lo, hi := rulePriorityMin, rulePriorityMax
+	if path == "/" {
+		lo, hi = rootRulePriorityMin, rootRulePriorityMax
+	}
+	return lo + int(h.Sum32()%uint32(hi-lo+1))
+}
+
+// assignRulePriorities gives every load-balanced workload of one listener
+// its rule priority; a collision moves the later name (in sort order) to the
+// next free number, so the result stays deterministic.
+func assignRulePriorities(app, env string, paths map[string]string) map[string]int {
+	taken := map[int]bool{}
+	out := map[string]int{}
+	for _, name := range sortedKeys(paths) {
+		p := rulePriority(app, env, name, paths[name])
+		lo, hi := rulePriorityMin, rulePriorityMax
+		if paths[name] == "/" {
+			lo, hi = rootRulePriorityMin, rootRulePriorityMax
+		}
+		for taken[p] {
+			p++
+			if p > hi {
+				p = lo
+			}
+		}
+		taken[p] = true
+		out[name] = p
+	}
+	return out
+}
+
+// normalizePath gives a rule path its leading slash, as Copilot does.
+func normalizePath(p string) string {
+	if p == "" || strings.HasPrefix(p, "/") {
+		return p
+	}
+	return "/" + p
+}
+
+// lbwsRulePath is the main rule's path of a resolved manifest, or "".
+func lbwsRulePath(doc *yaml.Node) string {
+	return normalizePath(scalarValue(nodeAt(doc, "http", "path")))
+}
+
+// renderECSService renders a Load Balanced Web Service, or a Backend
+// Service (whose optional http rule sits on the internal load balancer).
+func renderECSService(in ecsInput) (*Stack, diag.List) {
+	backend := in.kind == workspace.BackendService
+	m, platform, diags := ecsCommon(in)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	fail := func(n *yaml.Node, rule, msg, fix string) {
+		d := diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: in.env}
+		if n != nil {
+			d.Line, d.Column = n.Line, n.Column
+		}
+		diags = append(diags, d)
+	}
+	httpNode := get(in.doc, "http")
+	if m.Image.Port == nil && !backend {
+		fail(get(in.doc, "image"), ruleManifest, `"image.port" must be specified`, "set image.port to the port your container listens on")
+	}
+	if backend && m.HTTP.Enabled && m.Image.Port == nil {
+		fail(httpNode, ruleManifest, `"http" needs "image.port": the load balancer forwards to it`, "set image.port")
+	}
+	if !m.NLB.IsZero() {
+		fail(&m.NLB, ruleUnsupported, "rendering nlb is not supported yet: the Network Load Balancer resources are not rendered", "remove nlb for now, or deploy this service with your current tooling")
+	}
+	h := m.HTTP
+	switch {
+	case backend:
+		if h.Enabled && (h.Path == nil || *h.Path == "") {
+			fail(httpNode, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
+		}
+	case !h.Set && m.NLB.IsZero():
+		fail(nil, ruleManifest, `"http" must be specified`, "add http.path")
+	case h.Set && !h.Enabled && m.NLB.IsZero():
+		fail(httpNode, ruleManifest, `must specify at least one of "http" or "nlb"`, "enable http")
+	case h.Enabled && (h.Path == nil || *h.Path == ""):
+		fail(httpNode, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
+	}
+	for _, r := range []struct {
+		node yaml.Node
+		key  string
+		why  string
+	}{
+		{h.Alias, "http.alias", "aliases need Copilot's custom-domain Lambda or HTTPS listener rules"},
+		{h.HostedZone, "http.hosted_zone", "it only applies with http.alias"},
+		{h.ALB, "http.alb", "listener rules on an imported load balancer are not rendered yet"},
+		{h.AdditionalRules, "http.additional_rules", "only the main listener rule is rendered yet"},
+		{h.RedirectToHTTPS, "http.redirect_to_https", "HTTPS listener rules are not rendered yet"},
+	} {
+		if !r.node.IsZero() {
+			fail(&r.node, ruleUnsupported, fmt.Sprintf("rendering %s is not supported yet: %s", r.key, r.why), "remove "+r.key+" for now, or deploy this service with your current tooling")
+		}
+	}
+	if h.Enabled && in.envHTTPS {
+		which := "an HTTPS listener"
+		if backend {
+			which = "an internal HTTPS listener"
+		}
+		fail(httpNode, ruleUnsupported, fmt.Sprintf("rendering a %s with http is not supported yet in environment %s, which has %s: Copilot routes it by http.alias, which is not rendered", in.kind, in.env, which),
+			"deploy this service with your current tooling until aliases are rendered")
+	}
+	if h.TargetContainer != nil && *h.TargetContainer != in.name {
+		fail(httpNode, ruleUnsupported, fmt.Sprintf("http.target_container %q: only the main container %q can take traffic while sidecars are not rendered", *h.TargetContainer, in.name), "remove http.target_container")
+	}
+	if v := h.Version; v != nil {
+		switch strings.ToUpper(*v) {
+		case "GRPC", "HTTP1", "HTTP2":
+		default:
+			fail(httpNode, ruleManifest, fmt.Sprintf(`http.version %q must be one of gRPC, HTTP1, HTTP2`, *v), "")
+		}
+	}
+	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, nil)
+	if err != nil {
+		fail(&m.Network.VPC.SecurityGroups, ruleManifest, err.Error(), "")
+	}
+	image, idiags := ecsImage(in, m)
+	diags = append(diags, idiags...)
+	var addons *mergedAddons
+	if in.addons != nil {
+		a, adiags := mergeAddons(in.addons)
+		for i := range adiags {
+			adiags[i].Env = in.env
+		}
+		diags = append(diags, adiags...)
+		addons = a
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	addonSecrets, addonVars, addonPolicies, addonSGs := addonOutputsByUse(addons)
+	sgs, _ = ecsSecurityGroups(m.Network.VPC.SecurityGroups, addonSGs)
+	// A backend without a port is not registered in service discovery:
+	// Copilot passes TargetPort -1, which turns ExposePort off.
+	port, targetPort := -1, -1
+	if m.Image.Port != nil {
+		port = int(*m.Image.Port)
+		targetPort = port
+	}
+	if h.TargetPort != nil {
+		targetPort = int(*h.TargetPort)
+	}
+	params, pdiags := ecsParams(in, m, image, 256, 512, addons)
+	diags = append(diags, pdiags...)
+	params["TargetPort"] = strconv.Itoa(targetPort)
+
+	topics := make([]topicSpec, 0, len(m.Publish.Topics))
+	for _, t := range m.Publish.Topics {
+		topics = append(topics, newTopic(t))
+	}
+	manifestText, err := encode(in.doc)
+	if err != nil {
+		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
+		return nil, diags
+	}
+
+	paramDecl := ecsParamsDecl(!backend)
+	set(paramDecl, "TargetPort", kv("Type", "Number"))
+	conditions := ecsConditions(!backend)
+	if backend {
+		delete(params, "DNSDelegated")
+		set(conditions, "ExposePort", not(equals(ref("TargetPort"), -1)))
+	}
+	lb := publicLB
+	if backend {
+		lb = internalLB
+	}
+	res := kv()
+	add := func(id string, r *yaml.Node) { res.Content = append(res.Content, str(id), r) }
+	var lbDNS *yaml.Node
+	if h.Enabled {
+		lbDNS = lb.export("DNS")
+	}
+	add("LogGroup", ecsLogGroup())
+	var ports []int
+	if port != -1 {
+		ports = append(ports, port)
+	}
+	if targetPort != port {
+		// Copilot exposes a target_port of the main container too.
+		ports = append(ports, targetPort)
+	}
+	add("TaskDefinition", ecsTaskDefinition(m, platform, ecsMainContainer(in, m, addonSecrets, addonVars, topics, lbDNS, ports, targetPort)))
+	add("ExecutionRole", ecsExecutionRole())
+	add("TaskRole", ecsTaskRole(m.Exec != nil && *m.Exec, topics, addonPolicies))
+	add("DiscoveryService", ecsDiscoveryService())
+	var lbFullName *yaml.Node
+	if h.Enabled {
+		lbFullName = lb.export("FullName")
+	}
+	addAutoscaling(add, m.Count, lbFullName)
+
+	svcProps := ecsServiceProps(m, platform, sgs)
+	svc := kv(
+		"Metadata", kv("aws:copilot:description", "An ECS service to run and maintain your tasks in the environment cluster"),
+		"Type", "AWS::ECS::Service",
+	)
+	if h.Enabled {
+		set(svc, "DependsOn", seq("HTTPListenerRule"))
+		grace := 60
+		if h.HealthCheck.GracePeriod != nil {
+			grace = int(h.HealthCheck.GracePeriod.Seconds())
+		}
+		set(svcProps, "HealthCheckGracePeriodSeconds", grace)
+		set(svcProps, "LoadBalancers", seq(kv("ContainerName", in.name, "ContainerPort", targetPort, "TargetGroupArn", ref("TargetGroup"))))
+	}
+	registries := seq(kv("RegistryArn", getAtt("DiscoveryService.Arn"), "Port", ref("TargetPort")))
+	if backend {
+		set(svcProps, "ServiceRegistries", ifFn("ExposePort", registries, noValue()))
+	} else {
+		set(svcProps, "ServiceRegistries", registries)
+	}
+	set(svc, "Properties", svcProps)
+	add("Service", svc)
+	if h.Enabled {
+		add("TargetGroup", targetGroup(h, targetPort))
+		var hosts *yaml.Node
+		if backend {
+			add("LoadBalancerInternalDNSAlias", internalDNSAlias(in))
+			hosts = seq(lb.export("DNS"), join(".", seq(ref("WorkloadName"), importValue(sub("${AppName}-${EnvName}-InternalWorkloadsHostedZoneName")))))
+		}
+		add("HTTPListenerRule", listenerRule(normalizePath(*h.Path), h.AllowedSourceIPs, lb.export("HTTPListenerArn"), in.priority, hosts))
+	}
+	addAddonsStack(add, addons)
+	addTopics(add, topics)
+
+	description := "CloudFormation template that represents a load balanced web service on Amazon ECS."
+	if backend {
+		description = "CloudFormation template that represents a backend service on Amazon ECS."
+	}
+	tpl := kv(
+		"AWSTemplateFormatVersion", "2010-09-09",
+		"Description", description,
+		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(string(manifestText)), "RenderedBy", "autopilot"),
+		"Parameters", paramDecl,
+		"Conditions", conditions,
+		"Resources", res,
+		"Outputs", kv("DiscoveryServiceARN", discoveryOutput()),
+	)
+	body, err := encode(tpl)
+	if err != nil {
+		fail(nil, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
+		return nil, diags
+	}
+	st := &Stack{
+		Name:       stackName(in.app, in.env, in.name),
+		Kind:       string(in.kind),
+		Env:        in.env,
+		Workload:   in.name,
+		Template:   body,
+		Parameters: params,
+		Tags:       stackTags(in.opts.Tags, in.app, in.env, in.name),
+		DependsOn:  []string{stackName(in.app, in.env, "")},
+	}
+	if addons != nil {
+		st.AddonsTemplate = addons.Template
+	}
+	return st, append(diags, sizeCheck(st, in.file)...)
+}
+
+// targetGroup is the service's target group with its health check.
+func targetGroup(h lbHTTP, port int) *yaml.Node {
+	hc := h.HealthCheck
+	path := "/"
+	if hc.Path != nil {
+		path = normalizePath(*hc.Path)
+	}
+	props := kv("HealthCheckPath", path)
+	if hc.Port != nil {
+		set(props, "HealthCheckPort", *hc.Port)
+	}
+	if hc.SuccessCodes != nil {
+		set(props, "Matcher", kv("HttpCode", *hc.SuccessCodes))
+	}
+	if hc.HealthyThreshold != nil {
+		set(props, "HealthyThresholdCount", int(*hc.HealthyThreshold))
+	}
+	if hc.UnhealthyThreshold != nil {
+		set(props, "UnhealthyThresholdCount", int(*hc.UnhealthyThreshold))
+	}
+	if hc.Interval != nil {
+		set(props, "HealthCheckIntervalSeconds", int(hc.Interval.Seconds()))
+	}
+	if hc.Timeout != nil {
+		set(props, "HealthCheckTimeoutSeconds", int(hc.Timeout.Seconds()))
+	}
+	set(props, "Port", port)
+	protocol := "HTTP"
+	if port == 443 {
+		protocol = "HTTPS"
+	}
+	set(props, "Protocol", protocol)
+	if h.Version != nil {
+		set(props, "ProtocolVersion", strings.ToUpper(*h.Version))
+	}
+	delay := 60
+	if h.DeregistrationDelay != nil {
+		delay = int(h.DeregistrationDelay.Seconds())
+	}
+	sticky := h.Stickiness != nil && *h.Stickiness
+	set(props, "TargetGroupAttributes", seq(
+		kv("Key", "deregistration_delay.timeout_seconds", "Value", delay),
+		kv("Key", "stickiness.enabled", "Value", sticky),
+	))
+	set(props, "TargetType", "ip")
+	set(props, "VpcId", importValue(sub("${AppName}-${EnvName}-VpcId")))
+	return kv(
+		"Metadata", kv("aws:copilot:description", fmt.Sprintf("A target group to connect the load balancer to your service on port %d", port)),
+		"Type", "AWS::ElasticLoadBalancingV2::TargetGroup",
+		"Properties", props,
+	)
+}
+
+// listenerRule forwards a path (and source IPs, and host headers) to the
+// target group, at a fixed priority (see rulePriority).
+func listenerRule(path string, sourceIPs []string, listener *yaml.Node, priority int, hostHeaders *yaml.Node) *yaml.Node {
+	conds := seq()
+	if len(sourceIPs) > 0 {
+		conds.Content = append(conds.Content, kv("Field", "source-ip", "SourceIpConfig", kv("Values", sourceIPs)))
+	}
+	if hostHeaders != nil {
+		conds.Content = append(conds.Content, kv("Field", "host-header", "HostHeaderConfig", kv("Values", hostHeaders)))
+	}
+	values := []string{"/*"}
+	if path != "/" {
+		values = []string{path, path + "/*"}
+	}
+	conds.Content = append(conds.Content, kv("Field", "path-pattern", "PathPatternConfig", kv("Values", values)))
+	return kv(
+		"Metadata", kv("aws:copilot:description", fmt.Sprintf("An HTTP listener rule for path `%s` that forwards HTTP traffic to your tasks", path)),
+		"Type", "AWS::ElasticLoadBalancingV2::ListenerRule",
+		"Properties", kv(
+			"Actions", seq(kv("TargetGroupArn", ref("TargetGroup"), "Type", "forward")),
+			"Conditions", conds,
+			"ListenerArn", listener,
+			"Priority", priority,
+		),
+	)
+}

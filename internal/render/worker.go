@@ -1,0 +1,317 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// workerSubscribe is a Worker Service's `subscribe` section.
+type workerSubscribe struct {
+	Queue  workerQueue `yaml:"queue"`
+	Topics []struct {
+		Name         string    `yaml:"name"`
+		Service      string    `yaml:"service"`
+		FilterPolicy yaml.Node `yaml:"filter_policy"`
+		Queue        yaml.Node `yaml:"queue"`
+	} `yaml:"topics"`
+}
+
+type workerQueue struct {
+	Retention  *string `yaml:"retention"`
+	Delay      *string `yaml:"delay"`
+	Timeout    *string `yaml:"timeout"`
+	DeadLetter struct {
+		Tries *int `yaml:"tries"`
+	} `yaml:"dead_letter"`
+	FIFO yaml.Node `yaml:"fifo"`
+}
+
+// publishedTopics maps "<service>/<topic>" to the publisher's type for every
+// topic a workload of the workspace publishes in the environment.
+func publishedTopics(ws *workspace.Workspace, resolved map[string]*yaml.Node) map[string]workspace.Kind {
+	out := map[string]workspace.Kind{}
+	for _, w := range ws.Workloads {
+		doc := resolved[w.Name]
+		if doc == nil {
+			continue
+		}
+		if topics := nodeAt(doc, "publish", "topics"); topics != nil && topics.Kind == yaml.SequenceNode {
+			for _, t := range topics.Content {
+				out[w.Name+"/"+scalarValue(get(t, "name"))] = w.Kind
+			}
+		}
+	}
+	return out
+}
+
+func seconds(s *string, key string) (int, error) {
+	d, err := time.ParseDuration(*s)
+	if err != nil {
+		return 0, fmt.Errorf("subscribe.queue.%s %q is not a duration such as 30s", key, *s)
+	}
+	return int(d.Seconds()), nil
+}
+
+// renderWorker renders a Worker Service: an ECS service without a load
+// balancer that reads an SQS queue subscribed to topics of other services.
+func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, diag.List) {
+	m, platform, diags := ecsCommon(in)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	fail := func(n *yaml.Node, rule, msg, fix string) {
+		d := diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: in.env}
+		if n != nil {
+			d.Line, d.Column = n.Line, n.Column
+		}
+		diags = append(diags, d)
+	}
+	var subscribe workerSubscribe
+	if n := get(in.doc, "subscribe"); n != nil {
+		if err := n.Decode(&subscribe); err != nil {
+			fail(n, ruleManifest, fmt.Sprintf("decode subscribe: %v", err), "")
+			return nil, diags
+		}
+	}
+	subNode := get(in.doc, "subscribe")
+	if !subscribe.Queue.FIFO.IsZero() {
+		var on bool
+		if subscribe.Queue.FIFO.Decode(&on) != nil || on {
+			fail(&subscribe.Queue.FIFO, ruleUnsupported, "rendering a FIFO events queue (subscribe.queue.fifo) is not supported yet", "remove fifo for now, or deploy this worker with your current tooling")
+		}
+	}
+	queueProps := kv("KmsMasterKeyId", ref("EventsKMSKey"))
+	for _, q := range []struct {
+		in        *string
+		key, prop string
+	}{{subscribe.Queue.Retention, "retention", "MessageRetentionPeriod"}, {subscribe.Queue.Delay, "delay", "DelaySeconds"}, {subscribe.Queue.Timeout, "timeout", "VisibilityTimeout"}} {
+		if q.in == nil {
+			continue
+		}
+		v, err := seconds(q.in, q.key)
+		if err != nil {
+			fail(nodeAt(subNode, "queue", q.key), ruleManifest, err.Error(), "")
+			continue
+		}
+		set(queueProps, q.prop, v)
+	}
+	deadLetter := subscribe.Queue.DeadLetter.Tries != nil
+	if deadLetter {
+		set(queueProps, "RedrivePolicy", kv("deadLetterTargetArn", getAtt("DeadLetterQueue.Arn"), "maxReceiveCount", *subscribe.Queue.DeadLetter.Tries))
+	}
+	type subscription struct {
+		id, name, service string
+		filter            *yaml.Node
+		publisher         workspace.Kind
+	}
+	var subs []subscription
+	for i, t := range subscribe.Topics {
+		at := nodeAt(subNode, "topics", strconv.Itoa(i))
+		if t.Name == "" || t.Service == "" {
+			fail(at, ruleManifest, "every subscribed topic needs a name and a service", "")
+			continue
+		}
+		if !t.Queue.IsZero() {
+			fail(&t.Queue, ruleUnsupported, fmt.Sprintf("rendering a queue of its own for topic %s (subscribe.topics[%d].queue) is not supported yet", t.Name, i),
+				"remove the topic's queue so it feeds the events queue, or deploy this worker with your current tooling")
+		}
+		if _, ok := published[t.Service+"/"+t.Name]; !ok {
+			fail(at, ruleManifest, fmt.Sprintf("topic %q of service %q is not published by a workload of this workspace", t.Name, t.Service),
+				fmt.Sprintf("add it to publish.topics of copilot/%s/manifest.yml, or fix the name", t.Service))
+		}
+		s := subscription{id: logicalIDSafe(t.Service) + logicalIDSafe(t.Name) + "SNSTopicSubscription", name: t.Name, service: t.Service,
+			publisher: published[t.Service+"/"+t.Name]}
+		if !t.FilterPolicy.IsZero() {
+			f, err := filterPolicy(&t.FilterPolicy)
+			if err != nil {
+				fail(&t.FilterPolicy, ruleManifest, err.Error(), "write filter_policy as a map")
+			}
+			s.filter = f
+		}
+		subs = append(subs, s)
+	}
+	image, idiags := ecsImage(in, m)
+	diags = append(diags, idiags...)
+	var addons *mergedAddons
+	if in.addons != nil {
+		a, adiags := mergeAddons(in.addons)
+		for i := range adiags {
+			adiags[i].Env = in.env
+		}
+		diags = append(diags, adiags...)
+		addons = a
+	}
+	if m.Count.Requests != nil || m.Count.ResponseTime != nil {
+		fail(get(in.doc, "count"), ruleManifest, "a Worker Service scales on cpu_percentage, memory_percentage or queue_delay, not on requests or response_time", "")
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	addonSecrets, addonVars, addonPolicies, addonSGs := addonOutputsByUse(addons)
+	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, addonSGs)
+	if err != nil {
+		fail(&m.Network.VPC.SecurityGroups, ruleManifest, err.Error(), "")
+		return nil, diags
+	}
+	params, pdiags := ecsParams(in, m, image, 256, 512, addons)
+	diags = append(diags, pdiags...)
+	delete(params, "DNSDelegated")
+	topics := make([]topicSpec, 0, len(m.Publish.Topics))
+	for _, t := range m.Publish.Topics {
+		topics = append(topics, newTopic(t))
+	}
+	manifestText, err := encode(in.doc)
+	if err != nil {
+		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
+		return nil, diags
+	}
+
+	paramDecl := ecsParamsDecl(false)
+	set(paramDecl, "LogRetention", kv("Type", "Number", "Default", ecsLogRetention))
+	res := kv()
+	add := func(id string, r *yaml.Node) { res.Content = append(res.Content, str(id), r) }
+	container := ecsMainContainer(in, m, addonSecrets, addonVars, topics, nil, nil, -1)
+	// Copilot puts the queue URI right after the topic ARNs, before the
+	// manifest's variables.
+	envList := get(container, "Environment")
+	queueVar := kv("Name", "COPILOT_QUEUE_URI", "Value", ref("EventsQueue"))
+	pos := 4 + len(addonVars)
+	if len(topics) > 0 {
+		pos++
+	}
+	envList.Content = append(envList.Content[:pos], append([]*yaml.Node{queueVar}, envList.Content[pos:]...)...)
+	add("LogGroup", ecsLogGroup())
+	add("TaskDefinition", ecsTaskDefinition(m, platform, container))
+	add("ExecutionRole", ecsExecutionRole())
+	add("TaskRole", ecsTaskRole(m.Exec != nil && *m.Exec, topics, addonPolicies))
+	addAutoscaling(add, m.Count, nil)
+	svcProps := ecsServiceProps(m, platform, sgs)
+	set(svcProps, "ServiceRegistries", noValue())
+	add("Service", kv(
+		"Metadata", kv("aws:copilot:description", "An ECS service to run and maintain your tasks in the environment cluster"),
+		"Type", "AWS::ECS::Service",
+		"Properties", svcProps,
+	))
+
+	taskRole := seq(getAtt("TaskRole.Arn"))
+	add("EventsKMSKey", kv(
+		"Metadata", kv("aws:copilot:description", "A KMS key to encrypt messages in your queues"),
+		"Type", "AWS::KMS::Key",
+		"Properties", kv("KeyPolicy", kv("Version", "2012-10-17", "Statement", seq(
+			kv("Sid", "Allow key use", "Effect", "Allow", "Principal", kv("AWS", sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+				"Action", []string{"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*",
+					"kms:Delete*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:Tag*", "kms:UntagResource", "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"},
+				"Resource", "*"),
+			kv("Sid", "Allow SNS encryption", "Effect", "Allow", "Principal", kv("Service", "sns.amazonaws.com"), "Action", []string{"kms:Decrypt", "kms:GenerateDataKey*"}, "Resource", "*"),
+			kv("Sid", "Allow SQS encryption", "Effect", "Allow", "Principal", kv("Service", "sqs.amazonaws.com"), "Action", []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}, "Resource", "*"),
+			kv("Sid", "Allow task role encrypt/decrypt", "Effect", "Allow", "Principal", kv("AWS", taskRole), "Action", []string{"kms:Encrypt", "kms:Decrypt"}, "Resource", "*"),
+		))),
+	))
+	add("EventsQueue", kv(
+		"Metadata", kv("aws:copilot:description", "An events SQS queue to buffer messages"),
+		"Type", "AWS::SQS::Queue",
+		"Properties", queueProps,
+	))
+	if deadLetter {
+		add("DeadLetterQueue", kv(
+			"Metadata", kv("aws:copilot:description", "A dead letter SQS queue to buffer failed messages from the events queue"),
+			"Type", "AWS::SQS::Queue",
+			"Properties", kv("KmsMasterKeyId", ref("EventsKMSKey"), "MessageRetentionPeriod", 1209600),
+		))
+		add("DeadLetterPolicy", kv("Type", "AWS::SQS::QueuePolicy", "Properties", kv(
+			"Queues", fn("", ref("DeadLetterQueue")),
+			"PolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("AWS", deepCopy(taskRole)),
+				"Action", []string{"sqs:ReceiveMessage", "sqs:DeleteMessage"}, "Resource", getAtt("DeadLetterQueue.Arn"))),
+		)))
+	}
+	topicARN := func(s subscription) *yaml.Node {
+		return join("", fn("", sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"), ref("AppName"), "-", ref("EnvName"), "-"+s.service+"-"+s.name))
+	}
+	statements := []*yaml.Node{kv("Effect", "Allow", "Principal", kv("AWS", deepCopy(taskRole)),
+		"Action", []string{"sqs:ReceiveMessage", "sqs:DeleteMessage"}, "Resource", getAtt("EventsQueue.Arn"))}
+	for _, s := range subs {
+		statements = append(statements, kv("Effect", "Allow", "Principal", kv("Service", "sns.amazonaws.com"), "Action", []string{"sqs:SendMessage"},
+			"Resource", getAtt("EventsQueue.Arn"), "Condition", kv("ArnEquals", kv("aws:SourceArn", topicARN(s)))))
+	}
+	add("QueuePolicy", kv("Type", "AWS::SQS::QueuePolicy", "Properties", kv(
+		"Queues", fn("", ref("EventsQueue")),
+		"PolicyDocument", policyDoc(statements...),
+	)))
+	for _, s := range subs {
+		props := kv("TopicArn", topicARN(s), "Protocol", "sqs")
+		if s.filter != nil {
+			set(props, "FilterPolicy", s.filter)
+		}
+		set(props, "Endpoint", getAtt("EventsQueue.Arn"))
+		add(s.id, kv(
+			"Metadata", kv("aws:copilot:description", fmt.Sprintf("A SNS subscription to topic %s from service %s", s.name, s.service)),
+			"Type", "AWS::SNS::Subscription",
+			"Properties", props,
+		))
+	}
+	addTopics(add, topics)
+	addAddonsStack(add, addons)
+
+	tpl := kv(
+		"AWSTemplateFormatVersion", "2010-09-09",
+		"Description", "CloudFormation template that represents a worker service on Amazon ECS.",
+		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(string(manifestText)), "RenderedBy", "autopilot"),
+		"Parameters", paramDecl,
+		"Conditions", ecsConditions(false),
+		"Resources", res,
+	)
+	body, err := encode(tpl)
+	if err != nil {
+		fail(nil, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
+		return nil, diags
+	}
+	st := &Stack{
+		Name:       stackName(in.app, in.env, in.name),
+		Kind:       string(workspace.WorkerService),
+		Env:        in.env,
+		Workload:   in.name,
+		Template:   body,
+		Parameters: params,
+		Tags:       stackTags(in.opts.Tags, in.app, in.env, in.name),
+		DependsOn:  []string{stackName(in.app, in.env, "")},
+	}
+	for _, s := range subs {
+		// The topic must exist before the subscription: deploy the
+		// publisher's stack first. Workers may subscribe to each other, so
+		// a worker publisher gets no edge (it could close a cycle); its
+		// topic exists once it has been deployed once.
+		if dep := stackName(in.app, in.env, s.service); s.publisher != workspace.WorkerService && !slices.Contains(st.DependsOn, dep) {
+			st.DependsOn = append(st.DependsOn, dep)
+		}
+	}
+	if addons != nil {
+		st.AddonsTemplate = addons.Template
+	}
+	return st, append(diags, sizeCheck(st, in.file)...)
+}
+
+// filterPolicy is the SNS filter policy as Copilot writes it: the map
+// marshalled to JSON (keys sorted), which YAML reads back as a flow map.
+func filterPolicy(n *yaml.Node) (*yaml.Node, error) {
+	var v map[string]any
+	if err := n.Decode(&v); err != nil {
+		return nil, fmt.Errorf("filter_policy must be a map: %v", err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("filter_policy: %v", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("filter_policy: %v", err)
+	}
+	return doc.Content[0], nil
+}
