@@ -192,6 +192,12 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 		sp.Status = string(live.StackStatus)
 		return
 	}
+	if typ == types.ChangeSetTypeUpdate {
+		if msg := unrenderedInUse(s, live); msg != "" {
+			fail("%s", msg)
+			return
+		}
+	}
 	body, extra := s.Template, []string(nil)
 	if typ == types.ChangeSetTypeUpdate {
 		if body, extra, err = r.adopt(ctx, s); err != nil {
@@ -288,6 +294,24 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 	}
 	sp.Changes = changes
 	return false
+}
+
+// unrenderedInUse says why a deployed stack must not be updated: it uses a
+// feature (a parameter with a value) the new template does not hold.
+func unrenderedInUse(s Stack, live *types.Stack) string {
+	var uses []string
+	for _, p := range live.Parameters {
+		name, value := aws.ToString(p.ParameterKey), aws.ToString(p.ParameterValue)
+		if what, ok := s.Unrendered[name]; ok && value != "" {
+			uses = append(uses, fmt.Sprintf("%s (%s=%q)", what, name, value))
+		}
+	}
+	if len(uses) == 0 {
+		return ""
+	}
+	sort.Strings(uses)
+	return fmt.Sprintf("stack %s uses %s, which autopilot does not render yet: deploying would remove those resources, so nothing is planned for it. "+
+		"Keep deploying this stack with the tool that created it until autopilot supports it", s.Name, strings.Join(uses, ", "))
 }
 
 // keepPrevious returns the parameters an update passes as UsePreviousValue:

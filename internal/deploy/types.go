@@ -24,6 +24,10 @@ type Stack struct {
 	// workload lists this way). A declared parameter with no value given
 	// keeps its deployed value too.
 	KeepPrevious []string
+	// Unrendered maps parameters to the features they switch on that the
+	// template does not hold: planning refuses a deployed stack that has a
+	// value for one, since deploying would remove those resources.
+	Unrendered map[string]string
 }
 
 // Image is a pushed (or placeholder) container image a stack uses.

@@ -31,6 +31,15 @@ const defaultFlowLogRetention = 14
 // only when the workspace computes them empty (see keepPreviousEnv).
 var KeepPreviousEnvParams = []string{"ALBWorkloads", "Aliases", "EFSWorkloads", "InternalALBWorkloads", "ServiceDiscoveryEndpoint"}
 
+// unrenderedEnvParams are the environment parameters whose features
+// (managed EFS, the application's domain and its aliases) autopilot does
+// not render yet.
+var unrenderedEnvParams = map[string]string{
+	"EFSWorkloads": "a managed EFS file system",
+	"AppDNSName":   "the application's domain (DNS delegation and certificates)",
+	"Aliases":      "custom domain aliases",
+}
+
 // keepPreviousEnv is KeepPreviousEnvParams without the computed workload
 // lists that are non-empty. An empty computed list is kept from the live
 // stack: a workspace that does not know another workspace's load-balanced
@@ -178,6 +187,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		Parameters:   params,
 		Tags:         stackTags(opts.Tags, app, env, ""),
 		KeepPrevious: keepPreviousEnv(map[string][]string{"ALBWorkloads": alb, "InternalALBWorkloads": internalALB}),
+		Unrendered:   unrenderedEnvParams,
 	}
 	return st, append(diags, sizeCheck(st, em.Path)...)
 }

@@ -58,6 +58,11 @@ type Stack struct {
 	// KeepPrevious names parameters whose live value wins when the stack
 	// already exists, as Copilot keeps them (see KeepPreviousEnvParams).
 	KeepPrevious []string
+	// Unrendered maps parameters that switch on parts of Copilot's template
+	// autopilot does not render yet to what they stand for: an existing
+	// stack with a value for one must not be deployed over (it would lose
+	// those resources).
+	Unrendered map[string]string
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.

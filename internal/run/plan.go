@@ -177,7 +177,7 @@ func prepare(ctx context.Context, o *PlanOptions) ([]deploy.Stack, string, error
 	for _, r := range rendered {
 		s := deploy.Stack{
 			Name: r.Name, Template: r.Template, Parameters: r.Parameters, Tags: r.Tags,
-			DependsOn: r.DependsOn, KeepPrevious: r.KeepPrevious,
+			DependsOn: r.DependsOn, KeepPrevious: r.KeepPrevious, Unrendered: r.Unrendered,
 			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
 		}
 		if r.AddonsTemplate != nil {

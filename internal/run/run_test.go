@@ -275,3 +275,35 @@ func TestDeployReportsTheServiceURL(t *testing.T) {
 		t.Errorf("service URLs = %v, want demo-service's https URL", urls)
 	}
 }
+
+// An environment deployed with a feature autopilot does not render yet (a
+// managed EFS file system here) is refused rather than stripped of it.
+func TestEnvironmentWithUnrenderedFeaturesIsRefused(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+	if _, err := Deploy(ctx, f.options(demoImage)); err != nil {
+		t.Fatalf("setting up: %v", err)
+	}
+	planned, err := Plan(ctx, f.options(demoImage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := planned.Stacks[0]
+	params := map[string]string{"EFSWorkloads": "files-svc"}
+	for k, v := range env.Parameters {
+		if _, set := params[k]; !set {
+			params[k] = v
+		}
+	}
+	if err := f.cfn.SeedStack(fakecfn.Seed{Name: env.Name, Template: f.cfn.StackTemplate(env.Name), Parameters: params}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Deploy(ctx, f.options(demoImage))
+	if err == nil {
+		t.Fatal("deploy went ahead over an environment with a managed EFS file system")
+	}
+	// The re-seeded stack counts executions from zero.
+	if !strings.Contains(err.Error(), "managed EFS file system") || f.cfn.Executions(env.Name) != 0 {
+		t.Errorf("err = %v, executions %d: want a refusal naming EFS and nothing executed", err, f.cfn.Executions(env.Name))
+	}
+}
