@@ -28,15 +28,15 @@ Resources:
 `
 
 // An environment update keeps the workload lists another tool (or Copilot's
-// env controller) set, and the parameters render could not know, instead of
-// resetting them.
+// env controller) set, merging where asked, and the parameters render could
+// not know, instead of resetting them.
 func TestUpdateKeepsPreviousParameterValues(t *testing.T) {
 	e := newEnv(t)
 	e.seed(t, fakecfn.Seed{Name: "app-test", Template: envWithListsTemplate,
 		Parameters: map[string]string{"AppName": "app", "NATWorkloads": "old", "ALBWorkloads": "web,api", "ArtifactKeyARN": "arn:aws:kms:key/1"}})
 	next := deploy.Stack{Name: "app-test", Template: []byte(envWithListsTemplate), Kind: "environment", Env: "test",
 		Parameters:   map[string]string{"AppName": "app", "NATWorkloads": "demo-service", "ALBWorkloads": ""},
-		KeepPrevious: []string{"ALBWorkloads"}}
+		KeepPrevious: []string{"ALBWorkloads"}, MergeLists: []string{"NATWorkloads"}}
 	if _, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{next}); err != nil {
 		t.Fatalf("Deploy: %v", err)
 	}
@@ -48,7 +48,8 @@ func TestUpdateKeepsPreviousParameterValues(t *testing.T) {
 	for _, p := range out.Stacks[0].Parameters {
 		got[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
 	}
-	want := map[string]string{"AppName": "app", "NATWorkloads": "demo-service", "ALBWorkloads": "web,api", "ArtifactKeyARN": "arn:aws:kms:key/1"}
+	// NATWorkloads keeps the workload another repository put there.
+	want := map[string]string{"AppName": "app", "NATWorkloads": "demo-service,old", "ALBWorkloads": "web,api", "ArtifactKeyARN": "arn:aws:kms:key/1"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("deployed parameters (-want +got):\n%s", diff)
 	}

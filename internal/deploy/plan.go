@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -226,6 +227,7 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 		params[name] = url
 	}
 	if typ == types.ChangeSetTypeUpdate {
+		mergeLists(s, live, params)
 		extra = append(extra, keepPrevious(s, body, live, params)...)
 	}
 	for _, k := range sortedKeys(params) {
@@ -312,6 +314,24 @@ func unrenderedInUse(s Stack, live *types.Stack) string {
 	sort.Strings(uses)
 	return fmt.Sprintf("stack %s uses %s, which autopilot does not render yet: deploying would remove those resources, so nothing is planned for it. "+
 		"Keep deploying this stack with the tool that created it until autopilot supports it", s.Name, strings.Join(uses, ", "))
+}
+
+// mergeLists unions each of the stack's mergeable lists with its deployed
+// value, sorted and comma-joined, in params.
+func mergeLists(s Stack, live *types.Stack, params map[string]string) {
+	for _, p := range live.Parameters {
+		name := aws.ToString(p.ParameterKey)
+		if !slices.Contains(s.MergeLists, name) {
+			continue
+		}
+		set := map[string]bool{}
+		for _, v := range append(strings.Split(aws.ToString(p.ParameterValue), ","), strings.Split(params[name], ",")...) {
+			if v = strings.TrimSpace(v); v != "" {
+				set[v] = true
+			}
+		}
+		params[name] = strings.Join(sortedKeys(set), ",")
+	}
 }
 
 // keepPrevious returns the parameters an update passes as UsePreviousValue:

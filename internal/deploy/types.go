@@ -28,6 +28,10 @@ type Stack struct {
 	// template does not hold: planning refuses a deployed stack that has a
 	// value for one, since deploying would remove those resources.
 	Unrendered map[string]string
+	// MergeLists names comma-separated lists (the environment's workload
+	// lists) that an update unions with the deployed value instead of
+	// replacing it.
+	MergeLists []string
 }
 
 // Image is a pushed (or placeholder) container image a stack uses.

@@ -188,6 +188,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		Tags:         stackTags(opts.Tags, app, env, ""),
 		KeepPrevious: keepPreviousEnv(map[string][]string{"ALBWorkloads": alb, "InternalALBWorkloads": internalALB}),
 		Unrendered:   unrenderedEnvParams,
+		MergeLists:   []string{"ALBWorkloads", "AppRunnerPrivateWorkloads", "InternalALBWorkloads", "NATWorkloads"},
 	}
 	return st, append(diags, sizeCheck(st, em.Path)...)
 }

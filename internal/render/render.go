@@ -63,6 +63,10 @@ type Stack struct {
 	// stack with a value for one must not be deployed over (it would lose
 	// those resources).
 	Unrendered map[string]string
+	// MergeLists name comma-separated workload lists that deploy unions
+	// with the deployed value, so workloads this workspace does not know
+	// (another repository's, on the same environment) keep what they need.
+	MergeLists []string
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.

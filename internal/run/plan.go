@@ -178,7 +178,8 @@ func prepare(ctx context.Context, o *PlanOptions) ([]deploy.Stack, string, error
 		s := deploy.Stack{
 			Name: r.Name, Template: r.Template, Parameters: r.Parameters, Tags: r.Tags,
 			DependsOn: r.DependsOn, KeepPrevious: r.KeepPrevious, Unrendered: r.Unrendered,
-			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
+			MergeLists: r.MergeLists,
+			Kind:       r.Kind, Env: r.Env, Workload: r.Workload,
 		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
