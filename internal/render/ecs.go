@@ -32,6 +32,9 @@ type ecsInput struct {
 	priority int
 	// envHTTPS says the environment has a public HTTPS listener.
 	envHTTPS bool
+	// workerEnv is COPILOT_TOPIC_QUEUE_URIS of a Worker Service with
+	// topic queues, or nil.
+	workerEnv *yaml.Node
 }
 
 // ecsPlatform is the task's runtime platform.
@@ -89,28 +92,13 @@ func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 		node     yaml.Node
 		key, why string
 	}{
-		{m.Sidecars, "sidecars", "sidecar containers are not rendered yet"},
-		{m.Logging, "logging", "the FireLens log router is not rendered yet"},
-		{m.Storage, "storage", "volumes and ephemeral storage are not rendered yet"},
 		{m.EnvFile, "env_file", "Copilot uploads the env file to S3 first"},
-		{m.TaskdefOverride, "taskdef_overrides", "task definition overrides are not applied yet"},
-		{m.Observability, "observability", "the X-Ray sidecar is not rendered yet"},
-		{m.Deployment.RollbackAlarms, "deployment.rollback_alarms", "rollback alarms are not rendered yet"},
-		{m.Image.HealthCheck, "image.healthcheck", "container health checks are not rendered yet"},
 	} {
 		if !r.node.IsZero() {
 			fail(&r.node, ruleUnsupported, fmt.Sprintf("rendering %s is not supported yet: %s", r.key, r.why), "remove "+r.key+" for now, or deploy this workload with your current tooling")
 		}
 	}
-	if m.Image.Credentials != nil {
-		fail(nodeAt(in.doc, "image", "credentials"), ruleUnsupported, "rendering image.credentials is not supported yet", "use an image from ECR or a public registry")
-	}
-	if c := m.Network.Connect; !c.IsZero() {
-		var on bool
-		if c.Kind != yaml.ScalarNode || c.Decode(&on) != nil || on {
-			fail(&c, ruleUnsupported, "rendering network.connect (ECS Service Connect) is not supported yet", "remove network.connect, or set it to false")
-		}
-	}
+	parseTask(in, &m, fail)
 	if len(m.Publish.Topics) > 0 {
 		for _, t := range m.Publish.Topics {
 			if t.Name == "" {
@@ -292,36 +280,75 @@ func ecsSecrets(secrets map[string]secret, addonSecrets []string) *yaml.Node {
 	return list
 }
 
-// ecsEnvironment is the container's Environment list in Copilot's order.
-func ecsEnvironment(in ecsInput, m ecsManifest, addonVars []string, topics []topicSpec, lbDNS *yaml.Node) *yaml.Node {
-	env := seq(
+// ecsCommonEnv is the environment every container of the task shares, in
+// Copilot's order (its envvars-common partial).
+func ecsCommonEnv(in ecsInput, addonVars []string, topics []topicSpec, lbDNS *yaml.Node) []*yaml.Node {
+	env := []*yaml.Node{
 		kv("Name", "COPILOT_APPLICATION_NAME", "Value", sub("${AppName}")),
 		kv("Name", "COPILOT_SERVICE_DISCOVERY_ENDPOINT", "Value", serviceDiscoveryEndpoint(in.app, in.env)),
 		kv("Name", "COPILOT_ENVIRONMENT_NAME", "Value", sub("${EnvName}")),
 		kv("Name", "COPILOT_SERVICE_NAME", "Value", sub("${WorkloadName}")),
-	)
+	}
 	for _, o := range addonVars {
-		env.Content = append(env.Content, kv("Name", snakeCase(o), "Value", getAttOutput(addonsStackName, o)))
+		env = append(env, kv("Name", snakeCase(o), "Value", getAttOutput(addonsStackName, o)))
 	}
 	if len(topics) > 0 {
-		env.Content = append(env.Content, kv("Name", "COPILOT_SNS_TOPIC_ARNS", "Value", topicARNsJSON(topics, rdwsInput{app: in.app, env: in.env, name: in.name, opts: in.opts})))
+		env = append(env, kv("Name", "COPILOT_SNS_TOPIC_ARNS", "Value", topicARNsJSON(topics, rdwsInput{app: in.app, env: in.env, name: in.name, opts: in.opts})))
+	}
+	if in.kind == workspace.WorkerService {
+		env = append(env, kv("Name", "COPILOT_QUEUE_URI", "Value", ref("EventsQueue")))
+	}
+	if in.workerEnv != nil {
+		env = append(env, in.workerEnv)
 	}
 	if lbDNS != nil {
-		env.Content = append(env.Content, kv("Name", "COPILOT_LB_DNS", "Value", lbDNS))
-	}
-	for _, name := range sortedKeys(m.Variables) {
-		v := m.Variables[name]
-		if v.FromCFN != nil {
-			env.Content = append(env.Content, kv("Name", name, "Value", importValue(str(*v.FromCFN))))
-			continue
-		}
-		env.Content = append(env.Content, kv("Name", name, "Value", v.Value))
+		env = append(env, kv("Name", "COPILOT_LB_DNS", "Value", lbDNS))
 	}
 	return env
 }
 
-// ecsTaskDefinition is the TaskDefinition with the main container.
-func ecsTaskDefinition(m ecsManifest, platform ecsPlatform, container *yaml.Node) *yaml.Node {
+// ecsContainers is the task's ContainerDefinitions: the main container,
+// then the log router and the sidecars.
+func ecsContainers(in ecsInput, m ecsManifest, addonSecrets, addonVars []string, topics []topicSpec, lbDNS *yaml.Node, tp taskPorts) *yaml.Node {
+	common := ecsCommonEnv(in, addonVars, topics, lbDNS)
+	c := kv("Name", ref("WorkloadName"), "Image", ref("ContainerImage"))
+	if s := ecsSecrets(m.Secrets, addonSecrets); s != nil {
+		set(c, "Secrets", s)
+	}
+	env := seq()
+	for _, n := range common {
+		env.Content = append(env.Content, deepCopy(n))
+	}
+	env.Content = append(env.Content, ecsVariables(m.Variables)...)
+	if mp := mainMountPointsEnv(m.task.storage); mp != nil {
+		env.Content = append(env.Content, mp)
+	}
+	set(c, "Environment", env)
+	set(c, "EnvironmentFiles", seq(ifFn("HasEnvFile", kv("Type", "s3", "Value", ref("EnvFileARN")), noValue())))
+	set(c, "LogConfiguration", mainLogConfiguration(m.task.logging))
+	if len(m.EntryPoint) > 0 {
+		set(c, "EntryPoint", val([]string(m.EntryPoint)))
+	}
+	if len(m.Command) > 0 {
+		set(c, "Command", val([]string(m.Command)))
+	}
+	mainContainerExtras(c, m.task)
+	// Copilot writes port mappings of the main container only for
+	// services; a worker's or job's image.port is not exposed.
+	if servesTarget(in.kind) {
+		if pm := portMappings(tp, in.name, true); pm != nil {
+			set(c, "PortMappings", pm)
+		}
+	}
+	mainContainerTail(c, m.task)
+	list := seq(c)
+	list.Content = append(list.Content, sidecarContainers(m.task, tp, common, servesTarget(in.kind))...)
+	return list
+}
+
+// ecsTaskDefinition is the TaskDefinition with its containers and volumes,
+// taskdef_overrides applied.
+func ecsTaskDefinition(m ecsManifest, platform ecsPlatform, containers *yaml.Node) (*yaml.Node, error) {
 	props := kv("Family", join("", fn("", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"))))
 	if platform.os != "" {
 		set(props, "RuntimePlatform", kv("OperatingSystemFamily", platform.os, "CpuArchitecture", platform.arch))
@@ -330,47 +357,24 @@ func ecsTaskDefinition(m ecsManifest, platform ecsPlatform, container *yaml.Node
 	set(props, "RequiresCompatibilities", seq("FARGATE"))
 	set(props, "Cpu", ref("TaskCPU"))
 	set(props, "Memory", ref("TaskMemory"))
+	if e := ephemeralStorage(m.task.storage); e != nil {
+		set(props, "EphemeralStorage", e)
+	}
 	set(props, "ExecutionRoleArn", getAtt("ExecutionRole.Arn"))
 	set(props, "TaskRoleArn", getAtt("TaskRole.Arn"))
-	set(props, "ContainerDefinitions", seq(container))
+	set(props, "ContainerDefinitions", containers)
+	if v := taskVolumes(m.task.storage); v != nil {
+		set(props, "Volumes", v)
+	}
+	if err := applyOverrides(props, m.task.overrides); err != nil {
+		return nil, err
+	}
 	return kv(
 		"Metadata", kv("aws:copilot:description", "An ECS task definition to group your containers and run them on ECS"),
 		"Type", "AWS::ECS::TaskDefinition",
 		"DependsOn", "LogGroup",
 		"Properties", props,
-	)
-}
-
-// ecsMainContainer is the workload's container definition.
-// ports are the container's exposed ports; the one equal to target is named
-// "target", as Copilot names the port ECS Service Connect would serve.
-func ecsMainContainer(in ecsInput, m ecsManifest, addonSecrets, addonVars []string, topics []topicSpec, lbDNS *yaml.Node, ports []int, target int) *yaml.Node {
-	c := kv("Name", ref("WorkloadName"), "Image", ref("ContainerImage"))
-	if s := ecsSecrets(m.Secrets, addonSecrets); s != nil {
-		set(c, "Secrets", s)
-	}
-	set(c, "Environment", ecsEnvironment(in, m, addonVars, topics, lbDNS))
-	set(c, "EnvironmentFiles", seq(ifFn("HasEnvFile", kv("Type", "s3", "Value", ref("EnvFileARN")), noValue())))
-	set(c, "LogConfiguration", kv("LogDriver", "awslogs", "Options", kv(
-		"awslogs-region", ref("AWS::Region"), "awslogs-group", ref("LogGroup"), "awslogs-stream-prefix", "copilot")))
-	if len(m.EntryPoint) > 0 {
-		set(c, "EntryPoint", val([]string(m.EntryPoint)))
-	}
-	if len(m.Command) > 0 {
-		set(c, "Command", val([]string(m.Command)))
-	}
-	if len(ports) > 0 {
-		mappings := seq()
-		for _, p := range ports {
-			pm := kv("ContainerPort", p, "Protocol", "tcp")
-			if p == target {
-				set(pm, "Name", "target")
-			}
-			mappings.Content = append(mappings.Content, pm)
-		}
-		set(c, "PortMappings", mappings)
-	}
-	return c
+	), nil
 }
 
 func ecsLogGroup() *yaml.Node {
@@ -393,36 +397,36 @@ func tagCondition(prefix string) *yaml.Node {
 
 // ecsExecutionRole lets the Fargate agent pull the image, read the
 // workload's tagged secrets and write logs.
-func ecsExecutionRole() *yaml.Node {
-	envFileBucket := join("", seq("arn:", ref("AWS::Partition"), ":s3:::",
-		fn("!Select", 0, fn("!Split", "/", fn("!Select", 5, fn("!Split", ":", ref("EnvFileARN")))))))
+func ecsExecutionRole(t ecsTask) *yaml.Node {
+	policies := seq(
+		kv("PolicyName", join("", fn("", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"), "SecretsPolicy")),
+			"PolicyDocument", policyDoc(
+				kv("Effect", "Allow", "Action", seq("ssm:GetParameters"),
+					"Resource", seq(sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*")),
+					"Condition", tagCondition("ssm:ResourceTag")),
+				kv("Effect", "Allow", "Action", seq("secretsmanager:GetSecretValue"),
+					"Resource", seq(sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*")),
+					"Condition", tagCondition("secretsmanager:ResourceTag")),
+				kv("Effect", "Allow", "Action", seq("kms:Decrypt"), "Resource", seq(ref("ArtifactKeyARN"))),
+				kv("Sid", "DecryptTaggedKMSKey", "Effect", "Allow", "Action", seq("kms:Decrypt"),
+					"Resource", seq(sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")),
+					"Condition", tagCondition("aws:ResourceTag")),
+			)),
+		envFilePolicy("HasEnvFile", "EnvFileARN", "GetEnvFilePolicy"),
+	)
+	if t.logging != nil {
+		policies.Content = append(policies.Content, envFilePolicy("HasLoggingEnvFile", "LoggingEnvFileARN", "GetLoggingEnvFilePolicy"))
+	}
+	for _, s := range t.sidecars {
+		id := logicalIDSafe(s.name)
+		policies.Content = append(policies.Content, envFilePolicy("HasEnvFileFor"+id, "EnvFileARNFor"+id, "GetEnvFilePolicyFor"+id))
+	}
 	return kv(
 		"Metadata", kv("aws:copilot:description", "An IAM Role for the Fargate agent to make AWS API calls on your behalf"),
 		"Type", "AWS::IAM::Role",
 		"Properties", kv(
 			"AssumeRolePolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("Service", "ecs-tasks.amazonaws.com"), "Action", "sts:AssumeRole")),
-			"Policies", seq(
-				kv("PolicyName", join("", fn("", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"), "SecretsPolicy")),
-					"PolicyDocument", policyDoc(
-						kv("Effect", "Allow", "Action", seq("ssm:GetParameters"),
-							"Resource", seq(sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*")),
-							"Condition", tagCondition("ssm:ResourceTag")),
-						kv("Effect", "Allow", "Action", seq("secretsmanager:GetSecretValue"),
-							"Resource", seq(sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*")),
-							"Condition", tagCondition("secretsmanager:ResourceTag")),
-						kv("Effect", "Allow", "Action", seq("kms:Decrypt"), "Resource", seq(ref("ArtifactKeyARN"))),
-						kv("Sid", "DecryptTaggedKMSKey", "Effect", "Allow", "Action", seq("kms:Decrypt"),
-							"Resource", seq(sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")),
-							"Condition", tagCondition("aws:ResourceTag")),
-					)),
-				ifFn("HasEnvFile",
-					kv("PolicyName", join("", fn("", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"), "GetEnvFilePolicy")),
-						"PolicyDocument", policyDoc(
-							kv("Effect", "Allow", "Action", seq("s3:GetObject"), "Resource", seq(ref("EnvFileARN"))),
-							kv("Effect", "Allow", "Action", seq("s3:GetBucketLocation"), "Resource", seq(envFileBucket)),
-						)),
-					noValue()),
-			),
+			"Policies", policies,
 			"ManagedPolicyArns", seq(sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")),
 		),
 	)
@@ -430,7 +434,8 @@ func ecsExecutionRole() *yaml.Node {
 
 // ecsTaskRole is the containers' role: no IAM, plus exec, publish and the
 // addons' managed policies.
-func ecsTaskRole(exec bool, topics []topicSpec, addonPolicies []string) *yaml.Node {
+func ecsTaskRole(m ecsManifest, topics []topicSpec, addonPolicies []string) *yaml.Node {
+	exec := m.Exec != nil && *m.Exec
 	props := kv()
 	if len(addonPolicies) > 0 {
 		arns := seq()
@@ -447,6 +452,7 @@ func ecsTaskRole(exec bool, topics []topicSpec, addonPolicies []string) *yaml.No
 			kv("Effect", "Allow", "Action", []string{"logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents"}, "Resource", "*"),
 		)))
 	}
+	policies.Content = append(policies.Content, efsPolicies(m.task.storage)...)
 	if len(topics) > 0 {
 		resources := seq()
 		for _, t := range topics {
@@ -454,6 +460,9 @@ func ecsTaskRole(exec bool, topics []topicSpec, addonPolicies []string) *yaml.No
 		}
 		policies.Content = append(policies.Content, kv("PolicyName", "Publish2SNS", "PolicyDocument", policyDoc(
 			kv("Effect", "Allow", "Action", "sns:Publish", "Resource", resources))))
+	}
+	if m.task.tracing {
+		policies.Content = append(policies.Content, xrayPolicy())
 	}
 	set(props, "Policies", policies)
 	return kv(
@@ -520,7 +529,7 @@ func ecsSecurityGroups(n yaml.Node, addonSGs []string) (*yaml.Node, error) {
 
 // ecsServiceProps are the properties of the ECS service shared by every
 // ECS service type, up to NetworkConfiguration.
-func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs *yaml.Node) *yaml.Node {
+func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs, serviceConnect *yaml.Node) *yaml.Node {
 	props := kv(
 		"PlatformVersion", platform.version,
 		"Cluster", importValue(sub("${AppName}-${EnvName}-ClusterId")),
@@ -541,7 +550,7 @@ func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs *yaml.Node) *yaml.
 		"DeploymentCircuitBreaker", kv("Enable", true, "Rollback", true),
 		"MinimumHealthyPercent", minHealthy,
 		"MaximumPercent", maxPct,
-		"Alarms", ifFn("IsGovCloud", noValue(), kv("Enable", false, "AlarmNames", fn(""), "Rollback", true)),
+		"Alarms", deploymentAlarms(m.task.rollback),
 	))
 	set(props, "PropagateTags", "SERVICE")
 	if m.Exec != nil && *m.Exec {
@@ -552,7 +561,7 @@ func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs *yaml.Node) *yaml.
 	} else {
 		set(props, "LaunchType", "FARGATE")
 	}
-	set(props, "ServiceConnectConfiguration", ifFn("IsGovCloud", noValue(), kv("Enabled", false)))
+	set(props, "ServiceConnectConfiguration", serviceConnect)
 	p := m.Network.VPC.Placement
 	assign, subnets := "ENABLED", any(kv("Fn::Split", fn("", ",", importValue(sub("${AppName}-${EnvName}-PublicSubnets")))))
 	switch {

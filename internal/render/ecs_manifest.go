@@ -16,11 +16,13 @@ type ecsManifest struct {
 	Name  string `yaml:"name"`
 	Type  string `yaml:"type"`
 	Image struct {
-		Build       yaml.Node `yaml:"build"`
-		Location    string    `yaml:"location"`
-		Port        *uint16   `yaml:"port"`
-		HealthCheck yaml.Node `yaml:"healthcheck"`
-		Credentials *string   `yaml:"credentials"`
+		Build       yaml.Node         `yaml:"build"`
+		Location    string            `yaml:"location"`
+		Port        *uint16           `yaml:"port"`
+		HealthCheck yaml.Node         `yaml:"healthcheck"`
+		Credentials *string           `yaml:"credentials"`
+		Labels      map[string]string `yaml:"labels"`
+		DependsOn   map[string]string `yaml:"depends_on"`
 	} `yaml:"image"`
 	CPU        *int                `yaml:"cpu"`
 	Memory     *int                `yaml:"memory"`
@@ -48,15 +50,19 @@ type ecsManifest struct {
 	} `yaml:"publish"`
 	HTTP lbHTTP `yaml:"http"`
 
+	// Decoded and validated by parseTask into task.
+	Sidecars yaml.Node `yaml:"sidecars"`
+	Logging  yaml.Node `yaml:"logging"`
+	Storage  yaml.Node `yaml:"storage"`
+
 	// Refused until rendered: each needs more than a template change
-	// (an S3 upload, a Lambda, FireLens or an override engine).
+	// (an S3 upload, a Lambda or an override engine).
 	NLB             yaml.Node `yaml:"nlb"`
-	Sidecars        yaml.Node `yaml:"sidecars"`
-	Logging         yaml.Node `yaml:"logging"`
-	Storage         yaml.Node `yaml:"storage"`
 	EnvFile         yaml.Node `yaml:"env_file"`
 	TaskdefOverride yaml.Node `yaml:"taskdef_overrides"`
 	Observability   yaml.Node `yaml:"observability"`
+
+	task ecsTask
 }
 
 // lbHTTP is `http: false` or the main listener rule of a Load Balanced Web

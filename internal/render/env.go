@@ -24,16 +24,17 @@ const defaultFlowLogRetention = 14
 
 // KeepPreviousEnvParams are the environment stack parameters whose live value
 // wins over the rendered one when the stack exists: Copilot keeps them too,
-// and autopilot does not yet render the EFS and aliases they switch on.
-// deploy must refuse a stack where EFSWorkloads or Aliases is non-empty,
-// since this template lacks those resources. ALBWorkloads and
-// InternalALBWorkloads are computed from the workspace and join this list
-// only when the workspace computes them empty (see keepPreviousEnv).
+// and autopilot does not yet render the aliases they switch on. deploy must
+// refuse a stack where Aliases is non-empty, or EFSWorkloads while the file
+// system is not rendered (see Stack.Unrendered), since this template lacks
+// those resources. ALBWorkloads, InternalALBWorkloads and EFSWorkloads are
+// computed from the workspace and join this list only when the workspace
+// computes them empty (see keepPreviousEnv).
 var KeepPreviousEnvParams = []string{"ALBWorkloads", "Aliases", "EFSWorkloads", "InternalALBWorkloads", "ServiceDiscoveryEndpoint"}
 
 // unrenderedEnvParams are the environment parameters whose features
-// (managed EFS, the application's domain and its aliases) autopilot does
-// not render yet.
+// (the application's domain and its aliases, and managed EFS while no
+// workload of the workspace needs it) the rendered template lacks.
 var unrenderedEnvParams = map[string]string{
 	"EFSWorkloads": "a managed EFS file system",
 	"AppDNSName":   "the application's domain (DNS delegation and certificates)",
@@ -97,10 +98,6 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 			continue
 		}
 		needs[w.Name] = needsOf(w.Kind, doc)
-		if needs[w.Name].efs {
-			fail(nil, ruleUnsupported, fmt.Sprintf("rendering environment %s is not supported while %s %q uses a Copilot-managed EFS volume: the environment's EFS resources are not rendered yet", env, w.Kind, w.Name),
-				"use an existing file system (storage.volumes.<name>.efs.id), or deploy with your current tooling")
-		}
 	}
 	if !m.CDN.IsZero() {
 		fail(&m.CDN, ruleUnsupported, "rendering cdn is not supported yet", "remove cdn for now")
@@ -119,7 +116,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		return nil, diags
 	}
 
-	var nat, arPrivate, alb, internalALB []string
+	var nat, arPrivate, alb, internalALB, efs []string
 	for _, name := range sortedKeys(needs) {
 		n := needs[name]
 		if n.nat {
@@ -134,6 +131,9 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		if n.internalALB {
 			internalALB = append(internalALB, name)
 		}
+		if n.efs {
+			efs = append(efs, name)
+		}
 	}
 	if len(alb) > 0 && plan.imported && len(plan.publicIDs) < 2 {
 		fail(nodeAt(doc, "network", "vpc", "subnets"), ruleManifest,
@@ -146,7 +146,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		"EnvironmentName":             env,
 		"ALBWorkloads":                strings.Join(alb, ","),
 		"InternalALBWorkloads":        strings.Join(internalALB, ","),
-		"EFSWorkloads":                "",
+		"EFSWorkloads":                strings.Join(efs, ","),
 		"NATWorkloads":                strings.Join(nat, ","),
 		"AppRunnerPrivateWorkloads":   strings.Join(arPrivate, ","),
 		"AppDNSName":                  "",
@@ -173,7 +173,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
-	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText))
+	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0)
 	body, err := encode(tpl)
 	if err != nil {
 		fail(nil, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
@@ -186,9 +186,21 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		Template:     body,
 		Parameters:   params,
 		Tags:         stackTags(opts.Tags, app, env, ""),
-		KeepPrevious: keepPreviousEnv(map[string][]string{"ALBWorkloads": alb, "InternalALBWorkloads": internalALB}),
+		KeepPrevious: keepPreviousEnv(map[string][]string{"ALBWorkloads": alb, "InternalALBWorkloads": internalALB, "EFSWorkloads": efs}),
 		Unrendered:   unrenderedEnvParams,
 		MergeLists:   []string{"ALBWorkloads", "AppRunnerPrivateWorkloads", "InternalALBWorkloads", "NATWorkloads"},
+	}
+	if len(efs) > 0 {
+		// The file system is rendered: EFSWorkloads is computed, unioned with
+		// the live list, and no longer a feature this template lacks.
+		st.Unrendered = map[string]string{}
+		for k, v := range unrenderedEnvParams {
+			if k != "EFSWorkloads" {
+				st.Unrendered[k] = v
+			}
+		}
+		st.MergeLists = append(st.MergeLists, "EFSWorkloads")
+		slices.Sort(st.MergeLists)
 	}
 	return st, append(diags, sizeCheck(st, em.Path)...)
 }
@@ -282,7 +294,10 @@ func sgRules(m envManifest, file, env string) (ingress, egress []portRule, diags
 	return conv(m.Network.VPC.SecurityGroup.Ingress, "ingress"), conv(m.Network.VPC.SecurityGroup.Egress, "egress"), diags
 }
 
-func envTemplate(app, env string, m envManifest, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string) *yaml.Node {
+// withEFS renders the managed EFS file system (under CreateEFS): only when
+// a workload of the workspace needs it, so an environment without one keeps
+// Copilot's template shape and deploy's refusal of a live EFSWorkloads.
+func envTemplate(app, env string, m envManifest, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool) *yaml.Node {
 	stringParams := func(ps ...string) *yaml.Node {
 		n := kv()
 		for _, name := range ps {
@@ -400,6 +415,9 @@ func envTemplate(app, env string, m envManifest, p vpcPlan, lb envLB, ingress, e
 		"Properties", kv("Description", "Ingress from other containers in the same security group", "GroupId", ref("EnvironmentSecurityGroup"),
 			"IpProtocol", -1, "SourceSecurityGroupId", ref("EnvironmentSecurityGroup"))))
 	addEnvLBResources(add, lb, p)
+	if withEFS {
+		addEnvEFS(add, p, vpcRef)
+	}
 	if !p.imported {
 		add("AppRunnerVpcEndpointSecurityGroup", kv("Metadata", desc("A security group for App Runner private services"), "Type", "AWS::EC2::SecurityGroup",
 			"Condition", "CreateAppRunnerVPCEndpoint",
@@ -479,6 +497,11 @@ func envTemplate(app, env string, m envManifest, p vpcPlan, lb envLB, ingress, e
 		"Description", "Required output to force the stack to update if mutating feature params, like ALBWorkloads, does not change the template."))
 	addPublicALBAccessible(out)
 	set(out, "LastForceDeployID", kv("Value", "", "Description", "Optionally force the template to update when no immediate resource change is present."))
+	if withEFS {
+		// Copilot's output name differs from its export's.
+		set(out, "ManagedFileSystemID", kv("Condition", "CreateEFS", "Value", ref("FileSystem"), "Description", "The ID of the Copilot-managed EFS filesystem.",
+			"Export", kv("Name", sub("${AWS::StackName}-FilesystemID"))))
+	}
 	if !p.imported {
 		export("AppRunnerVpcEndpointId", ref("AppRunnerVpcEndpoint"), "Condition", "CreateAppRunnerVPCEndpoint", "Description", "VPC Endpoint to App Runner for private services")
 	}

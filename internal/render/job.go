@@ -235,12 +235,20 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 			set(paramDecl, k, decl.Content[i+1])
 		}
 	}
+	conditions := kv("HasAddons", not(equals(ref("AddonsTemplateURL"), "")), "HasEnvFile", not(equals(ref("EnvFileARN"), "")))
+	taskParams(m.task, paramDecl, conditions, params)
 	res := kv()
 	add := func(id string, r *yaml.Node) { res.Content = append(res.Content, str(id), r) }
 	add("LogGroup", ecsLogGroup())
-	add("TaskDefinition", ecsTaskDefinition(m, platform, ecsMainContainer(in, m, addonSecrets, addonVars, topics, nil, nil, -1)))
-	add("ExecutionRole", ecsExecutionRole())
-	add("TaskRole", ecsTaskRole(m.Exec != nil && *m.Exec, topics, addonPolicies))
+	taskDef, err := ecsTaskDefinition(m, platform, ecsContainers(in, m, addonSecrets, addonVars, topics, nil, exposedPorts(in, m, false)))
+	if err != nil {
+		fail(get(in.doc, "taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
+		return nil, diags
+	}
+	add("TaskDefinition", taskDef)
+	addAccessPoint(add, m.task.storage)
+	add("ExecutionRole", ecsExecutionRole(m.task))
+	add("TaskRole", ecsTaskRole(m, topics, addonPolicies))
 	ruleProps := kv("ScheduleExpression", ref("Schedule"), "State", "ENABLED")
 	if disabled {
 		ruleProps = kv("ScheduleExpression", "rate(5 minutes)", "State", "DISABLED")
@@ -310,7 +318,7 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 		"Description", "CloudFormation template that represents a scheduled job on Amazon ECS.",
 		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(string(manifestText)), "RenderedBy", "autopilot"),
 		"Parameters", paramDecl,
-		"Conditions", kv("HasAddons", not(equals(ref("AddonsTemplateURL"), "")), "HasEnvFile", not(equals(ref("EnvFileARN"), ""))),
+		"Conditions", conditions,
 		"Resources", res,
 	)
 	body, err := encode(tpl)

@@ -10,9 +10,10 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/diag"
 )
 
-// Copilot's job-manifest.yml (v1.33.2) restated without the parts autopilot
-// refuses (sidecars, storage, labels, depends_on): the facts of
-// job-test.stack.yml and job-test.params.json for what remains.
+// Copilot's job-manifest.yml (v1.33.2) restated without the parts
+// ecs_containers_test.go and ecs_efs_test.go cover (sidecars, storage,
+// labels, depends_on): the facts of job-test.stack.yml and
+// job-test.params.json for what remains.
 const copilotJobManifest = `name: job
 type: Scheduled Job
 image:
@@ -59,13 +60,13 @@ func TestJobMatchesCopilotTestdata(t *testing.T) {
 		"TaskDefinition:AWS::ECS::TaskDefinition", "TaskRole:AWS::IAM::Role",
 		"mytopicfifoSNSTopic:AWS::SNS::Topic", "mytopicfifoSNSTopicPolicy:AWS::SNS::TopicPolicy",
 	}
-	// Copilot's list also has the env-controller trio and, for the refused
-	// managed EFS volume, AccessPoint.
+	// Copilot's list also has the env-controller trio and, for the managed
+	// EFS volume left out here (see ecs_efs_test.go), AccessPoint.
 	if diff := cmp.Diff(want, resourceFacts(t, root)); diff != "" {
 		t.Errorf("resources (-copilot +autopilot):\n%s", diff)
 	}
-	// Copilot also declares TaskCount (read by no resource of a job) and the
-	// refused sidecar's EnvFileARNFornginx.
+	// Copilot also declares TaskCount (read by no resource of a job) and,
+	// for the sidecar left out here, EnvFileARNFornginx.
 	if diff := cmp.Diff([]string{"AddonsTemplateURL", "AppName", "ArtifactKeyARN", "ContainerImage", "EnvFileARN", "EnvName", "LogRetention", "Schedule", "TaskCPU", "TaskMemory", "WorkloadName"},
 		sectionKeys(root, "Parameters")); diff != "" {
 		t.Errorf("parameters (-copilot +autopilot):\n%s", diff)

@@ -98,9 +98,6 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	if backend && m.HTTP.Enabled && m.Image.Port == nil {
 		fail(httpNode, ruleManifest, `"http" needs "image.port": the load balancer forwards to it`, "set image.port")
 	}
-	if !m.NLB.IsZero() {
-		fail(&m.NLB, ruleUnsupported, "rendering nlb is not supported yet: the Network Load Balancer resources are not rendered", "remove nlb for now, or deploy this service with your current tooling")
-	}
 	h := m.HTTP
 	switch {
 	case backend:
@@ -137,9 +134,6 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		fail(httpNode, ruleUnsupported, fmt.Sprintf("rendering a %s with http is not supported yet in environment %s, which has %s: Copilot routes it by http.alias, which is not rendered", in.kind, in.env, which),
 			"deploy this service with your current tooling until aliases are rendered")
 	}
-	if h.TargetContainer != nil && *h.TargetContainer != in.name {
-		fail(httpNode, ruleUnsupported, fmt.Sprintf("http.target_container %q: only the main container %q can take traffic while sidecars are not rendered", *h.TargetContainer, in.name), "remove http.target_container")
-	}
 	if v := h.Version; v != nil {
 		switch strings.ToUpper(*v) {
 		case "GRPC", "HTTP1", "HTTP2":
@@ -150,6 +144,20 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, nil)
 	if err != nil {
 		fail(&m.Network.VPC.SecurityGroups, ruleManifest, err.Error(), "")
+	}
+	tp := exposedPorts(in, m, h.Enabled)
+	switch {
+	case tp.targetContainerIsUnknown:
+		fail(httpNode, ruleManifest, fmt.Sprintf("http.target_container %q is neither the main container nor a sidecar", tp.targetContainer), "name the main container or a sidecar")
+	case tp.targetContainerHasNoPort:
+		fail(httpNode, ruleManifest, fmt.Sprintf("http.target_container %q exposes no port", tp.targetContainer), "set sidecars."+tp.targetContainer+".port, or http.target_port")
+	}
+	if n := m.task.nlb; n != nil {
+		for _, l := range n.listeners {
+			if l.targetContainerIsUnknown {
+				fail(&m.NLB, ruleManifest, fmt.Sprintf("nlb target_container %q is neither the main container nor a sidecar", l.targetContainer), "name the main container or a sidecar")
+			}
+		}
 	}
 	image, idiags := ecsImage(in, m)
 	diags = append(diags, idiags...)
@@ -170,14 +178,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	sgs, _ = ecsSecurityGroups(m.Network.VPC.SecurityGroups, addonSGs)
 	// A backend without a port is not registered in service discovery:
 	// Copilot passes TargetPort -1, which turns ExposePort off.
-	port, targetPort := -1, -1
-	if m.Image.Port != nil {
-		port = int(*m.Image.Port)
-		targetPort = port
-	}
-	if h.TargetPort != nil {
-		targetPort = int(*h.TargetPort)
-	}
+	targetPort := tp.targetPort
 	params, pdiags := ecsParams(in, m, image, 256, 512, addons)
 	diags = append(diags, pdiags...)
 	params["TargetPort"] = strconv.Itoa(targetPort)
@@ -199,6 +200,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		delete(params, "DNSDelegated")
 		set(conditions, "ExposePort", not(equals(ref("TargetPort"), -1)))
 	}
+	taskParams(m.task, paramDecl, conditions, params)
 	lb := publicLB
 	if backend {
 		lb = internalLB
@@ -210,37 +212,52 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		lbDNS = lb.export("DNS")
 	}
 	add("LogGroup", ecsLogGroup())
-	var ports []int
-	if port != -1 {
-		ports = append(ports, port)
+	taskDef, err := ecsTaskDefinition(m, platform, ecsContainers(in, m, addonSecrets, addonVars, topics, lbDNS, tp))
+	if err != nil {
+		fail(get(in.doc, "taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
+		return nil, diags
 	}
-	if targetPort != port {
-		// Copilot exposes a target_port of the main container too.
-		ports = append(ports, targetPort)
-	}
-	add("TaskDefinition", ecsTaskDefinition(m, platform, ecsMainContainer(in, m, addonSecrets, addonVars, topics, lbDNS, ports, targetPort)))
-	add("ExecutionRole", ecsExecutionRole())
-	add("TaskRole", ecsTaskRole(m.Exec != nil && *m.Exec, topics, addonPolicies))
+	add("TaskDefinition", taskDef)
+	addAccessPoint(add, m.task.storage)
+	add("ExecutionRole", ecsExecutionRole(m.task))
+	add("TaskRole", ecsTaskRole(m, topics, addonPolicies))
 	add("DiscoveryService", ecsDiscoveryService())
 	var lbFullName *yaml.Node
 	if h.Enabled {
 		lbFullName = lb.export("FullName")
 	}
 	addAutoscaling(add, m.Count, lbFullName)
+	addRollbackAlarms(add, m.task.rollback)
 
-	svcProps := ecsServiceProps(m, platform, sgs)
+	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, tp))
 	svc := kv(
 		"Metadata", kv("aws:copilot:description", "An ECS service to run and maintain your tasks in the environment cluster"),
 		"Type", "AWS::ECS::Service",
 	)
+	nlb := m.task.nlb
+	dependsOn, targets := seq(), seq()
 	if h.Enabled {
-		set(svc, "DependsOn", seq("HTTPListenerRule"))
+		dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRule"))
+		targets.Content = append(targets.Content, kv("ContainerName", tp.targetContainer, "ContainerPort", targetPort, "TargetGroupArn", ref("TargetGroup")))
+	}
+	if nlb != nil {
+		for i := range nlb.listeners {
+			dependsOn.Content = append(dependsOn.Content, str("NLBListener"+nlbSuffix(i)))
+		}
+		targets.Content = append(targets.Content, nlbServiceTargets(nlb)...)
+	}
+	if len(dependsOn.Content) > 0 {
+		set(svc, "DependsOn", dependsOn)
+		// Copilot's grace period: the http health check's, else the NLB's, else 60s.
 		grace := 60
-		if h.HealthCheck.GracePeriod != nil {
+		switch {
+		case h.HealthCheck.GracePeriod != nil:
 			grace = int(h.HealthCheck.GracePeriod.Seconds())
+		case nlb != nil && nlb.listeners[0].grace != nil:
+			grace = *nlb.listeners[0].grace
 		}
 		set(svcProps, "HealthCheckGracePeriodSeconds", grace)
-		set(svcProps, "LoadBalancers", seq(kv("ContainerName", in.name, "ContainerPort", targetPort, "TargetGroupArn", ref("TargetGroup"))))
+		set(svcProps, "LoadBalancers", targets)
 	}
 	registries := seq(kv("RegistryArn", getAtt("DiscoveryService.Arn"), "Port", ref("TargetPort")))
 	if backend {
@@ -259,12 +276,19 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		}
 		add("HTTPListenerRule", listenerRule(normalizePath(*h.Path), h.AllowedSourceIPs, lb.export("HTTPListenerArn"), in.priority, hosts))
 	}
+	if nlb != nil {
+		addNLB(add, nlb)
+	}
 	addAddonsStack(add, addons)
 	addTopics(add, topics)
 
 	description := "CloudFormation template that represents a load balanced web service on Amazon ECS."
 	if backend {
 		description = "CloudFormation template that represents a backend service on Amazon ECS."
+	}
+	outputs := kv("DiscoveryServiceARN", discoveryOutput())
+	if nlb != nil {
+		set(outputs, "PublicNetworkLoadBalancerDNSName", nlbOutput())
 	}
 	tpl := kv(
 		"AWSTemplateFormatVersion", "2010-09-09",
@@ -273,7 +297,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		"Parameters", paramDecl,
 		"Conditions", conditions,
 		"Resources", res,
-		"Outputs", kv("DiscoveryServiceARN", discoveryOutput()),
+		"Outputs", outputs,
 	)
 	body, err := encode(tpl)
 	if err != nil {

@@ -378,10 +378,8 @@ func TestLBWSRefusals(t *testing.T) {
 	}{
 		{"alias", base + "http: {path: /, alias: example.com}\n", "", "rendering http.alias is not supported yet"},
 		{"imported ALB", base + "http: {path: /, alb: my-alb}\n", "", "rendering http.alb is not supported yet"},
-		{"network load balancer", base + "http: false\nnlb: {port: 80/tcp}\n", "", "rendering nlb is not supported yet"},
-		{"sidecars", base + "http: {path: /}\nsidecars:\n  proxy: {image: envoy, port: 9090}\n", "", "rendering sidecars is not supported yet"},
-		{"managed EFS", base + "http: {path: /}\nstorage:\n  volumes:\n    data: {path: /data, efs: true}\n", "", "uses a Copilot-managed EFS volume"},
-		{"service connect", base + "http: {path: /}\nnetwork: {connect: true}\n", "", "network.connect (ECS Service Connect) is not supported yet"},
+		{"TLS network load balancer", base + "http: false\nnlb: {port: 443/tls}\n", "", "rendering TLS listeners is not supported yet"},
+		{"network load balancer alias", base + "http: false\nnlb: {port: 80/tcp, alias: nlb.example.com}\n", "", "rendering nlb.alias is not supported yet"},
 		{"no port", "name: web\ntype: Load Balanced Web Service\nimage: {location: nginx}\nhttp: {path: /}\n", "", `"image.port" must be specified`},
 		{"no path", base + "http: {healthcheck: /ping}\n", "", `"path" must be specified in "http"`},
 		{"no http", base, "", `"http" must be specified`},

@@ -15,23 +15,13 @@ import (
 
 // workerSubscribe is a Worker Service's `subscribe` section.
 type workerSubscribe struct {
-	Queue  workerQueue `yaml:"queue"`
+	Queue  queueSpec `yaml:"queue"`
 	Topics []struct {
 		Name         string    `yaml:"name"`
 		Service      string    `yaml:"service"`
 		FilterPolicy yaml.Node `yaml:"filter_policy"`
 		Queue        yaml.Node `yaml:"queue"`
 	} `yaml:"topics"`
-}
-
-type workerQueue struct {
-	Retention  *string `yaml:"retention"`
-	Delay      *string `yaml:"delay"`
-	Timeout    *string `yaml:"timeout"`
-	DeadLetter struct {
-		Tries *int `yaml:"tries"`
-	} `yaml:"dead_letter"`
-	FIFO yaml.Node `yaml:"fifo"`
 }
 
 // publishedTopics maps "<service>/<topic>" to the publisher's type for every
@@ -82,53 +72,43 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		}
 	}
 	subNode := get(in.doc, "subscribe")
-	if !subscribe.Queue.FIFO.IsZero() {
-		var on bool
-		if subscribe.Queue.FIFO.Decode(&on) != nil || on {
-			fail(&subscribe.Queue.FIFO, ruleUnsupported, "rendering a FIFO events queue (subscribe.queue.fifo) is not supported yet", "remove fifo for now, or deploy this worker with your current tooling")
-		}
+	if f, err := parseFIFO(subscribe.Queue.FIFO); err != nil {
+		fail(nodeAt(subNode, "queue", "fifo"), ruleManifest, "subscribe.queue."+err.Error(), "")
+	} else {
+		subscribe.Queue.fifo = f
 	}
-	queueProps := kv("KmsMasterKeyId", ref("EventsKMSKey"))
-	for _, q := range []struct {
-		in        *string
-		key, prop string
-	}{{subscribe.Queue.Retention, "retention", "MessageRetentionPeriod"}, {subscribe.Queue.Delay, "delay", "DelaySeconds"}, {subscribe.Queue.Timeout, "timeout", "VisibilityTimeout"}} {
-		if q.in == nil {
-			continue
-		}
-		v, err := seconds(q.in, q.key)
-		if err != nil {
-			fail(nodeAt(subNode, "queue", q.key), ruleManifest, err.Error(), "")
-			continue
-		}
-		set(queueProps, q.prop, v)
+	queueProps, err := queueProperties(subscribe.Queue, "DeadLetterQueue")
+	if err != nil {
+		fail(nodeAt(subNode, "queue"), ruleManifest, err.Error(), "")
 	}
 	deadLetter := subscribe.Queue.DeadLetter.Tries != nil
-	if deadLetter {
-		set(queueProps, "RedrivePolicy", kv("deadLetterTargetArn", getAtt("DeadLetterQueue.Arn"), "maxReceiveCount", *subscribe.Queue.DeadLetter.Tries))
-	}
-	type subscription struct {
-		id, name, service string
-		filter            *yaml.Node
-		publisher         workspace.Kind
-	}
-	var subs []subscription
+	// Copilot subscribes a FIFO queue to the topic's ".fifo" twin.
+	eventsFIFO := !subscribe.Queue.empty() && subscribe.Queue.fifo.enabled
+	var subs []workerSubscription
 	for i, t := range subscribe.Topics {
 		at := nodeAt(subNode, "topics", strconv.Itoa(i))
 		if t.Name == "" || t.Service == "" {
 			fail(at, ruleManifest, "every subscribed topic needs a name and a service", "")
 			continue
 		}
-		if !t.Queue.IsZero() {
-			fail(&t.Queue, ruleUnsupported, fmt.Sprintf("rendering a queue of its own for topic %s (subscribe.topics[%d].queue) is not supported yet", t.Name, i),
-				"remove the topic's queue so it feeds the events queue, or deploy this worker with your current tooling")
-		}
 		if _, ok := published[t.Service+"/"+t.Name]; !ok {
 			fail(at, ruleManifest, fmt.Sprintf("topic %q of service %q is not published by a workload of this workspace", t.Name, t.Service),
 				fmt.Sprintf("add it to publish.topics of copilot/%s/manifest.yml, or fix the name", t.Service))
 		}
-		s := subscription{id: logicalIDSafe(t.Service) + logicalIDSafe(t.Name) + "SNSTopicSubscription", name: t.Name, service: t.Service,
-			publisher: published[t.Service+"/"+t.Name]}
+		s := workerSubscription{name: t.Name, service: t.Service, publisher: published[t.Service+"/"+t.Name]}
+		q, err := parseTopicQueue(t.Queue)
+		if err != nil {
+			fail(&t.Queue, ruleManifest, fmt.Sprintf("subscribe.topics[%d].%v", i, err), "")
+		}
+		switch {
+		case t.Queue.IsZero() && eventsFIFO:
+			s.name += ".fifo"
+		case q != nil && q.fifo.enabled:
+			s.name += ".fifo"
+		}
+		if q != nil {
+			s.queue = &topicQueue{id: s.id(), spec: *q}
+		}
 		if !t.FilterPolicy.IsZero() {
 			f, err := filterPolicy(&t.FilterPolicy)
 			if err != nil {
@@ -176,24 +156,24 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 
 	paramDecl := ecsParamsDecl(false)
 	set(paramDecl, "LogRetention", kv("Type", "Number", "Default", ecsLogRetention))
+	conditions := ecsConditions(false)
+	taskParams(m.task, paramDecl, conditions, params)
 	res := kv()
 	add := func(id string, r *yaml.Node) { res.Content = append(res.Content, str(id), r) }
-	container := ecsMainContainer(in, m, addonSecrets, addonVars, topics, nil, nil, -1)
-	// Copilot puts the queue URI right after the topic ARNs, before the
-	// manifest's variables.
-	envList := get(container, "Environment")
-	queueVar := kv("Name", "COPILOT_QUEUE_URI", "Value", ref("EventsQueue"))
-	pos := 4 + len(addonVars)
-	if len(topics) > 0 {
-		pos++
-	}
-	envList.Content = append(envList.Content[:pos], append([]*yaml.Node{queueVar}, envList.Content[pos:]...)...)
 	add("LogGroup", ecsLogGroup())
-	add("TaskDefinition", ecsTaskDefinition(m, platform, container))
-	add("ExecutionRole", ecsExecutionRole())
-	add("TaskRole", ecsTaskRole(m.Exec != nil && *m.Exec, topics, addonPolicies))
+	in.workerEnv = topicQueueURIs(subs)
+	taskDef, err := ecsTaskDefinition(m, platform, ecsContainers(in, m, addonSecrets, addonVars, topics, nil, exposedPorts(in, m, false)))
+	if err != nil {
+		fail(get(in.doc, "taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
+		return nil, diags
+	}
+	add("TaskDefinition", taskDef)
+	addAccessPoint(add, m.task.storage)
+	add("ExecutionRole", ecsExecutionRole(m.task))
+	add("TaskRole", ecsTaskRole(m, topics, addonPolicies))
 	addAutoscaling(add, m.Count, nil)
-	svcProps := ecsServiceProps(m, platform, sgs)
+	addRollbackAlarms(add, m.task.rollback)
+	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, taskPorts{targetPort: -1}))
 	set(svcProps, "ServiceRegistries", noValue())
 	add("Service", kv(
 		"Metadata", kv("aws:copilot:description", "An ECS service to run and maintain your tasks in the environment cluster"),
@@ -215,16 +195,22 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 			kv("Sid", "Allow task role encrypt/decrypt", "Effect", "Allow", "Principal", kv("AWS", taskRole), "Action", []string{"kms:Encrypt", "kms:Decrypt"}, "Resource", "*"),
 		))),
 	))
+	queueWhat, dlqWhat := "An events SQS queue to buffer messages", "A dead letter SQS queue to buffer failed messages from the events queue"
+	dlqProps := kv("KmsMasterKeyId", ref("EventsKMSKey"), "MessageRetentionPeriod", 1209600)
+	if subscribe.Queue.fifo.enabled {
+		queueWhat, dlqWhat = "An events SQS FIFO queue to buffer messages", "A dead letter SQS FIFO queue to buffer failed messages from the events queue"
+		set(dlqProps, "FifoQueue", true)
+	}
 	add("EventsQueue", kv(
-		"Metadata", kv("aws:copilot:description", "An events SQS queue to buffer messages"),
+		"Metadata", kv("aws:copilot:description", queueWhat),
 		"Type", "AWS::SQS::Queue",
 		"Properties", queueProps,
 	))
 	if deadLetter {
 		add("DeadLetterQueue", kv(
-			"Metadata", kv("aws:copilot:description", "A dead letter SQS queue to buffer failed messages from the events queue"),
+			"Metadata", kv("aws:copilot:description", dlqWhat),
 			"Type", "AWS::SQS::Queue",
-			"Properties", kv("KmsMasterKeyId", ref("EventsKMSKey"), "MessageRetentionPeriod", 1209600),
+			"Properties", dlqProps,
 		))
 		add("DeadLetterPolicy", kv("Type", "AWS::SQS::QueuePolicy", "Properties", kv(
 			"Queues", fn("", ref("DeadLetterQueue")),
@@ -232,12 +218,15 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 				"Action", []string{"sqs:ReceiveMessage", "sqs:DeleteMessage"}, "Resource", getAtt("DeadLetterQueue.Arn"))),
 		)))
 	}
-	topicARN := func(s subscription) *yaml.Node {
+	topicARN := func(s workerSubscription) *yaml.Node {
 		return join("", fn("", sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"), ref("AppName"), "-", ref("EnvName"), "-"+s.service+"-"+s.name))
 	}
 	statements := []*yaml.Node{kv("Effect", "Allow", "Principal", kv("AWS", deepCopy(taskRole)),
 		"Action", []string{"sqs:ReceiveMessage", "sqs:DeleteMessage"}, "Resource", getAtt("EventsQueue.Arn"))}
 	for _, s := range subs {
+		if s.queue != nil {
+			continue
+		}
 		statements = append(statements, kv("Effect", "Allow", "Principal", kv("Service", "sns.amazonaws.com"), "Action", []string{"sqs:SendMessage"},
 			"Resource", getAtt("EventsQueue.Arn"), "Condition", kv("ArnEquals", kv("aws:SourceArn", topicARN(s)))))
 	}
@@ -250,12 +239,22 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		if s.filter != nil {
 			set(props, "FilterPolicy", s.filter)
 		}
-		set(props, "Endpoint", getAtt("EventsQueue.Arn"))
-		add(s.id, kv(
+		endpoint := "EventsQueue.Arn"
+		if s.queue != nil {
+			endpoint = s.queue.id + "EventsQueue.Arn"
+		}
+		set(props, "Endpoint", getAtt(endpoint))
+		add(s.id()+"SNSTopicSubscription", kv(
 			"Metadata", kv("aws:copilot:description", fmt.Sprintf("A SNS subscription to topic %s from service %s", s.name, s.service)),
 			"Type", "AWS::SNS::Subscription",
 			"Properties", props,
 		))
+		if s.queue != nil {
+			if err := addTopicQueue(add, s, topicARN(s)); err != nil {
+				fail(subNode, ruleManifest, fmt.Sprintf("subscribe topic %s: %v", s.name, err), "")
+				return nil, diags
+			}
+		}
 	}
 	addTopics(add, topics)
 	addAddonsStack(add, addons)
@@ -265,7 +264,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		"Description", "CloudFormation template that represents a worker service on Amazon ECS.",
 		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(string(manifestText)), "RenderedBy", "autopilot"),
 		"Parameters", paramDecl,
-		"Conditions", ecsConditions(false),
+		"Conditions", conditions,
 		"Resources", res,
 	)
 	body, err := encode(tpl)

@@ -10,9 +10,9 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/diag"
 )
 
-// Copilot's worker-manifest.yml (v1.33.2) restated without the parts
-// autopilot refuses (queue_delay scaling, rollback alarms, per-topic and
-// FIFO queues, EFS volumes, Service Connect): the facts of
+// Copilot's worker-manifest.yml (v1.33.2) restated without queue_delay
+// scaling (refused) and the parts ecs_*_test.go cover (rollback alarms,
+// topic and FIFO queues, EFS volumes, Service Connect): the facts of
 // worker-test.stack.yml for the parts that remain.
 const copilotWorkerManifest = `name: dogworker
 type: Worker Service
@@ -160,10 +160,10 @@ func TestWorkerRefusals(t *testing.T) {
 		name, manifest, want string
 	}{
 		{"topic nobody publishes", base + "subscribe:\n  topics:\n    - {name: nope, service: dogsvc}\n", `topic "nope" of service "dogsvc" is not published by a workload of this workspace`},
-		{"FIFO events queue", base + "subscribe:\n  queue: {fifo: true}\n  topics:\n    - {name: givesdogs, service: dogsvc}\n", "FIFO events queue"},
-		{"queue per topic", base + "subscribe:\n  topics:\n    - {name: givesdogs, service: dogsvc, queue: {timeout: 1s}}\n", "a queue of its own for topic givesdogs"},
 		{"queue delay scaling", base + "count:\n  range: 1-3\n  queue_delay: {acceptable_latency: 1m, msg_processing_time: 1s}\n", "count.queue_delay is not supported yet"},
 		{"request scaling", base + "count: {range: 1-3, requests: 10}\n", "not on requests or response_time"},
+		{"bad fifo", base + "subscribe:\n  queue: {fifo: maybe}\n", "fifo must be true, false or a map"},
+		{"bad topic queue", base + "subscribe:\n  topics:\n    - {name: givesdogs, service: dogsvc, queue: [x]}\n", "queue must be true, false or a map"},
 		{"bad delay", base + "subscribe:\n  queue: {delay: soon}\n", `subscribe.queue.delay "soon" is not a duration`},
 	}
 	for _, tc := range tests {
