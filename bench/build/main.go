@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -63,7 +64,8 @@ func serve(args []string) error {
 	hostFile := fs.String("host-file", "", "write host:port of the registry here")
 	ctlFile := fs.String("ctl-file", "", "write host:port of the control port here")
 	fs.Parse(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// run.sh stops it with SIGTERM: close the registry then too, or it outlives the run.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	reg, err := registry.Start(ctx, registry.Options{Dir: *dir, NoAuth: true})
 	if err != nil {
@@ -76,6 +78,7 @@ func serve(args []string) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /bytes", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, reg.BytesUploaded()) })
+	mux.HandleFunc("GET /requests", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, reg.Requests()) })
 	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, _ *http.Request) { reg.Reset() })
 	go http.Serve(ln, mux)
 	os.WriteFile(*ctlFile, []byte(ln.Addr().String()), 0o644)
@@ -153,6 +156,8 @@ func push(args []string) error {
 	split := fs.Bool("split", true, "split large COPY layers")
 	jobs := fs.Int("jobs", 4, "parallel compression and uploads")
 	profile := fs.String("cpuprofile", "", "write a CPU profile here")
+	overlap := fs.Bool("overlap", true, "upload layers while building (BuildAndPush) rather than after (Build, then Push)")
+	trace := fs.Bool("trace", false, "print every registry request with its start, duration and status to stderr")
 	fs.Parse(args)
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -167,13 +172,28 @@ func push(args []string) error {
 	}
 	start := time.Now()
 	ctx := context.Background()
-	img, err := image.Build(ctx, image.BuildSpec{Context: *dir, Dockerfile: filepath.Join(*dir, "Dockerfile")},
-		image.WithCacheDir(*cache), image.WithSplitLayers(*split, 0), image.WithJobs(*jobs), image.WithSourceDateEpoch(time.Unix(1700000000, 0)))
-	if err != nil {
-		return err
+	opts := []image.Option{image.WithJobs(*jobs)}
+	if *trace {
+		opts = append(opts, image.WithTransport(&tracer{next: http.DefaultTransport, start: start}))
 	}
-	built := time.Since(start)
-	p, err := image.Push(ctx, img, image.Destination{Repository: *repo}, []string{"latest"}, image.WithJobs(*jobs))
+	spec := image.BuildSpec{Context: *dir, Dockerfile: filepath.Join(*dir, "Dockerfile")}
+	opts = append(opts, image.WithCacheDir(*cache), image.WithSplitLayers(*split, 0), image.WithSourceDateEpoch(time.Unix(1700000000, 0)))
+	dst := image.Destination{Repository: *repo}
+	var (
+		img   v1.Image
+		p     *image.Pushed
+		err   error
+		built time.Duration
+	)
+	if *overlap {
+		img, p, err = image.BuildAndPush(ctx, spec, dst, []string{"latest"}, opts...)
+	} else {
+		img, err = image.Build(ctx, spec, opts...)
+		built = time.Since(start)
+		if err == nil {
+			p, err = image.Push(ctx, img, dst, []string{"latest"}, opts...)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -183,3 +203,25 @@ func push(args []string) error {
 }
 
 func short(h v1.Hash) string { return strings.TrimPrefix(h.String(), "sha256:")[:12] }
+
+// tracer prints each registry request: start and duration in milliseconds
+// since the push began, method, path and status.
+type tracer struct {
+	next  http.RoundTripper
+	start time.Time
+}
+
+func (t *tracer) RoundTrip(req *http.Request) (*http.Response, error) {
+	t0 := time.Since(t.start)
+	resp, err := t.next.RoundTrip(req)
+	status := "error"
+	if err == nil {
+		status = fmt.Sprint(resp.StatusCode)
+	}
+	p := req.URL.Path
+	if i := strings.LastIndex(p, "/"); i >= 0 && len(p)-i > 20 {
+		p = p[:i+13] + "…"
+	}
+	fmt.Fprintf(os.Stderr, "%6.1f %6.1f %-6s %-6s %s len=%d\n", t0.Seconds()*1000, (time.Since(t.start)-t0).Seconds()*1000, req.Method, status, p, req.ContentLength)
+	return resp, err
+}

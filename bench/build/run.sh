@@ -2,7 +2,10 @@
 # Compares `autopilot build` (internal/image) with buildah and crane on a
 # generated ~50 MB / 2,000-file context, pushing to one local registry whose
 # proxy counts the bytes uploaded. Three scenarios: cold, one small file
-# changed, nothing changed. Prints medians of RUNS runs (default 3).
+# changed, nothing changed. Prints medians of RUNS runs (default 3), with
+# the bytes and requests the registry received. autopilot builds and
+# pushes with image.BuildAndPush; `driver push -overlap=false` times Build
+# then Push, `-trace` prints each registry request, `-cpuprofile` profiles.
 #
 #   bench/build/run.sh            # from the repository root
 #
@@ -31,13 +34,14 @@ echo "context: $(find "$WORK/ctx" -type f | wc -l) files, $(du -sm "$WORK/ctx" |
 
 reset() { curl -fsS -X POST "http://$CTL/reset" >/dev/null; }
 bytes() { curl -fsS "http://$CTL/bytes"; }
+requests() { curl -fsS "http://$CTL/requests"; }
 now() { date +%s.%N; }
 edit() { printf 'print("edit %s")\n' "$1" > "$WORK/ctx/src/mod07/file0007.py"; }
 restore() { head -c 16384 /dev/urandom > "$WORK/ctx/src/mod07/file0007.py"; }
 
 RESULTS="$WORK/results"
 : > "$RESULTS"
-record() { echo "$1 $2 $3 $4" >> "$RESULTS"; } # tool scenario seconds bytes
+record() { echo "$1 $2 $3 $4 $5" >> "$RESULTS"; } # tool scenario seconds bytes requests
 
 # run TOOL SCENARIO CMD...: time a command and count the bytes it uploaded.
 run() {
@@ -46,7 +50,7 @@ run() {
   local t0; t0=$(now)
   "$@" >/dev/null 2>"$WORK/err" || { echo "$tool $scen failed:" >&2; cat "$WORK/err" >&2; return 1; }
   local t1; t1=$(now)
-  record "$tool" "$scen" "$(echo "$t1 - $t0" | bc)" "$(bytes)"
+  record "$tool" "$scen" "$(echo "$t1 - $t0" | bc)" "$(bytes)" "$(requests)"
 }
 
 autopilot() { # autopilot NAME RUN SPLIT
@@ -99,20 +103,20 @@ python3 - "$RESULTS" <<'PY'
 import sys, statistics, collections
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    tool, scen, secs, nbytes = line.split()
-    rows[(tool, scen)].append((float(secs), int(nbytes)))
-med = {k: (statistics.median(s for s, _ in v), statistics.median(b for _, b in v), min(s for s, _ in v)) for k, v in rows.items()}
+    tool, scen, secs, nbytes, nreq = line.split()
+    rows[(tool, scen)].append((float(secs), int(nbytes), int(nreq)))
+med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v), min(r[0] for r in v), statistics.median(r[2] for r in v)) for k, v in rows.items()}
 tools = []
 for tool, _ in rows:
     if tool not in tools:
         tools.append(tool)
-print(f"{'tool':22} {'scenario':9} {'median s':>9} {'min s':>7} {'MB sent':>8} {'vs buildah':>10}")
+print(f"{'tool':22} {'scenario':9} {'median s':>9} {'min s':>7} {'MB sent':>8} {'requests':>8} {'vs buildah':>10}")
 for tool in tools:
     for scen in ("cold", "onefile", "nochange"):
         if (tool, scen) not in med:
             continue
-        s, b, lo = med[(tool, scen)]
+        s, b, lo, nreq = med[(tool, scen)]
         ref = med.get(("buildah", scen))
         ratio = f"{s / ref[0]:.2f}x" if ref else "-"
-        print(f"{tool:22} {scen:9} {s:9.3f} {lo:7.3f} {b / 1e6:8.2f} {ratio:>10}")
+        print(f"{tool:22} {scen:9} {s:9.3f} {lo:7.3f} {b / 1e6:8.2f} {nreq:8.0f} {ratio:>10}")
 PY

@@ -85,6 +85,9 @@ type builder struct {
 	lex      *shell.Lex
 	built    map[int]v1.Image
 	views    map[string]*imageSource
+	// final holds the stages whose layers end up in the target image:
+	// the target and the stages it is built FROM, in a chain.
+	final map[int]bool
 }
 
 func newBuilder(ctx context.Context, spec BuildSpec, o *options) (*builder, error) {
@@ -265,6 +268,15 @@ func (b *builder) run() (v1.Image, error) {
 	needed := map[int]bool{}
 	if err := b.markNeeded(target, needed); err != nil {
 		return nil, err
+	}
+	b.final = map[int]bool{}
+	for i, ok := target, true; ok && !b.final[i]; {
+		b.final[i] = true
+		base, err := b.expand(b.stages[i].BaseName, b.meta)
+		if err != nil {
+			break // markNeeded has reported it
+		}
+		i, ok = b.stageIndex(base, i)
 	}
 	for i := 0; i <= target; i++ {
 		if !needed[i] {
@@ -574,21 +586,31 @@ func (b *builder) assemble(st *stage) (v1.Image, error) {
 	made := make([]v1.Layer, len(st.layers))
 	g, gctx := errgroup.WithContext(b.context)
 	g.SetLimit(b.o.jobs)
-	for i, pl := range st.layers {
+	for _, i := range largestFirst(st.layers) {
+		pl := st.layers[i]
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
+			}
+			if err := pl.spec.hashContents(); err != nil {
+				return fmt.Errorf("%s: %w", shortText(pl.spec.createdBy), err)
 			}
 			key := pl.spec.key(b.epoch)
 			if l, ok := b.cache.lookup(key, mt); ok {
 				made[i] = l
 				return nil
 			}
+			if b.o.layerMissed != nil && b.final[st.index] {
+				b.o.layerMissed()
+			}
 			l, err := b.cache.make(key, pl.spec, b.epoch, mt)
 			if err != nil {
 				return err
 			}
 			made[i] = l
+			if b.o.layerReady != nil && b.final[st.index] {
+				b.o.layerReady(l)
+			}
 			return nil
 		})
 	}
@@ -627,6 +649,22 @@ func (b *builder) assemble(st *stage) (v1.Image, error) {
 		cf.RootFS.Type = "layers"
 	}
 	return mutate.ConfigFile(img, cf)
+}
+
+// largestFirst orders layers for making: the largest first, so the long
+// compressions overlap the short ones instead of ending the build (and,
+// with BuildAndPush, its uploads) on their own.
+func largestFirst(layers []pendingLayer) []int {
+	size := make([]int64, len(layers))
+	order := make([]int, len(layers))
+	for i, pl := range layers {
+		order[i] = i
+		for _, e := range pl.spec.entries {
+			size[i] += e.size
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return size[order[a]] > size[order[b]] })
+	return order
 }
 
 // finish adds the spec's labels and annotations to the target stage.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
-	"golang.org/x/sync/errgroup"
 )
 
 // ctxEntry is one file, folder or symlink of the build context that
@@ -29,8 +27,11 @@ type ctxEntry struct {
 	mode fs.FileMode
 	size int64
 	link string // symlink target
-	hash string // sha256 of a regular file's content, set by hashAll
 	stat statKey
+
+	hashOnce sync.Once
+	hash     string // sha256 of a regular file's content, set by hashOf
+	hashErr  error
 }
 
 // buildContext is the set of files COPY and ADD may read. Nothing outside
@@ -233,35 +234,32 @@ func checkLink(e *ctxEntry) error {
 	return nil
 }
 
-// hashAll sets the content hash of the regular files given, reading only
-// those whose size, mtime, inode or mode changed since the stat cache saw them.
-func (c *buildContext) hashAll(entries []*ctxEntry, jobs int) error {
-	var g errgroup.Group
-	g.SetLimit(jobs)
-	for _, e := range entries {
-		if !e.mode.IsRegular() || e.hash != "" {
-			continue
-		}
+// hashOf returns the content hash of a regular file, read only if its
+// size, mtime, inode or mode changed since the stat cache saw it. It is
+// called while the layers are made, each layer hashing its own files, so
+// the first layers are compressed (and uploaded) before the last files
+// are read. Safe for concurrent use; a file is hashed once per build.
+func (c *buildContext) hashOf(e *ctxEntry) (string, error) {
+	e.hashOnce.Do(func() {
 		if h, ok := c.stats.get(e.abs, e.stat); ok {
 			e.hash = h
-			continue
+			return
 		}
-		g.Go(func() error {
-			f, err := os.Open(e.abs)
-			if err != nil {
-				return fmt.Errorf("read %s from the build context: %w", e.rel, err)
-			}
-			defer f.Close()
-			h := sha256.New()
-			if _, err := io.Copy(h, f); err != nil {
-				return fmt.Errorf("read %s from the build context: %w", e.rel, err)
-			}
-			e.hash = hex.EncodeToString(h.Sum(nil))
-			c.stats.put(e.abs, e.stat, e.hash)
-			return nil
-		})
-	}
-	return g.Wait()
+		f, err := os.Open(e.abs)
+		if err != nil {
+			e.hashErr = fmt.Errorf("read %s from the build context: %w", e.rel, err)
+			return
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := copyFile(h, f); err != nil {
+			e.hashErr = fmt.Errorf("read %s from the build context: %w", e.rel, err)
+			return
+		}
+		e.hash = hex.EncodeToString(h.Sum(nil))
+		c.stats.put(e.abs, e.stat, e.hash)
+	})
+	return e.hash, e.hashErr
 }
 
 // statKey is what must not change for a cached content hash to be trusted.

@@ -185,7 +185,11 @@ func (b *builder) copySpecs(st *stage, cmd instructions.Command, a copyArgs) ([]
 			plainArchives = append(plainArchives, b.entryFor(it.node, target, false, own, chmod))
 			continue
 		}
-		specs = append(specs, b.unpackSpec(it.node, kind, dest, own, chmod))
+		spec, err := b.unpackSpec(it.node, kind, dest, own, chmod)
+		if err != nil {
+			return nil, b.lineErr(cmd, "%v", err)
+		}
+		specs = append(specs, spec)
 	}
 	entries = append(entries, plainArchives...)
 	if len(entries) == 0 {
@@ -205,7 +209,7 @@ func (b *builder) copySpecs(st *stage, cmd instructions.Command, a copyArgs) ([]
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 
 func (b *builder) entryFor(n *srcNode, target string, external bool, own owner, chmod int64) tarEntry {
-	e := tarEntry{name: cleanLayerPath(target), typ: n.typ, mode: n.mode, link: n.link, size: n.size, content: n.content, open: n.open}
+	e := tarEntry{name: cleanLayerPath(target), typ: n.typ, mode: n.mode, link: n.link, size: n.size, content: n.content, hash: n.hash, open: n.open}
 	if external {
 		e.uid, e.gid = n.uid, n.gid
 	}
@@ -251,18 +255,24 @@ func withParents(entries []tarEntry, dest string, own owner) []tarEntry {
 var dependencyDirs = map[string]bool{"node_modules": true, "vendor": true, ".venv": true, "venv": true,
 	"site-packages": true, "__pypackages__": true, "bower_components": true, "third_party": true}
 
+// Every layer costs the registry a few requests and some work of its own
+// (about as much as 2 MB of data against a local registry), so buckets are
+// sized by how often their files change: sources in small buckets, so an
+// edit re-sends little, dependency folders and large files in big ones.
 const (
-	splitBucketBytes = 256 << 10 // aim for about this much per bucket layer
-	splitLargeFile   = 1 << 20   // files at least this big get a layer of their own
-	splitMaxLarge    = 8
+	splitBucketBytes = 256 << 10 // sources: aim for about this much per layer
+	splitBulkBytes   = 8 << 20   // dependency folders and large files
+	splitLargeFile   = 1 << 20   // files at least this big are grouped apart
 	splitMaxLayers   = 32
 )
 
 // splitEntries cuts a large copy into layers whose content is stable: a
-// file always lands in the same layer (its dependency folder, its own layer
-// if large, or a bucket chosen by a hash of its path), so editing one file
-// changes one small layer and the others keep their digests. Each layer
-// carries the folders leading to its files.
+// file always lands in the same layer (a bucket of its dependency folder,
+// of the large files, or of the sources, chosen by a hash of its path), so
+// editing one file changes one layer and the others keep their digests.
+// Bucket counts are powers of two, so when a group grows each bucket splits
+// in two rather than reshuffling. Each layer carries the folders leading to
+// its files.
 func splitEntries(entries []tarEntry, dest string, threshold int64) [][]tarEntry {
 	var total int64
 	files := 0
@@ -282,79 +292,65 @@ func splitEntries(entries []tarEntry, dest string, threshold int64) [][]tarEntry
 			dirs[e.name] = e
 		}
 	}
-	// Largest files first get their own layers.
-	var bySize []tarEntry
-	for _, e := range entries {
+	// groupOf names a file's group; the prefix orders the layers: sources,
+	// then dependency folders, then large files.
+	groupOf := func(e tarEntry) string {
 		if e.typ == tar.TypeReg && e.size >= splitLargeFile {
-			bySize = append(bySize, e)
+			return "2:large"
 		}
-	}
-	sort.SliceStable(bySize, func(i, j int) bool {
-		if bySize[i].size != bySize[j].size {
-			return bySize[i].size > bySize[j].size
-		}
-		return bySize[i].name < bySize[j].name
-	})
-	large := map[string]bool{}
-	for i := 0; i < len(bySize) && i < splitMaxLarge; i++ {
-		large[bySize[i].name] = true
-	}
-	groupOf := func(name string) string {
-		rel := strings.TrimPrefix(strings.TrimPrefix(name, destName), "/")
+		rel := strings.TrimPrefix(strings.TrimPrefix(e.name, destName), "/")
 		parts := strings.Split(rel, "/")
 		for i := 0; i < len(parts)-1; i++ {
 			if dependencyDirs[parts[i]] {
-				return strings.Join(parts[:i+1], "/")
+				return "1:" + strings.Join(parts[:i+1], "/")
 			}
 		}
-		return ""
+		return "0:"
 	}
 	groupBytes := map[string]int64{}
 	for _, e := range entries {
-		if e.typ != tar.TypeDir && !large[e.name] {
-			groupBytes[groupOf(e.name)] += e.size
+		if e.typ != tar.TypeDir {
+			groupBytes[groupOf(e)] += e.size
 		}
 	}
 	buckets := map[string]int{}
 	sum := 0
 	for g, n := range groupBytes {
+		per := int64(splitBulkBytes)
+		if strings.HasPrefix(g, "0:") {
+			per = splitBucketBytes
+		}
 		k := 1
-		for int64(k)*splitBucketBytes < n {
+		for int64(k)*per < n {
 			k *= 2
 		}
 		buckets[g] = k
 		sum += k
 	}
-	for sum+len(large) > splitMaxLayers {
-		sum = 0
+	// Over the limit, halve the group with the most buckets (the first by
+	// name on a tie, so every machine cuts the same way).
+	for sum > splitMaxLayers {
+		top := ""
 		for g, k := range buckets {
-			if k > 1 {
-				k /= 2
+			if k > buckets[top] || (k == buckets[top] && k > 1 && g < top) {
+				top = g
 			}
-			buckets[g] = k
-			sum += k
 		}
-		if sum == len(buckets) {
-			break
+		if buckets[top] <= 1 {
+			break // more groups than the limit: one layer each
 		}
+		buckets[top] /= 2
+		sum -= buckets[top]
 	}
 	parts := map[string][]tarEntry{}
 	for _, e := range entries {
 		if e.typ == tar.TypeDir {
 			continue // added below as parents of what each part holds
 		}
-		var key string
-		if large[e.name] {
-			key = "2:" + e.name
-		} else {
-			g := groupOf(e.name)
-			h := fnv.New32a()
-			h.Write([]byte(e.name))
-			key = fmt.Sprintf("1:%s:%04d", g, h.Sum32()%uint32(buckets[g]))
-			if g == "" {
-				key = fmt.Sprintf("0:%04d", h.Sum32()%uint32(buckets[g]))
-			}
-		}
+		g := groupOf(e)
+		h := fnv.New32a()
+		h.Write([]byte(e.name))
+		key := fmt.Sprintf("%s:%04d", g, h.Sum32()%uint32(buckets[g]))
 		parts[key] = append(parts[key], e)
 	}
 	// Empty folders ride with the first part.
@@ -431,8 +427,12 @@ func archiveKind(n *srcNode) (string, error) {
 
 // unpackSpec is the layer of an archive ADD unpacks into dest. The cache
 // key is the archive's content, so it is only read when the layer is made.
-func (b *builder) unpackSpec(n *srcNode, kind, dest string, own owner, chmod int64) *layerSpec {
-	key := fmt.Sprintf("unpack %s %s %v %d %d %d", n.content, dest, own.set, own.uid, own.gid, chmod)
+func (b *builder) unpackSpec(n *srcNode, kind, dest string, own owner, chmod int64) (*layerSpec, error) {
+	content, err := n.identity()
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("unpack %s %s %v %d %d %d", content, dest, own.set, own.uid, own.gid, chmod)
 	return &layerSpec{extraKey: key, write: func(tw *tar.Writer, epoch time.Time) error {
 		rc, err := n.open()
 		if err != nil {
@@ -452,7 +452,7 @@ func (b *builder) unpackSpec(n *srcNode, kind, dest string, own owner, chmod int
 			r = bzip2.NewReader(r)
 		}
 		return unpackInto(tw, tar.NewReader(r), n.rel, dest, own, chmod, epoch)
-	}}
+	}}, nil
 }
 
 // unpackInto copies an archive's entries under dest, in the archive's order
@@ -507,7 +507,7 @@ func unpackInto(tw *tar.Writer, tr *tar.Reader, archive, dest string, own owner,
 			return err
 		}
 		if out.Typeflag == tar.TypeReg {
-			if _, err := io.Copy(tw, tr); err != nil {
+			if _, err := copyFile(tw, tr); err != nil {
 				return fmt.Errorf("ADD %s: %w", archive, err)
 			}
 		}

@@ -22,7 +22,8 @@ type srcNode struct {
 	uid, gid int
 	link     string
 	size     int64
-	content  string // identity of a regular file's bytes
+	content  string                 // identity of a regular file's bytes, or:
+	hash     func() (string, error) // computes it, for build-context files
 	open     func() (io.ReadCloser, error)
 	ctx      *ctxEntry // set for build-context files
 }
@@ -35,7 +36,8 @@ type source interface {
 	below(rel string) []*srcNode
 	// names lists every path, in order, for glob matching.
 	names() []string
-	// prepare makes the content of the given nodes readable and hashed.
+	// prepare makes the content of the given nodes readable and their
+	// identity known (content, or hash to compute it when needed).
 	prepare(nodes []*srcNode, jobs int) error
 	// external reports whether source paths are inside an image (absolute
 	// paths allowed) rather than the build context.
@@ -88,25 +90,31 @@ func (s contextSource) below(rel string) []*srcNode {
 func (s contextSource) names() []string { return s.c.sorted }
 func (s contextSource) external() bool  { return false }
 
-func (s contextSource) prepare(nodes []*srcNode, jobs int) error {
-	var files []*ctxEntry
+// prepare checks symlinks; content hashes are left to each layer as it is
+// made (srcNode.hash).
+func (s contextSource) prepare(nodes []*srcNode, _ int) error {
 	for _, n := range nodes {
-		if n.ctx != nil {
-			if err := checkLink(n.ctx); err != nil {
-				return err
-			}
-			files = append(files, n.ctx)
+		if n.ctx == nil {
+			continue
 		}
-	}
-	if err := s.c.hashAll(files, jobs); err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		if n.ctx != nil && n.typ == tar.TypeReg {
-			n.content = n.ctx.hash
+		if err := checkLink(n.ctx); err != nil {
+			return err
+		}
+		if n.typ == tar.TypeReg {
+			e := n.ctx
+			n.hash = func() (string, error) { return s.c.hashOf(e) }
 		}
 	}
 	return nil
+}
+
+// identity returns what identifies a regular file's bytes, hashing a
+// build-context file if needed.
+func (n *srcNode) identity() (string, error) {
+	if n.content == "" && n.hash != nil {
+		return n.hash()
+	}
+	return n.content, nil
 }
 
 // fsView is the merged filesystem of an image's layers, whiteouts applied.

@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,6 +37,7 @@ type tarEntry struct {
 	// content identifies a regular file's bytes for the cache key (a
 	// sha256, or a source layer's diffID plus path).
 	content string
+	hash    func() (string, error) // sets content when empty (build-context files)
 	open    func() (io.ReadCloser, error)
 }
 
@@ -48,6 +50,21 @@ type layerSpec struct {
 	extraKey string
 	// write, when set, writes the layer instead of entries.
 	write func(tw *tar.Writer, epoch time.Time) error
+}
+
+// hashContents fills in the content hash of entries that compute theirs,
+// before key.
+func (s *layerSpec) hashContents() error {
+	for i := range s.entries {
+		if e := &s.entries[i]; e.content == "" && e.hash != nil {
+			h, err := e.hash()
+			if err != nil {
+				return err
+			}
+			e.content = h
+		}
+	}
+	return nil
 }
 
 func (s *layerSpec) key(epoch time.Time) string {
@@ -100,7 +117,7 @@ func writeEntries(tw *tar.Writer, entries []tarEntry, epoch time.Time) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", e.name, err)
 		}
-		n, err := io.Copy(tw, io.LimitReader(rc, e.size))
+		n, err := copyFile(tw, io.LimitReader(rc, e.size))
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", e.name, err)
@@ -168,7 +185,10 @@ func (c *layerCache) make(key string, spec *layerSpec, epoch time.Time, mt types
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	digestHash := sha256.New()
 	counter := &countWriter{}
-	gz, err := gzip.NewWriterLevel(io.MultiWriter(tmp, digestHash, counter), gzip.BestSpeed)
+	// gzip writes a few hundred bytes at a time: buffer them, or writing
+	// the file costs more system calls than compressing costs work.
+	out := bufio.NewWriterSize(io.MultiWriter(tmp, digestHash, counter), 256<<10)
+	gz, err := gzip.NewWriterLevel(out, gzip.BestSpeed)
 	if err != nil {
 		tmp.Close()
 		return nil, err
@@ -185,6 +205,9 @@ func (c *layerCache) make(key string, spec *layerSpec, epoch time.Time, mt types
 	}
 	if err == nil {
 		err = gz.Close()
+	}
+	if err == nil {
+		err = out.Flush()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -31,6 +32,11 @@ type options struct {
 	splitThreshold int64
 	transport      http.RoundTripper
 	runner         Runner
+	// layerReady, when set, gets each layer of the final image that was
+	// just made (not found in the cache), while the build goes on;
+	// layerMissed is told when such a layer starts to be made.
+	layerReady  func(v1.Layer)
+	layerMissed func()
 }
 
 func makeOptions(opts ...Option) (*options, error) {
@@ -198,6 +204,17 @@ func WithTransport(t http.RoundTripper) Option {
 func WithRunner(r Runner) Option {
 	return func(o *options) error {
 		o.runner = r
+		return nil
+	}
+}
+
+// withLayerReady calls missed when a layer of the final image is not in the
+// cache and starts to be made, and hands it to ready once made, so
+// BuildAndPush can log in and upload while the build goes on. Neither may
+// block.
+func withLayerReady(missed func(), ready func(v1.Layer)) Option {
+	return func(o *options) error {
+		o.layerMissed, o.layerReady = missed, ready
 		return nil
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,4 +44,16 @@ func normalizeRef(ref string) (string, error) {
 		return "", err
 	}
 	return r.Name(), nil
+}
+
+// copyBuffers are reused by copyFile: a fresh 32 KiB buffer for each of
+// thousands of files costs more in garbage collection than the copy.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// copyFile copies src to dst through a pooled buffer. src is wrapped so
+// that *os.File's WriteTo, which allocates a buffer of its own, is not used.
+func copyFile(dst io.Writer, src io.Reader) (int64, error) {
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	return io.CopyBuffer(dst, struct{ io.Reader }{src}, *buf)
 }
