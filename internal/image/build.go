@@ -1,6 +1,7 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -79,7 +80,7 @@ type builder struct {
 	epoch    time.Time
 	platform v1.Platform
 	ctx      *buildContext
-	cache    *layerCache
+	cache    *LayerCache
 	stages   []instructions.Stage
 	meta     map[string]string
 	lex      *shell.Lex
@@ -107,7 +108,7 @@ func newBuilder(ctx context.Context, spec BuildSpec, o *options) (*builder, erro
 		return nil, err
 	}
 	b := &builder{context: ctx, spec: spec, o: o, file: spec.Dockerfile, epoch: epoch, platform: *p,
-		cache: &layerCache{dir: o.cacheDir}, built: map[int]v1.Image{}, views: map[string]*imageSource{}}
+		cache: NewLayerCache(o.cacheDir, "keys"), built: map[int]v1.Image{}, views: map[string]*imageSource{}}
 	if rel, err := filepath.Rel(spec.Context, spec.Dockerfile); err == nil && !strings.HasPrefix(rel, "..") {
 		b.file = filepath.Join(filepath.Base(spec.Context), rel)
 	}
@@ -596,16 +597,22 @@ func (b *builder) assemble(st *stage) (v1.Image, error) {
 				return fmt.Errorf("%s: %w", shortText(pl.spec.createdBy), err)
 			}
 			key := pl.spec.key(b.epoch)
-			if l, ok := b.cache.lookup(key, mt); ok {
+			if l, ok := b.cache.Lookup(key, mt); ok {
 				made[i] = l
 				return nil
 			}
 			if b.o.layerMissed != nil && b.final[st.index] {
 				b.o.layerMissed()
 			}
-			l, err := b.cache.make(key, pl.spec, b.epoch, mt)
+			spec := pl.spec
+			l, err := b.cache.Make(key, mt, func(tw *tar.Writer) error {
+				if spec.write != nil {
+					return spec.write(tw, b.epoch)
+				}
+				return writeEntries(tw, spec.entries, b.epoch)
+			})
 			if err != nil {
-				return err
+				return fmt.Errorf("make layer for %s: %w", shortText(spec.createdBy), err)
 			}
 			made[i] = l
 			if b.o.layerReady != nil && b.final[st.index] {

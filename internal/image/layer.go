@@ -129,10 +129,18 @@ func writeEntries(tw *tar.Writer, entries []tarEntry, epoch time.Time) error {
 	return nil
 }
 
-// layerCache stores compressed layers by the key of their spec in a folder
-// an Actions cache step can persist: blobs/sha256/<hex> and keys/<key>.json.
-type layerCache struct {
-	dir string
+// LayerCache is the folder compressed layers are kept in between builds
+// (--cache-dir, which an Actions cache step can persist), shared by the
+// builder and the RUN executor: blobs/sha256/<hex>, and records naming which
+// blob a key made, in a folder per user ("keys" for COPY and ADD layers,
+// "runs" for RUN layers).
+type LayerCache struct {
+	dir, records string
+}
+
+// NewLayerCache opens the cache in dir, with its records in dir/records.
+func NewLayerCache(dir, records string) *LayerCache {
+	return &LayerCache{dir: dir, records: records}
 }
 
 type cacheRecord struct {
@@ -141,13 +149,17 @@ type cacheRecord struct {
 	Size   int64  `json:"size"`
 }
 
-func (c *layerCache) blobPath(h v1.Hash) string {
+func (c *LayerCache) recordPath(key string) string {
+	return filepath.Join(c.dir, c.records, key+".json")
+}
+
+func (c *LayerCache) blobPath(h v1.Hash) string {
 	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
 }
 
-// lookup returns the cached layer for key, if its blob is still there.
-func (c *layerCache) lookup(key string, mt types.MediaType) (*blobLayer, bool) {
-	b, err := os.ReadFile(filepath.Join(c.dir, "keys", key+".json"))
+// Lookup returns the layer key made, if its blob is still there.
+func (c *LayerCache) Lookup(key string, mt types.MediaType) (v1.Layer, bool) {
+	b, err := os.ReadFile(c.recordPath(key))
 	if err != nil {
 		return nil, false
 	}
@@ -166,14 +178,15 @@ func (c *layerCache) lookup(key string, mt types.MediaType) (*blobLayer, bool) {
 	}
 	// Mark both as used, for PruneCache.
 	now := time.Now()
-	_ = os.Chtimes(filepath.Join(c.dir, "keys", key+".json"), now, now)
+	_ = os.Chtimes(c.recordPath(key), now, now)
 	_ = os.Chtimes(l.path, now, now)
 	return l, true
 }
 
-// make writes the layer once: tar → sha256 (diffID) → gzip → sha256
-// (digest) → a file in the cache; uploads then read that file.
-func (c *layerCache) make(key string, spec *layerSpec, epoch time.Time, mt types.MediaType) (*blobLayer, error) {
+// Make writes a layer once — write's tar → sha256 (diffID) → gzip → sha256
+// (digest) → a file in the cache — and records it under key; pushes and
+// outputs then read that file, never compressing again.
+func (c *LayerCache) Make(key string, mt types.MediaType, write func(*tar.Writer) error) (v1.Layer, error) {
 	blobDir := filepath.Join(c.dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create layer cache %s: %w", c.dir, err)
@@ -195,11 +208,7 @@ func (c *layerCache) make(key string, spec *layerSpec, epoch time.Time, mt types
 	}
 	diffHash := sha256.New()
 	tw := tar.NewWriter(io.MultiWriter(gz, diffHash))
-	if spec.write != nil {
-		err = spec.write(tw, epoch)
-	} else {
-		err = writeEntries(tw, spec.entries, epoch)
-	}
+	err = write(tw)
 	if err == nil {
 		err = tw.Close()
 	}
@@ -213,18 +222,62 @@ func (c *layerCache) make(key string, spec *layerSpec, epoch time.Time, mt types
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("make layer for %s: %w", shortText(spec.createdBy), err)
+		return nil, err
 	}
 	digest := hashOf(digestHash)
 	l := &blobLayer{path: c.blobPath(digest), digest: digest, diffID: hashOf(diffHash), size: counter.n, mediaType: mt}
 	if err := os.Rename(tmp.Name(), l.path); err != nil {
 		return nil, fmt.Errorf("store layer in %s: %w", c.dir, err)
 	}
+	return l, c.record(key, l)
+}
+
+func (c *LayerCache) record(key string, l *blobLayer) error {
 	rec, _ := json.Marshal(cacheRecord{Digest: l.digest.String(), DiffID: l.diffID.String(), Size: l.size})
-	if err := writeFileAtomic(filepath.Join(c.dir, "keys", key+".json"), rec); err != nil {
+	return writeFileAtomic(c.recordPath(key), rec)
+}
+
+// Import copies a layer (from a cache repository) into the cache under
+// key, checking its digest, so later builds read it from disk.
+func (c *LayerCache) Import(key string, remote v1.Layer, mt types.MediaType) (v1.Layer, error) {
+	digest, err := remote.Digest()
+	if err != nil {
 		return nil, err
 	}
-	return l, nil
+	diffID, err := remote.DiffID()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := remote.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	blobDir := filepath.Join(c.dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create layer cache %s: %w", c.dir, err)
+	}
+	tmp, err := os.CreateTemp(blobDir, ".tmp-pull-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), rc)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("download cached layer %s: %w", digest, err)
+	}
+	if got := hashOf(h); got != digest {
+		return nil, fmt.Errorf("cached layer %s arrived with digest %s; the cache is corrupt, delete its entry %s", digest, got, key)
+	}
+	l := &blobLayer{path: c.blobPath(digest), digest: digest, diffID: diffID, size: n, mediaType: mt}
+	if err := os.Rename(tmp.Name(), l.path); err != nil {
+		return nil, fmt.Errorf("store layer in %s: %w", c.dir, err)
+	}
+	return l, c.record(key, l)
 }
 
 func hashOf(h hash.Hash) v1.Hash {
@@ -291,7 +344,7 @@ func layerMediaType(manifest types.MediaType) types.MediaType {
 func PruneCache(dir string, unused time.Duration) (int64, error) {
 	cutoff := time.Now().Add(-unused)
 	var freed int64
-	for _, sub := range []string{"keys", filepath.Join("blobs", "sha256")} {
+	for _, sub := range []string{"keys", "runs", filepath.Join("blobs", "sha256")} {
 		entries, err := os.ReadDir(filepath.Join(dir, sub))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -35,7 +35,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // CAP_SYS_ADMIN. Close removes its scratch folder.
 type Runner struct {
 	o       *options
-	local   *localCache
+	local   *image.LayerCache
 	scratch string
 	ownDir  bool // scratch was made by New, so Close removes it entirely
 
@@ -72,7 +72,7 @@ func New(opts ...Option) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{o: o, local: &localCache{dir: o.cacheDir}, caches: map[string]*sync.Mutex{}}
+	r := &Runner{o: o, local: image.NewLayerCache(o.cacheDir, "runs"), caches: map[string]*sync.Mutex{}}
 	if o.scratchDir == "" {
 		if err := os.MkdirAll(o.cacheDir, 0o755); err != nil {
 			return nil, fmt.Errorf("create cache folder %s: %w", o.cacheDir, err)
@@ -152,8 +152,8 @@ func (r *Runner) Run(ctx context.Context, stage *image.StageState, cmd *instruct
 		fmt.Fprintf(r.o.log, "#%d %s\n", line, fmt.Sprintf(format, args...))
 	}
 
-	if l, ok := r.local.lookup(cacheKey, mt); ok {
-		logf("CACHED %s", l.digest)
+	if l, ok := r.local.Lookup(cacheKey, mt); ok {
+		logf("CACHED %s", digestOf(l))
 		return l, nil
 	}
 	if c := r.o.cacheRepo; c != nil {
@@ -161,11 +161,11 @@ func (r *Runner) Run(ctx context.Context, stage *image.StageState, cmd *instruct
 		if err != nil {
 			logf("warning: cache repository unavailable, running the step: %v", err)
 		} else if ok {
-			l, err := r.local.download(cacheKey, remoteLayer, mt)
+			l, err := r.local.Import(cacheKey, remoteLayer, mt)
 			if err != nil {
 				return nil, err
 			}
-			logf("CACHED %s (from %s)", l.digest, c.repo)
+			logf("CACHED %s (from %s)", digestOf(l), c.repo)
 			return l, nil
 		}
 	}
@@ -175,7 +175,7 @@ func (r *Runner) Run(ctx context.Context, stage *image.StageState, cmd *instruct
 	if err != nil {
 		return nil, err
 	}
-	logf("DONE %.1fs %s", time.Since(start).Seconds(), l.digest)
+	logf("DONE %.1fs %s", time.Since(start).Seconds(), digestOf(l))
 	if c := r.o.cacheRepo; c != nil {
 		if err := c.store(ctx, cacheKey, l); err != nil {
 			logf("warning: %v", err)
@@ -297,7 +297,7 @@ func (r *Runner) keepRoot(root *rootfs, ok bool) {
 	}
 }
 
-func (r *Runner) execute(ctx context.Context, stage *image.StageState, cmd *instructions.RunCommand, mounts []*instructions.Mount, network, cacheKey string, mt types.MediaType, logf func(string, ...any)) (_ *fileLayer, err error) {
+func (r *Runner) execute(ctx context.Context, stage *image.StageState, cmd *instructions.RunCommand, mounts []*instructions.Mount, network, cacheKey string, mt types.MediaType, logf func(string, ...any)) (_ v1.Layer, err error) {
 	cf, err := stage.Image.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("read stage config: %w", err)
@@ -347,11 +347,12 @@ func (r *Runner) execute(ctx context.Context, stage *image.StageState, cmd *inst
 		return nil, err
 	}
 	changes := diffSnapshots(before, after, func(name string) bool { return underAny(name, sb.excluded) })
-	l, err := r.local.write(cacheKey, mt, func(tw *tar.Writer) error { return writeChanges(tw, rfs, changes, epoch) })
+	l, err := r.local.Make(cacheKey, mt, func(tw *tar.Writer) error { return writeChanges(tw, rfs, changes, epoch) })
 	if err != nil {
 		return nil, fmt.Errorf("make the step's layer: %w", err)
 	}
-	root.diffIDs = append(root.diffIDs, l.diffID)
+	diffID, _ := l.DiffID() // known: the cache computed it while writing
+	root.diffIDs = append(root.diffIDs, diffID)
 	clean = !sb.dirty
 	return l, nil
 }
@@ -683,4 +684,10 @@ func (r *Runner) netnsOK() bool {
 		r.netnsAllowed = c.Run() == nil
 	})
 	return r.netnsAllowed
+}
+
+// digestOf is a cached layer's digest, which the cache always knows.
+func digestOf(l v1.Layer) v1.Hash {
+	h, _ := l.Digest()
+	return h
 }
