@@ -299,23 +299,10 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		"Resources", res,
 		"Outputs", outputs,
 	)
-	body, err := encode(tpl)
+	st, err := workloadStack(in.app, in.env, in.name, in.kind, in.opts, tpl, params, addons)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
+		fail(nil, ruleManifest, err.Error(), "")
 		return nil, diags
-	}
-	st := &Stack{
-		Name:       stackName(in.app, in.env, in.name),
-		Kind:       string(in.kind),
-		Env:        in.env,
-		Workload:   in.name,
-		Template:   body,
-		Parameters: params,
-		Tags:       stackTags(in.opts.Tags, in.app, in.env, in.name),
-		DependsOn:  []string{stackName(in.app, in.env, "")},
-	}
-	if addons != nil {
-		st.AddonsTemplate = addons.Template
 	}
 	return st, append(diags, sizeCheck(st, in.file)...)
 }

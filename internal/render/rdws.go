@@ -155,23 +155,10 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		return nil, diags
 	}
 	tpl := rdwsTemplate(in, m, tracing, addons, string(manifestText))
-	body, err := encode(tpl)
+	st, err := workloadStack(in.app, in.env, in.name, workspace.RequestDrivenWebService, in.opts, tpl, params, addons)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
+		fail(nil, ruleManifest, err.Error(), "")
 		return nil, diags
-	}
-	st := &Stack{
-		Name:       stackName(in.app, in.env, in.name),
-		Kind:       string(workspace.RequestDrivenWebService),
-		Env:        in.env,
-		Workload:   in.name,
-		Template:   body,
-		Parameters: params,
-		Tags:       stackTags(in.opts.Tags, in.app, in.env, in.name),
-		DependsOn:  []string{stackName(in.app, in.env, "")},
-	}
-	if addons != nil {
-		st.AddonsTemplate = addons.Template
 	}
 	return st, append(diags, sizeCheck(st, in.file)...)
 }

@@ -324,3 +324,26 @@ func ParamsJSON(st Stack) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// workloadStack encodes a workload's template into its Stack, named and
+// tagged as Copilot names and tags it, deployed after its environment.
+func workloadStack(app, env, name string, kind workspace.Kind, opts Options, tpl *yaml.Node, params map[string]string, addons *mergedAddons) (*Stack, error) {
+	body, err := encode(tpl)
+	if err != nil {
+		return nil, fmt.Errorf("encode template: %w", err)
+	}
+	st := &Stack{
+		Name:       stackName(app, env, name),
+		Kind:       string(kind),
+		Env:        env,
+		Workload:   name,
+		Template:   body,
+		Parameters: params,
+		Tags:       stackTags(opts.Tags, app, env, name),
+		DependsOn:  []string{stackName(app, env, "")},
+	}
+	if addons != nil {
+		st.AddonsTemplate = addons.Template
+	}
+	return st, nil
+}

@@ -267,20 +267,10 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		"Conditions", conditions,
 		"Resources", res,
 	)
-	body, err := encode(tpl)
+	st, err := workloadStack(in.app, in.env, in.name, workspace.WorkerService, in.opts, tpl, params, addons)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
+		fail(nil, ruleManifest, err.Error(), "")
 		return nil, diags
-	}
-	st := &Stack{
-		Name:       stackName(in.app, in.env, in.name),
-		Kind:       string(workspace.WorkerService),
-		Env:        in.env,
-		Workload:   in.name,
-		Template:   body,
-		Parameters: params,
-		Tags:       stackTags(in.opts.Tags, in.app, in.env, in.name),
-		DependsOn:  []string{stackName(in.app, in.env, "")},
 	}
 	for _, s := range subs {
 		// The topic must exist before the subscription: deploy the
@@ -290,9 +280,6 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		if dep := stackName(in.app, in.env, s.service); s.publisher != workspace.WorkerService && !slices.Contains(st.DependsOn, dep) {
 			st.DependsOn = append(st.DependsOn, dep)
 		}
-	}
-	if addons != nil {
-		st.AddonsTemplate = addons.Template
 	}
 	return st, append(diags, sizeCheck(st, in.file)...)
 }
