@@ -254,22 +254,25 @@ func addonOutputsByUse(addons *mergedAddons) (secrets, vars, policies, sgs []str
 	return
 }
 
+// secretRef is where a secret comes from, as Copilot writes it: an SSM
+// parameter name or ARN as given, a Secrets Manager secret by its ARN, or an
+// environment stack's export.
+func secretRef(s secret) *yaml.Node {
+	switch {
+	case s.FromCFN != nil:
+		return importValue(str(*s.FromCFN))
+	case s.SecretsManager != nil:
+		return sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + *s.SecretsManager)
+	}
+	return str(s.Plain)
+}
+
 // ecsSecrets is the container's Secrets list, sorted by name, then the
 // addons' secret outputs.
 func ecsSecrets(secrets map[string]secret, addonSecrets []string) *yaml.Node {
 	list := seq()
 	for _, name := range sortedKeys(secrets) {
-		s := secrets[name]
-		var v *yaml.Node
-		switch {
-		case s.FromCFN != nil:
-			v = importValue(str(*s.FromCFN))
-		case s.SecretsManager != nil:
-			v = sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + *s.SecretsManager)
-		default:
-			v = str(s.Plain)
-		}
-		list.Content = append(list.Content, kv("Name", name, "ValueFrom", v))
+		list.Content = append(list.Content, kv("Name", name, "ValueFrom", secretRef(secrets[name])))
 	}
 	for _, o := range addonSecrets {
 		list.Content = append(list.Content, kv("Name", snakeCase(o), "ValueFrom", getAttOutput(addonsStackName, o)))

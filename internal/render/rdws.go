@@ -281,17 +281,7 @@ func rdwsTemplate(in rdwsInput, m rdwsManifest, tracing string, addons *mergedAd
 	// Service.
 	secrets := seq()
 	for _, name := range sortedKeys(m.Secrets) {
-		s := m.Secrets[name]
-		var v *yaml.Node
-		switch {
-		case s.FromCFN != nil:
-			v = importValue(str(*s.FromCFN))
-		case s.SecretsManager != nil:
-			v = sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + *s.SecretsManager)
-		default:
-			v = str(s.Plain)
-		}
-		secrets.Content = append(secrets.Content, kv("Name", name, "Value", v))
+		secrets.Content = append(secrets.Content, kv("Name", name, "Value", secretRef(m.Secrets[name])))
 	}
 	for _, o := range secretOutputs {
 		secrets.Content = append(secrets.Content, kv("Name", snakeCase(o), "Value", getAttOutput(addonsStackName, o)))
