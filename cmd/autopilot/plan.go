@@ -32,6 +32,7 @@ func (p *planFlags) bind(fs *flag.FlagSet) {
 	buildFlags(fs, &p.build)
 	fs.StringVar(&p.build.Output, "build-output", "", "with --build, write images to oci:DIR or tar:FILE instead of pushing (offline plans)")
 	fs.StringVar(&p.o.ArtifactsBucket, "artifacts-bucket", os.Getenv("AUTOPILOT_ARTIFACTS_BUCKET"), "S3 bucket for addon templates and templates over 51,200 bytes (default $AUTOPILOT_ARTIFACTS_BUCKET)")
+	fs.StringVar(&p.o.ArtifactKeyARN, "artifact-key-arn", os.Getenv("AUTOPILOT_ARTIFACT_KEY_ARN"), "KMS key of the application's artifacts, for new stacks that read encrypted artifacts (existing stacks keep theirs; default $AUTOPILOT_ARTIFACT_KEY_ARN)")
 	fs.BoolVar(&p.o.RecreateFailed, "recreate-failed", false, "delete and recreate a stack left in ROLLBACK_COMPLETE by a failed creation")
 	fs.BoolVar(&p.o.FailOnDestructive, "fail-on-destructive", false, "fail when a change removes or replaces a stateful resource (databases, buckets, secrets, ...)")
 	fs.StringVar(&p.format, "format", "text", "report format: text, json or markdown")
