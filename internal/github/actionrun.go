@@ -391,6 +391,7 @@ func (a *actionRun) planOptions(d Decision) run.PlanOptions {
 		Revision:          a.revision(d),
 		RunID:             a.env.RunID,
 		ArtifactsBucket:   cmp.Or(a.in.ArtifactsBucket, a.getenv("AUTOPILOT_ARTIFACTS_BUCKET")),
+		ArtifactKeyARN:    a.getenv("AUTOPILOT_ARTIFACT_KEY_ARN"),
 		FailOnDestructive: a.in.FailOnDestructive,
 		AWS:               a.aws,
 		Log:               slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelInfo})),
