@@ -61,6 +61,10 @@ func Render(ctx context.Context, o RenderOptions) ([]render.Stack, *workspace.Wo
 	if findings.HasErrors() {
 		return nil, ws, failWith(o.Diagnostics, "render", findings)
 	}
+	if len(findings) > 0 && o.Diagnostics != nil {
+		// Warnings and notices do not stop a render, but are worth seeing.
+		_ = report.Lint(o.Diagnostics, findings, report.FormatText)
+	}
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
 		App:       ws.App,
 		Images:    o.Images,
