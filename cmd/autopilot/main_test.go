@@ -34,6 +34,10 @@ func TestExitCodes(t *testing.T) {
 		"copilot/.workspace":       "application: shop\n",
 		"copilot/api/manifest.yml": "name: api\ntype: Backend Service\nimage:\n  location: nginx\ncpuu: 1\n",
 	})
+	loose := writeFiles(t, map[string]string{
+		"manifest.yml": "name: api\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/nginx/nginx:latest\n  port: 80\nenvironments:\n  prod:\n    cpu: 1024\n",
+	})
+	looseOut := t.TempDir()
 	out := t.TempDir()
 	cases := []struct {
 		name string
@@ -52,6 +56,8 @@ func TestExitCodes(t *testing.T) {
 		{"render needs --out", []string{"render", "../../examples/apprunner-vpc"}, exitUsage},
 		{"render example", []string{"render", "--out", out, "../../examples/apprunner-vpc"}, exitOK},
 		{"render stops on lint errors", []string{"render", "--out", t.TempDir(), broken}, exitFailed},
+		{"render a manifest outside a workspace needs --app", []string{"render", "--out", t.TempDir(), filepath.Join(loose, "manifest.yml")}, exitUsage},
+		{"render a manifest outside a workspace", []string{"render", "--app", "shop", "--out", looseOut, filepath.Join(loose, "manifest.yml")}, exitOK},
 		{"render unknown environment", []string{"render", "--env", "nope", "--out", t.TempDir(), "../../examples/apprunner-vpc"}, exitUsage},
 	}
 	for _, tc := range cases {
@@ -60,6 +66,9 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("autopilot %s: exit %d, want %d", strings.Join(tc.args, " "), got, tc.want)
 			}
 		})
+	}
+	if _, err := os.Stat(filepath.Join(looseOut, "shop-prod-api.template.yml")); err != nil {
+		t.Errorf("render --app wrote no stack for the override's environment: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "apprunner-vpc-test-demo-service.template.yml")); err != nil {
 		t.Errorf("render wrote no service template: %v", err)

@@ -99,8 +99,18 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		}
 	}
 	if len(envs) == 0 {
-		diags = append(diags, diag.Diagnostic{Severity: diag.Error, Rule: ruleManifest,
-			Message: "no environments to render: the workspace has no copilot/environments/<name>/manifest.yml", Fix: "pass --env NAME"})
+		// Manifests given without their environments: render the workload
+		// stacks for the environments their overrides name.
+		envs = ws.EnvNames()
+	}
+	if len(envs) == 0 {
+		d := diag.Diagnostic{Severity: diag.Error, Rule: ruleManifest,
+			Message: "no environments to render: there is no copilot/environments/<name>/manifest.yml and no environments: override",
+			Fix:     "pass --env NAME"}
+		if len(ws.Workloads) > 0 {
+			d.File = ws.Workloads[0].Path
+		}
+		diags = append(diags, d)
 	}
 	envs = slices.Compact(slices.Sorted(slices.Values(envs)))
 	selected := map[string]bool{}

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,10 +73,13 @@ func Render(ctx context.Context, o RenderOptions) ([]render.Stack, *workspace.Wo
 		AccountID: o.AccountID,
 		Region:    o.Region,
 	})
-	if err != nil {
+	var failure *diag.Failure
+	switch {
+	case errors.As(err, &failure):
+		return nil, ws, failWith(o.Diagnostics, "render", failure.Diags)
+	case err != nil:
 		return nil, ws, fmt.Errorf("render: %w", err)
-	}
-	if ds.HasErrors() {
+	case ds.HasErrors():
 		return nil, ws, failWith(o.Diagnostics, "render", ds)
 	}
 	if o.OutDir != "" {
