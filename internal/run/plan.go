@@ -15,6 +15,7 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
 	"github.com/autopilot-dev/autopilot/internal/render"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 // PlanOptions are the inputs of `autopilot plan` and `autopilot deploy`.
@@ -74,15 +75,18 @@ type Planned struct {
 
 // Plan renders the selection and previews it as change sets (or offline).
 func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
+	ws, err := load(o.Selection)
+	if err != nil {
+		return nil, err
+	}
 	var opts []deploy.Option
 	var api deploy.CloudFormationAPI
 	if !o.Offline {
-		var err error
 		if opts, api, err = connect(ctx, &o); err != nil {
 			return nil, err
 		}
 	}
-	stacks, app, err := prepare(ctx, &o)
+	stacks, app, err := prepare(ws, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +122,15 @@ type Deployed struct {
 // dependency order, waiting for each. Images must be built first: a
 // workload with image.build and no built image is refused.
 func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
+	ws, err := load(o.Selection)
+	if err != nil {
+		return nil, err
+	}
 	opts, api, err := connect(ctx, &o)
 	if err != nil {
 		return nil, err
 	}
-	stacks, app, err := prepare(ctx, &o)
+	stacks, app, err := prepare(ws, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -155,14 +163,14 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 }
 
 // prepare renders the selection into deploy's stacks.
-func prepare(ctx context.Context, o *PlanOptions) ([]deploy.Stack, string, error) {
+func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, error) {
 	images := map[string]string{}
 	byWorkload := map[string]deploy.Image{}
 	for _, b := range o.Built {
 		images[b.Workload] = b.URI
 		byWorkload[b.Workload] = b.Image
 	}
-	rendered, ws, err := Render(ctx, RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
+	rendered, _, err := renderWorkspace(ws, RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
 		AccountID: o.Account, Region: o.Region})
 	if err != nil {
 		return nil, "", err
@@ -206,7 +214,7 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		}
 		api, o.Region = clients.CloudFormation, clients.Region
 		if o.Account, err = clients.Account(ctx); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%w: no usable AWS credentials: configure them (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or role-to-assume in the Action), or plan with --offline: %v", ErrCannotRun, err)
 		}
 		if uploader == nil && o.ArtifactsBucket != "" {
 			if uploader, err = deploy.NewS3Uploader(clients.S3, o.ArtifactsBucket); err != nil {

@@ -42,19 +42,31 @@ type RenderOptions struct {
 // Render lints the selection and renders its stacks; with OutDir set it
 // writes them there. Lint errors stop it with the same findings.
 func Render(ctx context.Context, o RenderOptions) ([]render.Stack, *workspace.Workspace, error) {
-	ws, err := workspace.Load(o.Paths...)
+	ws, err := load(o.Selection)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
-	}
-	if o.App != "" {
-		ws.App = o.App
-	}
-	if ws.App == "" {
-		return nil, ws, fmt.Errorf("%w: no application name: run inside a Copilot workspace (copilot/.workspace) or pass --app", ErrCannotRun)
-	}
-	if err := checkSelection(ws, o.Selection); err != nil {
 		return nil, ws, err
 	}
+	return renderWorkspace(ws, o)
+}
+
+// load reads the selected workspace and checks that the application, the
+// environments and the services asked for are there.
+func load(s Selection) (*workspace.Workspace, error) {
+	ws, err := workspace.Load(s.Paths...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
+	}
+	if s.App != "" {
+		ws.App = s.App
+	}
+	if ws.App == "" {
+		return ws, fmt.Errorf("%w: no application name: run inside a Copilot workspace (copilot/.workspace) or pass --app", ErrCannotRun)
+	}
+	return ws, checkSelection(ws, s)
+}
+
+// renderWorkspace lints a loaded workspace and renders its stacks.
+func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, *workspace.Workspace, error) {
 	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.Strict})
 	if err != nil {
 		return nil, ws, err
