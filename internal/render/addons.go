@@ -315,3 +315,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// workloadAddons merges a workload's addons (nil without any), its findings
+// naming the environment being rendered.
+func workloadAddons(a *workspace.Addons, env string) (*mergedAddons, diag.List) {
+	if a == nil {
+		return nil, nil
+	}
+	merged, diags := mergeAddons(a)
+	for i := range diags {
+		diags[i].Env = env
+	}
+	return merged, diags
+}

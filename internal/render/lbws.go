@@ -161,15 +161,8 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	}
 	image, idiags := ecsImage(in, m)
 	diags = append(diags, idiags...)
-	var addons *mergedAddons
-	if in.addons != nil {
-		a, adiags := mergeAddons(in.addons)
-		for i := range adiags {
-			adiags[i].Env = in.env
-		}
-		diags = append(diags, adiags...)
-		addons = a
-	}
+	addons, adiags := workloadAddons(in.addons, in.env)
+	diags = append(diags, adiags...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

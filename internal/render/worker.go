@@ -120,15 +120,8 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	}
 	image, idiags := ecsImage(in, m)
 	diags = append(diags, idiags...)
-	var addons *mergedAddons
-	if in.addons != nil {
-		a, adiags := mergeAddons(in.addons)
-		for i := range adiags {
-			adiags[i].Env = in.env
-		}
-		diags = append(diags, adiags...)
-		addons = a
-	}
+	addons, adiags := workloadAddons(in.addons, in.env)
+	diags = append(diags, adiags...)
 	if m.Count.Requests != nil || m.Count.ResponseTime != nil {
 		fail(get(in.doc, "count"), ruleManifest, "a Worker Service scales on cpu_percentage, memory_percentage or queue_delay, not on requests or response_time", "")
 	}
