@@ -306,10 +306,7 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 	addAddonsStack(add, addons)
 	addTopics(add, topics)
 
-	tpl := kv(
-		"AWSTemplateFormatVersion", "2010-09-09",
-		"Description", "CloudFormation template that represents a scheduled job on Amazon ECS.",
-		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(string(manifestText)), "RenderedBy", "autopilot"),
+	tpl := workloadTemplate("CloudFormation template that represents a scheduled job on Amazon ECS.", string(manifestText),
 		"Parameters", paramDecl,
 		"Conditions", conditions,
 		"Resources", res,

@@ -283,10 +283,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	if nlb != nil {
 		set(outputs, "PublicNetworkLoadBalancerDNSName", nlbOutput())
 	}
-	tpl := kv(
-		"AWSTemplateFormatVersion", "2010-09-09",
-		"Description", description,
-		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(string(manifestText)), "RenderedBy", "autopilot"),
+	tpl := workloadTemplate(description, string(manifestText),
 		"Parameters", paramDecl,
 		"Conditions", conditions,
 		"Resources", res,

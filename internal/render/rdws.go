@@ -454,10 +454,7 @@ func rdwsTemplate(in rdwsInput, m rdwsManifest, tracing string, addons *mergedAd
 		))
 	}
 
-	return kv(
-		"AWSTemplateFormatVersion", "2010-09-09",
-		"Description", "CloudFormation template that represents a request driven web service on AWS App Runner.",
-		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(manifestText), "RenderedBy", "autopilot"),
+	return workloadTemplate("CloudFormation template that represents a request driven web service on AWS App Runner.", manifestText,
 		"Parameters", params,
 		"Conditions", conds,
 		"Resources", res,

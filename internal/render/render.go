@@ -357,3 +357,15 @@ func workloadStack(app, env, name string, kind workspace.Kind, opts Options, tpl
 	}
 	return st, nil
 }
+
+// workloadTemplate starts a workload template as Copilot's do — format
+// version, description, and metadata holding the interpolated manifest —
+// followed by its sections (key, value pairs).
+func workloadTemplate(description, manifest string, sections ...any) *yaml.Node {
+	head := []any{
+		"AWSTemplateFormatVersion", "2010-09-09",
+		"Description", description,
+		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(manifest), "RenderedBy", "autopilot"),
+	}
+	return kv(append(head, sections...)...)
+}

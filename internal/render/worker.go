@@ -252,10 +252,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	addTopics(add, topics)
 	addAddonsStack(add, addons)
 
-	tpl := kv(
-		"AWSTemplateFormatVersion", "2010-09-09",
-		"Description", "CloudFormation template that represents a worker service on Amazon ECS.",
-		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(string(manifestText)), "RenderedBy", "autopilot"),
+	tpl := workloadTemplate("CloudFormation template that represents a worker service on Amazon ECS.", string(manifestText),
 		"Parameters", paramDecl,
 		"Conditions", conditions,
 		"Resources", res,
