@@ -75,13 +75,7 @@ func parsePlatform(n yaml.Node) (ecsPlatform, error) {
 // render cannot produce yet. It returns the decoded manifest.
 func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 	var diags diag.List
-	fail := func(n *yaml.Node, rule, msg, fix string) {
-		d := diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: in.env}
-		if n != nil {
-			d.Line, d.Column = n.Line, n.Column
-		}
-		diags = append(diags, d)
-	}
+	fail := failer(&diags, in.file, in.env)
 	var m ecsManifest
 	if err := in.doc.Decode(&m); err != nil {
 		diags = append(diags, diag.Diagnostic{File: in.file, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: in.env,

@@ -69,13 +69,7 @@ type vpcPlan struct {
 
 func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env string, vars workspace.Vars, resolved map[string]*yaml.Node, opts Options) (*Stack, diag.List) {
 	var diags diag.List
-	fail := func(n *yaml.Node, rule, msg, fix string) {
-		d := diag.Diagnostic{File: em.Path, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: env}
-		if n != nil {
-			d.Line, d.Column = n.Line, n.Column
-		}
-		diags = append(diags, d)
-	}
+	fail := failer(&diags, em.Path, env)
 	doc, rd := resolve(em, env, vars)
 	diags = append(diags, rd...)
 	if doc == nil {

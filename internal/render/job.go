@@ -139,13 +139,7 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	fail := func(n *yaml.Node, rule, msg, fix string) {
-		d := diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: in.env}
-		if n != nil {
-			d.Line, d.Column = n.Line, n.Column
-		}
-		diags = append(diags, d)
-	}
+	fail := failer(&diags, in.file, in.env)
 	var job struct {
 		On struct {
 			Schedule string `yaml:"schedule"`

@@ -84,13 +84,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	fail := func(n *yaml.Node, rule, msg, fix string) {
-		d := diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: in.env}
-		if n != nil {
-			d.Line, d.Column = n.Line, n.Column
-		}
-		diags = append(diags, d)
-	}
+	fail := failer(&diags, in.file, in.env)
 	httpNode := get(in.doc, "http")
 	if m.Image.Port == nil && !backend {
 		fail(get(in.doc, "image"), ruleManifest, `"image.port" must be specified`, "set image.port to the port your container listens on")

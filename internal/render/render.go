@@ -369,3 +369,15 @@ func workloadTemplate(description, manifest string, sections ...any) *yaml.Node 
 	}
 	return kv(append(head, sections...)...)
 }
+
+// failer returns a function that adds an error finding for file and env to
+// *diags, positioned at n (or the whole file when n is nil).
+func failer(diags *diag.List, file, env string) func(n *yaml.Node, rule, msg, fix string) {
+	return func(n *yaml.Node, rule, msg, fix string) {
+		d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: env}
+		if n != nil {
+			d.Line, d.Column = n.Line, n.Column
+		}
+		*diags = append(*diags, d)
+	}
+}

@@ -57,13 +57,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	fail := func(n *yaml.Node, rule, msg, fix string) {
-		d := diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: in.env}
-		if n != nil {
-			d.Line, d.Column = n.Line, n.Column
-		}
-		diags = append(diags, d)
-	}
+	fail := failer(&diags, in.file, in.env)
 	var subscribe workerSubscribe
 	if n := get(in.doc, "subscribe"); n != nil {
 		if err := n.Decode(&subscribe); err != nil {
