@@ -1,0 +1,99 @@
+package manifest
+
+import (
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// HTTP is an ECS service's `http`: false, or the main listener rule of a
+// Load Balanced Web Service (the internal one of a Backend Service).
+type HTTP struct {
+	Section
+	Enabled             bool
+	Path                *string
+	HealthCheck         TargetHealthCheck
+	DeregistrationDelay *time.Duration
+	Stickiness          *bool
+	TargetContainer     *string
+	TargetPort          *uint16
+	AllowedSourceIPs    []string
+	Version             *string
+}
+
+func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
+	h.Section = newSection(n)
+	h.Set = true
+	if n.Kind == yaml.ScalarNode {
+		return n.Decode(&h.Enabled)
+	}
+	var m struct {
+		Path                *string           `yaml:"path"`
+		HealthCheck         TargetHealthCheck `yaml:"healthcheck"`
+		DeregistrationDelay *string           `yaml:"deregistration_delay"`
+		Stickiness          *bool             `yaml:"stickiness"`
+		TargetContainer     *string           `yaml:"target_container"`
+		TargetContainerOld  *string           `yaml:"targetContainer"`
+		TargetPort          *uint16           `yaml:"target_port"`
+		AllowedSourceIPs    []string          `yaml:"allowed_source_ips"`
+		Version             *string           `yaml:"version"`
+	}
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	h.Enabled = len(n.Content) > 0
+	h.Path, h.HealthCheck, h.Stickiness, h.TargetPort, h.AllowedSourceIPs, h.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetPort, m.AllowedSourceIPs, m.Version
+	h.TargetContainer = m.TargetContainer
+	if h.TargetContainer == nil {
+		h.TargetContainer = m.TargetContainerOld
+	}
+	if m.DeregistrationDelay != nil {
+		d, err := time.ParseDuration(*m.DeregistrationDelay)
+		if err != nil {
+			return fmt.Errorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
+		}
+		h.DeregistrationDelay = &d
+	}
+	return nil
+}
+
+// TargetHealthCheck is a target group's health check: a path or a map.
+type TargetHealthCheck struct {
+	Path                                 *string
+	Port                                 *int
+	SuccessCodes                         *string
+	HealthyThreshold, UnhealthyThreshold *int64
+	Interval, Timeout, GracePeriod       *time.Duration
+}
+
+func (h *TargetHealthCheck) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		p := n.Value
+		h.Path = &p
+		return nil
+	}
+	var m struct {
+		Path               *string `yaml:"path"`
+		Port               *int    `yaml:"port"`
+		SuccessCodes       *string `yaml:"success_codes"`
+		HealthyThreshold   *int64  `yaml:"healthy_threshold"`
+		UnhealthyThreshold *int64  `yaml:"unhealthy_threshold"`
+		Interval           *string `yaml:"interval"`
+		Timeout            *string `yaml:"timeout"`
+		GracePeriod        *string `yaml:"grace_period"`
+	}
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	h.Path, h.Port, h.SuccessCodes, h.HealthyThreshold, h.UnhealthyThreshold = m.Path, m.Port, m.SuccessCodes, m.HealthyThreshold, m.UnhealthyThreshold
+	var err error
+	if h.Interval, err = parseDuration(n, "http.healthcheck.interval", m.Interval); err != nil {
+		return err
+	}
+	if h.Timeout, err = parseDuration(n, "http.healthcheck.timeout", m.Timeout); err != nil {
+		return err
+	}
+	h.GracePeriod, err = parseDuration(n, "http.healthcheck.grace_period", m.GracePeriod)
+	return err
+}

@@ -1,0 +1,175 @@
+package manifest
+
+import (
+	"reflect"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Pos is a 1-based line and column in a manifest; the zero Pos means the
+// whole file.
+type Pos struct {
+	Line, Column int
+}
+
+// PosOf is n's position; the zero Pos for nil.
+func PosOf(n *yaml.Node) Pos {
+	if n == nil {
+		return Pos{}
+	}
+	return Pos{n.Line, n.Column}
+}
+
+// Section is embedded in every mapping of the model. Decode fills it.
+type Section struct {
+	// Pos is where the mapping is; zero when the manifest leaves it out.
+	Pos Pos
+	// Set reports that the manifest has the mapping (not null).
+	Set  bool
+	keys map[string]Pos
+}
+
+// At is the position of the value of key in the mapping, or the zero Pos.
+func (s Section) At(key string) Pos { return s.keys[key] }
+
+// Has reports that the mapping sets key (to anything, null included).
+func (s Section) Has(key string) bool {
+	_, ok := s.keys[key]
+	return ok
+}
+
+var (
+	sectionType     = reflect.TypeFor[Section]()
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+)
+
+// decode decodes n into out (a pointer to a model type) and records the
+// positions of every Section on the way.
+func decode(n *yaml.Node, out any) error {
+	if err := n.Decode(out); err != nil {
+		return err
+	}
+	fillSections(reflect.ValueOf(out), n)
+	return nil
+}
+
+// fillSections walks v and n together, filling each embedded Section with
+// the positions of its mapping. Types with their own UnmarshalYAML record
+// their positions themselves.
+func fillSections(v reflect.Value, n *yaml.Node) {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || !v.IsValid() {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			fillSections(v.Elem(), n)
+		}
+	case reflect.Struct:
+		if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
+			return
+		}
+		fillStruct(v, n)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String || !holdsSection(v.Type().Elem()) {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := reflect.ValueOf(n.Content[i].Value).Convert(v.Type().Key())
+			e := v.MapIndex(key)
+			if !e.IsValid() {
+				continue
+			}
+			c := reflect.New(e.Type()).Elem()
+			c.Set(e)
+			fillSections(c, n.Content[i+1])
+			v.SetMapIndex(key, c)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode || !holdsSection(v.Type().Elem()) {
+			return
+		}
+		for i := 0; i < v.Len() && i < len(n.Content); i++ {
+			fillSections(v.Index(i), n.Content[i])
+		}
+	}
+}
+
+func fillStruct(v reflect.Value, n *yaml.Node) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Type == sectionType && f.Anonymous {
+			v.Field(i).Set(reflect.ValueOf(newSection(n)))
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		name, inline := yamlName(f)
+		switch {
+		case name == "-":
+		case inline:
+			fillSections(v.Field(i), n)
+		default:
+			fillSections(v.Field(i), valueOf(n, name))
+		}
+	}
+}
+
+// holdsSection reports whether values of t can hold a Section to fill.
+func holdsSection(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return false
+	}
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Type == sectionType || f.IsExported() && holdsSection(f.Type) {
+			return true
+		}
+	}
+	return false
+}
+
+func yamlName(f reflect.StructField) (name string, inline bool) {
+	tag := f.Tag.Get("yaml")
+	name = tag
+	for i := 0; i < len(tag); i++ {
+		if tag[i] == ',' {
+			name, inline = tag[:i], tag[i:] == ",inline"
+			break
+		}
+	}
+	if name == "" && !inline {
+		name = lower(f.Name)
+	}
+	return name, inline
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// valueOf is the value under key in mapping n, or nil.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
