@@ -4,10 +4,10 @@ import "gopkg.in/yaml.v3"
 
 // Environment is an environment's manifest.
 type Environment struct {
-	Section
+	Section `yaml:"-"`
 	Network struct {
 		VPC struct {
-			Section
+			Section `yaml:"-"`
 			ID      string `yaml:"id"`
 			CIDR    string `yaml:"cidr"`
 			Subnets struct {
@@ -46,9 +46,9 @@ type SGRule struct {
 
 // EnvHTTP is the environment's `http`: its two load balancers.
 type EnvHTTP struct {
-	Section
-	Public struct {
-		Section
+	Section `yaml:"-"`
+	Public  struct {
+		Section      `yaml:"-"`
 		Certificates []string `yaml:"certificates"`
 		SSLPolicy    *string  `yaml:"ssl_policy"`
 		AccessLogs   BoolOrMap[struct {
@@ -68,7 +68,7 @@ type EnvHTTP struct {
 		} `yaml:"security_groups"`
 	} `yaml:"public"`
 	Private struct {
-		Section
+		Section      `yaml:"-"`
 		Certificates []string `yaml:"certificates"`
 		Subnets      []string `yaml:"subnets"`
 		SSLPolicy    *string  `yaml:"ssl_policy"`

@@ -10,7 +10,7 @@ import (
 // HTTP is an ECS service's `http`: false, or the main listener rule of a
 // Load Balanced Web Service (the internal one of a Backend Service).
 type HTTP struct {
-	Section
+	Section             `yaml:"-"`
 	Enabled             bool
 	Path                *string
 	HealthCheck         TargetHealthCheck

@@ -231,13 +231,14 @@ func (f *FlowLogs) UnmarshalYAML(n *yaml.Node) error {
 
 // PortRange is a security group rule's `ports`: 80 or 1-100.
 type PortRange struct {
+	Pos   Pos
 	Set   bool
 	Value string // as written
 	ok    bool   // a scalar
 }
 
 func (p *PortRange) UnmarshalYAML(n *yaml.Node) error {
-	p.Set, p.Value, p.ok = true, n.Value, n.Kind == yaml.ScalarNode
+	p.Pos, p.Set, p.Value, p.ok = PosOf(n), true, n.Value, n.Kind == yaml.ScalarNode
 	return nil
 }
 
@@ -266,7 +267,7 @@ func (p PortRange) Bounds() (from, to int, err error) {
 // form, Map the mapping (decoded by the field's type), Bad a value of
 // neither shape.
 type BoolOrMap[T any] struct {
-	Section
+	Section                  `yaml:"-"`
 	IsBool, Bool, IsMap, Bad bool
 	Map                      T
 	Err                      error // why the map did not decode
@@ -298,7 +299,7 @@ func (b *BoolOrMap[T]) UnmarshalYAML(n *yaml.Node) error {
 // rollback_alarms): List or Map is set, Bad is neither or a list or map
 // that did not decode.
 type ListOrMap[L, M any] struct {
-	Section
+	Section            `yaml:"-"`
 	IsList, IsMap, Bad bool
 	List               L
 	Map                M

@@ -6,7 +6,7 @@ import (
 
 // Image is a workload's `image`.
 type Image struct {
-	Section
+	Section     `yaml:"-"`
 	Location    string               `yaml:"location"`
 	Port        *uint16              `yaml:"port"`
 	HealthCheck ContainerHealthCheck `yaml:"healthcheck"`
@@ -21,7 +21,7 @@ func (i Image) HasBuild() bool { return i.Has("build") }
 
 // ContainerHealthCheck is image.healthcheck or sidecars.<name>.healthcheck.
 type ContainerHealthCheck struct {
-	Section
+	Section     `yaml:"-"`
 	Command     []string `yaml:"command"`
 	Interval    *string  `yaml:"interval"`
 	Retries     *int     `yaml:"retries"`
@@ -37,13 +37,13 @@ type Topic struct {
 
 // Publish is `publish`.
 type Publish struct {
-	Section
-	Topics []Topic `yaml:"topics"`
+	Section `yaml:"-"`
+	Topics  []Topic `yaml:"topics"`
 }
 
 // Observability is a workload's `observability`.
 type Observability struct {
-	Section
+	Section `yaml:"-"`
 	Tracing *string `yaml:"tracing"`
 }
 
@@ -57,7 +57,7 @@ type RequestDrivenWebService struct {
 	Secrets   map[string]Secret   `yaml:"secrets"`
 	Tags      map[string]string   `yaml:"tags"`
 	HTTP      struct {
-		Section
+		Section     `yaml:"-"`
 		HealthCheck AppRunnerHealthCheck `yaml:"healthcheck"`
 		Alias       *string              `yaml:"alias"`
 		Private     PrivateHTTP          `yaml:"private"`
@@ -76,7 +76,7 @@ type RequestDrivenWebService struct {
 // Service, a Backend Service, a Worker Service or a Scheduled Job. The
 // fields of one type only (nlb, subscribe, on, ...) are zero in the others.
 type ECSWorkload struct {
-	Section
+	Section    `yaml:"-"`
 	Image      Image               `yaml:"image"`
 	CPU        *int                `yaml:"cpu"`
 	Memory     *int                `yaml:"memory"`
@@ -98,7 +98,7 @@ type ECSWorkload struct {
 		}] `yaml:"connect"`
 	} `yaml:"network"`
 	Deployment struct {
-		Section
+		Section        `yaml:"-"`
 		Rolling        *string                                      `yaml:"rolling"`
 		RollbackAlarms ListOrMap[[]string, RollbackAlarmThresholds] `yaml:"rollback_alarms"`
 	} `yaml:"deployment"`
@@ -116,7 +116,7 @@ type ECSWorkload struct {
 	Subscribe Subscribe `yaml:"subscribe"`
 	// Scheduled Job.
 	On struct {
-		Section
+		Section  `yaml:"-"`
 		Schedule string `yaml:"schedule"`
 	} `yaml:"on"`
 	Timeout *string `yaml:"timeout"`
@@ -161,7 +161,7 @@ type RollbackAlarmThresholds struct {
 
 // Sidecar is one entry of `sidecars`.
 type Sidecar struct {
-	Section
+	Section     `yaml:"-"`
 	Port        *string              `yaml:"port"`
 	Image       SidecarImage         `yaml:"image"`
 	Essential   *bool                `yaml:"essential"`
@@ -206,7 +206,7 @@ type MountPoint struct {
 
 // Logging is `logging`: FireLens routing of the main container's logs.
 type Logging struct {
-	Section
+	Section        `yaml:"-"`
 	Retention      *int                `yaml:"retention"`
 	Image          *string             `yaml:"image"`
 	Destination    map[string]string   `yaml:"destination"`
@@ -227,7 +227,7 @@ func (l Logging) Router() bool {
 
 // Storage is `storage`.
 type Storage struct {
-	Section
+	Section    `yaml:"-"`
 	Ephemeral  *int              `yaml:"ephemeral"`
 	ReadonlyFS *bool             `yaml:"readonly_fs"`
 	Volumes    map[string]Volume `yaml:"volumes"`
@@ -235,7 +235,7 @@ type Storage struct {
 
 // Volume is one of storage.volumes.
 type Volume struct {
-	Section
+	Section  `yaml:"-"`
 	Path     *string        `yaml:"path"`
 	ReadOnly *bool          `yaml:"read_only"`
 	EFS      BoolOrMap[EFS] `yaml:"efs"`
@@ -257,14 +257,14 @@ type EFS struct {
 // TaskdefOverride is one of taskdef_overrides. Value is CloudFormation,
 // kept as written (intrinsic-function tags included).
 type TaskdefOverride struct {
-	Section
-	Path  string    `yaml:"path"`
-	Value yaml.Node `yaml:"value"`
+	Section `yaml:"-"`
+	Path    string    `yaml:"path"`
+	Value   yaml.Node `yaml:"value"`
 }
 
 // NLB is a Load Balanced Web Service's `nlb`.
 type NLB struct {
-	Section
+	Section             `yaml:"-"`
 	NLBListener         `yaml:",inline"`
 	AdditionalListeners []NLBListener `yaml:"additional_listeners"`
 }
@@ -289,14 +289,14 @@ type NLBListener struct {
 
 // Subscribe is a Worker Service's `subscribe`.
 type Subscribe struct {
-	Section
-	Queue  Queue             `yaml:"queue"`
-	Topics []SubscribedTopic `yaml:"topics"`
+	Section `yaml:"-"`
+	Queue   Queue             `yaml:"queue"`
+	Topics  []SubscribedTopic `yaml:"topics"`
 }
 
 // SubscribedTopic is one of subscribe.topics.
 type SubscribedTopic struct {
-	Section
+	Section `yaml:"-"`
 	Name    string `yaml:"name"`
 	Service string `yaml:"service"`
 	// FilterPolicy is an SNS filter policy, kept as written (it becomes JSON).
@@ -306,7 +306,7 @@ type SubscribedTopic struct {
 
 // Queue is subscribe.queue or subscribe.topics[].queue as a map.
 type Queue struct {
-	Section
+	Section    `yaml:"-"`
 	Retention  *string `yaml:"retention"`
 	Delay      *string `yaml:"delay"`
 	Timeout    *string `yaml:"timeout"`
@@ -332,7 +332,7 @@ type QueueFIFO struct {
 // StaticSite is a Static Site's manifest, as far as autopilot reads it.
 type StaticSite struct {
 	HTTP struct {
-		Section
-		Alias *string `yaml:"alias"`
+		Section `yaml:"-"`
+		Alias   *string `yaml:"alias"`
 	} `yaml:"http"`
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -296,4 +297,24 @@ func TestParamsJSONIsCopilotsForm(t *testing.T) {
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("params JSON (-want +got):\n%s", diff)
 	}
+}
+
+// nodeAt follows mapping keys (or sequence indexes) from a rendered
+// template node; nil when one is missing.
+func nodeAt(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n != nil && n.Kind == yaml.SequenceNode {
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+			continue
+		}
+		n = get(n, k)
+		if n == nil {
+			return nil
+		}
+	}
+	return n
 }
