@@ -160,13 +160,13 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 			Fix:     "pass the application's artifact bucket and KMS key ARNs"})
 	}
 
-	manifestText, err := encode(doc)
+	manifestText, err := opts.encode(doc)
 	if err != nil {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
 	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0)
-	body, err := encode(tpl)
+	body, err := opts.encode(tpl)
 	if err != nil {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
 		return nil, diags

@@ -120,7 +120,7 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		params["HealthCheckUnhealthyThreshold"] = strconv.FormatInt(*hc.UnhealthyThreshold, 10)
 	}
 
-	manifestText, err := encode(in.m.Doc)
+	manifestText, err := in.opts.encode(in.m.Doc)
 	if err != nil {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags

@@ -37,6 +37,17 @@ type Options struct {
 	// bucket and its KMS key (from the app stack), used by the environment
 	// manager role and by workloads with secrets.
 	ArtifactBucketARN, ArtifactKeyARN string
+
+	// checkOnly skips encoding templates: Check needs the findings only.
+	checkOnly bool
+}
+
+// encode encodes a template, or nothing in a Check.
+func (o Options) encode(doc *yaml.Node) ([]byte, error) {
+	if o.checkOnly {
+		return nil, nil
+	}
+	return encode(doc)
 }
 
 // Stack is one rendered CloudFormation stack.
@@ -348,7 +359,7 @@ func ParamsJSON(st Stack) ([]byte, error) {
 // workloadStack encodes a workload's template into its Stack, named and
 // tagged as Copilot names and tags it, deployed after its environment.
 func workloadStack(app, env, name string, kind workspace.Kind, opts Options, tpl *yaml.Node, params map[string]string, addons *mergedAddons) (*Stack, error) {
-	body, err := encode(tpl)
+	body, err := opts.encode(tpl)
 	if err != nil {
 		return nil, fmt.Errorf("encode template: %w", err)
 	}

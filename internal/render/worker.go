@@ -114,7 +114,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	for _, t := range m.Publish.Topics {
 		topics = append(topics, newTopic(t))
 	}
-	manifestText, err := encode(in.m.Doc)
+	manifestText, err := in.opts.encode(in.m.Doc)
 	if err != nil {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
