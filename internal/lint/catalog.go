@@ -73,6 +73,7 @@ var ruleHelp = map[string]string{
 	"env-deprecated-ingress":  "A deprecated ingress setting that has no effect where it is.",
 	"env-cdn-ingress":         "Ingress limited to the CDN needs the CDN enabled.",
 	"env-cdn-certificate":     "CDN certificates must be in us-east-1 and match the TLS settings.",
+	"env-flow-logs-false":     "`flow_logs: false` does not turn flow logs off: Copilot creates them for any value.",
 	// Addons.
 	"addon-template":       "An addon must be a CloudFormation template with Resources.",
 	"addon-parameters":     "Addons declare App, Env and Name; addons.parameters.yml may only set declared, non-reserved parameters.",

@@ -617,6 +617,8 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "queue-range", sev: E, line: 7, col: 16, text: "336h"}, {rule: "queue-range", sev: E, line: 9, col: 14, text: "1 to 1000"}}},
 
 		// --- environment rules ---
+		{name: "flow_logs false still creates flow logs", files: env("name: test\ntype: Environment\nnetwork:\n  vpc:\n    flow_logs: false\n"),
+			want: []want{{rule: "env-flow-logs-false", sev: W, line: 5, col: 16, file: testFile, text: "remove the key"}}},
 		{name: "deprecated and new ingress together", files: env("name: test\ntype: Environment\nhttp:\n  public:\n    security_groups:\n      ingress:\n        restrict_to:\n          cdn: true\n    ingress:\n      cdn: true\ncdn: true\n"),
 			want: []want{{rule: "env-ingress-conflict", sev: E, line: 5, col: 5, file: testFile}}},
 		{name: "public load balancer with from_vpc", files: env("name: test\ntype: Environment\nhttp:\n  public:\n    security_groups:\n      ingress:\n        from_vpc: true\n"),
