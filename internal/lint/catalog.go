@@ -47,6 +47,7 @@ var ruleHelp = map[string]string{
 	"healthcheck-port":               "A load balancer health check must probe a TCP port.",
 	"target-container":               "The target container must exist and expose a port.",
 	"sidecar-port":                   "Sidecar ports must be between 1 and 65535.",
+	"command-words":                  "A string command or entrypoint must split into words with shell quoting rules, as Copilot splits it.",
 	"mount-point-volume":             "A mount point must name a volume declared under storage.volumes.",
 	"storage-efs":                    "EFS volumes: at most one managed volume, and either a file system id or uid/gid.",
 	"http-hosted-zone":               "http.hosted_zone needs http.alias.",
