@@ -147,8 +147,8 @@ func TestBoolOrMapAndListOrMap(t *testing.T) {
 }
 
 func TestScalarUnions(t *testing.T) {
-	m := ecs(t, "command: echo hello  world\nentrypoint: [\"/bin/sh\", \"-c\"]\nplatform: {osfamily: linux, architecture: arm64}\nnetwork:\n  vpc:\n    placement: {subnets: [s-1]}\n")
-	if !cmp.Equal([]string(m.Command), []string{"echo", "hello", "world"}) || !cmp.Equal([]string(m.EntryPoint), []string{"/bin/sh", "-c"}) {
+	m := ecs(t, "command: echo 'hello  world'\nentrypoint: [\"/bin/sh\", \"-c\"]\nplatform: {osfamily: linux, architecture: arm64}\nnetwork:\n  vpc:\n    placement: {subnets: [s-1]}\n")
+	if !cmp.Equal([]string(m.Command), []string{"echo", "hello  world"}) || !cmp.Equal([]string(m.EntryPoint), []string{"/bin/sh", "-c"}) {
 		t.Errorf("command %q, entrypoint %q", m.Command, m.EntryPoint)
 	}
 	if m.Platform.Value != "linux/arm64" {
@@ -175,7 +175,7 @@ func TestScalarUnions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := e.Network.VPC; !v.FlowLogs.Enabled || *v.FlowLogs.Retention != 14 {
+	if v := e.Network.VPC; !v.FlowLogs.Set || *v.FlowLogs.Retention != 14 {
 		t.Errorf("flow_logs %+v", v.FlowLogs)
 	}
 	if from, to, err := e.Network.VPC.SecurityGroup.Ingress[0].Ports.Bounds(); from != 80 || to != 90 || err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/shlex"
 	"gopkg.in/yaml.v3"
 )
 
@@ -72,13 +73,19 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// StringOrList is a command or entrypoint: a string split into words, or a
-// list of words.
+// StringOrList is a command or entrypoint: a list, or a string split into
+// words with shell quoting rules by the splitter Copilot uses
+// (github.com/google/shlex), so `python -c "print('hi')"` is three words;
+// quotes group and are dropped, a backslash escapes, `#` starts a comment.
 type StringOrList []string
 
 func (s *StringOrList) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
-		*s = strings.Fields(n.Value)
+		words, err := shlex.Split(n.Value)
+		if err != nil {
+			return fmt.Errorf("line %d: split %q into words with shell quoting rules: %v; close the quote, or write the words as a list", n.Line, n.Value, err)
+		}
+		*s = words
 		return nil
 	}
 	var l []string
@@ -209,9 +216,14 @@ func (p *Placement) UnmarshalYAML(n *yaml.Node) error {
 	return fmt.Errorf("line %d: placement needs subnets as a list of ids or {from_tags: ...}", n.Line)
 }
 
-// FlowLogs is `flow_logs: true` or `flow_logs: {retention: days}`.
+// FlowLogs is `flow_logs: <bool>` or `flow_logs: {retention: days}`.
+// Copilot v1.33 switches flow logs on for any value the key has, `false`
+// included (its bool-or-map union counts a set bool as non-zero), so
+// environments it deployed with `flow_logs: false` have them; rendering
+// the same keeps a first deploy from deleting them. Only a missing or
+// null key leaves them out.
 type FlowLogs struct {
-	Enabled   bool
+	Set       bool
 	Retention *int
 }
 
@@ -223,10 +235,15 @@ func (f *FlowLogs) UnmarshalYAML(n *yaml.Node) error {
 		if err := n.Decode(&m); err != nil {
 			return err
 		}
-		f.Enabled, f.Retention = true, m.Retention
+		f.Set, f.Retention = true, m.Retention
 		return nil
 	}
-	return n.Decode(&f.Enabled)
+	var on bool
+	if err := n.Decode(&on); err != nil {
+		return err
+	}
+	f.Set = true
+	return nil
 }
 
 // PortRange is a security group rule's `ports`: 80 or 1-100.
