@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -22,14 +23,36 @@ type rule struct {
 	check func(c *context)
 }
 
-// context is what a rule sees: one resolved manifest for one environment.
+// context is what a rule sees: one resolved manifest for one environment,
+// as a node and, when it decodes, as the typed model render reads too.
 type context struct {
-	ws   *workspace.Workspace
-	m    *workspace.Manifest
-	doc  *yaml.Node
+	ws  *workspace.Workspace
+	m   *workspace.Manifest
+	doc *yaml.Node
+	// The model of the manifest: one of ecs, rdws and envm is set, by kind;
+	// none when the manifest does not decode (the schema reports why).
+	ecs  *manifest.ECSWorkload
+	rdws *manifest.RequestDrivenWebService
+	envm *manifest.Environment
 	env  string
 	rule string
 	out  diag.List
+}
+
+// decode fills the typed model of the context's manifest.
+func (c *context) decode() {
+	if c.m.Kind == workspace.Environment {
+		c.envm, _ = manifest.DecodeEnvironment(c.doc)
+		return
+	}
+	if w, err := manifest.DecodeWorkload(c.m.Kind, c.doc); err == nil {
+		c.ecs, c.rdws = w.ECS, w.RDWS
+	}
+}
+
+// reportAt reports a finding at a position of the model.
+func (c *context) reportAt(at manifest.Pos, sev diag.Severity, msg, fix string) {
+	c.out = append(c.out, diag.Diagnostic{File: c.m.Path, Line: at.Line, Column: at.Column, Severity: sev, Rule: c.rule, Message: msg, Fix: fix})
 }
 
 func (c *context) report(n *yaml.Node, sev diag.Severity, msg, fix string) {
@@ -85,6 +108,7 @@ func runRules(c *context) diag.List {
 	if c.doc == nil {
 		return nil
 	}
+	c.decode()
 	for _, r := range rules {
 		if r.kinds != nil && !slices.Contains(r.kinds, c.m.Kind) {
 			continue

@@ -685,8 +685,8 @@ func checkWindows(c *context) {
 	} else if (cpuOK && cpu < 1024) || (memOK && mem < 2048) {
 		c.errorf(c.get("cpu"), "use cpu 1024 or more and memory 2048 or more", "a Windows task needs at least 1024 CPU units and 2048 MiB, not %d and %d", cpu, mem)
 	}
-	if e := c.get("exec"); e != nil && enabled(e) {
-		c.report(e, diag.Warning, "exec is not supported for Windows containers by Copilot's `svc exec`", "remove exec, or connect with `aws ecs execute-command` directly")
+	if c.ecs != nil && c.ecs.Exec.Enabled() {
+		c.reportAt(c.ecs.Exec.Pos, diag.Warning, "exec is not supported for Windows containers by Copilot's `svc exec`", "remove exec, or connect with `aws ecs execute-command` directly")
 	}
 }
 

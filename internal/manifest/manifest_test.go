@@ -182,3 +182,23 @@ func TestScalarUnions(t *testing.T) {
 		t.Errorf("ports = %d-%d, %v", from, to, err)
 	}
 }
+
+// exec is a bool or {enable: bool}; Copilot turns exec on for true, and
+// for the map whenever enable is set.
+func TestExecForms(t *testing.T) {
+	for src, want := range map[string]bool{
+		"image: {}":             false,
+		"exec: false":           false,
+		"exec: true":            true,
+		"exec: {enable: true}":  true,
+		"exec: {enable: false}": true,
+	} {
+		w, err := DecodeWorkload(workspace.BackendService, parse(t, src))
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		if got := w.ECS.Exec.Enabled(); got != want {
+			t.Errorf("%q: Enabled() = %v, want %v", src, got, want)
+		}
+	}
+}

@@ -82,7 +82,7 @@ type ECSWorkload struct {
 	Memory     *int                `yaml:"memory"`
 	Platform   Platform            `yaml:"platform"`
 	Count      Count               `yaml:"count"`
-	Exec       *bool               `yaml:"exec"`
+	Exec       Exec                `yaml:"exec"`
 	Command    StringOrList        `yaml:"command"`
 	EntryPoint StringOrList        `yaml:"entrypoint"`
 	Variables  map[string]Variable `yaml:"variables"`
@@ -122,6 +122,37 @@ type ECSWorkload struct {
 	Timeout *string `yaml:"timeout"`
 	Retries *int    `yaml:"retries"`
 }
+
+// Exec is `exec`: ECS Exec for interactive sessions, `exec: true` or
+// `exec: {enable: bool}`.
+type Exec struct {
+	Pos  Pos
+	Bool *bool
+	// Enable is the map form's enable; IsMap is set for the map form.
+	IsMap  bool
+	Enable *bool
+}
+
+func (e *Exec) UnmarshalYAML(n *yaml.Node) error {
+	e.Pos = PosOf(n)
+	if n.Kind == yaml.MappingNode {
+		var m struct {
+			Enable *bool `yaml:"enable"`
+		}
+		e.IsMap = true
+		if err := n.Decode(&m); err != nil {
+			return err
+		}
+		e.Enable = m.Enable
+		return nil
+	}
+	return n.Decode(&e.Bool)
+}
+
+// Enabled is whether the service runs with ECS Exec: `true`, or the map
+// form with enable set, as Copilot reads it (a map that sets enable turns
+// exec on, `enable: false` included).
+func (e Exec) Enabled() bool { return e.Bool != nil && *e.Bool || e.Enable != nil }
 
 // Platform is `platform: os/arch` or {osfamily, architecture}.
 type Platform struct {

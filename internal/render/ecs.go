@@ -422,7 +422,7 @@ func ecsExecutionRole(t ecsTask) *yaml.Node {
 // ecsTaskRole is the containers' role: no IAM, plus exec, publish and the
 // addons' managed policies.
 func ecsTaskRole(m ecsManifest, topics []topicSpec, addonPolicies []string) *yaml.Node {
-	exec := m.Exec != nil && *m.Exec
+	exec := m.Exec.Enabled()
 	props := kv()
 	if len(addonPolicies) > 0 {
 		arns := seq()
@@ -526,7 +526,7 @@ func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs, serviceConnect *y
 		"Alarms", deploymentAlarms(m.task.rollback),
 	))
 	set(props, "PropagateTags", "SERVICE")
-	if m.Exec != nil && *m.Exec {
+	if m.Exec.Enabled() {
 		set(props, "EnableExecuteCommand", true)
 	}
 	if cps := capacityProviders(m.Count); cps != nil {
