@@ -68,6 +68,11 @@ func (c *context) errorf(n *yaml.Node, fix, format string, args ...any) {
 	c.report(n, diag.Error, fmt.Sprintf(format, args...), fix)
 }
 
+// errorAt reports an error at a position of the model.
+func (c *context) errorAt(at manifest.Pos, fix, format string, args ...any) {
+	c.reportAt(at, diag.Error, fmt.Sprintf(format, args...), fix)
+}
+
 // get walks a path of mapping keys from the document, or returns nil.
 func (c *context) get(path ...string) *yaml.Node { return get(c.doc, path...) }
 
@@ -326,63 +331,60 @@ func keyNode(m *yaml.Node, key string) *yaml.Node {
 
 // checkEnvVPC ports validate_env.go's VPC rules.
 func checkEnvVPC(c *context) {
-	vpc := c.get("network", "vpc")
-	if !isMap(vpc) {
+	if c.envm == nil || !c.envm.Network.VPC.Set {
 		return
 	}
-	id, cidr := get(vpc, "id"), get(vpc, "cidr")
-	if id != nil && cidr != nil {
-		c.errorf(cidr, "remove cidr to import the VPC, or id to let Copilot create it",
+	vpc := c.envm.Network.VPC
+	imported := vpc.Present("id")
+	if imported && vpc.Present("cidr") {
+		c.errorAt(vpc.At("cidr"), "remove cidr to import the VPC, or id to let Copilot create it",
 			"cannot import a VPC (network.vpc.id) and customise its CIDR (network.vpc.cidr) at the same time")
 	}
-	subnets := get(vpc, "subnets")
-	public, private := get(subnets, "public"), get(subnets, "private")
-	imported := id != nil
+	subnets := vpc.Subnets
 	for _, group := range []struct {
 		name string
-		list *yaml.Node
-	}{{"public", public}, {"private", private}} {
-		if group.list == nil || group.list.Kind != yaml.SequenceNode {
+		list []manifest.Subnet
+	}{{"public", subnets.Public}, {"private", subnets.Private}} {
+		if !subnets.Present(group.name) {
 			continue
 		}
-		for i, s := range group.list.Content {
-			sid, scidr, saz := get(s, "id"), get(s, "cidr"), get(s, "az")
+		for i, s := range group.list {
+			sid, scidr, saz := s.Present("id"), s.Present("cidr"), s.Present("az")
 			switch {
-			case sid != nil && (scidr != nil || saz != nil):
-				c.errorf(s, "keep id for an imported subnet, or cidr and az for a new one", "subnets.%s[%d]: specify either id or cidr/az, not both", group.name, i)
-			case imported && sid == nil:
-				c.errorf(s, "give the subnet's id", "subnets.%s[%d]: an imported VPC needs subnet ids", group.name, i)
-			case !imported && sid != nil:
-				c.errorf(sid, "set network.vpc.id to import the VPC, or give cidr and az", "subnets.%s[%d]: subnet ids need an imported VPC (network.vpc.id)", group.name, i)
+			case sid && (scidr || saz):
+				c.errorAt(s.Pos, "keep id for an imported subnet, or cidr and az for a new one", "subnets.%s[%d]: specify either id or cidr/az, not both", group.name, i)
+			case imported && !sid:
+				c.errorAt(s.Pos, "give the subnet's id", "subnets.%s[%d]: an imported VPC needs subnet ids", group.name, i)
+			case !imported && sid:
+				c.errorAt(s.At("id"), "set network.vpc.id to import the VPC, or give cidr and az", "subnets.%s[%d]: subnet ids need an imported VPC (network.vpc.id)", group.name, i)
 			}
 		}
-		if imported && len(group.list.Content) == 1 {
-			c.errorf(group.list, "import at least two subnets, or none", "at least two %s subnets must be imported", group.name)
+		if imported && len(group.list) == 1 {
+			c.errorAt(subnets.At(group.name), "import at least two subnets, or none", "at least two %s subnets must be imported", group.name)
 		}
 	}
-	if imported && public == nil && private == nil {
-		c.errorf(id, "list the subnets to use under network.vpc.subnets", "an imported VPC needs at least one subnet")
+	public, private := subnets.Present("public"), subnets.Present("private")
+	if imported && !public && !private {
+		c.errorAt(vpc.At("id"), "list the subnets to use under network.vpc.subnets", "an imported VPC needs at least one subnet")
 	}
-	if !imported && public != nil && private != nil {
-		pubAZ, privAZ := azs(public), azs(private)
+	if !imported && public && private {
+		pubAZ, privAZ := azs(subnets.Public), azs(subnets.Private)
 		if len(pubAZ)+len(privAZ) > 0 && !slices.Equal(pubAZ, privAZ) {
-			c.errorf(subnets, "use the same availability zones for public and private subnets",
+			c.errorAt(vpc.At("subnets"), "use the same availability zones for public and private subnets",
 				"public subnets are in %s but private subnets in %s", strings.Join(pubAZ, ", "), strings.Join(privAZ, ", "))
 		}
 		if n := len(pubAZ); n == 1 {
-			c.errorf(subnets, "spread the subnets over at least two availability zones", "subnets must span at least two availability zones")
+			c.errorAt(vpc.At("subnets"), "spread the subnets over at least two availability zones", "subnets must span at least two availability zones")
 		}
 	}
 }
 
-func azs(list *yaml.Node) []string {
-	if list == nil || list.Kind != yaml.SequenceNode {
-		return nil
-	}
+// azs are the distinct availability zones of subnets, sorted.
+func azs(list []manifest.Subnet) []string {
 	var out []string
-	for _, s := range list.Content {
-		if az := scalar(get(s, "az")); az != "" && !slices.Contains(out, az) {
-			out = append(out, az)
+	for _, s := range list {
+		if s.AZ != "" && !slices.Contains(out, s.AZ) {
+			out = append(out, s.AZ)
 		}
 	}
 	slices.Sort(out)

@@ -121,10 +121,10 @@ func TestBoolOrMapAndListOrMap(t *testing.T) {
 		t.Errorf("connect map = %+v", c)
 	}
 	m = ecs(t, "network:\n  connect: [x]\n")
-	if c := m.Network.Connect; !c.Bad || !c.Present() {
+	if c := m.Network.Connect; !c.Bad || !c.Written() {
 		t.Errorf("connect list = %+v, want Bad", c)
 	}
-	if ecs(t, "image: {}").Network.Connect.Present() {
+	if ecs(t, "image: {}").Network.Connect.Written() {
 		t.Error("absent connect is Present")
 	}
 	m = ecs(t, "deployment:\n  rollback_alarms: [a, b]\n")

@@ -349,7 +349,7 @@ type Queue struct {
 
 // Empty reports a queue without any setting.
 func (q Queue) Empty() bool {
-	return q.Retention == nil && q.Delay == nil && q.Timeout == nil && q.DeadLetter.Tries == nil && !q.FIFO.Present()
+	return q.Retention == nil && q.Delay == nil && q.Timeout == nil && q.DeadLetter.Tries == nil && !q.FIFO.Written()
 }
 
 // QueueFIFO is a queue's fifo as a map.
