@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -62,6 +63,14 @@ func init() {
 }
 
 // --- small node helpers -------------------------------------------------
+
+func deref[T any](p *T) T {
+	var zero T
+	if p != nil {
+		return *p
+	}
+	return zero
+}
 
 // items returns the elements of a sequence, or nil.
 func items(n *yaml.Node) []*yaml.Node {
@@ -434,17 +443,21 @@ func checkRequestScalingNeedsHTTP(c *context) {
 }
 
 func checkConnectAlias(c *context) {
-	alias := c.get("network", "connect", "alias")
-	if alias == nil {
+	if c.ecs == nil {
 		return
 	}
+	connect := c.ecs.Network.Connect
+	if !connect.IsMap || !connect.Present("alias") {
+		return
+	}
+	alias := connect.At("alias")
 	if c.m.Kind == workspace.WorkerService {
-		c.errorf(alias, "remove network.connect.alias: a Worker Service receives work from its queue, not over Service Connect",
+		c.errorAt(alias, "remove network.connect.alias: a Worker Service receives work from its queue, not over Service Connect",
 			"network.connect.alias cannot be set for a Worker Service: it exposes no port")
 		return
 	}
-	if c.get("image", "port") == nil && c.get("http", "target_container") == nil {
-		c.errorf(alias, "set image.port so other services can reach this one", "network.connect.alias needs an exposed port, but image.port is not set")
+	if !c.ecs.Image.Present("port") && !c.ecs.HTTP.Present("target_container") {
+		c.errorAt(alias, "set image.port so other services can reach this one", "network.connect.alias needs an exposed port, but image.port is not set")
 	}
 }
 
@@ -706,31 +719,32 @@ func checkARMSpot(c *context) {
 // checkFIFOQueues ports FIFOAdvanceConfig.validate for the worker's queue
 // and each topic's own queue.
 func checkFIFOQueues(c *context) {
-	check := func(q *yaml.Node, where string) {
-		fifo := get(q, "fifo")
-		if !isMap(fifo) {
+	if c.ecs == nil {
+		return
+	}
+	check := func(q manifest.Queue, where string) {
+		fifo := q.FIFO
+		if !fifo.IsMap {
 			return
 		}
-		ht, scope, limit := get(fifo, "high_throughput"), get(fifo, "deduplication_scope"), get(fifo, "throughput_limit")
-		if ht != nil {
-			for _, other := range []struct {
-				name string
-				n    *yaml.Node
-			}{{"deduplication_scope", scope}, {"throughput_limit", limit}} {
-				if other.n != nil {
-					c.errorf(keyNode(fifo, other.name), "keep high_throughput, or set deduplication_scope and throughput_limit yourself",
-						"%s.fifo: high_throughput cannot be combined with %s (it sets both)", where, other.name)
+		if fifo.Present("high_throughput") {
+			for _, other := range []string{"deduplication_scope", "throughput_limit"} {
+				if fifo.Present(other) {
+					c.errorAt(fifo.KeyAt(other), "keep high_throughput, or set deduplication_scope and throughput_limit yourself",
+						"%s.fifo: high_throughput cannot be combined with %s (it sets both)", where, other)
 				}
 			}
 			return
 		}
-		if scalar(scope) == "queue" && scalar(limit) == "perMessageGroupId" {
-			c.errorf(limit, "set throughput_limit to perQueue", "%s.fifo: throughput_limit must be perQueue when deduplication_scope is queue", where)
+		if deref(fifo.Map.DedupScope) == "queue" && deref(fifo.Map.Throughput) == "perMessageGroupId" {
+			c.errorAt(fifo.At("throughput_limit"), "set throughput_limit to perQueue", "%s.fifo: throughput_limit must be perQueue when deduplication_scope is queue", where)
 		}
 	}
-	check(c.get("subscribe", "queue"), "subscribe.queue")
-	for i, t := range items(c.get("subscribe", "topics")) {
-		check(get(t, "queue"), fmt.Sprintf("subscribe.topics[%d].queue", i))
+	check(c.ecs.Subscribe.Queue, "subscribe.queue")
+	for i, t := range c.ecs.Subscribe.Topics {
+		if t.Queue.IsMap {
+			check(t.Queue.Map, fmt.Sprintf("subscribe.topics[%d].queue", i))
+		}
 	}
 }
 
@@ -738,15 +752,17 @@ func checkFIFOQueues(c *context) {
 // not exist. When the publishing service is in this workspace, check it
 // publishes the topic.
 func checkSubscribedTopics(c *context) {
-	for i, t := range items(c.get("subscribe", "topics")) {
-		name, svc := scalar(get(t, "name")), scalar(get(t, "service"))
-		if name == "" || svc == "" {
+	if c.ecs == nil {
+		return
+	}
+	for i, t := range c.ecs.Subscribe.Topics {
+		if t.Name == "" || t.Service == "" {
 			continue
 		}
-		pub := c.ws.Workload(svc)
+		pub := c.ws.Workload(t.Service)
 		if pub == nil {
 			if c.ws.App != "" {
-				c.report(get(t, "service"), diag.Warning, fmt.Sprintf("subscribe.topics[%d]: service %q is not in this workspace; the deploy fails unless it publishes topic %q", i, svc, name),
+				c.reportAt(t.At("service"), diag.Warning, fmt.Sprintf("subscribe.topics[%d]: service %q is not in this workspace; the deploy fails unless it publishes topic %q", i, t.Service, t.Name),
 					"check the service name")
 			}
 			continue
@@ -755,15 +771,13 @@ func checkSubscribedTopics(c *context) {
 		if doc == nil {
 			continue // the publisher's own parse error is reported
 		}
-		found := false
-		for _, pt := range items(get(doc, "publish", "topics")) {
-			if scalar(get(pt, "name")) == name {
-				found = true
-			}
+		w, err := manifest.DecodeWorkload(pub.Kind, doc)
+		if err != nil {
+			continue // and so is a publisher that does not decode
 		}
-		if !found {
-			c.errorf(get(t, "name"), fmt.Sprintf("add `- name: %s` under publish.topics in %s, or fix the topic name", name, pub.Path),
-				"subscribe.topics[%d]: service %q does not publish a topic named %q", i, svc, name)
+		if !slices.ContainsFunc(w.Topics(), func(p manifest.Topic) bool { return p.Name == t.Name }) {
+			c.errorAt(t.At("name"), fmt.Sprintf("add `- name: %s` under publish.topics in %s, or fix the topic name", t.Name, pub.Path),
+				"subscribe.topics[%d]: service %q does not publish a topic named %q", i, t.Service, t.Name)
 		}
 	}
 }
@@ -924,16 +938,19 @@ func cronField(f string, lo, hi int, names []string, nameLow int) string {
 
 // checkJobTimeout mirrors Copilot's conversion of `timeout` to seconds.
 func checkJobTimeout(c *context) {
-	n := c.get("timeout")
-	d, ok := durationValue(n)
-	if !ok {
+	if c.ecs == nil || c.ecs.Timeout == nil {
 		return
 	}
-	switch {
+	timeout := *c.ecs.Timeout
+	d, err := time.ParseDuration(timeout)
+	if err != nil {
+		return // the schema reports the format
+	}
+	switch at := c.ecs.At("timeout"); {
 	case d < time.Second:
-		c.errorf(n, "use at least 1s", "timeout %s is shorter than 1 second", n.Value)
+		c.errorAt(at, "use at least 1s", "timeout %s is shorter than 1 second", timeout)
 	case d%time.Second != 0:
-		c.errorf(n, "round the timeout to whole seconds", "timeout %s must be a whole number of seconds", n.Value)
+		c.errorAt(at, "round the timeout to whole seconds", "timeout %s must be a whole number of seconds", timeout)
 	}
 }
 
