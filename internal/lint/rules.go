@@ -266,21 +266,20 @@ func scalar(n *yaml.Node) string {
 
 // checkAutoscaling ports Copilot's AdvancedCount rules.
 func checkAutoscaling(c *context) {
-	count := c.get("count")
-	if !isMap(count) {
+	if c.ecs == nil || !c.ecs.Count.Set || c.ecs.Count.Value != nil {
 		return
 	}
+	count := c.ecs.Count
 	metrics := map[workspace.Kind][]string{
 		workspace.LoadBalancedWebService: {"cpu_percentage", "memory_percentage", "requests", "response_time"},
 		workspace.BackendService:         {"cpu_percentage", "memory_percentage", "requests", "response_time"},
 		workspace.WorkerService:          {"cpu_percentage", "memory_percentage", "queue_delay"},
 	}[c.m.Kind]
 	all := []string{"cpu_percentage", "memory_percentage", "requests", "response_time", "queue_delay"}
-	var set []*yaml.Node
+	var set []manifest.Pos
 	unsupported := false
 	for _, k := range all {
-		n := get(count, k)
-		if n == nil {
+		if !count.Present(k) {
 			continue
 		}
 		if !slices.Contains(metrics, k) {
@@ -288,34 +287,28 @@ func checkAutoscaling(c *context) {
 			if len(metrics) > 0 {
 				fix = "use one of: " + strings.Join(metrics, ", ")
 			}
-			c.errorf(keyNode(count, k), fix, "count.%s is not supported for %s", k, c.m.Kind)
+			c.errorAt(count.KeyAt(k), fix, "count.%s is not supported for %s", k, c.m.Kind)
 			unsupported = true
 			continue
 		}
-		set = append(set, keyNode(count, k))
+		set = append(set, count.KeyAt(k))
 	}
-	rng, spot := get(count, "range"), get(count, "spot")
+	rng, spot := count.Present("range"), count.Present("spot")
 	switch {
-	case spot != nil && (rng != nil || len(set) > 0):
-		c.errorf(spot, "use either count.spot alone, or count.range with metrics", "count.spot cannot be combined with count.range or autoscaling metrics")
-	case rng != nil && len(set) == 0 && !unsupported:
-		c.errorf(keyNode(count, "range"), "add a metric such as cpu_percentage", "count.range needs at least one autoscaling metric")
-	case rng == nil && len(set) > 0:
-		c.errorf(set[0], "add count.range, e.g. `range: 1-10`", "autoscaling metrics need count.range")
+	case spot && (rng || len(set) > 0):
+		c.errorAt(count.At("spot"), "use either count.spot alone, or count.range with metrics", "count.spot cannot be combined with count.range or autoscaling metrics")
+	case rng && len(set) == 0 && !unsupported:
+		c.errorAt(count.KeyAt("range"), "add a metric such as cpu_percentage", "count.range needs at least one autoscaling metric")
+	case !rng && len(set) > 0:
+		c.errorAt(set[0], "add count.range, e.g. `range: 1-10`", "autoscaling metrics need count.range")
 	}
-	if isScalar(rng) {
-		lo, hi, ok := strings.Cut(rng.Value, "-")
-		a, errA := strconv.Atoi(lo)
-		b, errB := strconv.Atoi(hi)
-		if ok && errA == nil && errB == nil && a > b {
-			c.errorf(rng, "write the smaller number first", "count.range %q: min is greater than max", rng.Value)
-		}
-	} else if isMap(rng) {
-		a, okA := intValue(get(rng, "min"))
-		b, okB := intValue(get(rng, "max"))
-		if okA && okB && a > b {
-			c.errorf(rng, "make min at most max", "count.range: min %d is greater than max %d", a, b)
-		}
+	if count.Min == nil || *count.Min <= *count.Max {
+		return
+	}
+	if count.RangeText != "" {
+		c.errorAt(count.At("range"), "write the smaller number first", "count.range %q: min is greater than max", count.RangeText)
+	} else {
+		c.errorAt(count.At("range"), "make min at most max", "count.range: min %d is greater than max %d", *count.Min, *count.Max)
 	}
 }
 

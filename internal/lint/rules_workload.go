@@ -107,10 +107,6 @@ func boolValue(n *yaml.Node) (v, ok bool) {
 
 func isTrue(n *yaml.Node) bool { v, ok := boolValue(n); return ok && v }
 
-// enabled reports whether a "bool or map" field is switched on: true, or a
-// map (Copilot treats a map as enabled).
-func enabled(n *yaml.Node) bool { return isMap(n) || isTrue(n) }
-
 // aliasNames lists the domain names of an alias field: a string, a list
 // of strings, or a list of {name, hosted_zone}.
 func aliasNames(n *yaml.Node) []string {
@@ -644,75 +640,72 @@ func checkMountPointVolumes(c *context) {
 	})
 }
 
-// platform returns the lower-case OS family and architecture the
-// manifest's platform names ("" when unset), and the platform node.
-func (c *context) platform() (osFamily, arch string, at *yaml.Node) {
-	p := c.get("platform")
-	switch {
-	case isScalar(p):
-		osFamily, arch, _ = strings.Cut(p.Value, "/")
-	case isMap(p):
-		osFamily, arch = scalar(get(p, "osfamily")), scalar(get(p, "architecture"))
-	}
-	return strings.ToLower(osFamily), strings.ToLower(arch), p
-}
-
 // checkWindows: what Fargate (and Copilot) do not offer Windows tasks.
 func checkWindows(c *context) {
-	osFamily, _, at := c.platform()
-	if !strings.HasPrefix(osFamily, "windows") {
+	m := c.ecs
+	if m == nil || !strings.HasPrefix(osFamily(m.Platform), "windows") {
 		return
 	}
-	if ro := c.get("storage", "readonly_fs"); isTrue(ro) {
-		c.errorf(ro, "remove storage.readonly_fs", "storage.readonly_fs cannot be true for a Windows container")
+	if ro := m.Storage.ReadonlyFS; ro != nil && *ro {
+		c.errorAt(m.Storage.At("readonly_fs"), "remove storage.readonly_fs", "storage.readonly_fs cannot be true for a Windows container")
 	}
-	entries(c.get("storage", "volumes"), func(k, v *yaml.Node) {
-		if efs := get(v, "efs"); efs != nil && enabled(efs) {
-			c.errorf(efs, "remove the EFS volume, or run the service on Linux", "storage.volumes.%s: EFS is not supported for Windows containers", k.Value)
+	for name, v := range m.Storage.Volumes {
+		if efs := v.EFS; efs.IsMap || efs.IsBool && !efs.Bad && efs.Bool {
+			c.errorAt(efs.Pos, "remove the EFS volume, or run the service on Linux", "storage.volumes.%s: EFS is not supported for Windows containers", name)
 		}
-	})
-	if conn := c.get("network", "connect"); conn != nil && enabled(conn) && c.m.Kind != workspace.WorkerService {
-		c.errorf(conn, "remove network.connect", "Service Connect (network.connect) is not supported for Windows containers")
+	}
+	if conn := m.Network.Connect; (conn.IsMap || conn.IsBool && !conn.Bad && conn.Bool) && c.m.Kind != workspace.WorkerService {
+		c.errorAt(conn.Pos, "remove network.connect", "Service Connect (network.connect) is not supported for Windows containers")
 	}
 	// Every container of a task runs the task's OS, and the sidecars
 	// Copilot adds for these are Linux images.
-	if c.get("logging") != nil {
-		c.errorf(keyNode(c.doc, "logging"), "remove logging; Windows tasks send logs to CloudWatch with awslogs",
+	if m.Present("logging") {
+		c.errorAt(m.KeyAt("logging"), "remove logging; Windows tasks send logs to CloudWatch with awslogs",
 			"FireLens (logging) is not supported for Windows tasks: its log router image runs on Linux only")
 	}
-	if tr := c.get("observability", "tracing"); tr != nil {
-		c.errorf(tr, "remove observability.tracing", "X-Ray tracing is not supported for Windows tasks: the X-Ray daemon sidecar runs on Linux only")
+	if m.Observability.Present("tracing") {
+		c.errorAt(m.Observability.At("tracing"), "remove observability.tracing", "X-Ray tracing is not supported for Windows tasks: the X-Ray daemon sidecar runs on Linux only")
 	}
-	if count := c.get("count"); isMap(count) {
-		if s := get(count, "spot"); s != nil {
-			c.errorf(s, "remove count.spot", "Fargate Spot is not available for Windows containers")
-		} else if s := get(count, "range", "spot_from"); s != nil {
-			c.errorf(s, "remove count.range.spot_from", "Fargate Spot is not available for Windows containers")
-		}
+	if count := m.Count; count.Present("spot") {
+		c.errorAt(count.At("spot"), "remove count.spot", "Fargate Spot is not available for Windows containers")
+	} else if count.Range.Present("spot_from") {
+		c.errorAt(count.Range.At("spot_from"), "remove count.range.spot_from", "Fargate Spot is not available for Windows containers")
 	}
-	cpu, cpuOK := intValue(c.get("cpu"))
-	mem, memOK := intValue(c.get("memory"))
-	if c.get("cpu") == nil || c.get("memory") == nil {
-		c.errorf(at, "set `cpu: 1024` and `memory: 2048` (or more)",
+	cpu, mem := deref(m.CPU), deref(m.Memory)
+	if !m.Present("cpu") || !m.Present("memory") {
+		c.errorAt(m.Platform.Pos, "set `cpu: 1024` and `memory: 2048` (or more)",
 			"a Windows task needs at least 1024 CPU units and 2048 MiB; the defaults (256 and 512) are too small")
-	} else if (cpuOK && cpu < 1024) || (memOK && mem < 2048) {
-		c.errorf(c.get("cpu"), "use cpu 1024 or more and memory 2048 or more", "a Windows task needs at least 1024 CPU units and 2048 MiB, not %d and %d", cpu, mem)
+	} else if (m.CPU != nil && cpu < 1024) || (m.Memory != nil && mem < 2048) {
+		c.errorAt(m.At("cpu"), "use cpu 1024 or more and memory 2048 or more", "a Windows task needs at least 1024 CPU units and 2048 MiB, not %d and %d", cpu, mem)
 	}
-	if c.ecs != nil && c.ecs.Exec.Enabled() {
-		c.reportAt(c.ecs.Exec.Pos, diag.Warning, "exec is not supported for Windows containers by Copilot's `svc exec`", "remove exec, or connect with `aws ecs execute-command` directly")
+	if m.Exec.Enabled() {
+		c.reportAt(m.Exec.Pos, diag.Warning, "exec is not supported for Windows containers by Copilot's `svc exec`", "remove exec, or connect with `aws ecs execute-command` directly")
 	}
 }
 
+// osFamily and arch are the lower-case parts of the task's platform, ""
+// when unset.
+func osFamily(p manifest.Platform) string {
+	os, _, _ := strings.Cut(strings.ToLower(p.Value), "/")
+	return os
+}
+
+func arch(p manifest.Platform) string {
+	_, a, _ := strings.Cut(strings.ToLower(p.Value), "/")
+	return a
+}
+
 func checkARMSpot(c *context) {
-	_, arch, _ := c.platform()
-	if arch != "arm" && arch != "arm64" {
+	if c.ecs == nil {
 		return
 	}
-	count := c.get("count")
-	if s := get(count, "spot"); s != nil {
-		c.errorf(s, "remove count.spot, or run on x86_64", "Fargate Spot is not available on ARM")
-	} else if s := get(count, "range", "spot_from"); s != nil {
-		c.errorf(s, "remove count.range.spot_from, or run on x86_64", "Fargate Spot is not available on ARM")
+	if a := arch(c.ecs.Platform); a != "arm" && a != "arm64" {
+		return
+	}
+	if count := c.ecs.Count; count.Present("spot") {
+		c.errorAt(count.At("spot"), "remove count.spot, or run on x86_64", "Fargate Spot is not available on ARM")
+	} else if count.Range.Present("spot_from") {
+		c.errorAt(count.Range.At("spot_from"), "remove count.range.spot_from, or run on x86_64", "Fargate Spot is not available on ARM")
 	}
 }
 
