@@ -31,12 +31,13 @@ type context struct {
 	doc *yaml.Node
 	// The model of the manifest: one of ecs, rdws and envm is set, by kind;
 	// none when the manifest does not decode (the schema reports why).
-	ecs  *manifest.ECSWorkload
-	rdws *manifest.RequestDrivenWebService
-	envm *manifest.Environment
-	env  string
-	rule string
-	out  diag.List
+	ecs    *manifest.ECSWorkload
+	rdws   *manifest.RequestDrivenWebService
+	static *manifest.StaticSite
+	envm   *manifest.Environment
+	env    string
+	rule   string
+	out    diag.List
 }
 
 // decode fills the typed model of the context's manifest.
@@ -46,7 +47,7 @@ func (c *context) decode() {
 		return
 	}
 	if w, err := manifest.DecodeWorkload(c.m.Kind, c.doc); err == nil {
-		c.ecs, c.rdws = w.ECS, w.RDWS
+		c.ecs, c.rdws, c.static = w.ECS, w.RDWS, w.Static
 	}
 }
 
@@ -178,17 +179,25 @@ func init() {
 }
 
 func checkSize(c *context, defCPU, defMem int, sizes map[int][]int, platform string) {
-	cpuNode, memNode := c.get("cpu"), c.get("memory")
-	cpu, cpuOK := intValue(cpuNode)
-	mem, memOK := intValue(memNode)
-	if cpuNode == nil {
-		cpu, cpuOK = defCPU, true
-	}
-	if memNode == nil {
-		mem, memOK = defMem, true
-	}
-	if !cpuOK || !memOK || (cpuNode == nil && memNode == nil) {
+	var top manifest.Section
+	var cpuSet, memSet *int
+	switch {
+	case c.ecs != nil:
+		top, cpuSet, memSet = c.ecs.Section, c.ecs.CPU, c.ecs.Memory
+	case c.rdws != nil:
+		top, cpuSet, memSet = c.rdws.Section, c.rdws.CPU, c.rdws.Memory
+	default:
 		return
+	}
+	if cpuSet == nil && memSet == nil {
+		return
+	}
+	cpu, mem := defCPU, defMem
+	if cpuSet != nil {
+		cpu = *cpuSet
+	}
+	if memSet != nil {
+		mem = *memSet
 	}
 	var cpus []int
 	for k := range sizes {
@@ -197,15 +206,15 @@ func checkSize(c *context, defCPU, defMem int, sizes map[int][]int, platform str
 	slices.Sort(cpus)
 	mems, known := sizes[cpu]
 	if !known {
-		c.errorf(cpuNode, fmt.Sprintf("use one of %s CPU units", joinInts(cpus)), "%s does not offer cpu %d", platform, cpu)
+		c.errorAt(top.At("cpu"), fmt.Sprintf("use one of %s CPU units", joinInts(cpus)), "%s does not offer cpu %d", platform, cpu)
 		return
 	}
 	if !slices.Contains(mems, mem) {
-		at := memNode
-		if at == nil {
-			at = cpuNode
+		at := top.At("memory")
+		if memSet == nil {
+			at = top.At("cpu")
 		}
-		c.errorf(at, fmt.Sprintf("with cpu %d use memory %s", cpu, joinInts(mems)), "%s does not offer cpu %d with memory %d", platform, cpu, mem)
+		c.errorAt(at, fmt.Sprintf("with cpu %d use memory %s", cpu, joinInts(mems)), "%s does not offer cpu %d with memory %d", platform, cpu, mem)
 	}
 }
 

@@ -458,12 +458,18 @@ func checkConnectAlias(c *context) {
 }
 
 func checkSidecarPorts(c *context) {
-	entries(c.get("sidecars"), func(k, v *yaml.Node) {
-		p := get(v, "port")
-		if port, _, ok := portSpec(p); ok && (port < 1 || port > 65535) {
-			c.errorf(p, "use a port from 1 to 65535", "sidecars.%s.port %d is out of range", k.Value, port)
+	if c.ecs == nil {
+		return
+	}
+	for name, sc := range c.ecs.Sidecars {
+		if sc.Port == nil {
+			continue
 		}
-	})
+		num, _, _ := strings.Cut(*sc.Port, "/")
+		if port, err := strconv.Atoi(num); err == nil && (port < 1 || port > 65535) {
+			c.errorAt(sc.At("port"), "use a port from 1 to 65535", "sidecars.%s.port %d is out of range", name, port)
+		}
+	}
 }
 
 // checkCommandWords: Copilot splits a string command or entrypoint into
@@ -628,16 +634,17 @@ func checkEFS(c *context) {
 // checkMountPointVolumes: ECS rejects a task definition whose mount point
 // names a volume it does not declare.
 func checkMountPointVolumes(c *context) {
-	volumes := c.get("storage", "volumes")
-	entries(c.get("sidecars"), func(k, v *yaml.Node) {
-		for i, mp := range items(get(v, "mount_points")) {
-			src := get(mp, "source_volume")
-			if isScalar(src) && get(volumes, src.Value) == nil {
-				c.errorf(src, "declare the volume under storage.volumes, or fix the name",
-					"sidecars.%s.mount_points[%d]: volume %q is not declared under storage.volumes", k.Value, i, src.Value)
+	if c.ecs == nil {
+		return
+	}
+	for name, sc := range c.ecs.Sidecars {
+		for i, mp := range sc.MountPoints {
+			if src := mp.SourceVolume; src != nil && !c.ecs.Storage.Declares(*src) {
+				c.errorAt(mp.At("source_volume"), "declare the volume under storage.volumes, or fix the name",
+					"sidecars.%s.mount_points[%d]: volume %q is not declared under storage.volumes", name, i, *src)
 			}
 		}
-	})
+	}
 }
 
 // checkWindows: what Fargate (and Copilot) do not offer Windows tasks.
@@ -959,25 +966,29 @@ func certRegion(s string) (string, bool) {
 }
 
 func checkStaticSiteCertificate(c *context) {
-	cert := c.get("http", "certificate")
-	if !isScalar(cert) {
+	if c.static == nil || c.static.HTTP.Certificate == nil {
 		return
 	}
-	if c.get("http", "alias") == nil {
-		c.errorf(cert, "add http.alias with the domain the certificate covers", "http.certificate needs http.alias")
+	h := c.static.HTTP
+	cert := *h.Certificate
+	if !h.Present("alias") {
+		c.errorAt(h.At("certificate"), "add http.alias with the domain the certificate covers", "http.certificate needs http.alias")
 	}
-	if region, ok := certRegion(cert.Value); ok && region != "us-east-1" {
-		c.errorf(cert, "request or import the certificate in us-east-1", "CloudFront only uses certificates from us-east-1, but this one is in %s", region)
+	if region, ok := certRegion(cert); ok && region != "us-east-1" {
+		c.errorAt(h.At("certificate"), "request or import the certificate in us-east-1", "CloudFront only uses certificates from us-east-1, but this one is in %s", region)
 	}
 }
 
 var vpcEndpointID = regexp.MustCompile(`^vpce-[0-9a-f]{8,17}$`)
 
 func checkAppRunnerEndpoint(c *context) {
-	ep := c.get("http", "private", "endpoint")
-	if isScalar(ep) && !vpcEndpointID.MatchString(ep.Value) {
-		c.errorf(ep, "use the ID of an App Runner interface VPC endpoint, like vpce-0123456789abcdef0",
-			"http.private.endpoint %q is not a VPC endpoint ID", ep.Value)
+	if c.rdws == nil {
+		return
+	}
+	private := c.rdws.HTTP.Private
+	if ep := private.Endpoint; ep != nil && !vpcEndpointID.MatchString(*ep) {
+		c.errorAt(private.At("endpoint"), "use the ID of an App Runner interface VPC endpoint, like vpce-0123456789abcdef0",
+			"http.private.endpoint %q is not a VPC endpoint ID", *ep)
 	}
 }
 
@@ -985,13 +996,16 @@ var appRunnerRegistry = regexp.MustCompile(`^(\d{12}\.dkr\.ecr\.[^./]+\.amazonaw
 
 // checkAppRunnerImage: App Runner pulls only from ECR and ECR Public.
 func checkAppRunnerImage(c *context) {
-	loc := c.get("image", "location")
-	if !isScalar(loc) || strings.Contains(loc.Value, "${") {
+	if c.rdws == nil || !c.rdws.Image.Present("location") {
 		return
 	}
-	if !appRunnerRegistry.MatchString(loc.Value) {
-		c.errorf(loc, "push the image to Amazon ECR (or use public.ecr.aws), or use image.build",
-			"App Runner only pulls images from Amazon ECR or ECR Public, not %q", loc.Value)
+	loc := c.rdws.Image.Location
+	if strings.Contains(loc, "${") {
+		return
+	}
+	if !appRunnerRegistry.MatchString(loc) {
+		c.errorAt(c.rdws.Image.At("location"), "push the image to Amazon ECR (or use public.ecr.aws), or use image.build",
+			"App Runner only pulls images from Amazon ECR or ECR Public, not %q", loc)
 	}
 }
 

@@ -146,11 +146,13 @@ func (h *AppRunnerHealthCheck) UnmarshalYAML(n *yaml.Node) error {
 
 // PrivateHTTP is `private: true` or `private: {endpoint: vpce-id}`.
 type PrivateHTTP struct {
+	Section  `yaml:"-"`
 	Enabled  bool
 	Endpoint *string
 }
 
 func (p *PrivateHTTP) UnmarshalYAML(n *yaml.Node) error {
+	p.Section = newSection(n)
 	if n.Kind == yaml.MappingNode {
 		var m struct {
 			Endpoint *string `yaml:"endpoint"`

@@ -49,6 +49,7 @@ type Observability struct {
 
 // RequestDrivenWebService is an App Runner service's manifest.
 type RequestDrivenWebService struct {
+	Section   `yaml:"-"`
 	Image     Image               `yaml:"image"`
 	CPU       *int                `yaml:"cpu"`
 	Memory    *int                `yaml:"memory"`
@@ -230,6 +231,7 @@ func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
 
 // MountPoint is one of a sidecar's mount_points.
 type MountPoint struct {
+	Section      `yaml:"-"`
 	SourceVolume *string `yaml:"source_volume"`
 	Path         *string `yaml:"path"`
 	ReadOnly     *bool   `yaml:"read_only"`
@@ -262,6 +264,12 @@ type Storage struct {
 	Ephemeral  *int              `yaml:"ephemeral"`
 	ReadonlyFS *bool             `yaml:"readonly_fs"`
 	Volumes    map[string]Volume `yaml:"volumes"`
+}
+
+// Declares reports that storage.volumes has the volume name (not null).
+func (s Storage) Declares(name string) bool {
+	v, ok := s.Volumes[name]
+	return ok && v.Set
 }
 
 // Volume is one of storage.volumes.
@@ -362,8 +370,10 @@ type QueueFIFO struct {
 
 // StaticSite is a Static Site's manifest, as far as autopilot reads it.
 type StaticSite struct {
-	HTTP struct {
-		Section `yaml:"-"`
-		Alias   *string `yaml:"alias"`
+	Section `yaml:"-"`
+	HTTP    struct {
+		Section     `yaml:"-"`
+		Alias       *string `yaml:"alias"`
+		Certificate *string `yaml:"certificate"`
 	} `yaml:"http"`
 }
