@@ -7,19 +7,16 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// HTTP is an ECS service's `http`: false, or the main listener rule of a
-// Load Balanced Web Service (the internal one of a Backend Service).
+// HTTP is an ECS service's `http`: false, or the listener rules of a Load
+// Balanced Web Service (the internal ones of a Backend Service). The main
+// rule's fields sit at the top level of the mapping.
 type HTTP struct {
-	Section             `yaml:"-"`
-	Enabled             bool
-	Path                *string
-	HealthCheck         TargetHealthCheck
-	DeregistrationDelay *time.Duration
-	Stickiness          *bool
-	TargetContainer     *string
-	TargetPort          *uint16
-	AllowedSourceIPs    []string
-	Version             *string
+	Section `yaml:"-"`
+	Enabled bool
+	RoutingRule
+	// ALB is `alb`: the name or ARN of an imported load balancer.
+	ALB             *string
+	AdditionalRules []RoutingRule
 }
 
 func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
@@ -28,34 +25,135 @@ func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		return n.Decode(&h.Enabled)
 	}
+	if err := h.RoutingRule.UnmarshalYAML(n); err != nil {
+		return err
+	}
+	var m struct {
+		TargetContainerOld *string       `yaml:"targetContainer"`
+		ALB                *string       `yaml:"alb"`
+		AdditionalRules    []RoutingRule `yaml:"additional_rules"`
+	}
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	h.Enabled = len(n.Content) > 0
+	if h.TargetContainer == nil {
+		h.TargetContainer = m.TargetContainerOld
+	}
+	h.ALB, h.AdditionalRules = m.ALB, m.AdditionalRules
+	return nil
+}
+
+// RoutingRule is one listener rule: the main one (`http`) or one of
+// http.additional_rules.
+type RoutingRule struct {
+	Section             `yaml:"-"`
+	Path                *string
+	HealthCheck         TargetHealthCheck
+	DeregistrationDelay *time.Duration
+	Stickiness          *bool
+	TargetContainer     *string
+	TargetPort          *uint16
+	AllowedSourceIPs    []string
+	Version             *string
+	Alias               Alias
+	// HostedZone is the hosted zone of the aliases that do not name one.
+	HostedZone      *string
+	RedirectToHTTPS *bool
+}
+
+func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
+	r.Section = newSection(n)
 	var m struct {
 		Path                *string           `yaml:"path"`
 		HealthCheck         TargetHealthCheck `yaml:"healthcheck"`
 		DeregistrationDelay *string           `yaml:"deregistration_delay"`
 		Stickiness          *bool             `yaml:"stickiness"`
 		TargetContainer     *string           `yaml:"target_container"`
-		TargetContainerOld  *string           `yaml:"targetContainer"`
 		TargetPort          *uint16           `yaml:"target_port"`
 		AllowedSourceIPs    []string          `yaml:"allowed_source_ips"`
 		Version             *string           `yaml:"version"`
+		Alias               Alias             `yaml:"alias"`
+		HostedZone          *string           `yaml:"hosted_zone"`
+		RedirectToHTTPS     *bool             `yaml:"redirect_to_https"`
 	}
 	if err := n.Decode(&m); err != nil {
 		return err
 	}
-	h.Enabled = len(n.Content) > 0
-	h.Path, h.HealthCheck, h.Stickiness, h.TargetPort, h.AllowedSourceIPs, h.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetPort, m.AllowedSourceIPs, m.Version
-	h.TargetContainer = m.TargetContainer
-	if h.TargetContainer == nil {
-		h.TargetContainer = m.TargetContainerOld
-	}
+	r.Path, r.HealthCheck, r.Stickiness, r.TargetContainer, r.TargetPort, r.AllowedSourceIPs, r.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetContainer, m.TargetPort, m.AllowedSourceIPs, m.Version
+	r.Alias, r.HostedZone, r.RedirectToHTTPS = m.Alias, m.HostedZone, m.RedirectToHTTPS
 	if m.DeregistrationDelay != nil {
 		d, err := time.ParseDuration(*m.DeregistrationDelay)
 		if err != nil {
 			return fmt.Errorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
 		}
-		h.DeregistrationDelay = &d
+		r.DeregistrationDelay = &d
 	}
 	return nil
+}
+
+// Alias is `alias`: a domain name, a list of them, or a list of
+// {name, hosted_zone}.
+type Alias struct {
+	Pos Pos
+	Set bool
+	// Advanced is the list of {name, hosted_zone} form.
+	Advanced bool
+	Names    []AliasName
+}
+
+// AliasName is one name of an Alias; HostedZone is set in the advanced
+// form only.
+type AliasName struct {
+	Pos        Pos
+	Name       string
+	HostedZone *string
+}
+
+func (a *Alias) UnmarshalYAML(n *yaml.Node) error {
+	a.Pos, a.Set = PosOf(n), n.Tag != "!!null"
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if a.Set && n.Value != "" {
+			a.Names = []AliasName{{Pos: PosOf(n), Name: n.Value}}
+		}
+		return nil
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			if item.Kind == yaml.MappingNode {
+				var m struct {
+					Name       string  `yaml:"name"`
+					HostedZone *string `yaml:"hosted_zone"`
+				}
+				if err := item.Decode(&m); err != nil {
+					return err
+				}
+				a.Advanced = true
+				a.Names = append(a.Names, AliasName{Pos: PosOf(item), Name: m.Name, HostedZone: m.HostedZone})
+				continue
+			}
+			var s string
+			if err := item.Decode(&s); err != nil {
+				return err
+			}
+			a.Names = append(a.Names, AliasName{Pos: PosOf(item), Name: s})
+		}
+		return nil
+	}
+	return fmt.Errorf("line %d: alias must be a domain name, a list of them, or a list of {name, hosted_zone}", n.Line)
+}
+
+// Strings are the alias names in order, without repeats.
+func (a Alias) Strings() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range a.Names {
+		if !seen[n.Name] {
+			seen[n.Name] = true
+			out = append(out, n.Name)
+		}
+	}
+	return out
 }
 
 // TargetHealthCheck is a target group's health check: a path or a map.

@@ -306,6 +306,7 @@ type NLB struct {
 	Section             `yaml:"-"`
 	NLBListener         `yaml:",inline"`
 	AdditionalListeners []NLBListener `yaml:"additional_listeners"`
+	Alias               Alias         `yaml:"alias"`
 }
 
 // NLBListener is nlb or one of nlb.additional_listeners.

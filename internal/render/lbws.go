@@ -102,25 +102,15 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		fail(httpAt, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
 	}
 	for _, r := range []struct{ key, why string }{
-		{"alias", "aliases need Copilot's custom-domain Lambda or HTTPS listener rules"},
-		{"hosted_zone", "it only applies with http.alias"},
 		{"alb", "listener rules on an imported load balancer are not rendered yet"},
 		{"additional_rules", "only the main listener rule is rendered yet"},
-		{"redirect_to_https", "HTTPS listener rules are not rendered yet"},
 	} {
 		if h.Has(r.key) {
 			key := "http." + r.key
 			fail(h.At(r.key), ruleUnsupported, fmt.Sprintf("rendering %s is not supported yet: %s", key, r.why), "remove "+key+" for now, or deploy this service with your current tooling")
 		}
 	}
-	if h.Enabled && in.envHTTPS {
-		which := "an HTTPS listener"
-		if backend {
-			which = "an internal HTTPS listener"
-		}
-		fail(httpAt, ruleUnsupported, fmt.Sprintf("rendering a %s with http is not supported yet in environment %s, which has %s: Copilot routes it by http.alias, which is not rendered", in.kind, in.env, which),
-			"deploy this service with your current tooling until aliases are rendered")
-	}
+	checkAliases(h, string(in.kind), backend, in.envHTTPS, in.env, fail)
 	if v := h.Version; v != nil {
 		switch strings.ToUpper(*v) {
 		case "GRPC", "HTTP1", "HTTP2":
@@ -216,8 +206,17 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	)
 	nlb := m.task.nlb
 	dependsOn, targets := seq(), seq()
+	var rules []string
+	switch {
+	case h.Enabled && in.envHTTPS:
+		rules = []string{"HTTPListenerRuleWithDomain", "HTTPSListenerRule"}
+	case h.Enabled:
+		rules = []string{"HTTPListenerRule"}
+	}
+	for _, id := range rules {
+		dependsOn.Content = append(dependsOn.Content, str(id))
+	}
 	if h.Enabled {
-		dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRule"))
 		targets.Content = append(targets.Content, kv("ContainerName", tp.targetContainer, "ContainerPort", targetPort, "TargetGroupArn", ref("TargetGroup")))
 	}
 	if nlb != nil {
@@ -247,8 +246,13 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	}
 	set(svc, "Properties", svcProps)
 	add("Service", svc)
-	if h.Enabled {
-		add("TargetGroup", targetGroup(h, targetPort))
+	switch {
+	case h.Enabled && in.envHTTPS:
+		add("TargetGroup", targetGroup(h.RoutingRule, targetPort))
+		aliasRecordSets(h.RoutingRule, lb, add)
+		httpsRules(h.RoutingRule, backend, lb, in.priority, add)
+	case h.Enabled:
+		add("TargetGroup", targetGroup(h.RoutingRule, targetPort))
 		var hosts *yaml.Node
 		if backend {
 			add("LoadBalancerInternalDNSAlias", internalDNSAlias(in))
@@ -285,7 +289,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 }
 
 // targetGroup is the service's target group with its health check.
-func targetGroup(h manifest.HTTP, port int) *yaml.Node {
+func targetGroup(h manifest.RoutingRule, port int) *yaml.Node {
 	hc := h.HealthCheck
 	path := "/"
 	if hc.Path != nil {
@@ -340,6 +344,13 @@ func targetGroup(h manifest.HTTP, port int) *yaml.Node {
 // listenerRule forwards a path (and source IPs, and host headers) to the
 // target group, at a fixed priority (see rulePriority).
 func listenerRule(path string, sourceIPs []string, listener *yaml.Node, priority int, hostHeaders *yaml.Node) *yaml.Node {
+	return ruleResource(fmt.Sprintf("An HTTP listener rule for path `%s` that forwards HTTP traffic to your tasks", path),
+		kv("TargetGroupArn", ref("TargetGroup"), "Type", "forward"), ruleConditions(path, sourceIPs, hostHeaders), listener, priority)
+}
+
+// ruleConditions are a listener rule's conditions in Copilot's order:
+// source IPs, host headers, path.
+func ruleConditions(path string, sourceIPs []string, hostHeaders *yaml.Node) *yaml.Node {
 	conds := seq()
 	if len(sourceIPs) > 0 {
 		conds.Content = append(conds.Content, kv("Field", "source-ip", "SourceIpConfig", kv("Values", sourceIPs)))
@@ -352,12 +363,17 @@ func listenerRule(path string, sourceIPs []string, listener *yaml.Node, priority
 		values = []string{path, path + "/*"}
 	}
 	conds.Content = append(conds.Content, kv("Field", "path-pattern", "PathPatternConfig", kv("Values", values)))
+	return conds
+}
+
+// ruleResource is a listener rule with one action.
+func ruleResource(description string, action, conditions, listener *yaml.Node, priority int) *yaml.Node {
 	return kv(
-		"Metadata", kv("aws:copilot:description", fmt.Sprintf("An HTTP listener rule for path `%s` that forwards HTTP traffic to your tasks", path)),
+		"Metadata", kv("aws:copilot:description", description),
 		"Type", "AWS::ElasticLoadBalancingV2::ListenerRule",
 		"Properties", kv(
-			"Actions", seq(kv("TargetGroupArn", ref("TargetGroup"), "Type", "forward")),
-			"Conditions", conds,
+			"Actions", seq(action),
+			"Conditions", conditions,
 			"ListenerArn", listener,
 			"Priority", priority,
 		),

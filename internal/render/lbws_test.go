@@ -371,12 +371,20 @@ func TestRulePriorities(t *testing.T) {
 	}
 }
 
+// certEnv is an environment manifest's tail importing a public certificate.
+const certEnv = "http:\n  public:\n    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/a]\n"
+
 func TestLBWSRefusals(t *testing.T) {
 	base := "name: web\ntype: Load Balanced Web Service\nimage: {location: nginx, port: 80}\n"
 	tests := []struct {
 		name, manifest, envManifest, want string
 	}{
-		{"alias", base + "http: {path: /, alias: example.com}\n", "", "rendering http.alias is not supported yet"},
+		{"alias without certificates (needs the application's domain)", base + "http: {path: /, alias: example.com}\n", "", "rendering http.alias is not supported yet in environment test, which imports no certificates"},
+		{"hosted zone without alias", base + "http: {path: /, hosted_zone: Z0123}\n", certEnv, `"hosted_zone" needs "alias"`},
+		{"hosted zone without certificates", base + "http: {path: /, alias: [{name: a.example.com, hosted_zone: Z0123}]}\n", "", "alias hosted zones need certificates imported in environment test"},
+		{"redirect without certificates", base + "http: {path: /, redirect_to_https: true}\n", "", "http.redirect_to_https needs an HTTPS listener"},
+		{"five host and source conditions", base + "http: {path: /, alias: [a.example.com, b.example.com, c.example.com], allowed_source_ips: [10.0.0.0/8, 10.1.0.0/16]}\n", certEnv,
+			"has 5 aliases and allowed source IPs; a rule takes fewer than 5"},
 		{"imported ALB", base + "http: {path: /, alb: my-alb}\n", "", "rendering http.alb is not supported yet"},
 		{"TLS network load balancer", base + "http: false\nnlb: {port: 443/tls}\n", "", "rendering TLS listeners is not supported yet"},
 		{"network load balancer alias", base + "http: false\nnlb: {port: 80/tcp, alias: nlb.example.com}\n", "", "rendering nlb.alias is not supported yet"},
@@ -385,8 +393,8 @@ func TestLBWSRefusals(t *testing.T) {
 		{"no http", base, "", `"http" must be specified`},
 		{"spot with range", base + "http: {path: /}\ncount: {spot: 2, range: 1-3, cpu_percentage: 50}\n", "", `must not specify "spot" with "range"`},
 		{"range without metric", base + "http: {path: /}\ncount: {range: 1-3}\n", "", `"range" needs at least one of`},
-		{"environment with an HTTPS listener", base + "http: {path: /}\n",
-			"http:\n  public:\n    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/a]\n", "which has an HTTPS listener"},
+		{"environment with imported certificates, service without alias", base + "http: {path: /}\n", certEnv,
+			"a Load Balanced Web Service in environment test, which imports certificates (http.public.certificates), needs http.alias"},
 		{"windows on spot is fine but ARM is not", base + "http: {path: /}\nplatform: linux/arm64\ncount: {spot: 1}\n", "", "Fargate Spot is not available for ARM"},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,146 @@
+package render
+
+import (
+	"fmt"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/manifest"
+)
+
+// Aliases and HTTPS listener rules of load-balanced services, as Copilot's
+// https-listener partial writes them. In an environment with an HTTPS
+// listener (a Load Balanced Web Service: http.public.certificates; a
+// Backend Service: http.private.certificates) each rule becomes two:
+// HTTPListenerRuleWithDomain on the HTTP listener (a redirect to HTTPS,
+// unless redirect_to_https is false) and HTTPSListenerRule on the HTTPS
+// listener, both matching the rule's aliases as host headers. The main
+// rule's aliases with a hosted zone get Route 53 alias records to the
+// load balancer, one LoadBalancerDNSAlias<zone> record set group per zone.
+//
+// An application domain (Copilot's app init --domain) is what makes
+// aliases work without imported certificates; its DNS delegation and
+// certificate are not rendered, so aliases there are refused.
+
+// maxRuleConditionValues is the listener rule limit Copilot enforces on
+// aliases plus allowed source IPs.
+const maxRuleConditionValues = 5
+
+// checkAliases reports the alias settings Copilot refuses, and those
+// autopilot cannot render in this environment.
+func checkAliases(h manifest.HTTP, kind string, backend, https bool, env string, fail failFunc) {
+	if !h.Enabled {
+		return
+	}
+	r := h.RoutingRule
+	certs := "http.public.certificates"
+	if backend {
+		certs = "http.private.certificates"
+	}
+	if h.HostedZone != nil && len(r.Alias.Names) == 0 {
+		fail(h.At("hosted_zone"), ruleManifest, `"hosted_zone" needs "alias": it is the hosted zone of the aliases`, "add http.alias, or remove http.hosted_zone")
+	}
+	if n := len(r.Alias.Names) + len(r.AllowedSourceIPs); n >= maxRuleConditionValues {
+		fail(r.Alias.Pos, ruleManifest, fmt.Sprintf("the listener rule for http.path has %d aliases and allowed source IPs; a rule takes fewer than %d", n, maxRuleConditionValues),
+			"move some aliases or source IPs to http.additional_rules with the same path")
+	}
+	if https {
+		switch {
+		case len(r.Alias.Names) == 0 && backend:
+			fail(h.Pos, ruleUnsupported, fmt.Sprintf("rendering a Backend Service without http.alias is not supported yet in environment %s, which imports certificates (%s): Copilot routes it by <service>.<env>.<app>.<domain>, the application's domain, which is not rendered", env, certs),
+				"set http.alias to the domain names the certificates cover")
+		case len(r.Alias.Names) == 0:
+			fail(h.Pos, ruleManifest, fmt.Sprintf("a %s in environment %s, which imports certificates (%s), needs http.alias: its HTTPS listener routes by host name", kind, env, certs),
+				"set http.alias to the domain names the certificates cover")
+		}
+		return
+	}
+	if len(r.Alias.Names) > 0 {
+		if backend {
+			fail(r.Alias.Pos, ruleManifest, fmt.Sprintf("http.alias of a Backend Service needs an internal HTTPS listener: environment %s has no http.private.certificates", env),
+				"import a certificate covering the alias in the environment's http.private.certificates")
+		} else {
+			fail(r.Alias.Pos, ruleUnsupported, fmt.Sprintf("rendering http.alias is not supported yet in environment %s, which imports no certificates: Copilot serves it with the application's domain (app init --domain), whose delegation and certificate are not rendered", env),
+				"import a certificate covering the alias in the environment's http.public.certificates, or deploy this service with your current tooling")
+		}
+	}
+	for _, a := range r.Alias.Names {
+		if a.HostedZone != nil || h.HostedZone != nil {
+			at := a.Pos
+			if a.HostedZone == nil {
+				at = h.At("hosted_zone")
+			}
+			fail(at, ruleManifest, fmt.Sprintf("alias hosted zones need certificates imported in environment %s (%s)", env, certs), "import the certificate in the environment manifest, or remove the hosted zone")
+			break
+		}
+	}
+	if r.RedirectToHTTPS != nil && !backend {
+		fail(h.At("redirect_to_https"), ruleUnsupported, fmt.Sprintf("http.redirect_to_https needs an HTTPS listener: environment %s imports no certificates (and the application's domain is not rendered)", env),
+			"import a certificate in the environment's http.public.certificates, or remove http.redirect_to_https")
+	}
+}
+
+// aliasZones groups the main rule's aliases by hosted zone (an alias's own,
+// else the service's hosted_zone), zones sorted, each alias once per zone.
+// Aliases without either get no record: their DNS is managed elsewhere.
+func aliasZones(r manifest.RoutingRule) (zones []string, names map[string][]string) {
+	names = map[string][]string{}
+	for _, a := range r.Alias.Names {
+		zone := a.HostedZone
+		if zone == nil {
+			zone = r.HostedZone
+		}
+		if zone == nil || slices.Contains(names[*zone], a.Name) {
+			continue
+		}
+		names[*zone] = append(names[*zone], a.Name)
+	}
+	for z := range names {
+		zones = append(zones, z)
+	}
+	slices.Sort(zones)
+	return zones, names
+}
+
+// aliasRecordSets are the LoadBalancerDNSAlias<zone> resources.
+func aliasRecordSets(r manifest.RoutingRule, lb envLBExports, add func(string, *yaml.Node)) {
+	zones, names := aliasZones(r)
+	for _, z := range zones {
+		records := seq()
+		for _, name := range names[z] {
+			records.Content = append(records.Content, kv("Name", name, "Type", "A",
+				"AliasTarget", kv("HostedZoneId", lb.export("HostedZone"), "DNSName", lb.export("DNS"))))
+		}
+		add("LoadBalancerDNSAlias"+logicalIDSafe(z), kv(
+			"Metadata", kv("aws:copilot:description", "Alias records for the application load balancer in hosted zone "+z),
+			"Type", "AWS::Route53::RecordSetGroup",
+			"Properties", kv(
+				"HostedZoneId", z,
+				"Comment", sub("LoadBalancer aliases for service ${WorkloadName} in hosted zone "+z),
+				"RecordSets", records,
+			),
+		))
+	}
+}
+
+// httpsRules adds HTTPListenerRuleWithDomain and HTTPSListenerRule for the
+// main rule.
+func httpsRules(r manifest.RoutingRule, backend bool, lb envLBExports, priority int, add func(string, *yaml.Node)) {
+	path := normalizePath(*r.Path)
+	hosts := r.Alias.Strings()
+	// A Backend Service always redirects; a Load Balanced Web Service
+	// unless redirect_to_https is false.
+	redirect := backend || r.RedirectToHTTPS == nil || *r.RedirectToHTTPS
+	conds := ruleConditions(path, r.AllowedSourceIPs, val(hosts))
+	httpDesc := fmt.Sprintf("An HTTP listener rule for path `%s` that forwards HTTP traffic to your tasks", path)
+	httpAction := kv("TargetGroupArn", ref("TargetGroup"), "Type", "forward")
+	if redirect {
+		httpDesc = fmt.Sprintf("An HTTP listener rule for path `%s` that redirects HTTP to HTTPS", path)
+		httpAction = kv("Type", "redirect", "RedirectConfig", kv(
+			"Protocol", "HTTPS", "Port", 443, "Host", "#{host}", "Path", "/#{path}", "Query", "#{query}", "StatusCode", "HTTP_301"))
+	}
+	add("HTTPListenerRuleWithDomain", ruleResource(httpDesc, httpAction, conds, lb.export("HTTPListenerArn"), priority))
+	add("HTTPSListenerRule", ruleResource(fmt.Sprintf("An HTTPS listener rule for path `%s` that forwards HTTPS traffic to your tasks", path),
+		kv("TargetGroupArn", ref("TargetGroup"), "Type", "forward"), deepCopy(conds), lb.export("HTTPSListenerArn"), priority))
+}
