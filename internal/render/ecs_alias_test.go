@@ -27,7 +27,7 @@ func TestDomainsWorkspace(t *testing.T) {
 		validateTemplate(t, s.Name, s.Template)
 	}
 	env := byName["shop-prod"]
-	if got := env.Parameters["ALBWorkloads"]; got != "admin,storefront" {
+	if got := env.Parameters["ALBWorkloads"]; got != "admin,catalog,storefront" {
 		t.Errorf("ALBWorkloads = %q", got)
 	}
 	if got := env.Parameters["CreateHTTPSListener"]; got != "true" {
@@ -56,6 +56,13 @@ func TestDomainsWorkspace(t *testing.T) {
 			// Only the alias with a hosted zone gets a record.
 			"Resources.LoadBalancerDNSAliasZ0ADMINEXAMPLE.Properties.RecordSets": "[{Name: admin.example.com, Type: A, AliasTarget: {HostedZoneId: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-CanonicalHostedZoneID'}, " +
 				"DNSName: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-PublicLoadBalancerDNS'}}}]",
+		}, nil},
+		{"shop-prod-catalog", map[string]string{
+			// Copilot's svc-grpc-test.stack.yml: gRPC over HTTP on the container port.
+			"Resources.TargetGroup.Properties.ProtocolVersion":                     "GRPC",
+			"Resources.TargetGroup.Properties.Protocol":                            "HTTP",
+			"Resources.TargetGroup.Properties.Port":                                "50051",
+			"Resources.HTTPSListenerRule.Properties.Conditions.0.HostHeaderConfig": "{Values: [grpc.shop.example.com]}",
 		}, nil},
 		{"shop-prod-inventory", map[string]string{
 			"Resources.HTTPListenerRuleWithDomain.Properties.Actions.0.Type":                              "redirect",
