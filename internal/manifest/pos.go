@@ -25,9 +25,13 @@ type Section struct {
 	// Pos is where the mapping is; zero when the manifest leaves it out.
 	Pos Pos
 	// Set reports that the manifest has the mapping (not null).
-	Set  bool
-	keys map[string]field
+	Set     bool
+	mapping bool
+	keys    map[string]field
 }
+
+// IsMapping reports that the value is a mapping (not a scalar or a list).
+func (s Section) IsMapping() bool { return s.mapping }
 
 // field is where one key of a mapping and its value are.
 type field struct {

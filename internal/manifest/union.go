@@ -348,7 +348,7 @@ func (u *ListOrMap[L, M]) UnmarshalYAML(n *yaml.Node) error {
 
 // newSection records n as a Section, for types that decode themselves.
 func newSection(n *yaml.Node) Section {
-	s := Section{Pos: PosOf(n), Set: n.Tag != "!!null", keys: map[string]field{}}
+	s := Section{Pos: PosOf(n), Set: n.Tag != "!!null", mapping: n.Kind == yaml.MappingNode, keys: map[string]field{}}
 	if n.Kind == yaml.MappingNode {
 		for j := 0; j+1 < len(n.Content); j += 2 {
 			v := n.Content[j+1]
