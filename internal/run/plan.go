@@ -86,7 +86,7 @@ func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
 			return nil, err
 		}
 	}
-	stacks, app, err := prepare(ws, &o)
+	stacks, app, err := prepare(ctx, ws, api, &o, false)
 	if err != nil {
 		return nil, err
 	}
@@ -130,16 +130,11 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if err != nil {
 		return nil, err
 	}
-	stacks, app, err := prepare(ws, &o)
+	stacks, app, err := prepare(ctx, ws, api, &o, true)
 	if err != nil {
 		return nil, err
 	}
 	opts = append(opts, deploy.WithTarget(app, o.Account, o.Region), deploy.WithRevision(o.Revision, o.RunID))
-	for _, s := range stacks {
-		if v, ok := s.Parameters["ContainerImage"]; ok && v == render.ImagePlaceholder(s.Workload) {
-			return nil, fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, s.Workload)
-		}
-	}
 	if o.Fingerprint != "" {
 		opts = append(opts, deploy.RequireFingerprint(o.Fingerprint))
 	}
@@ -162,18 +157,43 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	return &Deployed{Stacks: stacks, Result: res}, err
 }
 
-// prepare renders the selection into deploy's stacks.
-func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, error) {
+// prepare renders the selection into deploy's stacks; api is nil offline.
+// With requireImages a workload without its built image is refused before
+// any AWS call.
+func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudFormationAPI, o *PlanOptions, requireImages bool) ([]deploy.Stack, string, error) {
 	images := map[string]string{}
 	byWorkload := map[string]deploy.Image{}
 	for _, b := range o.Built {
 		images[b.Workload] = b.URI
 		byWorkload[b.Workload] = b.Image
 	}
-	rendered, _, err := renderWorkspace(ws, RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
-		AccountID: o.Account, Region: o.Region})
+	given := deploy.Artifacts{KeyARN: o.ArtifactKeyARN}
+	if o.ArtifactsBucket != "" {
+		given.BucketARN = deploy.BucketARN(o.Region, o.ArtifactsBucket)
+	}
+	ro := RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
+		AccountID: o.Account, Region: o.Region, Artifacts: given}
+	rendered, _, err := renderWorkspace(ws, ro)
 	if err != nil {
 		return nil, "", err
+	}
+	for _, r := range rendered {
+		if v, ok := r.Parameters["ContainerImage"]; ok && requireImages && v == render.ImagePlaceholder(r.Workload) {
+			return nil, "", fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
+		}
+	}
+	if api != nil {
+		found, err := findArtifacts(ctx, ws.App, api, rendered, given, o)
+		if err != nil {
+			return nil, "", err
+		}
+		if found != given {
+			// Lint's findings were shown by the first render.
+			ro.Artifacts, ro.Diagnostics = found, nil
+			if rendered, _, err = renderWorkspace(ws, ro); err != nil {
+				return nil, "", err
+			}
+		}
 	}
 	if o.Revision == "" {
 		o.Revision = cmp.Or(gitRevision(ws.Root), "local")
@@ -201,6 +221,40 @@ func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, e
 		stacks = append(stacks, s)
 	}
 	return stacks, ws.App, nil
+}
+
+// findArtifacts finds the application's artifact bucket and key, which
+// the environment manager role names as Copilot renders it: first from the
+// deployed environment stacks (so a Copilot-made role keeps its
+// statements), then the flags (given), then the outputs of Copilot's
+// application StackSet in this account and region.
+func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI, rendered []render.Stack, given deploy.Artifacts, o *PlanOptions) (deploy.Artifacts, error) {
+	var envStacks []string
+	for _, r := range rendered {
+		if r.Kind == string(workspace.Environment) {
+			envStacks = append(envStacks, r.Name)
+		}
+	}
+	if len(envStacks) == 0 {
+		return given, nil // only environments name the bucket
+	}
+	found, err := deploy.DeployedArtifacts(ctx, api, envStacks)
+	if err != nil {
+		return found, err
+	}
+	if found = found.Or(given); found.Complete() {
+		return found, nil
+	}
+	fromApp, err := deploy.AppStackSetArtifacts(ctx, api, app, o.Account, o.Region)
+	if err != nil {
+		// Without them a new environment's role lacks two statements
+		// (render says so); that is no reason to stop the plan.
+		if o.Log != nil {
+			o.Log.Warn("the application's artifact bucket and key are unknown", "error", err)
+		}
+		return found, nil
+	}
+	return found.Or(fromApp), nil
 }
 
 // connect builds the AWS clients (unless given), learns the account and
@@ -235,23 +289,22 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 // fillAppParameters gives values to the parameters Copilot takes from its
 // application stack, which an application deployed only by autopilot does
 // not have. An existing stack keeps its deployed value; a new one gets the
-// account's root as the tools principal (as Copilot sets it) and the given
-// artifact key, or a key ARN that matches no key and so grants nothing.
+// account's root as the tools principal (as Copilot sets it) and the
+// application's artifact key (the one rendered, or the flag's), or a key
+// ARN that matches no key and so grants nothing.
 func fillAppParameters(s *deploy.Stack, o *PlanOptions) {
 	tmpl, err := cfn.Parse(s.Template)
 	if err != nil {
 		return // deploy reports the broken template
 	}
+	// The artifact key of a workload is kept even when render names one.
 	defaults := map[string]string{
-		"ArtifactKeyARN": cmp.Or(o.ArtifactKeyARN, "arn:aws:kms:"+cmp.Or(o.Region, "*")+":"+cmp.Or(o.Account, "*")+":key/autopilot-no-artifact-key"),
+		"ArtifactKeyARN": cmp.Or(s.Parameters["ArtifactKeyARN"], o.ArtifactKeyARN, "arn:aws:kms:"+cmp.Or(o.Region, "*")+":"+cmp.Or(o.Account, "*")+":key/autopilot-no-artifact-key"),
 	}
-	if o.Account != "" {
+	if _, rendered := s.Parameters["ToolsAccountPrincipalARN"]; !rendered && o.Account != "" {
 		defaults["ToolsAccountPrincipalARN"] = "arn:aws:iam::" + o.Account + ":root"
 	}
 	for name, value := range defaults {
-		if _, given := s.Parameters[name]; given {
-			continue
-		}
 		if _, declared := tmpl.Parameters[name]; !declared {
 			continue
 		}

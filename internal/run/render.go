@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/diag"
 	"github.com/autopilot-dev/autopilot/internal/lint"
 	"github.com/autopilot-dev/autopilot/internal/render"
@@ -37,6 +38,9 @@ type RenderOptions struct {
 	// AccountID and Region, when known, make values concrete where Copilot
 	// writes them concretely.
 	AccountID, Region string
+	// Artifacts are the application's artifact bucket and key, for the
+	// environment manager role and workloads' ArtifactKeyARN.
+	Artifacts deploy.Artifacts
 }
 
 // Render lints the selection and renders its stacks; with OutDir set it
@@ -79,11 +83,13 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 		_ = report.Lint(o.Diagnostics, findings, report.FormatText)
 	}
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
-		App:       ws.App,
-		Images:    o.Images,
-		Vars:      workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
-		AccountID: o.AccountID,
-		Region:    o.Region,
+		App:               ws.App,
+		Images:            o.Images,
+		Vars:              workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
+		AccountID:         o.AccountID,
+		Region:            o.Region,
+		ArtifactBucketARN: o.Artifacts.BucketARN,
+		ArtifactKeyARN:    o.Artifacts.KeyARN,
 	})
 	var failure *diag.Failure
 	switch {
