@@ -173,7 +173,7 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 	}
 	ro := RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
 		AccountID: o.Account, Region: o.Region, Artifacts: given}
-	rendered, _, err := renderWorkspace(ws, ro)
+	rendered, _, err := renderWorkspace(ctx, ws, ro)
 	if err != nil {
 		return nil, "", err
 	}
@@ -190,7 +190,7 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if found != given {
 			// Lint's findings were shown by the first render.
 			ro.Artifacts, ro.Diagnostics = found, nil
-			if rendered, _, err = renderWorkspace(ws, ro); err != nil {
+			if rendered, _, err = renderWorkspace(ctx, ws, ro); err != nil {
 				return nil, "", err
 			}
 		}

@@ -50,7 +50,7 @@ func Render(ctx context.Context, o RenderOptions) ([]render.Stack, *workspace.Wo
 	if err != nil {
 		return nil, ws, err
 	}
-	return renderWorkspace(ws, o)
+	return renderWorkspace(ctx, ws, o)
 }
 
 // load reads the selected workspace and checks that the application, the
@@ -69,8 +69,12 @@ func load(s Selection) (*workspace.Workspace, error) {
 	return ws, checkSelection(ws, s)
 }
 
-// renderWorkspace lints a loaded workspace and renders its stacks.
-func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, *workspace.Workspace, error) {
+// renderWorkspace lints a loaded workspace and renders its stacks; ctx
+// stops it between stacks.
+func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptions) ([]render.Stack, *workspace.Workspace, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, ws, err
+	}
 	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.Strict})
 	if err != nil {
 		return nil, ws, err
@@ -90,11 +94,14 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 		Region:            o.Region,
 		ArtifactBucketARN: o.Artifacts.BucketARN,
 		ArtifactKeyARN:    o.Artifacts.KeyARN,
+		Context:           ctx,
 	})
 	var failure *diag.Failure
 	switch {
 	case errors.As(err, &failure):
 		return nil, ws, failWith(o.Diagnostics, "render", failure.Diags)
+	case err != nil && ctx.Err() != nil:
+		return nil, ws, err
 	case err != nil:
 		return nil, ws, fmt.Errorf("render: %w", err)
 	case ds.HasErrors():
