@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -415,5 +416,16 @@ func TestDeployOverCopilotEnvironmentKeepsFlowLogs(t *testing.T) {
 		if !strings.Contains(after, "\n  "+id) {
 			t.Errorf("the environment lost %s", strings.TrimSuffix(id, ":"))
 		}
+	}
+}
+
+// SIGINT and SIGTERM cancel the command's context; a plan then stops
+// with that error instead of rendering and planning on.
+func TestPlanStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	planned, err := Plan(ctx, PlanOptions{Selection: Selection{Paths: []string{example}}, Offline: true})
+	if !errors.Is(err, context.Canceled) || planned != nil {
+		t.Fatalf("plan of a cancelled context = %v, %v; want nothing and context.Canceled", planned, err)
 	}
 }
