@@ -67,6 +67,7 @@ func newActionRun(getenv func(string) string) (*actionRun, error) {
 		outputs: map[string]string{
 			"has-changes": "false", "destructive-changes": "false", "service-urls": "{}",
 			"images": "[]", "change-sets": "[]", "fingerprint": "",
+			"stack-outputs": "{}", "aws-account-id": "",
 		},
 	}
 	mw := a.masker.Writer(os.Stderr)
@@ -83,7 +84,25 @@ func newActionRun(getenv func(string) string) (*actionRun, error) {
 	for _, s := range []string{a.in.GitHubToken, getenv("GITHUB_TOKEN"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")} {
 		a.secret(s)
 	}
+	a.maskBuildSecrets()
 	return a, nil
+}
+
+// maskBuildSecrets masks the values of the build secrets: a workflow may
+// pass them from a plain variable or a file the runner does not mask.
+func (a *actionRun) maskBuildSecrets() {
+	for _, spec := range a.in.Secrets {
+		s, err := run.ParseSecret(spec)
+		switch {
+		case err != nil:
+		case s.Env != "":
+			a.secret(a.getenv(s.Env))
+		case s.File != "":
+			if b, err := os.ReadFile(s.File); err == nil {
+				a.secret(strings.TrimRight(string(b), "\r\n"))
+			}
+		}
+	}
 }
 
 // secret masks a credential in the runner's log and in everything autopilot
@@ -244,6 +263,7 @@ func (a *actionRun) credentials(ctx context.Context) (bool, error) {
 		}
 		a.aws = opts
 		a.logf("assumed %s", a.in.RoleToAssume)
+		a.identify(ctx)
 		return true, nil
 	}
 	opts, ok, err := StandardCredentials(ctx, a.in.Region, a.secret)
@@ -253,10 +273,23 @@ func (a *actionRun) credentials(ctx context.Context) (bool, error) {
 	a.aws = opts
 	if ok {
 		a.logf("using AWS credentials from the environment")
+		a.identify(ctx)
 	} else {
 		a.logf("no AWS credentials found")
 	}
 	return ok, nil
+}
+
+// identify sets the aws-account-id output. The plan and deploy stages ask
+// the account again and fail there if they must; a build does not need it.
+func (a *actionRun) identify(ctx context.Context) {
+	clients, err := deploy.NewClients(ctx, a.aws...)
+	if err == nil {
+		a.outputs["aws-account-id"], err = clients.Account(ctx)
+	}
+	if err != nil {
+		a.logf("could not identify the AWS account: %v", err)
+	}
 }
 
 func (a *actionRun) selection() run.Selection {
@@ -357,6 +390,11 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		Selection:  a.selection(),
 		Repository: a.in.Repository,
 		BaseImages: a.in.BaseImages,
+		CacheDir:   a.in.CacheDir,
+		CacheRepo:  a.in.CacheRepo,
+		Secrets:    a.in.Secrets,
+		Tags:       a.in.Tags,
+		Platform:   a.in.Platform,
 		Revision:   a.buildRevision(ctx, d),
 		Source:     sourceURL(a.env),
 		AWS:        a.aws,
@@ -508,6 +546,7 @@ func (a *actionRun) deploy(ctx context.Context) error {
 	a.planOutputs(deployed.Result.Plan)
 	d := report.FromResult(deployed.Result, nil)
 	a.outputs["service-urls"] = jsonString(d.ServiceURLs())
+	a.outputs["stack-outputs"] = jsonString(stackOutputs(deployed.Result))
 	var text strings.Builder
 	_ = report.DeployText(&text, d)
 	a.untrusted(text.String())
@@ -522,6 +561,18 @@ func (a *actionRun) deploy(ctx context.Context) error {
 		return run.ErrFailed
 	}
 	return nil
+}
+
+// stackOutputs maps each stack that has outputs to them, as a workflow
+// reads them: fromJSON(steps.<id>.outputs.stack-outputs)[stack][key].
+func stackOutputs(r *deploy.Result) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, s := range r.Stacks {
+		if len(s.Outputs) > 0 {
+			out[s.StackName] = s.Outputs
+		}
+	}
+	return out
 }
 
 // reviewedFingerprint finds the plan reviewed on the pull request that
