@@ -17,6 +17,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
+	"github.com/autopilot-dev/autopilot/internal/diag"
 	"github.com/autopilot-dev/autopilot/internal/report"
 	"github.com/autopilot-dev/autopilot/internal/run"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
@@ -55,6 +56,8 @@ type actionRun struct {
 
 	outputs map[string]string
 	built   []run.Built
+	// findings are lint's, masked, for the plan comment.
+	findings diag.List
 	// merged is the pull request a push to the default branch came from,
 	// when it could be found.
 	merged *MergedPull
@@ -310,16 +313,20 @@ func (a *actionRun) lint(ctx context.Context) error {
 	if root := a.getenv("GITHUB_WORKSPACE"); root != "" {
 		opts = append(opts, report.WithRoot(root))
 	}
-	if err := report.Lint(os.Stdout, res.Findings, report.FormatGitHub, opts...); err != nil {
+	// Findings may quote what a secret became; the reports escape what
+	// they print, so the data is masked before any of them sees it.
+	findings := masked(&a.masker, res.Findings)
+	a.findings = findings
+	if err := report.Lint(os.Stdout, findings, report.FormatGitHub, opts...); err != nil {
 		return fmt.Errorf("write lint annotations: %w", err)
 	}
 	if a.in.SARIFFile != "" {
-		if err := writeSARIF(a.in.SARIFFile, res, opts); err != nil {
+		if err := writeSARIF(a.in.SARIFFile, findings, opts); err != nil {
 			return err
 		}
 		a.logf("SARIF written to %s", a.in.SARIFFile)
 	}
-	if md, err := report.LintMarkdown(res.Findings, report.SummaryLimit/4, opts...); err == nil {
+	if md, err := report.LintMarkdown(findings, report.SummaryLimit/4, opts...); err == nil {
 		a.summary(md)
 	}
 	if res.Failed(a.in.Strict) {
@@ -329,12 +336,12 @@ func (a *actionRun) lint(ctx context.Context) error {
 	return nil
 }
 
-func writeSARIF(path string, res *run.LintResult, opts []report.Option) error {
+func writeSARIF(path string, findings diag.List, opts []report.Option) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("%w: sarif-file: %v", run.ErrCannotRun, err)
 	}
-	werr := report.Lint(f, res.Findings, report.FormatSARIF, opts...)
+	werr := report.Lint(f, findings, report.FormatSARIF, opts...)
 	if err := errors.Join(werr, f.Close()); err != nil {
 		return fmt.Errorf("write SARIF to %s: %w", path, err)
 	}
@@ -411,7 +418,7 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		a.logf("built %s: %s", b.Workload, b.URI)
 		images = append(images, b.Image)
 	}
-	a.outputs["images"] = jsonString(images)
+	a.outputs["images"] = a.json(images)
 	return nil
 }
 
@@ -466,7 +473,7 @@ func (a *actionRun) planOutputs(p *deploy.Plan) {
 		sets = append(sets, changeSet{Stack: s.StackName, Name: s.ChangeSetName, ID: s.ChangeSetID,
 			Type: s.ChangeSetType, Status: s.Status, NoChanges: s.NoChanges, Error: s.Error})
 	}
-	a.outputs["change-sets"] = jsonString(sets)
+	a.outputs["change-sets"] = a.json(sets)
 }
 
 func (a *actionRun) plan(ctx context.Context, d Decision) error {
@@ -474,14 +481,15 @@ func (a *actionRun) plan(ctx context.Context, d Decision) error {
 	if planned == nil || planned.Plan == nil {
 		return err
 	}
-	a.planOutputs(planned.Plan)
+	plan := masked(&a.masker, planned.Plan)
+	a.planOutputs(plan)
 	var text strings.Builder
-	_ = report.PlanText(&text, planned.Plan)
+	_ = report.PlanText(&text, plan)
 	a.untrusted(text.String())
 	ri := a.runInfo(a.revision(d))
-	a.summary(report.PlanSummary(planned.Plan, ri))
+	a.summary(report.PlanSummary(plan, ri))
 	if d.PullRequest > 0 {
-		a.comment(ctx, d.PullRequest, planned.Plan, ri)
+		a.comment(ctx, d.PullRequest, plan, ri)
 	}
 	if errors.Is(err, run.ErrDestructive) {
 		a.logf("the plan has destructive changes and fail-on-destructive is set")
@@ -543,10 +551,11 @@ func (a *actionRun) deploy(ctx context.Context) error {
 		}
 		return err
 	}
-	a.planOutputs(deployed.Result.Plan)
-	d := report.FromResult(deployed.Result, nil)
-	a.outputs["service-urls"] = jsonString(d.ServiceURLs())
-	a.outputs["stack-outputs"] = jsonString(stackOutputs(deployed.Result))
+	result := masked(&a.masker, deployed.Result)
+	a.planOutputs(result.Plan)
+	d := report.FromResult(result, nil)
+	a.outputs["service-urls"] = a.json(d.ServiceURLs())
+	a.outputs["stack-outputs"] = a.json(stackOutputs(result))
 	var text strings.Builder
 	_ = report.DeployText(&text, d)
 	a.untrusted(text.String())
@@ -711,8 +720,10 @@ func shortSHA(sha string) string {
 	return sha
 }
 
-func jsonString(v any) string {
-	b, err := json.Marshal(v)
+// json encodes an output value, masked before encoding: JSON escapes
+// characters a secret may hold.
+func (a *actionRun) json(v any) string {
+	b, err := json.Marshal(masked(&a.masker, v))
 	if err != nil {
 		return "null"
 	}
