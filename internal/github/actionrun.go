@@ -490,6 +490,9 @@ func (a *actionRun) plan(ctx context.Context, d Decision) error {
 	a.summary(report.PlanSummary(plan, ri))
 	if d.PullRequest > 0 {
 		a.comment(ctx, d.PullRequest, plan, ri)
+		if a.in.AddLabels {
+			a.label(ctx, d.PullRequest, plan)
+		}
 	}
 	if errors.Is(err, run.ErrDestructive) {
 		a.logf("the plan has destructive changes and fail-on-destructive is set")
@@ -516,7 +519,38 @@ func (a *actionRun) comment(ctx context.Context, pr int, plan *deploy.Plan, ri r
 	}
 	postPlanComments(ctx, client, pr, plan, ri, a.masker.Mask,
 		func(url string) { a.logf("plan comment: %s", url) },
-		func(err error) { a.notice("No plan comment was posted: " + err.Error()) })
+		func(err error) { a.notice("No plan comment was posted: " + err.Error()) },
+		report.WithFindings(a.findings, a.getenv("GITHUB_WORKSPACE")), report.WithOnMerge(a.onMerge()))
+}
+
+// onMerge says what the deploy of a merge does, read from this run's
+// inputs: the usual workflow runs the same step on the pull request and on
+// the push.
+func (a *actionRun) onMerge() report.OnMerge {
+	m := report.OnMerge{Envs: a.in.Environments, RefuseDestructive: a.in.FailOnDestructive, RequireReviewed: a.in.RequireReviewedPlan}
+	if pr := a.ev.PullRequest; pr != nil {
+		m.Branch = pr.BaseRef
+	}
+	return m
+}
+
+// label keeps the autopilot:* labels in step with the plan; a refusal
+// never fails the run.
+func (a *actionRun) label(ctx context.Context, pr int, plan *deploy.Plan) {
+	planned := true
+	for _, s := range plan.Stacks {
+		planned = planned && s.Error == ""
+	}
+	client, err := a.client()
+	if err == nil {
+		err = client.SyncLabels(ctx, pr, map[Label]bool{
+			LabelDestructive: len(plan.Destructive()) > 0,
+			LabelNoChanges:   planned && !plan.HasChanges(),
+		})
+	}
+	if err != nil {
+		a.notice("The pull request's labels were not updated: " + err.Error())
+	}
 }
 
 func (a *actionRun) client() (*Client, error) {
