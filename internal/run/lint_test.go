@@ -26,15 +26,7 @@ func TestLintNeverEchoesEnvironmentValues(t *testing.T) {
 		"copilot/api/manifest.yml": "name: api\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\n" +
 			"platform: ${DEPLOY_TOKEN}\nnetwork:\n  vpc:\n    placement: prefix-${DEPLOY_TOKEN}\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	lookup := func(name string) (string, bool) {
 		if name == "DEPLOY_TOKEN" {
 			return secret, true
@@ -62,5 +54,19 @@ func TestLintNeverEchoesEnvironmentValues(t *testing.T) {
 				t.Errorf("the %s report does not name the variable:\n%s", format, out.String())
 			}
 		})
+	}
+}
+
+// writeFiles writes files (path relative to root → content) under root.
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
