@@ -97,7 +97,7 @@ func TestActionBuildInputsOutputsCommentAndLabels(t *testing.T) {
 		for _, want := range []string{
 			"**Lint:** 0 errors, 1 warning",
 			"- :warning: `copilot/api/manifest.yml:", `unknown key "nework"`,
-			"**On merge** into `main`: the workflow deploys every environment of the workspace.",
+			"**On merge** into `main`: with this step's inputs, autopilot deploys every environment of the workspace.",
 		} {
 			if !strings.Contains(comments[0].Body, want) {
 				t.Errorf("the comment lacks %q:\n%s", want, comments[0].Body)

@@ -35,8 +35,9 @@ func WithFindings(findings diag.List, root string) CommentOption {
 	}
 }
 
-// OnMerge is what merging the pull request does, as far as the workflow's
-// inputs tell: the deploy of the push to Branch.
+// OnMerge is what merging the pull request does, as far as this step's
+// inputs tell (the usual workflow runs the same step on the pull request
+// and on the push to Branch).
 type OnMerge struct {
 	Branch string // the pull request's base branch
 	// Envs are the environments the deploy covers; empty means every
@@ -76,20 +77,20 @@ func (m *OnMerge) render(env string, c deploy.Counts) string {
 		into = code(m.Branch)
 	}
 	if len(m.Envs) > 0 && !slices.Contains(m.Envs, env) {
-		return fmt.Sprintf("**On merge** into %s: %s is not deployed (the workflow deploys %s); this plan is a preview.\n\n", into, code(env), codeList(m.Envs))
+		return fmt.Sprintf("**On merge** into %s: %s is not deployed (this step's inputs deploy %s); this plan is a preview.\n\n", into, code(env), codeList(m.Envs))
 	}
 	deploys := "every environment of the workspace"
 	if len(m.Envs) > 0 {
 		deploys = codeList(m.Envs)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "**On merge** into %s: the workflow deploys %s.", into, deploys)
+	fmt.Fprintf(&b, "**On merge** into %s: with this step's inputs, autopilot deploys %s.", into, deploys)
 	switch {
 	case c.Destructive > 0 && m.RefuseDestructive:
 		fmt.Fprintf(&b, " :no_entry: The %s here will be refused: nothing in %s executes until the workflow allows them.",
 			plural(c.Destructive, "destructive change", "destructive changes"), code(env))
 	case c.Destructive > 0:
-		fmt.Fprintf(&b, " :warning: The %s here will execute: this workflow does not refuse destructive changes.",
+		fmt.Fprintf(&b, " :warning: The %s here will execute: this step does not refuse destructive changes.",
 			plural(c.Destructive, "destructive change", "destructive changes"))
 	}
 	if m.RequireReviewed {

@@ -93,13 +93,13 @@ func TestCommentSaysWhatMergeDoes(t *testing.T) {
 		notWant string
 	}{
 		{"destructive changes refused", destructivePlan(), OnMerge{Branch: "main", RefuseDestructive: true, RequireReviewed: true},
-			[]string{"**On merge** into `main`: the workflow deploys every environment of the workspace.", ":no_entry: The 2 destructive changes here will be refused: nothing in `prod` executes", "Only this reviewed plan executes"}, "will execute"},
+			[]string{"**On merge** into `main`: with this step's inputs, autopilot deploys every environment of the workspace.", ":no_entry: The 2 destructive changes here will be refused: nothing in `prod` executes", "Only this reviewed plan executes"}, "will execute"},
 		{"destructive changes allowed", destructivePlan(), OnMerge{Branch: "main", Envs: []string{"prod"}},
-			[]string{"the workflow deploys `prod`.", ":warning: The 2 destructive changes here will execute"}, "refused"},
+			[]string{"autopilot deploys `prod`.", ":warning: The 2 destructive changes here will execute"}, "refused"},
 		{"environment not deployed", createPlan(), OnMerge{Branch: "main", Envs: []string{"prod", "staging"}},
-			[]string{"**On merge** into `main`: `test` is not deployed (the workflow deploys `prod`, `staging`); this plan is a preview."}, "Only this reviewed"},
+			[]string{"**On merge** into `main`: `test` is not deployed (this step's inputs deploy `prod`, `staging`); this plan is a preview."}, "Only this reviewed"},
 		{"nothing destructive", createPlan(), OnMerge{},
-			[]string{"**On merge** into the default branch: the workflow deploys every environment of the workspace.\n"}, "destructive change"},
+			[]string{"**On merge** into the default branch: with this step's inputs, autopilot deploys every environment of the workspace.\n"}, "destructive change"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
