@@ -3,10 +3,10 @@ package github
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
-	"strconv"
 	"io"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
