@@ -21,8 +21,8 @@ import (
 const MaxCommentBody = 65536
 
 // Server is a fake GitHub: issue comments and labels, the pull requests of
-// a commit, and the Actions OIDC token endpoint. It checks the token on every API
-// request and records each request.
+// a commit, and the Actions OIDC token endpoint. It checks the token on
+// every API request and records each request.
 type Server struct {
 	srv    *httptest.Server
 	prefix string
