@@ -59,6 +59,15 @@ func TestExitCodes(t *testing.T) {
 		{"render a manifest outside a workspace needs --app", []string{"render", "--out", t.TempDir(), filepath.Join(loose, "manifest.yml")}, exitUsage},
 		{"render a manifest outside a workspace", []string{"render", "--app", "shop", "--out", looseOut, filepath.Join(loose, "manifest.yml")}, exitOK},
 		{"render unknown environment", []string{"render", "--env", "nope", "--out", t.TempDir(), "../../examples/apprunner-vpc"}, exitUsage},
+		{"lint unknown environment", []string{"lint", "--env", "prod", "../../examples/apprunner-vpc"}, exitUsage},
+		{"plan against a missing folder", []string{"plan", "--offline", "--against", filepath.Join(out, "nope"), "--output", filepath.Join(out, "plan.txt"), "../../examples/apprunner-vpc"}, exitUsage},
+		{"plan against a file", []string{"plan", "--offline", "--against", filepath.Join(loose, "manifest.yml"), "--output", filepath.Join(out, "plan.txt"), "../../examples/apprunner-vpc"}, exitUsage},
+		{"against without offline", []string{"plan", "--against", out, "../../examples/apprunner-vpc"}, exitUsage},
+		{"unknown plan format", []string{"plan", "--offline", "--format", "yaml", "../../examples/apprunner-vpc"}, exitUsage},
+		{"unknown log format", []string{"plan", "--offline", "--log-format", "xml", "../../examples/apprunner-vpc"}, exitUsage},
+		{"bad build output", []string{"build", "--output", "dir/images", "../../examples/apprunner-vpc"}, exitUsage},
+		{"action takes no arguments", []string{"action", "."}, exitUsage},
+		{"help for an unknown command", []string{"help", "frobnicate"}, exitUsage},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
@@ -21,6 +24,9 @@ import (
 // PlanOptions are the inputs of `autopilot plan` and `autopilot deploy`.
 type PlanOptions struct {
 	Selection
+	// Strict makes lint warnings (unknown keys among them) errors: nothing
+	// is planned or deployed.
+	Strict bool
 	// Offline plans without any AWS call, against an empty account or the
 	// output of an earlier render (Against).
 	Offline bool
@@ -75,6 +81,12 @@ type Planned struct {
 
 // Plan renders the selection and previews it as change sets (or offline).
 func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
+	if o.Against != "" {
+		// A missing folder would silently plan against an empty account.
+		if fi, err := os.Stat(o.Against); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: --against %s: not a folder written by `autopilot render --out`", ErrCannotRun, o.Against)
+		}
+	}
 	ws, err := load(o.Selection)
 	if err != nil {
 		return nil, err
@@ -170,7 +182,7 @@ func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, e
 		images[b.Workload] = b.URI
 		byWorkload[b.Workload] = b.Image
 	}
-	rendered, _, err := renderWorkspace(ws, RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
+	rendered, _, err := renderWorkspace(ws, RenderOptions{Selection: o.Selection, Images: images, StrictVars: true, Strict: o.Strict, Diagnostics: o.Diagnostics,
 		AccountID: o.Account, Region: o.Region})
 	if err != nil {
 		return nil, "", err
@@ -213,8 +225,8 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
 		api, o.Region = clients.CloudFormation, clients.Region
-		if o.Account, err = clients.Account(ctx); err != nil {
-			return nil, nil, fmt.Errorf("%w: no usable AWS credentials: configure them (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or role-to-assume in the Action), or plan with --offline: %v", ErrCannotRun, err)
+		if o.Account, err = account(ctx, clients); err != nil {
+			return nil, nil, err
 		}
 		if uploader == nil && o.ArtifactsBucket != "" {
 			if uploader, err = deploy.NewS3Uploader(clients.S3, o.ArtifactsBucket); err != nil {
@@ -230,6 +242,26 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		opts = append(opts, deploy.WithLogger(o.Log))
 	}
 	return opts, api, nil
+}
+
+// account identifies the AWS account, saying what failed: finding
+// credentials, reaching AWS, or AWS accepting the credentials.
+func account(ctx context.Context, clients *deploy.Clients) (string, error) {
+	if clients.Config.Credentials != nil {
+		if _, err := clients.Config.Credentials.Retrieve(ctx); err != nil {
+			return "", fmt.Errorf("%w: no usable AWS credentials: configure them (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or role-to-assume in the Action), or plan with --offline: %v", ErrCannotRun, err)
+		}
+	}
+	id, err := clients.Account(ctx)
+	var send *smithyhttp.RequestSendError
+	var dns *net.DNSError
+	switch {
+	case err == nil:
+		return id, nil
+	case errors.As(err, &send) || errors.As(err, &dns):
+		return "", fmt.Errorf("%w: cannot reach AWS (a network failure; the credentials were not checked): check the network connection, any proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL: %v", ErrCannotRun, err)
+	}
+	return "", fmt.Errorf("%w: AWS did not accept the credentials: check that they are current and for the intended account: %v", ErrCannotRun, err)
 }
 
 // fillAppParameters gives values to the parameters Copilot takes from its

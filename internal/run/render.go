@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
 	"github.com/autopilot-dev/autopilot/internal/lint"
@@ -30,7 +32,10 @@ type RenderOptions struct {
 	OutDir string
 	// Images maps workloads to built image URIs; others get a placeholder.
 	Images map[string]string
-	// Strict makes undefined ${VAR} an error, as deploying commands need.
+	// StrictVars makes undefined ${VAR} an error, as deploying commands need.
+	StrictVars bool
+	// Strict makes lint warnings (unknown keys among them) errors that stop
+	// the render.
 	Strict bool
 	// Diagnostics receives lint findings that stop the render (as text).
 	Diagnostics io.Writer
@@ -67,9 +72,12 @@ func load(s Selection) (*workspace.Workspace, error) {
 
 // renderWorkspace lints a loaded workspace and renders its stacks.
 func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, *workspace.Workspace, error) {
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.Strict})
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.StrictVars})
 	if err != nil {
 		return nil, ws, err
+	}
+	if o.Strict {
+		findings = warningsAsErrors(findings)
 	}
 	if findings.HasErrors() {
 		return nil, ws, failWith(o.Diagnostics, "render", findings)
@@ -81,7 +89,7 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
 		App:       ws.App,
 		Images:    o.Images,
-		Vars:      workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
+		Vars:      workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.StrictVars},
 		AccountID: o.AccountID,
 		Region:    o.Region,
 	})
@@ -105,16 +113,32 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 	return stacks, ws, nil
 }
 
+// checkEnvs refuses environment names the workspace lacks.
+func checkEnvs(ws *workspace.Workspace, envs []string) error {
+	for _, e := range envs {
+		if !slices.Contains(ws.EnvNames(), e) {
+			return fmt.Errorf("%w: environment %q is not in the workspace (known: %s)", ErrCannotRun, e, strings.Join(ws.EnvNames(), ", "))
+		}
+	}
+	return nil
+}
+
+// warningsAsErrors is what --strict does to findings: a warning (an unknown
+// key, which Copilot would ignore silently) fails the run like an error.
+func warningsAsErrors(findings diag.List) diag.List {
+	out := slices.Clone(findings)
+	for i := range out {
+		if out[i].Severity == diag.Warning {
+			out[i].Severity = diag.Error
+		}
+	}
+	return out
+}
+
 // checkSelection refuses environment and service names the workspace lacks.
 func checkSelection(ws *workspace.Workspace, s Selection) error {
-	known := map[string]bool{}
-	for _, e := range ws.EnvNames() {
-		known[e] = true
-	}
-	for _, e := range s.Envs {
-		if !known[e] {
-			return fmt.Errorf("%w: environment %q is not in the workspace (known: %v)", ErrCannotRun, e, ws.EnvNames())
-		}
+	if err := checkEnvs(ws, s.Envs); err != nil {
+		return err
 	}
 	for _, name := range s.Services {
 		if ws.Workload(name) == nil {
