@@ -103,6 +103,8 @@ deployment, or destructive changes under --fail-on-destructive; 2 the command co
 			if err != nil {
 				return usageError{fmt.Sprintf("no help for %q: %v", strings.Join(args, " "), err)}
 			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
 			return cmd.Help()
 		},
 	})
