@@ -26,7 +26,7 @@ output is JSON: repository, tag and digest per image.`,
 				return err
 			}
 			o.Paths = args
-			o.Progress = os.Stderr
+			o.Progress, o.Diagnostics = os.Stderr, os.Stderr
 			o.Version = version
 			o.Secret = github.NewCLI(os.Getenv, os.Stderr).Mask
 			built, err := run.Build(cmd.Context(), o)

@@ -72,7 +72,7 @@ func (p *planFlags) prepare(ctx context.Context, args []string) error {
 	}
 	p.build.Selection = p.o.Selection
 	p.build.Revision = p.o.Revision
-	p.build.Progress = os.Stderr
+	p.build.Progress, p.build.Diagnostics = os.Stderr, os.Stderr
 	p.build.Version = version
 	p.build.Secret = github.NewCLI(os.Getenv, os.Stderr).Mask
 	built, err := run.Build(ctx, p.build)

@@ -20,6 +20,7 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/image"
 	"github.com/autopilot-dev/autopilot/internal/image/chroot"
+	"github.com/autopilot-dev/autopilot/internal/lint"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -57,7 +58,9 @@ type BuildOptions struct {
 	// caller can mask it.
 	Secret   func(string)
 	Progress io.Writer
-	Version  string // autopilot's version, for Copilot's image labels
+	// Diagnostics receives lint findings that stop the build (as text).
+	Diagnostics io.Writer
+	Version     string // autopilot's version, for Copilot's image labels
 }
 
 // Built is one built image: where it went and the URI stacks should use.
@@ -80,6 +83,15 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 	}
 	if err := checkSelection(ws, o.Selection); err != nil {
 		return nil, err
+	}
+	// Lint first, so a mistake in a manifest (a Dockerfile path among them)
+	// is reported at its line rather than by the build.
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
+	if err != nil {
+		return nil, err
+	}
+	if findings.HasErrors() {
+		return nil, failWith(o.Diagnostics, "build", findings)
 	}
 	revision := o.Revision
 	if revision == "" {
