@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -117,17 +116,9 @@ func TestBuildInfoVersion(t *testing.T) {
 // A release sets the version with -ldflags; --version and the version
 // command print it.
 func TestReleaseVersion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "autopilot")
-	if out, err := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	for _, arg := range []string{"--version", "version"} {
-		out, err := exec.Command(bin, arg).Output()
-		if err != nil || strings.TrimSpace(string(out)) != "autopilot version v9.8.7" {
-			t.Errorf("autopilot %s: %q, %v", arg, out, err)
+		if code, out, _ := runBinary(t, nil, arg); code != exitOK || strings.TrimSpace(out) != "autopilot version v9.8.7" {
+			t.Errorf("autopilot %s: exit %d, %q", arg, code, out)
 		}
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
@@ -252,16 +254,18 @@ func account(ctx context.Context, clients *deploy.Clients) (string, error) {
 			return "", fmt.Errorf("%w: no usable AWS credentials: configure them (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or role-to-assume in the Action), or plan with --offline: %v", ErrCannotRun, err)
 		}
 	}
-	id, err := clients.Account(ctx)
+	// A few attempts only: an unreachable endpoint should fail in seconds,
+	// not after the minutes of backoff a long deploy's calls get.
+	out, err := clients.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) { o.RetryMaxAttempts = 3 })
 	var send *smithyhttp.RequestSendError
 	var dns *net.DNSError
 	switch {
 	case err == nil:
-		return id, nil
+		return aws.ToString(out.Account), nil
 	case errors.As(err, &send) || errors.As(err, &dns):
-		return "", fmt.Errorf("%w: cannot reach AWS (a network failure; the credentials were not checked): check the network connection, any proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL: %v", ErrCannotRun, err)
+		return "", fmt.Errorf("%w: cannot reach AWS (sts:GetCallerIdentity failed on the network; the credentials were not checked): check the network connection, any proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL: %v", ErrCannotRun, err)
 	}
-	return "", fmt.Errorf("%w: AWS did not accept the credentials: check that they are current and for the intended account: %v", ErrCannotRun, err)
+	return "", fmt.Errorf("%w: AWS did not accept the credentials (sts:GetCallerIdentity): check that they are current and for the intended account: %v", ErrCannotRun, err)
 }
 
 // fillAppParameters gives values to the parameters Copilot takes from its
