@@ -11,6 +11,7 @@ func TestActionOutsideActions(t *testing.T) {
 		"copilot/.workspace":       "application: shop\n",
 		"copilot/api/manifest.yml": "name: api\ntype: Backend Service\nimage:\n  location: nginx\n  port: \"80\"\n",
 	})
+	misspelled := misspelledPlacement(t)
 	cases := []struct {
 		name     string
 		inputs   []string
@@ -24,6 +25,8 @@ func TestActionOutsideActions(t *testing.T) {
 		{"lint errors fail", []string{"INPUT_COMMAND=lint", "INPUT_PATH=" + broken}, exitFailed, "nothing else runs", false},
 		{"unknown command", []string{"INPUT_COMMAND=destroy"}, exitUsage, "use one of", true},
 		{"bad boolean", []string{"INPUT_COMMAND=lint", "INPUT_STRICT=yes"}, exitUsage, "input strict", true},
+		{"a misspelled key fails by default", []string{"INPUT_COMMAND=plan", "INPUT_PATH=" + misspelled}, exitFailed, "unknown key \"placment\"", false},
+		{"unless strict is off", []string{"INPUT_COMMAND=lint", "INPUT_STRICT=false", "INPUT_PATH=" + misspelled}, exitOK, "unknown key \"placment\"", false},
 		{"deploy without credentials", []string{"INPUT_COMMAND=deploy", "INPUT_PATH=../../examples/apprunner-vpc"}, exitUsage, "needs AWS credentials", false},
 	}
 	for _, tc := range cases {

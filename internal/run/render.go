@@ -102,6 +102,9 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 	case ds.HasErrors():
 		return nil, ws, failWith(o.Diagnostics, "render", ds)
 	}
+	if err := checkReferences(stacks); err != nil {
+		return nil, ws, err
+	}
 	if o.OutDir != "" {
 		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 			return nil, ws, fmt.Errorf("%w: %v", ErrCannotRun, err)

@@ -3,6 +3,8 @@ package run
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +307,26 @@ func TestEnvironmentWithUnrenderedFeaturesIsRefused(t *testing.T) {
 	// The re-seeded stack counts executions from zero.
 	if !strings.Contains(err.Error(), "managed EFS file system") || f.cfn.Executions(env.Name) != 0 {
 		t.Errorf("err = %v, executions %d: want a refusal naming EFS and nothing executed", err, f.cfn.Executions(env.Name))
+	}
+}
+
+// Without --strict the misspelled key is a warning, but the template
+// rendered without the VPC placement still refers to the service's security
+// group: the reference check stops the plan and names stack, resource and
+// name.
+func TestDanglingReferenceStopsThePlan(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "copilot/demo-service/manifest.yml")
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "placement: private", "placment: private", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	planned, err := Plan(context.Background(), PlanOptions{Selection: Selection{Paths: []string{dir}}, Offline: true})
+	want := `stack apprunner-vpc-test-demo-service: resource AddonsStack: Fn::GetAtt names "ServiceSecurityGroup"`
+	if planned != nil || err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("plan = %v, err = %v; want no plan and %q", planned, err, want)
 	}
 }
