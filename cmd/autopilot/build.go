@@ -37,7 +37,7 @@ output is JSON: repository, tag and digest per image.`,
 		},
 	}
 	fs := cmd.Flags()
-	addSelection(fs, &o.Selection)
+	addSelection(cmd, &o.Selection)
 	buildFlags(fs, &o)
 	fs.StringVar(&o.Output, "output", "", "write images to `oci:DIR|tar:FILE` (an OCI layout, or a tar for docker load) instead of pushing")
 	return cmd

@@ -96,6 +96,23 @@ func TestShellCompletion(t *testing.T) {
 	}
 }
 
+// --env and --service complete with the names in the workspace at PATH.
+func TestCompletionOfNames(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "../../examples/apprunner-vpc", "--env", ""}, "test\n"},
+		{[]string{"lint", "--strict", "../../examples/apprunner-vpc", "--env", ""}, "test\n"},
+		{[]string{"build", "../../examples/apprunner-vpc", "--service", "d"}, "demo-service\n"},
+	} {
+		out := captureStdout(t, func() { runMain(context.Background(), append([]string{cobra.ShellCompRequestCmd}, tc.args...)) })
+		if !strings.HasPrefix(out, tc.want) {
+			t.Errorf("completing %q: %q, want %q first", tc.args, out, tc.want)
+		}
+	}
+}
+
 func TestBuildInfoVersion(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -5,9 +5,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/autopilot-dev/autopilot/internal/run"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 // keyValues is a repeatable KEY=VALUE flag.
@@ -32,10 +34,37 @@ func (kv keyValues) Set(v string) error {
 }
 
 // addSelection binds the flags that pick what a command works on.
-func addSelection(fs *pflag.FlagSet, s *run.Selection) {
+func addSelection(cmd *cobra.Command, s *run.Selection) {
+	fs := cmd.Flags()
 	fs.StringArrayVar(&s.Envs, "env", nil, "work on environment `NAME` (repeatable; default: every environment)")
 	fs.StringArrayVar(&s.Services, "service", nil, "work on service or job `NAME` (repeatable; default: all)")
 	fs.StringVar(&s.App, "app", "", "application `NAME`, when PATH is a manifest outside a Copilot workspace")
+	completeEnvs(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("service", completeFromWorkspace(func(ws *workspace.Workspace) []string {
+		names := make([]string, 0, len(ws.Workloads))
+		for _, m := range ws.Workloads {
+			names = append(names, m.Name)
+		}
+		return names
+	}))
+}
+
+// completeEnvs completes --env with the environments of the workspace the
+// command line names.
+func completeEnvs(cmd *cobra.Command) {
+	_ = cmd.RegisterFlagCompletionFunc("env", completeFromWorkspace((*workspace.Workspace).EnvNames))
+}
+
+// completeFromWorkspace completes a flag with names read from the workspace
+// at the command line's PATH (default: the current directory).
+func completeFromWorkspace(names func(*workspace.Workspace) []string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		ws, err := workspace.Load(args...)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		return names(ws), cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // addStrict binds --strict: warnings, unknown keys among them, are errors.

@@ -52,6 +52,7 @@ findings. Exit 1 on errors, or on warnings under --strict.`,
 	}
 	fs := cmd.Flags()
 	fs.StringArrayVar(&o.Envs, "env", nil, "lint for environment `NAME` (repeatable; default: every environment the workspace names)")
+	completeEnvs(cmd)
 	addStrict(fs, &o.Strict)
 	fs.StringVar(&format, "format", "", "report `FORMAT`: text, json, github or sarif (default: github under GitHub Actions, else text)")
 	fs.StringVar(&output, "output", "", "write the report to `FILE` instead of standard output")

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/github"
@@ -29,8 +28,9 @@ type planFlags struct {
 	logFormat string
 }
 
-func (p *planFlags) bind(fs *pflag.FlagSet) {
-	addSelection(fs, &p.o.Selection)
+func (p *planFlags) bind(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	addSelection(cmd, &p.o.Selection)
 	addStrict(fs, &p.o.Strict)
 	fs.BoolVar(&p.doBuild, "build", false, "build and push the images first (the image flags below are those of autopilot build)")
 	buildFlags(fs, &p.build)
@@ -149,8 +149,8 @@ In GitHub Actions on a pull request, the preview becomes one sticky comment.`,
 			return nil
 		},
 	}
+	p.bind(cmd)
 	fs := cmd.Flags()
-	p.bind(fs)
 	fs.BoolVar(&p.o.Offline, "offline", false, "make no AWS call: compare with an empty account, or with --against")
 	fs.StringVar(&p.o.Against, "against", "", "with --offline, compare with `DIR`, the output of an earlier autopilot render --out DIR")
 	return cmd
@@ -204,8 +204,8 @@ workloads), streaming each stack event once on standard error, and report each s
 			return nil
 		},
 	}
+	p.bind(cmd)
 	fs := cmd.Flags()
-	p.bind(fs)
 	fs.StringVar(&p.o.Fingerprint, "fingerprint", "", "execute only if the new plan's fingerprint equals `SHA256` (the reviewed plan's)")
 	return cmd
 }

@@ -36,7 +36,7 @@ Before a build, image parameters hold a placeholder that deploy refuses.`,
 		},
 	}
 	fs := cmd.Flags()
-	addSelection(fs, &o.Selection)
+	addSelection(cmd, &o.Selection)
 	addStrict(fs, &o.Strict)
 	fs.StringVar(&o.OutDir, "out", "", "write <stack>.template.yml, <stack>.params.json and addon templates to `DIR` (required)")
 	return cmd
