@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
@@ -222,7 +224,12 @@ func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, e
 func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
 	api, uploader := o.CloudFormation, o.Uploader
 	if api == nil {
-		clients, err := deploy.NewClients(ctx, o.AWS...)
+		awsOpts := o.AWS
+		if o.Log != nil {
+			// The SDK's own warnings join the log, so a JSON log stays JSON.
+			awsOpts = append(slices.Clip(awsOpts), config.WithLogger(sdkLogger{o.Log}))
+		}
+		clients, err := deploy.NewClients(ctx, awsOpts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
@@ -244,6 +251,17 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		opts = append(opts, deploy.WithLogger(o.Log))
 	}
 	return opts, api, nil
+}
+
+// sdkLogger passes the AWS SDK's messages to a slog.Logger.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, v...), "source", "aws-sdk")
 }
 
 // account identifies the AWS account, saying what failed: finding
