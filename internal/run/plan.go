@@ -7,10 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
@@ -21,6 +28,9 @@ import (
 // PlanOptions are the inputs of `autopilot plan` and `autopilot deploy`.
 type PlanOptions struct {
 	Selection
+	// Strict makes lint warnings (unknown keys among them) errors: nothing
+	// is planned or deployed.
+	Strict bool
 	// Offline plans without any AWS call, against an empty account or the
 	// output of an earlier render (Against).
 	Offline bool
@@ -75,6 +85,12 @@ type Planned struct {
 
 // Plan renders the selection and previews it as change sets (or offline).
 func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
+	if o.Against != "" {
+		// A missing folder would silently plan against an empty account.
+		if fi, err := os.Stat(o.Against); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: --against %s: not a folder written by `autopilot render --out`", ErrCannotRun, o.Against)
+		}
+	}
 	ws, err := load(o.Selection)
 	if err != nil {
 		return nil, err
@@ -171,7 +187,7 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 	if o.ArtifactsBucket != "" {
 		given.BucketARN = deploy.BucketARN(o.Region, o.ArtifactsBucket)
 	}
-	ro := RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
+	ro := RenderOptions{Selection: o.Selection, Images: images, StrictVars: true, Strict: o.Strict, Diagnostics: o.Diagnostics,
 		AccountID: o.Account, Region: o.Region, Artifacts: given}
 	rendered, _, err := renderWorkspace(ctx, ws, ro)
 	if err != nil {
@@ -262,13 +278,18 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
 	api, uploader := o.CloudFormation, o.Uploader
 	if api == nil {
-		clients, err := deploy.NewClients(ctx, o.AWS...)
+		awsOpts := o.AWS
+		if o.Log != nil {
+			// The SDK's own warnings join the log, so a JSON log stays JSON.
+			awsOpts = append(slices.Clip(awsOpts), config.WithLogger(sdkLogger{o.Log}))
+		}
+		clients, err := deploy.NewClients(ctx, awsOpts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
 		api, o.Region = clients.CloudFormation, clients.Region
-		if o.Account, err = clients.Account(ctx); err != nil {
-			return nil, nil, fmt.Errorf("%w: no usable AWS credentials: configure them (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or role-to-assume in the Action), or plan with --offline: %v", ErrCannotRun, err)
+		if o.Account, err = account(ctx, clients); err != nil {
+			return nil, nil, err
 		}
 		if uploader == nil && o.ArtifactsBucket != "" {
 			if uploader, err = deploy.NewS3Uploader(clients.S3, o.ArtifactsBucket); err != nil {
@@ -284,6 +305,39 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		opts = append(opts, deploy.WithLogger(o.Log))
 	}
 	return opts, api, nil
+}
+
+// sdkLogger passes the AWS SDK's messages to a slog.Logger.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, v...), "source", "aws-sdk")
+}
+
+// account identifies the AWS account, saying what failed: finding
+// credentials, reaching AWS, or AWS accepting the credentials.
+func account(ctx context.Context, clients *deploy.Clients) (string, error) {
+	if clients.Config.Credentials != nil {
+		if _, err := clients.Config.Credentials.Retrieve(ctx); err != nil {
+			return "", fmt.Errorf("%w: no usable AWS credentials: configure them (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or role-to-assume in the Action), or plan with --offline: %v", ErrCannotRun, err)
+		}
+	}
+	// A few attempts only: an unreachable endpoint should fail in seconds,
+	// not after the minutes of backoff a long deploy's calls get.
+	out, err := clients.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) { o.RetryMaxAttempts = 3 })
+	var send *smithyhttp.RequestSendError
+	var dns *net.DNSError
+	switch {
+	case err == nil:
+		return aws.ToString(out.Account), nil
+	case errors.As(err, &send) || errors.As(err, &dns):
+		return "", fmt.Errorf("%w: cannot reach AWS (sts:GetCallerIdentity failed on the network; the credentials were not checked): check the network connection, any proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL: %v", ErrCannotRun, err)
+	}
+	return "", fmt.Errorf("%w: AWS did not accept the credentials (sts:GetCallerIdentity): check that they are current and for the intended account: %v", ErrCannotRun, err)
 }
 
 // fillAppParameters gives values to the parameters Copilot takes from its

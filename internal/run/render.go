@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/diag"
@@ -31,7 +33,10 @@ type RenderOptions struct {
 	OutDir string
 	// Images maps workloads to built image URIs; others get a placeholder.
 	Images map[string]string
-	// Strict makes undefined ${VAR} an error, as deploying commands need.
+	// StrictVars makes undefined ${VAR} an error, as deploying commands need.
+	StrictVars bool
+	// Strict makes lint warnings (unknown keys among them) errors that stop
+	// the render.
 	Strict bool
 	// Diagnostics receives lint findings that stop the render (as text).
 	Diagnostics io.Writer
@@ -75,9 +80,12 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 	if err := ctx.Err(); err != nil {
 		return nil, ws, err
 	}
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.Strict})
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.StrictVars})
 	if err != nil {
 		return nil, ws, err
+	}
+	if o.Strict {
+		findings = warningsAsErrors(findings)
 	}
 	if findings.HasErrors() {
 		return nil, ws, failWith(o.Diagnostics, "render", findings)
@@ -89,7 +97,7 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
 		App:               ws.App,
 		Images:            o.Images,
-		Vars:              workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
+		Vars:              workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.StrictVars},
 		AccountID:         o.AccountID,
 		Region:            o.Region,
 		ArtifactBucketARN: o.Artifacts.BucketARN,
@@ -107,6 +115,9 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 	case ds.HasErrors():
 		return nil, ws, failWith(o.Diagnostics, "render", ds)
 	}
+	if err := checkReferences(stacks); err != nil {
+		return nil, ws, err
+	}
 	if o.OutDir != "" {
 		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 			return nil, ws, fmt.Errorf("%w: %v", ErrCannotRun, err)
@@ -118,16 +129,32 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 	return stacks, ws, nil
 }
 
+// checkEnvs refuses environment names the workspace lacks.
+func checkEnvs(ws *workspace.Workspace, envs []string) error {
+	for _, e := range envs {
+		if !slices.Contains(ws.EnvNames(), e) {
+			return fmt.Errorf("%w: environment %q is not in the workspace (known: %s)", ErrCannotRun, e, strings.Join(ws.EnvNames(), ", "))
+		}
+	}
+	return nil
+}
+
+// warningsAsErrors is what --strict does to findings: a warning (an unknown
+// key, which Copilot would ignore silently) fails the run like an error.
+func warningsAsErrors(findings diag.List) diag.List {
+	out := slices.Clone(findings)
+	for i := range out {
+		if out[i].Severity == diag.Warning {
+			out[i].Severity = diag.Error
+		}
+	}
+	return out
+}
+
 // checkSelection refuses environment and service names the workspace lacks.
 func checkSelection(ws *workspace.Workspace, s Selection) error {
-	known := map[string]bool{}
-	for _, e := range ws.EnvNames() {
-		known[e] = true
-	}
-	for _, e := range s.Envs {
-		if !known[e] {
-			return fmt.Errorf("%w: environment %q is not in the workspace (known: %v)", ErrCannotRun, e, ws.EnvNames())
-		}
+	if err := checkEnvs(ws, s.Envs); err != nil {
+		return err
 	}
 	for _, name := range s.Services {
 		if ws.Workload(name) == nil {
