@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -13,6 +14,7 @@ import (
 type HTTP struct {
 	Section `yaml:"-"`
 	Enabled bool
+	IsMap   bool // the map form, not `http: false`
 	RoutingRule
 	// ALB is `alb`: the name or ARN of an imported load balancer.
 	ALB             *string
@@ -25,6 +27,7 @@ func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		return n.Decode(&h.Enabled)
 	}
+	h.IsMap = true
 	if err := h.RoutingRule.UnmarshalYAML(n); err != nil {
 		return err
 	}
@@ -77,7 +80,7 @@ func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
 		HostedZone          *string           `yaml:"hosted_zone"`
 		RedirectToHTTPS     *bool             `yaml:"redirect_to_https"`
 	}
-	if err := n.Decode(&m); err != nil {
+	if err := decode(n, &m); err != nil {
 		return err
 	}
 	r.Path, r.HealthCheck, r.Stickiness, r.TargetContainer, r.TargetPort, r.AllowedSourceIPs, r.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetContainer, m.TargetPort, m.AllowedSourceIPs, m.Version
@@ -92,64 +95,55 @@ func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Alias is `alias`: a domain name, a list of them, or a list of
-// {name, hosted_zone}.
+// Alias is a listener's domain names: a string, a list of strings, or a
+// list of {name, hosted_zone}.
 type Alias struct {
-	Pos Pos
-	Set bool
-	// Advanced is the list of {name, hosted_zone} form.
-	Advanced bool
-	Names    []AliasName
+	Names []AliasName
 }
 
-// AliasName is one name of an Alias; HostedZone is set in the advanced
-// form only.
+// AliasName is one domain name of an Alias; Section has its position (and
+// those of the {name, hosted_zone} form's keys).
 type AliasName struct {
-	Pos        Pos
+	Section    `yaml:"-"`
 	Name       string
 	HostedZone *string
 }
 
 func (a *Alias) UnmarshalYAML(n *yaml.Node) error {
-	a.Pos, a.Set = PosOf(n), n.Tag != "!!null"
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if a.Set && n.Value != "" {
-			a.Names = []AliasName{{Pos: PosOf(n), Name: n.Value}}
-		}
-		return nil
-	case yaml.SequenceNode:
-		for _, item := range n.Content {
-			if item.Kind == yaml.MappingNode {
-				var m struct {
-					Name       string  `yaml:"name"`
-					HostedZone *string `yaml:"hosted_zone"`
-				}
-				if err := item.Decode(&m); err != nil {
-					return err
-				}
-				a.Advanced = true
-				a.Names = append(a.Names, AliasName{Pos: PosOf(item), Name: m.Name, HostedZone: m.HostedZone})
-				continue
-			}
-			var s string
-			if err := item.Decode(&s); err != nil {
-				return err
-			}
-			a.Names = append(a.Names, AliasName{Pos: PosOf(item), Name: s})
-		}
+	if n.Kind == yaml.ScalarNode {
+		a.Names = []AliasName{{Section: newSection(n), Name: n.Value}}
 		return nil
 	}
-	return fmt.Errorf("line %d: alias must be a domain name, a list of them, or a list of {name, hosted_zone}", n.Line)
+	if n.Kind != yaml.SequenceNode {
+		return fmt.Errorf("line %d: an alias is a domain name, a list of names, or a list of {name, hosted_zone}", n.Line)
+	}
+	for _, item := range n.Content {
+		name := AliasName{Section: newSection(item)}
+		switch item.Kind {
+		case yaml.ScalarNode:
+			name.Name = item.Value
+		case yaml.MappingNode:
+			var m struct {
+				Name       string  `yaml:"name"`
+				HostedZone *string `yaml:"hosted_zone"`
+			}
+			if err := item.Decode(&m); err != nil {
+				return err
+			}
+			name.Name, name.HostedZone = m.Name, m.HostedZone
+		default:
+			return fmt.Errorf("line %d: an alias is a domain name or {name, hosted_zone}", item.Line)
+		}
+		a.Names = append(a.Names, name)
+	}
+	return nil
 }
 
-// Strings are the alias names in order, without repeats.
+// Strings are the alias names in order, each once.
 func (a Alias) Strings() []string {
 	var out []string
-	seen := map[string]bool{}
 	for _, n := range a.Names {
-		if !seen[n.Name] {
-			seen[n.Name] = true
+		if !slices.Contains(out, n.Name) {
 			out = append(out, n.Name)
 		}
 	}
@@ -158,6 +152,7 @@ func (a Alias) Strings() []string {
 
 // TargetHealthCheck is a target group's health check: a path or a map.
 type TargetHealthCheck struct {
+	Section                              `yaml:"-"`
 	Path                                 *string
 	Port                                 *int
 	SuccessCodes                         *string
@@ -166,6 +161,7 @@ type TargetHealthCheck struct {
 }
 
 func (h *TargetHealthCheck) UnmarshalYAML(n *yaml.Node) error {
+	h.Section = newSection(n)
 	if n.Kind == yaml.ScalarNode {
 		p := n.Value
 		h.Path = &p

@@ -203,35 +203,47 @@ func TestExecForms(t *testing.T) {
 	}
 }
 
-// An alias is a name, a list of names, or a list of {name, hosted_zone};
-// each name keeps its line, and additional rules decode as the main one.
+// An alias is a name, a list of names, or a list of {name, hosted_zone}.
 func TestAliasForms(t *testing.T) {
-	str := func(s string) *string { return &s }
-	cases := []struct {
-		src  string
-		want []AliasName
-	}{
-		{"http:\n  alias: a.example.com\n", []AliasName{{Pos: Pos{2, 10}, Name: "a.example.com"}}},
-		{"http:\n  alias: [a.example.com, b.example.com, a.example.com]\n", []AliasName{{Pos: Pos{2, 11}, Name: "a.example.com"}, {Pos: Pos{2, 26}, Name: "b.example.com"}, {Pos: Pos{2, 41}, Name: "a.example.com"}}},
-		{"http:\n  alias:\n    - name: a.example.com\n      hosted_zone: Z1\n    - name: b.example.com\n",
-			[]AliasName{{Pos: Pos{3, 7}, Name: "a.example.com", HostedZone: str("Z1")}, {Pos: Pos{5, 7}, Name: "b.example.com"}}},
-		{"http:\n  alias: null\n", nil},
-	}
-	for _, c := range cases {
-		h := ecs(t, c.src).HTTP
-		if diff := cmp.Diff(c.want, h.Alias.Names); diff != "" {
-			t.Errorf("%q (-want +got):\n%s", c.src, diff)
+	for src, want := range map[string][]string{
+		"http: {path: /, alias: example.com}":                                             {"example.com"},
+		"http: {path: /, alias: [a.example.com, b.example.com]}":                          {"a.example.com", "b.example.com"},
+		"http: {path: /, alias: [{name: a.example.com, hosted_zone: Z1}, b.example.com]}": {"a.example.com", "b.example.com"},
+	} {
+		h := ecs(t, src).HTTP
+		var got []string
+		for _, a := range h.Alias.Names {
+			got = append(got, a.Name)
+		}
+		if !cmp.Equal(got, want) {
+			t.Errorf("%s: names %q, want %q", src, got, want)
 		}
 	}
-	if got := ecs(t, "http:\n  alias: [a.example.com, b.example.com, a.example.com]\n").HTTP.Alias.Strings(); !cmp.Equal(got, []string{"a.example.com", "b.example.com"}) {
+	h := ecs(t, "http:\n  path: /\n  alias:\n    - name: a.example.com\n      hosted_zone: Z1\n").HTTP
+	if a := h.Alias.Names[0]; *a.HostedZone != "Z1" || a.KeyAt("hosted_zone") != (Pos{5, 7}) {
+		t.Errorf("hosted_zone %v at %v", a.HostedZone, a.KeyAt("hosted_zone"))
+	}
+	if _, err := DecodeWorkload(workspace.LoadBalancedWebService, parse(t, "http: {path: /, alias: {name: x}}")); err == nil {
+		t.Error("an alias map (not in a list) decodes")
+	}
+}
+
+// Names keep their positions and repeat only once in Strings; the rule
+// fields render reads decode on the main rule and on additional rules.
+func TestAliasPositionsAndRuleFields(t *testing.T) {
+	h := ecs(t, "http:\n  alias: [a.example.com, b.example.com, a.example.com]\n").HTTP
+	if got := h.Alias.Names[2].Pos; got != (Pos{2, 41}) {
+		t.Errorf("third name at %v, want 2:41", got)
+	}
+	if got := h.Alias.Strings(); !cmp.Equal(got, []string{"a.example.com", "b.example.com"}) {
 		t.Errorf("Strings() = %q, want each name once", got)
 	}
-	h := ecs(t, "http:\n  path: /\n  hosted_zone: Z9\n  redirect_to_https: false\n  alb: my-alb\n  additional_rules:\n    - path: /admin\n      alias: admin.example.com\n").HTTP
+	h = ecs(t, "http:\n  path: /\n  hosted_zone: Z9\n  redirect_to_https: false\n  alb: my-alb\n  additional_rules:\n    - path: /admin\n      alias: admin.example.com\n").HTTP
 	if *h.HostedZone != "Z9" || *h.RedirectToHTTPS || *h.ALB != "my-alb" || len(h.AdditionalRules) != 1 || h.AdditionalRules[0].Alias.Names[0].Name != "admin.example.com" ||
 		h.AdditionalRules[0].Pos != (Pos{7, 7}) || h.At("alb") != (Pos{5, 8}) {
 		t.Errorf("http = %+v", h)
 	}
-	if _, err := DecodeWorkload(workspace.LoadBalancedWebService, parse(t, "http:\n  alias: {name: a}\n")); err == nil {
-		t.Error("an alias map decoded; want an error naming the line")
+	if ecs(t, "http:\n  alias: null\n").HTTP.Alias.Names != nil {
+		t.Error("alias: null has names")
 	}
 }

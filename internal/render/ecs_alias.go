@@ -42,7 +42,7 @@ func checkAliases(h manifest.HTTP, kind string, backend, https bool, env string,
 		fail(h.At("hosted_zone"), ruleManifest, `"hosted_zone" needs "alias": it is the hosted zone of the aliases`, "add http.alias, or remove http.hosted_zone")
 	}
 	if n := len(r.Alias.Names) + len(r.AllowedSourceIPs); n >= maxRuleConditionValues {
-		fail(r.Alias.Pos, ruleManifest, fmt.Sprintf("the listener rule for http.path has %d aliases and allowed source IPs; a rule takes fewer than %d", n, maxRuleConditionValues),
+		fail(h.At("alias"), ruleManifest, fmt.Sprintf("the listener rule for http.path has %d aliases and allowed source IPs; a rule takes fewer than %d", n, maxRuleConditionValues),
 			"move some aliases or source IPs to http.additional_rules with the same path")
 	}
 	if https {
@@ -58,10 +58,10 @@ func checkAliases(h manifest.HTTP, kind string, backend, https bool, env string,
 	}
 	if len(r.Alias.Names) > 0 {
 		if backend {
-			fail(r.Alias.Pos, ruleManifest, fmt.Sprintf("http.alias of a Backend Service needs an internal HTTPS listener: environment %s has no http.private.certificates", env),
+			fail(h.At("alias"), ruleManifest, fmt.Sprintf("http.alias of a Backend Service needs an internal HTTPS listener: environment %s has no http.private.certificates", env),
 				"import a certificate covering the alias in the environment's http.private.certificates")
 		} else {
-			fail(r.Alias.Pos, ruleUnsupported, fmt.Sprintf("rendering http.alias is not supported yet in environment %s, which imports no certificates: Copilot serves it with the application's domain (app init --domain), whose delegation and certificate are not rendered", env),
+			fail(h.At("alias"), ruleUnsupported, fmt.Sprintf("rendering http.alias is not supported yet in environment %s, which imports no certificates: Copilot serves it with the application's domain (app init --domain), whose delegation and certificate are not rendered", env),
 				"import a certificate covering the alias in the environment's http.public.certificates, or deploy this service with your current tooling")
 		}
 	}
