@@ -371,9 +371,9 @@ func TestLBWSRefusals(t *testing.T) {
 
 // TestFirstDeployOverCopilotLBWS lists the Remove actions the first
 // autopilot change set holds on a load-balanced service Copilot made, and
-// checks each is one the README accounts for: the env controller (retained
-// by deploy first), the rule-priority and desired-count Lambdas and their
-// custom resources, whose delete handlers do nothing.
+// checks each is one the README accounts for: the env controller and the
+// rule-priority Lambda with its custom resources (retained by deploy
+// first), and the desired-count ones, whose delete handler does nothing.
 func TestFirstDeployOverCopilotLBWS(t *testing.T) {
 	ws := loadWorkspace(t, "my-app", map[string]string{
 		"copilot/windows-fe/manifest.yml":        copilotWindowsManifest,

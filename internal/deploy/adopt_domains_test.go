@@ -1,0 +1,218 @@
+package deploy_test
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
+	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	"github.com/autopilot-dev/autopilot/internal/render"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// TestFirstDeployOverCopilotServiceWithAlias deploys autopilot's template
+// over the stack Copilot v1.33 made for the same Load Balanced Web Service
+// with aliases, in an environment that imports certificates. Copilot's
+// template is autopilot's with Copilot's differences restated from its
+// https-listener and env-controller partials: the listener ARNs, the load
+// balancer's DNS name and hosted zone read from EnvControllerAction, the
+// priorities from HTTPSRulePriorityAction / HTTPRuleWithDomainPriorityAction,
+// and those custom resources with their functions and roles. The first
+// change set must remove nothing and replace nothing.
+func TestFirstDeployOverCopilotServiceWithAlias(t *testing.T) {
+	ws, err := workspace.Load("../render/testdata/domains")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacks, diags, err := render.Render(ws, []string{"prod"}, []string{"storefront"}, render.Options{})
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	var svc render.Stack
+	for _, s := range stacks {
+		if s.Name == "shop-prod-storefront" {
+			svc = s
+		}
+	}
+	if svc.Name == "" {
+		t.Fatal("storefront not rendered")
+	}
+
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "shop-prod", Template: exportsTemplate(t, svc.Template)})
+	live := map[string]string{"ArtifactKeyARN": "arn:aws:kms:us-east-1:123456789012:key/app"}
+	for k, v := range svc.Parameters {
+		live[k] = v
+	}
+	e.seed(t, fakecfn.Seed{Name: svc.Name, Template: copilotAliasTemplate(t, svc.Template), Parameters: live})
+
+	stack := deploy.Stack{Name: svc.Name, Template: svc.Template, Parameters: svc.Parameters, KeepPrevious: svc.KeepPrevious}
+	res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack})
+	if err != nil {
+		t.Fatalf("deploy over Copilot's stack: %v", err)
+	}
+	plan := res.Plan.Stacks[0]
+	for _, c := range plan.Changes {
+		if c.Action == deploy.ActionRemove {
+			t.Errorf("first change set removes %s", c.LogicalID)
+		}
+		if c.Replacement == deploy.Replacement("True") {
+			t.Errorf("first change set replaces %s: %+v", c.LogicalID, c.Details)
+		}
+	}
+	// What changes: where a value came from (the env controller's attribute
+	// or the rule-priority Lambda's number), not what it is.
+	want := map[string]deploy.Action{"HTTPListenerRuleWithDomain": deploy.ActionModify, "HTTPSListenerRule": deploy.ActionModify,
+		"LoadBalancerDNSAliasZ0SHOPEXAMPLE": deploy.ActionModify}
+	if diff := cmp.Diff(want, actions(plan)); diff != "" {
+		t.Errorf("first change set (-want +got):\n%s", diff)
+	}
+	deployed := e.cfn.StackTemplate(svc.Name)
+	for _, id := range []string{"EnvControllerAction", "RulePriorityFunction", "RulePriorityFunctionRole", "HTTPSRulePriorityAction", "HTTPRuleWithDomainPriorityAction"} {
+		if !strings.Contains(deployed, id+":") {
+			t.Errorf("%s not carried over", id)
+		}
+	}
+	if n := strings.Count(deployed, "DeletionPolicy: Retain"); n != 7 {
+		t.Errorf("%d carried resources retained, want the env controller's 3 and the rule priority's 4", n)
+	}
+}
+
+// copilotAliasTemplate turns autopilot's template of a service with
+// aliases into the one Copilot renders for it.
+func copilotAliasTemplate(t *testing.T, ours []byte) string {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(ours, &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	res := mapGet(root, "Resources")
+	getAtt := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!GetAtt", Value: s} }
+	for _, r := range []struct{ id, listener, priority string }{
+		{"HTTPListenerRuleWithDomain", "HTTPListenerArn", "HTTPRuleWithDomainPriorityAction"},
+		{"HTTPSListenerRule", "HTTPSListenerArn", "HTTPSRulePriorityAction"},
+	} {
+		props := mapGet(mapGet(res, r.id), "Properties")
+		mapSet(props, "ListenerArn", getAtt("EnvControllerAction."+r.listener))
+		mapSet(props, "Priority", getAtt(r.priority+".Priority"))
+	}
+	for i := 0; i < len(res.Content); i += 2 {
+		if !strings.HasPrefix(res.Content[i].Value, "LoadBalancerDNSAlias") {
+			continue
+		}
+		for _, rs := range mapGet(mapGet(res.Content[i+1], "Properties"), "RecordSets").Content {
+			target := mapGet(rs, "AliasTarget")
+			mapSet(target, "HostedZoneId", getAtt("EnvControllerAction.PublicLoadBalancerHostedZone"))
+			mapSet(target, "DNSName", getAtt("EnvControllerAction.PublicLoadBalancerDNSName"))
+		}
+	}
+	svc := mapGet(res, "Service")
+	deps := mapGet(svc, "DependsOn")
+	deps.Content = append([]*yaml.Node{{Kind: yaml.ScalarNode, Value: "EnvControllerAction"}}, deps.Content...)
+
+	const customResources = `
+EnvControllerAction:
+  Type: Custom::EnvControllerFunction
+  Properties:
+    ServiceToken: !GetAtt EnvControllerFunction.Arn
+    Workload: !Ref WorkloadName
+    EnvStack: !Sub '${AppName}-${EnvName}'
+    Parameters: [ALBWorkloads, Aliases]
+EnvControllerFunction:
+  Type: AWS::Lambda::Function
+  Properties:
+    Code: {S3Bucket: stackset-shop-infra-pipelinebuiltartifactbuc, S3Key: manual/scripts/custom-resources/envcontrollerfunction/abc.zip}
+    Handler: index.handler
+    Timeout: 900
+    MemorySize: 512
+    Role: !GetAtt EnvControllerRole.Arn
+    Runtime: nodejs20.x
+EnvControllerRole:
+  Type: AWS::IAM::Role
+  Properties:
+    AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: [lambda.amazonaws.com]}, Action: ['sts:AssumeRole']}]}
+    Path: /
+RulePriorityFunction:
+  Type: AWS::Lambda::Function
+  Properties:
+    Code: {S3Bucket: stackset-shop-infra-pipelinebuiltartifactbuc, S3Key: manual/scripts/custom-resources/rulepriorityfunction/def.zip}
+    Handler: index.nextAvailableRulePriorityHandler
+    Timeout: 600
+    MemorySize: 512
+    Role: !GetAtt RulePriorityFunctionRole.Arn
+    Runtime: nodejs20.x
+RulePriorityFunctionRole:
+  Type: AWS::IAM::Role
+  Properties:
+    AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: [lambda.amazonaws.com]}, Action: ['sts:AssumeRole']}]}
+    Path: /
+HTTPSRulePriorityAction:
+  Type: Custom::RulePriorityFunction
+  Properties:
+    ServiceToken: !GetAtt RulePriorityFunction.Arn
+    RulePath: ["/"]
+    ListenerArn: !GetAtt EnvControllerAction.HTTPSListenerArn
+HTTPRuleWithDomainPriorityAction:
+  Type: Custom::RulePriorityFunction
+  Properties:
+    ServiceToken: !GetAtt RulePriorityFunction.Arn
+    RulePath: ["/"]
+    ListenerArn: !GetAtt EnvControllerAction.HTTPListenerArn
+`
+	var extra yaml.Node
+	if err := yaml.Unmarshal([]byte(customResources), &extra); err != nil {
+		t.Fatal(err)
+	}
+	res.Content = append(res.Content, extra.Content[0].Content...)
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+var importName = regexp.MustCompile(`\$\{AppName\}-\$\{EnvName\}-([A-Za-z]+)`)
+
+// exportsTemplate is an environment stack exporting every name the
+// workload template imports.
+func exportsTemplate(t *testing.T, workload []byte) string {
+	t.Helper()
+	var names []string
+	for _, m := range importName.FindAllStringSubmatch(string(workload), -1) {
+		if !slices.Contains(names, m[1]) {
+			names = append(names, m[1])
+		}
+	}
+	var b strings.Builder
+	b.WriteString("Resources:\n  Cluster:\n    Type: AWS::ECS::Cluster\nOutputs:\n")
+	for _, n := range names {
+		b.WriteString("  " + n + ":\n    Value: value-of-" + n + "\n    Export:\n      Name: shop-prod-" + n + "\n")
+	}
+	return b.String()
+}
+
+func mapGet(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func mapSet(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
+}
