@@ -38,7 +38,7 @@ func (r *run) adopt(ctx context.Context, s Stack) ([]byte, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read deployed template of %s: %w", s.Name, err)
 	}
-	body, extra, err := carryCustomResources([]byte(aws.ToString(out.TemplateBody)), s.Template)
+	body, extra, err := carryCustomResources([]byte(aws.ToString(out.TemplateBody)), s.Template, s.Live)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stack %s: keep Copilot's custom resources: %w", s.Name, err)
 	}
@@ -49,11 +49,16 @@ func (r *run) adopt(ctx context.Context, s Stack) ([]byte, []string, error) {
 }
 
 // carryCustomResources copies the Copilot custom resources of the live
-// template that next lacks into next, with DeletionPolicy Retain, along
-// with the parameters and conditions they refer to that next lacks. It
-// returns next unchanged when there is nothing to carry.
-func carryCustomResources(live, next []byte) ([]byte, []string, error) {
+// template that next lacks into next, with DeletionPolicy Retain, and the
+// resources keep names unchanged, along with the parameters and conditions
+// they refer to that next lacks. It returns next unchanged when there is
+// nothing to carry, and an error when a resource of keep is missing or
+// holds other values.
+func carryCustomResources(live, next []byte, keep []LiveResource) ([]byte, []string, error) {
 	if len(bytes.TrimSpace(live)) == 0 {
+		if len(keep) > 0 {
+			return nil, nil, fmt.Errorf("%s needs Copilot's resource %s in the deployed stack, which has no template", keep[0].For, keep[0].ID)
+		}
 		return next, nil, nil
 	}
 	var liveDoc, nextDoc yaml.Node
@@ -76,6 +81,23 @@ func carryCustomResources(live, next []byte) ([]byte, []string, error) {
 		return nil, nil, fmt.Errorf("parse deployed template: %w", err)
 	}
 	var carried []string
+	for _, k := range keep {
+		res, props := lookup(liveRes, k.ID), liveTmpl.Resources[k.ID].Properties
+		if res == nil {
+			return nil, nil, fmt.Errorf("%s needs Copilot's resource %s, which the deployed stack does not have and autopilot cannot create (its Lambda code is Copilot's): "+
+				"add the setting with Copilot first, or remove it", k.For, k.ID)
+		}
+		for _, name := range sortedKeys(k.Properties) {
+			if got, _ := props[name].(string); got != k.Properties[name] {
+				return nil, nil, fmt.Errorf("%s: the deployed %s has %s %q, the manifest %q; autopilot keeps Copilot's resource as it is and cannot change it: "+
+					"change it with Copilot, or set it back to %q", k.For, k.ID, name, got, k.Properties[name], got)
+			}
+		}
+		if lookup(nextRes, k.ID) == nil {
+			nextRes.Content = append(nextRes.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k.ID}, res)
+			carried = append(carried, k.ID)
+		}
+	}
 	for _, id := range copilotCustomResources {
 		res := lookup(liveRes, id)
 		if res == nil || lookup(nextRes, id) != nil {

@@ -216,3 +216,124 @@ func mapSet(m *yaml.Node, key string, v *yaml.Node) {
 	}
 	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
 }
+
+// Copilot's custom-domain resources of a Request-Driven Web Service with
+// http.alias (rd-web/cf.yml), restated: the Lambda from Copilot's bucket, the
+// custom resource associating the alias, and their role.
+const copilotCustomDomain = `
+CustomDomainFunction:
+  Type: AWS::Lambda::Function
+  Properties:
+    Code: {S3Bucket: stackset-shop-infra-pipelinebuiltartifactbuc, S3Key: manual/scripts/custom-resources/customdomainfunction/123.zip}
+    Handler: index.handler
+    Timeout: 900
+    MemorySize: 512
+    Role: !GetAtt CustomResourceRole.Arn
+    Runtime: nodejs20.x
+CustomDomainAction:
+  DependsOn: CustomDomainFunction
+  Type: Custom::CustomDomainFunction
+  Properties:
+    ServiceToken: !GetAtt CustomDomainFunction.Arn
+    ServiceARN: !GetAtt Service.ServiceArn
+    CustomDomain: status.shop.example.com
+    AppDNSRole: arn:aws:iam::123456789012:role/shop-DNSDelegationRole
+    AppDNSName: example.com
+CustomResourceRole:
+  Type: AWS::IAM::Role
+  Properties:
+    AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: [lambda.amazonaws.com]}, Action: ['sts:AssumeRole']}]}
+    Path: /
+`
+
+// TestRDWSAliasKeepsCopilotsCustomDomain deploys a Request-Driven Web
+// Service with an alias over the stack Copilot made: its custom-domain
+// resources stay as they are (no change, no removal, no delete handler);
+// a changed alias and a new stack are refused before any change set.
+func TestRDWSAliasKeepsCopilotsCustomDomain(t *testing.T) {
+	ws, err := workspace.Load("../render/testdata/domains")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacks, diags, err := render.Render(ws, []string{"prod"}, []string{"status"}, render.Options{})
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	svc := stacks[1]
+	stack := deploy.Stack{Name: svc.Name, Template: svc.Template, Parameters: svc.Parameters}
+	for _, l := range svc.Live {
+		stack.Live = append(stack.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For})
+	}
+	copilot := withResources(t, svc.Template, copilotCustomDomain)
+
+	t.Run("a new stack is refused", func(t *testing.T) {
+		e := newEnv(t)
+		_, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack})
+		if err == nil || !strings.Contains(err.Error(), "http.alias status.shop.example.com (App Runner custom domain association) needs Copilot's resource CustomDomainAction") {
+			t.Fatalf("err = %v, want a refusal naming the alias and the resource", err)
+		}
+		if n := callsFor(e.cfn, "CreateChangeSet", ""); n != 0 {
+			t.Errorf("%d change sets created", n)
+		}
+	})
+	t.Run("over Copilot's stack the custom domain is kept as it is", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(t, fakecfn.Seed{Name: svc.Name, Template: copilot, Parameters: svc.Parameters})
+		res, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack})
+		if err != nil {
+			t.Fatalf("deploy: %v", err)
+		}
+		for _, c := range res.Plan.Stacks[0].Changes {
+			if strings.HasPrefix(c.LogicalID, "Custom") {
+				t.Errorf("change set touches %s: %s", c.LogicalID, c.Action)
+			}
+		}
+		deployed := e.cfn.StackTemplate(svc.Name)
+		for _, id := range []string{"CustomDomainAction", "CustomDomainFunction", "CustomResourceRole"} {
+			if !strings.Contains(deployed, id+":") {
+				t.Errorf("%s dropped", id)
+			}
+		}
+		if strings.Contains(deployed, "Retain") {
+			t.Error("the kept resources were marked to drop (Retain): they stay for good")
+		}
+		// And on every later deploy.
+		res, err = e.deployer(t, deploy.WithRevision("fedcba9876543210", "43")).Deploy(context.Background(), []deploy.Stack{stack})
+		if err != nil {
+			t.Fatalf("second deploy: %v", err)
+		}
+		if len(res.Plan.Stacks[0].Changes) != 0 {
+			t.Errorf("second deploy changes %v", actions(res.Plan.Stacks[0]))
+		}
+	})
+	t.Run("another alias is refused", func(t *testing.T) {
+		e := newEnv(t)
+		e.seed(t, fakecfn.Seed{Name: svc.Name, Template: strings.ReplaceAll(copilot, "CustomDomain: status.shop.example.com", "CustomDomain: old.shop.example.com"), Parameters: svc.Parameters})
+		_, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack})
+		if err == nil || !strings.Contains(err.Error(), `the deployed CustomDomainAction has CustomDomain "old.shop.example.com", the manifest "status.shop.example.com"`) {
+			t.Fatalf("err = %v, want a refusal naming both aliases", err)
+		}
+		if n := callsFor(e.cfn, "ExecuteChangeSet", ""); n != 0 {
+			t.Errorf("%d change sets executed", n)
+		}
+	})
+}
+
+// withResources adds the resources of extra (YAML) to a template.
+func withResources(t *testing.T, template []byte, extra string) string {
+	t.Helper()
+	var doc, add yaml.Node
+	if err := yaml.Unmarshal(template, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(extra), &add); err != nil {
+		t.Fatal(err)
+	}
+	res := mapGet(doc.Content[0], "Resources")
+	res.Content = append(res.Content, add.Content[0].Content...)
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}

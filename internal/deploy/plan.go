@@ -193,6 +193,12 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 		sp.Status = string(live.StackStatus)
 		return
 	}
+	if typ == types.ChangeSetTypeCreate && len(s.Live) > 0 {
+		l := s.Live[0]
+		fail("stack %s: %s needs Copilot's resource %s, which autopilot cannot create (its Lambda code is Copilot's): "+
+			"create the stack with Copilot first, or remove the setting", s.Name, l.For, l.ID)
+		return
+	}
 	if typ == types.ChangeSetTypeUpdate {
 		if msg := unrenderedInUse(s, live); msg != "" {
 			fail("%s", msg)

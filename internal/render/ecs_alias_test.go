@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -94,5 +96,35 @@ func TestDomainsWorkspace(t *testing.T) {
 				t.Errorf("priorities HTTP %q, HTTPS %q; want one number", http, https)
 			}
 		})
+	}
+}
+
+// A Request-Driven Web Service's alias renders the App Runner service and
+// names Copilot's custom-domain resources for deploy to keep from the
+// deployed stack; nothing in the template stands for them.
+func TestRDWSAliasKeepsCopilotsCustomDomain(t *testing.T) {
+	ws, err := workspace.Load(domainsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacks, diags, err := Render(ws, nil, []string{"status"}, seedOptions)
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	st := stacks[1]
+	validateTemplate(t, st.Name, st.Template)
+	want := []LiveResource{
+		{ID: "CustomDomainAction", Properties: map[string]string{"CustomDomain": "status.shop.example.com"}, For: "http.alias status.shop.example.com (App Runner custom domain association)"},
+		{ID: "CustomDomainFunction", For: "http.alias status.shop.example.com (App Runner custom domain association)"},
+		{ID: "CustomResourceRole", For: "http.alias status.shop.example.com (App Runner custom domain association)"},
+	}
+	if diff := cmp.Diff(want, st.Live); diff != "" {
+		t.Errorf("Live (-want +got):\n%s", diff)
+	}
+	root := parseTemplate(t, st.Template)
+	for _, l := range want {
+		if nodeAt(root, "Resources", l.ID) != nil {
+			t.Errorf("%s rendered; its Lambda code is Copilot's", l.ID)
+		}
 	}
 }

@@ -83,6 +83,19 @@ type Stack struct {
 	// with the deployed value, so workloads this workspace does not know
 	// (another repository's, on the same environment) keep what they need.
 	MergeLists []string
+	// Live names resources of Copilot's template render leaves out because
+	// autopilot cannot create them (a Lambda-backed custom resource whose
+	// code is Copilot's); deploy copies them unchanged from the deployed
+	// stack, and refuses a stack without them.
+	Live []LiveResource
+}
+
+// LiveResource is a resource deploy keeps from the deployed stack:
+// Properties are top-level values it must hold, For what it does.
+type LiveResource struct {
+	ID         string
+	Properties map[string]string
+	For        string
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.

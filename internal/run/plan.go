@@ -225,6 +225,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 			MergeLists: r.MergeLists,
 			Kind:       r.Kind, Env: r.Env, Workload: r.Workload,
 		}
+		for _, l := range r.Live {
+			s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For})
+		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
