@@ -29,8 +29,9 @@ type ecsInput struct {
 	m        *manifest.Workload
 	addons   *workspace.Addons
 	opts     Options
-	// priority is the listener rule priority (Load Balanced Web Service).
-	priority int
+	// priorities are the listener rule priorities of the main rule and
+	// the additional rules (load-balanced services).
+	priorities []int
 	// envHTTPS says the environment has a public HTTPS listener.
 	envHTTPS bool
 	// workerEnv is COPILOT_TOPIC_QUEUE_URIS of a Worker Service with

@@ -28,56 +28,60 @@ import (
 const maxRuleConditionValues = 5
 
 // checkAliases reports the alias settings Copilot refuses, and those
-// autopilot cannot render in this environment.
+// autopilot cannot render in this environment, for the main rule.
 func checkAliases(h manifest.HTTP, kind string, backend, https bool, env string, fail failFunc) {
-	if !h.Enabled {
-		return
+	if h.Enabled {
+		checkRuleAliases(h.RoutingRule, "http", kind, backend, https, env, fail)
 	}
-	r := h.RoutingRule
+}
+
+// checkRuleAliases checks one listener rule, name (http or
+// http.additional_rules[N]) for messages.
+func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend, https bool, env string, fail failFunc) {
 	certs := "http.public.certificates"
 	if backend {
 		certs = "http.private.certificates"
 	}
-	if h.HostedZone != nil && len(r.Alias.Names) == 0 {
-		fail(h.At("hosted_zone"), ruleManifest, `"hosted_zone" needs "alias": it is the hosted zone of the aliases`, "add http.alias, or remove http.hosted_zone")
+	if r.HostedZone != nil && len(r.Alias.Names) == 0 {
+		fail(r.At("hosted_zone"), ruleManifest, fmt.Sprintf(`"%s.hosted_zone" needs "%s.alias": it is the hosted zone of the aliases`, name, name), "add the alias, or remove the hosted zone")
 	}
 	if n := len(r.Alias.Names) + len(r.AllowedSourceIPs); n >= maxRuleConditionValues {
-		fail(h.At("alias"), ruleManifest, fmt.Sprintf("the listener rule for http.path has %d aliases and allowed source IPs; a rule takes fewer than %d", n, maxRuleConditionValues),
+		fail(r.At("alias"), ruleManifest, fmt.Sprintf("the listener rule of %s has %d aliases and allowed source IPs; a rule takes fewer than %d", name, n, maxRuleConditionValues),
 			"move some aliases or source IPs to http.additional_rules with the same path")
 	}
 	if https {
 		switch {
 		case len(r.Alias.Names) == 0 && backend:
-			fail(h.Pos, ruleUnsupported, fmt.Sprintf("rendering a Backend Service without http.alias is not supported yet in environment %s, which imports certificates (%s): Copilot routes it by <service>.<env>.<app>.<domain>, the application's domain, which is not rendered", env, certs),
-				"set http.alias to the domain names the certificates cover")
+			fail(r.Pos, ruleUnsupported, fmt.Sprintf("rendering a Backend Service without %s.alias is not supported yet in environment %s, which imports certificates (%s): Copilot routes it by <service>.<env>.<app>.<domain>, the application's domain, which is not rendered", name, env, certs),
+				"set "+name+".alias to the domain names the certificates cover")
 		case len(r.Alias.Names) == 0:
-			fail(h.Pos, ruleManifest, fmt.Sprintf("a %s in environment %s, which imports certificates (%s), needs http.alias: its HTTPS listener routes by host name", kind, env, certs),
-				"set http.alias to the domain names the certificates cover")
+			fail(r.Pos, ruleManifest, fmt.Sprintf("a %s in environment %s, which imports certificates (%s), needs %s.alias: its HTTPS listener routes by host name", kind, env, certs, name),
+				"set "+name+".alias to the domain names the certificates cover")
 		}
 		return
 	}
 	if len(r.Alias.Names) > 0 {
 		if backend {
-			fail(h.At("alias"), ruleManifest, fmt.Sprintf("http.alias of a Backend Service needs an internal HTTPS listener: environment %s has no http.private.certificates", env),
+			fail(r.At("alias"), ruleManifest, fmt.Sprintf("%s.alias of a Backend Service needs an internal HTTPS listener: environment %s has no http.private.certificates", name, env),
 				"import a certificate covering the alias in the environment's http.private.certificates")
 		} else {
-			fail(h.At("alias"), ruleUnsupported, fmt.Sprintf("rendering http.alias is not supported yet in environment %s, which imports no certificates: Copilot serves it with the application's domain (app init --domain), whose delegation and certificate are not rendered", env),
+			fail(r.At("alias"), ruleUnsupported, fmt.Sprintf("rendering %s.alias is not supported yet in environment %s, which imports no certificates: Copilot serves it with the application's domain (app init --domain), whose delegation and certificate are not rendered", name, env),
 				"import a certificate covering the alias in the environment's http.public.certificates, or deploy this service with your current tooling")
 		}
 	}
 	for _, a := range r.Alias.Names {
-		if a.HostedZone != nil || h.HostedZone != nil {
+		if a.HostedZone != nil || r.HostedZone != nil {
 			at := a.Pos
 			if a.HostedZone == nil {
-				at = h.At("hosted_zone")
+				at = r.At("hosted_zone")
 			}
 			fail(at, ruleManifest, fmt.Sprintf("alias hosted zones need certificates imported in environment %s (%s)", env, certs), "import the certificate in the environment manifest, or remove the hosted zone")
 			break
 		}
 	}
 	if r.RedirectToHTTPS != nil && !backend {
-		fail(h.At("redirect_to_https"), ruleUnsupported, fmt.Sprintf("http.redirect_to_https needs an HTTPS listener: environment %s imports no certificates (and the application's domain is not rendered)", env),
-			"import a certificate in the environment's http.public.certificates, or remove http.redirect_to_https")
+		fail(r.At("redirect_to_https"), ruleUnsupported, fmt.Sprintf("%s.redirect_to_https needs an HTTPS listener: environment %s imports no certificates (and the application's domain is not rendered)", name, env),
+			"import a certificate in the environment's http.public.certificates, or remove the redirect")
 	}
 }
 
@@ -124,23 +128,22 @@ func aliasRecordSets(r manifest.RoutingRule, lb envLBExports, add func(string, *
 	}
 }
 
-// httpsRules adds HTTPListenerRuleWithDomain and HTTPSListenerRule for the
-// main rule.
-func httpsRules(r manifest.RoutingRule, backend bool, lb envLBExports, priority int, add func(string, *yaml.Node)) {
+// httpsRules adds HTTPListenerRuleWithDomain<N> and HTTPSListenerRule<N>
+// for one rule.
+func httpsRules(r albRule, backend bool, lb envLBExports, add func(string, *yaml.Node)) {
 	path := normalizePath(*r.Path)
-	hosts := r.Alias.Strings()
 	// A Backend Service always redirects; a Load Balanced Web Service
 	// unless redirect_to_https is false.
 	redirect := backend || r.RedirectToHTTPS == nil || *r.RedirectToHTTPS
-	conds := ruleConditions(path, r.AllowedSourceIPs, val(hosts))
+	conds := ruleConditions(path, r.AllowedSourceIPs, val(r.Alias.Strings()))
 	httpDesc := fmt.Sprintf("An HTTP listener rule for path `%s` that forwards HTTP traffic to your tasks", path)
-	httpAction := kv("TargetGroupArn", ref("TargetGroup"), "Type", "forward")
+	httpAction := r.forward()
 	if redirect {
 		httpDesc = fmt.Sprintf("An HTTP listener rule for path `%s` that redirects HTTP to HTTPS", path)
 		httpAction = kv("Type", "redirect", "RedirectConfig", kv(
 			"Protocol", "HTTPS", "Port", 443, "Host", "#{host}", "Path", "/#{path}", "Query", "#{query}", "StatusCode", "HTTP_301"))
 	}
-	add("HTTPListenerRuleWithDomain", ruleResource(httpDesc, httpAction, conds, lb.export("HTTPListenerArn"), priority))
-	add("HTTPSListenerRule", ruleResource(fmt.Sprintf("An HTTPS listener rule for path `%s` that forwards HTTPS traffic to your tasks", path),
-		kv("TargetGroupArn", ref("TargetGroup"), "Type", "forward"), deepCopy(conds), lb.export("HTTPSListenerArn"), priority))
+	add("HTTPListenerRuleWithDomain"+r.suffix, ruleResource(httpDesc, httpAction, conds, lb.export("HTTPListenerArn"), r.priority))
+	add("HTTPSListenerRule"+r.suffix, ruleResource(fmt.Sprintf("An HTTPS listener rule for path `%s` that forwards HTTPS traffic to your tasks", path),
+		r.forward(), deepCopy(conds), lb.export("HTTPSListenerArn"), r.priority))
 }

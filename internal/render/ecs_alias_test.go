@@ -128,3 +128,124 @@ func TestRDWSAliasKeepsCopilotsCustomDomain(t *testing.T) {
 		}
 	}
 }
+
+// Copilot's svc-manifest.yml in environment staging (v1.33.2,
+// stack/testdata/workloads/svc-staging.stack.yml), restated as far as its
+// listener rules go: an alias with the service's hosted zone, and an
+// additional rule on another container port.
+const copilotStagingRulesManifest = `name: fe
+type: Load Balanced Web Service
+image:
+  location: 123456789000.dkr.ecr.us-east-1.amazonaws.com/vault/e2e:1
+  port: 4000
+http:
+  path: '/'
+  alias: example.com
+  hosted_zone: mockHostedZone
+  healthcheck:
+    path: /
+    grace_period: 30s
+  deregistration_delay: 30s
+  additional_rules:
+    - path: "admin"
+      alias: "example.com"
+      target_port: 4001
+`
+
+func TestAdditionalRulesMatchCopilotTestdata(t *testing.T) {
+	ws := loadWorkspace(t, "my-app", map[string]string{
+		"copilot/fe/manifest.yml":                   copilotStagingRulesManifest,
+		"copilot/environments/staging/manifest.yml": "name: staging\ntype: Environment\n" + certEnv,
+	})
+	stacks, diags, err := Render(ws, nil, nil, seedOptions)
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	svc := stacks[1]
+	validateTemplate(t, svc.Name, svc.Template)
+	root := parseTemplate(t, svc.Template)
+	want := []string{
+		"AddonsStack:AWS::CloudFormation::Stack@HasAddons", "DiscoveryService:AWS::ServiceDiscovery::Service", "ExecutionRole:AWS::IAM::Role",
+		"HTTPListenerRuleWithDomain1:AWS::ElasticLoadBalancingV2::ListenerRule", "HTTPListenerRuleWithDomain:AWS::ElasticLoadBalancingV2::ListenerRule",
+		"HTTPSListenerRule1:AWS::ElasticLoadBalancingV2::ListenerRule", "HTTPSListenerRule:AWS::ElasticLoadBalancingV2::ListenerRule",
+		"LoadBalancerDNSAliasmockHostedZone:AWS::Route53::RecordSetGroup", "LogGroup:AWS::Logs::LogGroup", "Service:AWS::ECS::Service",
+		"TargetGroup1:AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroup:AWS::ElasticLoadBalancingV2::TargetGroup",
+		"TaskDefinition:AWS::ECS::TaskDefinition", "TaskRole:AWS::IAM::Role",
+	}
+	if diff := cmp.Diff(want, resourceFacts(t, root)); diff != "" {
+		t.Errorf("resources (-copilot without its custom resources +autopilot):\n%s", diff)
+	}
+	facts := map[string]string{
+		"Resources.Service.DependsOn":                                               "[HTTPListenerRuleWithDomain, HTTPSListenerRule, HTTPListenerRuleWithDomain1, HTTPSListenerRule1]",
+		"Resources.Service.Properties.HealthCheckGracePeriodSeconds":                "30",
+		"Resources.Service.Properties.LoadBalancers":                                "[{ContainerName: fe, ContainerPort: 4000, TargetGroupArn: !Ref TargetGroup}, {ContainerName: fe, ContainerPort: 4001, TargetGroupArn: !Ref TargetGroup1}]",
+		"Resources.TaskDefinition.Properties.ContainerDefinitions.0.PortMappings":   "[{ContainerPort: 4000, Protocol: tcp, Name: target}, {ContainerPort: 4001, Protocol: tcp}]",
+		"Resources.TargetGroup.Properties.TargetGroupAttributes.0.Value":            "30",
+		"Resources.TargetGroup1.Properties.Port":                                    "4001",
+		"Resources.TargetGroup1.Properties.TargetGroupAttributes.0.Value":           "60",
+		"Resources.TargetGroup1.Properties.HealthCheckPath":                         "/",
+		"Resources.HTTPListenerRuleWithDomain1.Metadata":                            "{'aws:copilot:description': An HTTP listener rule for path `/admin` that redirects HTTP to HTTPS}",
+		"Resources.HTTPListenerRuleWithDomain1.Properties.Conditions":               "[{Field: host-header, HostHeaderConfig: {Values: [example.com]}}, {Field: path-pattern, PathPatternConfig: {Values: [/admin, /admin/*]}}]",
+		"Resources.HTTPSListenerRule1.Properties.Actions":                           "[{TargetGroupArn: !Ref TargetGroup1, Type: forward}]",
+		"Resources.LoadBalancerDNSAliasmockHostedZone.Properties.RecordSets.0.Name": "example.com",
+	}
+	for path, want := range facts {
+		if got := flowString(t, nodeAt(root, strings.Split(path, ".")...)); got != want {
+			t.Errorf("%s =\n  %s\nwant\n  %s", path, got, want)
+		}
+	}
+	p0 := scalarValue(nodeAt(root, "Resources", "HTTPSListenerRule", "Properties", "Priority"))
+	p1 := scalarValue(nodeAt(root, "Resources", "HTTPSListenerRule1", "Properties", "Priority"))
+	if p0 == p1 {
+		t.Errorf("both rules have priority %s", p0)
+	}
+}
+
+// Without HTTPS, each additional rule is an HTTPListenerRule<N> forwarding
+// to its own target group, at its own priority.
+func TestAdditionalRulesOnTheHTTPListener(t *testing.T) {
+	ws := loadWorkspace(t, "demo", map[string]string{
+		"copilot/web/manifest.yml": "name: web\ntype: Load Balanced Web Service\nimage: {location: nginx, port: 80}\n" +
+			"http:\n  path: /\n  additional_rules:\n    - {path: /docs, target_port: 8080, allowed_source_ips: [10.0.0.0/8]}\n    - {path: /status}\n",
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+	})
+	stacks, diags, err := Render(ws, nil, nil, seedOptions)
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	svc := stacks[1]
+	validateTemplate(t, svc.Name, svc.Template)
+	root := parseTemplate(t, svc.Template)
+	facts := map[string]string{
+		"Resources.Service.DependsOn":                       "[HTTPListenerRule, HTTPListenerRule1, HTTPListenerRule2]",
+		"Resources.HTTPListenerRule1.Properties.Actions":    "[{TargetGroupArn: !Ref TargetGroup1, Type: forward}]",
+		"Resources.HTTPListenerRule1.Properties.Conditions": "[{Field: source-ip, SourceIpConfig: {Values: [10.0.0.0/8]}}, {Field: path-pattern, PathPatternConfig: {Values: [/docs, /docs/*]}}]",
+		"Resources.TargetGroup1.Properties.Port":            "8080",
+		"Resources.TargetGroup2.Properties.Port":            "80",
+		"Resources.Service.Properties.LoadBalancers.2":      "{ContainerName: web, ContainerPort: 80, TargetGroupArn: !Ref TargetGroup2}",
+	}
+	for path, want := range facts {
+		if got := flowString(t, nodeAt(root, strings.Split(path, ".")...)); got != want {
+			t.Errorf("%s =\n  %s\nwant\n  %s", path, got, want)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range []string{"HTTPListenerRule", "HTTPListenerRule1", "HTTPListenerRule2"} {
+		p := scalarValue(nodeAt(root, "Resources", id, "Properties", "Priority"))
+		if seen[p] {
+			t.Errorf("%s shares priority %s", id, p)
+		}
+		seen[p] = true
+	}
+}
+
+// A service's path rules are evaluated in the order its manifest lists
+// them, as Copilot numbers them, whatever numbers the names hash to.
+func TestRulePrioritiesFollowManifestOrder(t *testing.T) {
+	keys := []string{"svc", "svc#1", "svc#2", "svc#3"}
+	paths := map[string]string{"svc": "/admin", "svc#1": "/admin/api", "svc#2": "/", "svc#3": "/b"}
+	byKey := map[string]int{"svc": 3000, "svc#1": 1500, "svc#2": 48100, "svc#3": 2000}
+	if got, want := inRuleOrder(keys, paths, byKey), []int{1500, 2000, 48100, 3000}; !cmp.Equal(got, want) {
+		t.Errorf("priorities %v, want %v", got, want)
+	}
+}

@@ -333,12 +333,14 @@ func TestLBWSRefusals(t *testing.T) {
 		name, manifest, envManifest, want string
 	}{
 		{"alias without certificates (needs the application's domain)", base + "http: {path: /, alias: example.com}\n", "", "rendering http.alias is not supported yet in environment test, which imports no certificates"},
-		{"hosted zone without alias", base + "http: {path: /, hosted_zone: Z0123}\n", certEnv, `"hosted_zone" needs "alias"`},
+		{"hosted zone without alias", base + "http: {path: /, hosted_zone: Z0123}\n", certEnv, `"http.hosted_zone" needs "http.alias"`},
 		{"hosted zone without certificates", base + "http: {path: /, alias: [{name: a.example.com, hosted_zone: Z0123}]}\n", "", "alias hosted zones need certificates imported in environment test"},
 		{"redirect without certificates", base + "http: {path: /, redirect_to_https: true}\n", "", "http.redirect_to_https needs an HTTPS listener"},
 		{"five host and source conditions", base + "http: {path: /, alias: [a.example.com, b.example.com, c.example.com], allowed_source_ips: [10.0.0.0/8, 10.1.0.0/16]}\n", certEnv,
 			"has 5 aliases and allowed source IPs; a rule takes fewer than 5"},
 		{"imported ALB", base + "http: {path: /, alb: my-alb}\n", "", "rendering http.alb is not supported yet"},
+		{"additional rule without a path", base + "http: {path: /, additional_rules: [{target_port: 8080}]}\n", "", `"path" must be specified in "http.additional_rules[0]"`},
+		{"additional rule without alias behind HTTPS", base + "http: {path: /, alias: a.example.com, additional_rules: [{path: /b}]}\n", certEnv, "needs http.additional_rules[0].alias"},
 		{"TLS network load balancer", base + "http: false\nnlb: {port: 443/tls}\n", "", "rendering TLS listeners is not supported yet"},
 		{"network load balancer alias", base + "http: false\nnlb: {port: 80/tcp, alias: nlb.example.com}\n", "", "rendering nlb.alias is not supported yet"},
 		{"no port", "name: web\ntype: Load Balanced Web Service\nimage: {location: nginx}\nhttp: {path: /}\n", "", `"image.port" must be specified`},

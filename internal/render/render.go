@@ -200,22 +200,44 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		// Rule priorities are assigned per listener over all the
 		// environment's services, selected or not, so a selection never
 		// renumbers one.
+		// The main rule is keyed by the service's name, additional rule N
+		// by name#N, so adding a rule renumbers no other.
 		publicPaths, internalPaths := map[string]string{}, map[string]string{}
+		ruleKeys := map[string][]string{}
 		for _, w := range ws.Workloads {
 			m := decoded[w.Name]
 			if m == nil {
 				continue
 			}
+			paths := publicPaths
 			switch n := needsOf(m); {
 			case n.alb:
-				publicPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
 			case n.internalALB:
-				internalPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
+				paths = internalPaths
+			default:
+				continue
+			}
+			h := m.ECS.HTTP
+			for i, r := range append([]manifest.RoutingRule{h.RoutingRule}, h.AdditionalRules...) {
+				key := w.Name
+				if i > 0 {
+					key = fmt.Sprintf("%s#%d", w.Name, i)
+				}
+				paths[key] = normalizePath(deref(r.Path))
+				ruleKeys[w.Name] = append(ruleKeys[w.Name], key)
 			}
 		}
-		priorities := assignRulePriorities(app, env, publicPaths)
-		for name, p := range assignRulePriorities(app, env, internalPaths) {
-			priorities[name] = p
+		byKey := assignRulePriorities(app, env, publicPaths)
+		for key, p := range assignRulePriorities(app, env, internalPaths) {
+			byKey[key] = p
+		}
+		priorities := map[string][]int{}
+		for name, keys := range ruleKeys {
+			paths := publicPaths
+			if _, ok := paths[keys[0]]; !ok {
+				paths = internalPaths
+			}
+			priorities[name] = inRuleOrder(keys, paths, byKey)
 		}
 		for _, w := range ws.Workloads {
 			if len(selected) > 0 && !selected[w.Name] {
@@ -231,7 +253,7 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 						https = envInternalHTTPS
 					}
 					st, wd := renderECSService(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts,
-						priority: priorities[w.Name], envHTTPS: https})
+						priorities: priorities[w.Name], envHTTPS: https})
 					diags = append(diags, wd...)
 					if st != nil {
 						wkldStacks = append(wkldStacks, *st)
