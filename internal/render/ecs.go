@@ -32,8 +32,8 @@ type ecsInput struct {
 	// priorities are the listener rule priorities of the main rule and
 	// the additional rules (load-balanced services).
 	priorities []int
-	// envHTTPS says the environment has a public HTTPS listener.
-	envHTTPS bool
+	// tls says how the service's load balancer serves HTTPS.
+	tls envTLS
 	// workerEnv is COPILOT_TOPIC_QUEUE_URIS of a Worker Service with
 	// topic queues, or nil.
 	workerEnv *yaml.Node

@@ -3,10 +3,12 @@ package render
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/manifest"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 // Aliases and HTTPS listener rules of load-balanced services, as Copilot's
@@ -23,21 +25,57 @@ import (
 // aliases work without imported certificates; its DNS delegation and
 // certificate are not rendered, so aliases there are refused.
 
+// envTLS is how an environment's load balancer serves HTTPS to a service.
+type envTLS struct {
+	// https: the listener has HTTPS, from imported certificates or the
+	// application's domain.
+	https bool
+	// delegated: through the application's domain (its certificate for
+	// <env>.<app>.<domain>), not imported certificates; a service without
+	// an alias is then served as <svc>.<env>.<app>.<domain>.
+	delegated bool
+	// domain is <env>.<app>.<domain> when delegated.
+	domain string
+}
+
+// environmentTLS is how the environment's public and internal load
+// balancers serve HTTPS, as Copilot decides it: imported certificates win
+// over the application's domain, which serves the public load balancer
+// only (and names the internal services of an environment without
+// imported public certificates).
+func environmentTLS(em *workspace.Manifest, app, env string, vars workspace.Vars, appDomain string) (public, internal envTLS) {
+	var publicCerts, privateCerts bool
+	if em != nil {
+		if doc, _ := resolve(em, env, vars); doc != nil {
+			if m, err := manifest.DecodeEnvironment(doc); err == nil {
+				publicCerts, privateCerts = len(m.HTTP.Public.Certificates) > 0, len(m.HTTP.Private.Certificates) > 0
+			}
+		}
+	}
+	delegated := appDomain != "" && !publicCerts
+	domain := ""
+	if delegated {
+		domain = env + "." + app + "." + appDomain
+	}
+	return envTLS{https: publicCerts || appDomain != "", delegated: delegated, domain: domain},
+		envTLS{https: privateCerts, delegated: delegated, domain: domain}
+}
+
 // maxRuleConditionValues is the listener rule limit Copilot enforces on
 // aliases plus allowed source IPs.
 const maxRuleConditionValues = 5
 
 // checkAliases reports the alias settings Copilot refuses, and those
 // autopilot cannot render in this environment, for the main rule.
-func checkAliases(h manifest.HTTP, kind string, backend, https bool, env string, fail failFunc) {
+func checkAliases(h manifest.HTTP, kind string, backend bool, tls envTLS, env string, fail failFunc) {
 	if h.Enabled {
-		checkRuleAliases(h.RoutingRule, "http", kind, backend, https, env, fail)
+		checkRuleAliases(h.RoutingRule, "http", kind, backend, tls, env, fail)
 	}
 }
 
 // checkRuleAliases checks one listener rule, name (http or
 // http.additional_rules[N]) for messages.
-func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend, https bool, env string, fail failFunc) {
+func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend bool, tls envTLS, env string, fail failFunc) {
 	certs := "http.public.certificates"
 	if backend {
 		certs = "http.private.certificates"
@@ -49,7 +87,23 @@ func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend, https 
 		fail(r.At("alias"), ruleManifest, fmt.Sprintf("the listener rule of %s has %d aliases and allowed source IPs; a rule takes fewer than %d", name, n, maxRuleConditionValues),
 			"move some aliases or source IPs to http.additional_rules with the same path")
 	}
-	if https {
+	if tls.https && tls.delegated && !backend {
+		// Copilot's environment certificate covers <env>.<app>.<domain> and
+		// its subdomains; other aliases get certificates and records from
+		// Copilot's environment custom-domain Lambda, which is not rendered.
+		for _, a := range r.Alias.Names {
+			if !coveredBy(a.Name, tls.domain) {
+				fail(a.Pos, ruleUnsupported, fmt.Sprintf("%s.alias %s is not covered by environment %s's certificate (%s, *.%s): Copilot adds certificates and records for other names with its environment custom-domain Lambda, which is not rendered",
+					name, a.Name, env, tls.domain, tls.domain), fmt.Sprintf("use a name under %s, or import a certificate covering %s in the environment's http.public.certificates", tls.domain, a.Name))
+			}
+		}
+		if r.HostedZone != nil || slices.ContainsFunc(r.Alias.Names, func(a manifest.AliasName) bool { return a.HostedZone != nil }) {
+			fail(r.Pos, ruleManifest, fmt.Sprintf("alias hosted zones need certificates imported in environment %s (http.public.certificates): with the application's domain the records go in the environment's zone", env),
+				"remove the hosted zone")
+		}
+		return
+	}
+	if tls.https {
 		switch {
 		case len(r.Alias.Names) == 0 && backend:
 			fail(r.Pos, ruleUnsupported, fmt.Sprintf("rendering a Backend Service without %s.alias is not supported yet in environment %s, which imports certificates (%s): Copilot routes it by <service>.<env>.<app>.<domain>, the application's domain, which is not rendered", name, env, certs),
@@ -79,10 +133,46 @@ func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend, https 
 			break
 		}
 	}
-	if r.RedirectToHTTPS != nil && !backend {
+	if r.RedirectToHTTPS != nil && !backend && !tls.https {
 		fail(r.At("redirect_to_https"), ruleUnsupported, fmt.Sprintf("%s.redirect_to_https needs an HTTPS listener: environment %s imports no certificates (and the application's domain is not rendered)", name, env),
 			"import a certificate in the environment's http.public.certificates, or remove the redirect")
 	}
+}
+
+// coveredBy reports whether a certificate for domain and *.domain covers
+// name (a wildcard covers one label).
+func coveredBy(name, domain string) bool {
+	name, domain = strings.TrimSuffix(strings.ToLower(name), "."), strings.ToLower(domain)
+	if name == domain {
+		return true
+	}
+	label, rest, ok := strings.Cut(name, ".")
+	return ok && label != "" && rest == domain
+}
+
+// defaultAliasRecord is Copilot's LoadBalancerDNSAlias for a service
+// without aliases in an environment with the application's domain:
+// <svc>.<env>.<app>.<domain> in the environment's zone.
+func defaultAliasRecord(lb envLBExports) *yaml.Node {
+	return kv(
+		"Metadata", kv("aws:copilot:description", "The default alias record for the application load balancer"),
+		"Type", "AWS::Route53::RecordSetGroup",
+		"Properties", kv(
+			"HostedZoneId", importValue(sub("${AppName}-${EnvName}-HostedZone")),
+			"Comment", sub("LoadBalancer alias for service ${WorkloadName}"),
+			"RecordSets", seq(kv(
+				"Name", join(".", seq(ref("WorkloadName"), importValue(sub("${AppName}-${EnvName}-SubDomain")), "")),
+				"Type", "A",
+				"AliasTarget", kv("HostedZoneId", lb.export("HostedZone"), "DNSName", lb.export("DNS")),
+			)),
+		),
+	)
+}
+
+// serviceHost is <svc>.<env>.<app>.<domain>, the host header of a rule
+// without aliases in an environment with the application's domain.
+func serviceHost() *yaml.Node {
+	return seq(join(".", seq(ref("WorkloadName"), importValue(sub("${AppName}-${EnvName}-SubDomain")))))
 }
 
 // aliasZones groups the main rule's aliases by hosted zone (an alias's own,
@@ -135,7 +225,11 @@ func httpsRules(r albRule, backend bool, lb envLBExports, add func(string, *yaml
 	// A Backend Service always redirects; a Load Balanced Web Service
 	// unless redirect_to_https is false.
 	redirect := backend || r.RedirectToHTTPS == nil || *r.RedirectToHTTPS
-	conds := ruleConditions(path, r.AllowedSourceIPs, val(r.Alias.Strings()))
+	hosts := val(r.Alias.Strings())
+	if len(r.Alias.Names) == 0 {
+		hosts = serviceHost()
+	}
+	conds := ruleConditions(path, r.AllowedSourceIPs, hosts)
 	httpDesc := fmt.Sprintf("An HTTP listener rule for path `%s` that forwards HTTP traffic to your tasks", path)
 	httpAction := r.forward()
 	if redirect {

@@ -1,10 +1,13 @@
 package render
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
 
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
@@ -247,5 +250,105 @@ func TestRulePrioritiesFollowManifestOrder(t *testing.T) {
 	byKey := map[string]int{"svc": 3000, "svc#1": 1500, "svc#2": 48100, "svc#3": 2000}
 	if got, want := inRuleOrder(keys, paths, byKey), []int{1500, 2000, 48100, 3000}; !cmp.Equal(got, want) {
 		t.Errorf("priorities %v, want %v", got, want)
+	}
+}
+
+// Copilot's svc-nlb-manifest.yml in environment dev (v1.33.2,
+// stack/testdata/workloads/svc-nlb-dev.stack.yml, an application with the
+// domain example.com), restated with its dev overrides applied: a service
+// without aliases gets <svc>.<env>.<app>.<domain> through the environment's
+// zone, and its HTTP rule redirects to HTTPS.
+const copilotNLBDevManifest = `name: fe
+type: Load Balanced Web Service
+image:
+  location: 123456789000.dkr.ecr.us-east-1.amazonaws.com/fe:1
+  port: 80
+http:
+  path: '/'
+  deregistration_delay: 30s
+nlb:
+  port: 81/tcp
+  additional_listeners:
+    - port: 8082/tcp
+      target_port: 8085
+      deregistration_delay: 59s
+count: 5
+`
+
+func TestApplicationDomainMatchesCopilotTestdata(t *testing.T) {
+	ws := loadWorkspace(t, "my-app", map[string]string{
+		"copilot/fe/manifest.yml":               copilotNLBDevManifest,
+		"copilot/environments/dev/manifest.yml": "name: dev\ntype: Environment\n",
+	})
+	opts := seedOptions
+	opts.AppDomain = "example.com"
+	stacks, diags, err := Render(ws, nil, nil, opts)
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	svc := stacks[1]
+	validateTemplate(t, svc.Name, svc.Template)
+	root := parseTemplate(t, svc.Template)
+	if got := svc.Parameters["DNSDelegated"]; got != "true" {
+		t.Errorf("DNSDelegated = %q, want Copilot's true", got)
+	}
+	host := "[{Field: host-header, HostHeaderConfig: {Values: [!Join [., [!Ref WorkloadName, {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-SubDomain'}]]]}}, " +
+		"{Field: path-pattern, PathPatternConfig: {Values: [/*]}}]"
+	facts := map[string]string{
+		"Resources.LoadBalancerDNSAlias.Type":                         "AWS::Route53::RecordSetGroup",
+		"Resources.LoadBalancerDNSAlias.Properties.HostedZoneId":      "{'Fn::ImportValue': !Sub '${AppName}-${EnvName}-HostedZone'}",
+		"Resources.LoadBalancerDNSAlias.Properties.Comment":           "!Sub LoadBalancer alias for service ${WorkloadName}",
+		"Resources.LoadBalancerDNSAlias.Properties.RecordSets.0.Name": "!Join [., [!Ref WorkloadName, {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-SubDomain'}, \"\"]]",
+		"Resources.LoadBalancerDNSAlias.Properties.RecordSets.0.AliasTarget": "{HostedZoneId: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-CanonicalHostedZoneID'}, " +
+			"DNSName: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-PublicLoadBalancerDNS'}}",
+		"Resources.HTTPListenerRuleWithDomain.Properties.Actions.0.Type": "redirect",
+		"Resources.HTTPListenerRuleWithDomain.Properties.Conditions":     host,
+		"Resources.HTTPSListenerRule.Properties.Conditions":              host,
+		"Resources.Service.DependsOn":                                    "[HTTPListenerRuleWithDomain, HTTPSListenerRule, NLBListener, NLBListener1]",
+		"Conditions.HasAssociatedDomain":                                 "!Equals [!Ref DNSDelegated, true]",
+	}
+	for path, want := range facts {
+		if got := flowString(t, nodeAt(root, strings.Split(path, ".")...)); got != want {
+			t.Errorf("%s =\n  %s\nwant\n  %s", path, got, want)
+		}
+	}
+}
+
+// With the application's domain, the environment's certificate covers
+// <env>.<app>.<domain> and its subdomains; an alias outside it (Copilot's
+// environment Lambda would add a certificate for it) is refused, naming
+// the alias and what the certificate covers. Inside it, the alias renders.
+func TestApplicationDomainAliasCoverage(t *testing.T) {
+	for _, tc := range []struct{ alias, refusal string }{
+		{"api.dev.my-app.example.com", ""},
+		{"dev.my-app.example.com", ""},
+		{"www.example.com", "http.alias www.example.com is not covered by environment dev's certificate (dev.my-app.example.com, *.dev.my-app.example.com)"},
+		{"a.b.dev.my-app.example.com", "http.alias a.b.dev.my-app.example.com is not covered"},
+	} {
+		t.Run(tc.alias, func(t *testing.T) {
+			ws := loadWorkspace(t, "my-app", map[string]string{
+				"copilot/fe/manifest.yml":               "name: fe\ntype: Load Balanced Web Service\nimage: {location: nginx, port: 80}\nhttp: {path: /, alias: " + tc.alias + "}\n",
+				"copilot/environments/dev/manifest.yml": "name: dev\ntype: Environment\n",
+			})
+			opts := seedOptions
+			opts.AppDomain = "example.com"
+			stacks, diags, err := Render(ws, nil, nil, opts)
+			if tc.refusal == "" {
+				if err != nil {
+					t.Fatalf("render: %v\n%v", err, diags)
+				}
+				root := parseTemplate(t, stacks[1].Template)
+				if got := flowString(t, nodeAt(root, "Resources", "HTTPSListenerRule", "Properties", "Conditions", "0", "HostHeaderConfig")); got != "{Values: ["+tc.alias+"]}" {
+					t.Errorf("host header %s", got)
+				}
+				if nodeAt(root, "Resources", "LoadBalancerDNSAlias") != nil {
+					t.Error("the default record is rendered for a service with an alias")
+				}
+				return
+			}
+			if err == nil || !slices.ContainsFunc(diags, func(d diag.Diagnostic) bool { return strings.Contains(d.Message, tc.refusal) && d.Line == 4 }) {
+				t.Errorf("findings %v, want %q at line 4", diags, tc.refusal)
+			}
+		})
 	}
 }

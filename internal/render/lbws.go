@@ -130,13 +130,13 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		fail(h.At("alb"), ruleUnsupported, "rendering http.alb is not supported yet: Copilot reads the imported load balancer's listeners, DNS name, hosted zone and security groups from Elastic Load Balancing at deploy time, which render does not call",
 			"remove http.alb to use the environment's load balancer, or deploy this service with your current tooling")
 	}
-	checkAliases(h, string(in.kind), backend, in.envHTTPS, in.env, fail)
+	checkAliases(h, string(in.kind), backend, in.tls, in.env, fail)
 	for i, r := range h.AdditionalRules {
 		name := fmt.Sprintf("http.additional_rules[%d]", i)
 		if r.Path == nil || *r.Path == "" {
 			fail(r.Pos, ruleManifest, fmt.Sprintf(`"path" must be specified in "%s"`, name), `set its path, e.g. "/admin"`)
 		}
-		checkRuleAliases(r, name, string(in.kind), backend, in.envHTTPS, in.env, fail)
+		checkRuleAliases(r, name, string(in.kind), backend, in.tls, in.env, fail)
 	}
 	if h.Enabled {
 		for i, r := range append([]manifest.RoutingRule{h.RoutingRule}, h.AdditionalRules...) {
@@ -189,6 +189,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	params, pdiags := ecsParams(in, m, image, 256, 512, addons)
 	diags = append(diags, pdiags...)
 	params["TargetPort"] = strconv.Itoa(targetPort)
+	params["DNSDelegated"] = strconv.FormatBool(in.tls.delegated)
 
 	topics := make([]topicSpec, 0, len(m.Publish.Topics))
 	for _, t := range m.Publish.Topics {
@@ -245,7 +246,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	dependsOn, targets := seq(), seq()
 	rules := albRules(h, tp, in.priorities)
 	for _, r := range rules {
-		if in.envHTTPS {
+		if in.tls.https {
 			dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRuleWithDomain"+r.suffix), str("HTTPSListenerRule"+r.suffix))
 		} else {
 			dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRule"+r.suffix))
@@ -283,7 +284,10 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		add("TargetGroup"+r.suffix, targetGroup(r.RoutingRule, r.targetPort))
 	}
 	switch {
-	case h.Enabled && in.envHTTPS:
+	case h.Enabled && in.tls.https:
+		if len(h.Alias.Names) == 0 && !backend {
+			add("LoadBalancerDNSAlias", defaultAliasRecord(lb))
+		}
 		aliasRecordSets(h.RoutingRule, lb, add)
 		for _, r := range rules {
 			httpsRules(r, backend, lb, add)

@@ -42,6 +42,13 @@ type Options struct {
 	// (SIGINT, SIGTERM); Render then returns its error.
 	Context context.Context
 
+	// AppDomain is the application's domain (Copilot's `app init
+	// --domain`). Copilot keeps it in the application's SSM parameter, not
+	// in the workspace, so it is an input: with it, environment stacks get
+	// AppDNSName, the environment's hosted zone, its delegation from the
+	// application's zone and the environment's certificate.
+	AppDomain string
+
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
 }
@@ -181,16 +188,15 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			}
 			decoded[w.Name] = m
 		}
-		envHTTPS, envInternalHTTPS := false, false
-		if em := findManifest(ws.Environments, env); em != nil {
+		em := findManifest(ws.Environments, env)
+		publicTLS, internalTLS := environmentTLS(em, app, env, vars, opts.AppDomain)
+		if em != nil {
 			// The environment stack is always rendered with its workloads:
 			// it carries the NATWorkloads they need and is deployed first.
 			st, ed := renderEnvStack(ws, em, app, env, vars, decoded, opts)
 			diags = append(diags, ed...)
 			if st != nil {
 				envStacks = append(envStacks, *st)
-				envHTTPS = st.Parameters["CreateHTTPSListener"] == "true"
-				envInternalHTTPS = st.Parameters["CreateInternalHTTPSListener"] == "true"
 			}
 		} else {
 			diags = append(diags, diag.Diagnostic{Severity: diag.Warning, Rule: ruleManifest, Env: env,
@@ -248,12 +254,12 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			}
 			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
 				if m := decoded[w.Name]; m != nil {
-					https := envHTTPS
+					tls := publicTLS
 					if w.Kind == workspace.BackendService {
-						https = envInternalHTTPS
+						tls = internalTLS
 					}
 					st, wd := renderECSService(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts,
-						priorities: priorities[w.Name], envHTTPS: https})
+						priorities: priorities[w.Name], tls: tls})
 					diags = append(diags, wd...)
 					if st != nil {
 						wkldStacks = append(wkldStacks, *st)
