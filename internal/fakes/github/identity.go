@@ -126,3 +126,10 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"login": u.Login, "id": u.ID, "type": u.Type,
 		"html_url": fmt.Sprintf("https://github.com/%s", u.Login)})
 }
+
+// AddUser is WithUser on a running server.
+func (s *Server) AddUser(token, login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	WithUser(token, login)(s)
+}
