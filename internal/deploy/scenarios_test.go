@@ -754,4 +754,9 @@ func TestDependentPlannedAgainAfterItsDependencyCreatesExports(t *testing.T) {
 	if got.Error != "" || len(got.Changes) != 4 || !strings.Contains(got.StatusReason, "No export named app-test-VpcId found") {
 		t.Errorf("plan of the service = %+v, want its creation previewed, saying why", got)
 	}
+	// That plan, reviewed, is what a deploy of the same stacks matches.
+	e3 := newEnv(t)
+	if _, err := e3.deployer(t, deploy.RequireFingerprint(plan.Fingerprint)).Deploy(context.Background(), []deploy.Stack{env, svc}); err != nil {
+		t.Errorf("Deploy with the reviewed fingerprint: %v", err)
+	}
 }
