@@ -395,7 +395,7 @@ func TestActionLifecycle(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.outputs["change-sets"]), &sets); err != nil || len(sets) != 2 {
 			t.Fatalf("change-sets output %q: %v", r.outputs["change-sets"], err)
 		}
-		if sets[0].Stack != envStack || sets[1].Stack != svcStack || !strings.HasPrefix(sets[1].Name, "autopilot-"+headA[:7]+"-101") {
+		if sets[0].Stack != envStack || sets[1].Stack != svcStack || !strings.HasPrefix(sets[1].Name, "autopilot-plan-"+headA[:7]+"-101") {
 			t.Errorf("change sets = %+v", sets)
 		}
 		if !strings.Contains(r.sarif, `"version": "2.1.0"`) && !strings.Contains(r.sarif, `"version":"2.1.0"`) {
@@ -511,6 +511,7 @@ func TestActionLifecycle(t *testing.T) {
 	t.Run("merge push: the reviewed plan deployed", func(t *testing.T) {
 		merged := time.Now()
 		w.gh.AddPullRequest(repo, fakegithub.PullRequest{Number: 7, State: "closed", MergedAt: &merged, HeadSHA: headB, BaseRef: "main"}, mergeSHA)
+		w.gh.SetBranch(repo, "main", mergeSHA)
 		r := w.run(t, step{event: "push", payload: "push-with-new-branch.payload.json",
 			set: map[string]any{"ref": "refs/heads/main", "after": mergeSHA, "created": false,
 				"repository.full_name": repo, "repository.default_branch": "main"},
@@ -532,7 +533,7 @@ func TestActionLifecycle(t *testing.T) {
 		if !strings.Contains(r.stderr, "came from pull request #7") {
 			t.Error("the merge push did not name its images after the pull request's head")
 		}
-		if !strings.Contains(r.stderr, "reviewed plan fingerprint: "+reviewed) {
+		if !strings.Contains(r.stderr, "reviewed plan of test on pull request #7 (commit "+headB[:7]+"): "+reviewed) {
 			t.Error("the log does not say which reviewed plan was required")
 		}
 		var urls map[string]string
@@ -615,7 +616,7 @@ func TestActionLifecycle(t *testing.T) {
 
 	t.Run("pull request closed: leftover change sets deleted", func(t *testing.T) {
 		// A cancelled run of the pull request's last head left a change set.
-		leftover := "autopilot-" + headB[:7] + "-107"
+		leftover := "autopilot-plan-" + headB[:7] + "-107"
 		leaveChangeSet(t, w.cfn.URL, svcStack, leftover)
 		if !slices.Contains(w.cfn.ChangeSets(svcStack), leftover) {
 			t.Fatalf("change sets of %s: %v, want the leftover", svcStack, w.cfn.ChangeSets(svcStack))

@@ -170,8 +170,8 @@ func TestReviewedPlanCannotBeForged(t *testing.T) {
 		mustExit(t, w.run(t, prStep(7, headA, "206", nil)), 0)
 		r := w.run(t, pushStep(mergeSHA, "207", reviewed))
 		mustExit(t, r, 1)
-		if !strings.Contains(r.summary, "after pull request #7 was merged") {
-			t.Errorf("the summary does not say the plan came too late:\n%s", r.summary)
+		if !strings.Contains(r.stderr, "after pull request #7 was merged") {
+			t.Errorf("the log does not say the late plan was ignored:\n%s", r.stderr)
 		}
 	})
 	if n := w.cfn.Count("ExecuteChangeSet"); n != executions {

@@ -115,7 +115,7 @@ func (c *Client) UpsertComment(ctx context.Context, pr int, marker, body string)
 	if err != nil {
 		return "", err
 	}
-	existing, err := c.find(ctx, pr, marker)
+	existing, err := c.find(ctx, pr, marker, "")
 	if err != nil {
 		return "", err
 	}
@@ -141,15 +141,25 @@ func (c *Client) FindComment(ctx context.Context, pr int, marker string) (string
 	if err := checkMarker(marker); err != nil {
 		return "", false, err
 	}
-	existing, err := c.find(ctx, pr, marker)
+	existing, err := c.find(ctx, pr, marker, "")
 	if err != nil || existing == nil {
 		return "", false, err
 	}
 	return existing.GetBody(), true, nil
 }
 
-// find returns the newest comment holding marker, reading every page.
-func (c *Client) find(ctx context.Context, pr int, marker string) (*gh.IssueComment, error) {
+// FindCommentBy is FindComment among the comments author wrote.
+func (c *Client) FindCommentBy(ctx context.Context, pr int, marker, author string) (string, bool, error) {
+	existing, err := c.find(ctx, pr, marker, author)
+	if err != nil || existing == nil {
+		return "", false, err
+	}
+	return existing.GetBody(), true, nil
+}
+
+// find returns the newest comment holding marker (written by author, when
+// given), reading every page.
+func (c *Client) find(ctx context.Context, pr int, marker, author string) (*gh.IssueComment, error) {
 	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
 	var found *gh.IssueComment
 	for {
@@ -158,7 +168,7 @@ func (c *Client) find(ctx context.Context, pr int, marker string) (*gh.IssueComm
 			return nil, c.explain(fmt.Sprintf("list comments of pull request #%d", pr), err)
 		}
 		for _, cm := range page {
-			if hasLine(cm.GetBody(), marker) {
+			if hasLine(cm.GetBody(), marker) && (author == "" || cm.GetUser().GetLogin() == author) {
 				found = cm // comments come oldest first; the last match is the newest
 			}
 		}
