@@ -19,9 +19,9 @@ type Event struct {
 	// DefaultBranch is the repository's default branch, the one deploys
 	// run from.
 	DefaultBranch string
-	PullRequest *PullRequestEvent
-	Push        *PushEvent
-	Dispatch    *DispatchEvent
+	PullRequest   *PullRequestEvent
+	Push          *PushEvent
+	Dispatch      *DispatchEvent
 }
 
 // PullRequestEvent is a pull_request or pull_request_target event.
