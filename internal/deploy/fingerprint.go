@@ -220,8 +220,14 @@ func diffRecords(reviewed, now Record) []string {
 	if len(out) == 0 {
 		out = append(out, "the records hash differently but no stack differs")
 	}
+	if len(out) > maxDiffLines {
+		out = append(out[:maxDiffLines], fmt.Sprintf("and %d more differences", len(out)-maxDiffLines))
+	}
 	return out
 }
+
+// maxDiffLines bounds what a refused deploy lists per environment.
+const maxDiffLines = 20
 
 func diffStack(r, s StackRecord) []string {
 	var out []string
@@ -237,6 +243,10 @@ func diffStack(r, s StackRecord) []string {
 		out = append(out, fmt.Sprintf("stack %s: %s at review, %s now", s.Stack, stackState(r), stackState(s)))
 		return out
 	}
+	const changed = "the live stack changed since review (another deploy, or drift)"
+	if len(r.Changes) > 0 && len(s.Changes) == 0 {
+		return append(out, fmt.Sprintf("stack %s: reviewed %d resource changes, now none: %s", s.Stack, len(r.Changes), changed))
+	}
 	before, after := map[string]ChangeRecord{}, map[string]ChangeRecord{}
 	for _, c := range r.Changes {
 		before[c.Resource] = c
@@ -249,11 +259,11 @@ func diffStack(r, s StackRecord) []string {
 		a, inA := after[id]
 		switch {
 		case !inA:
-			out = append(out, fmt.Sprintf("stack %s: resource %s (%s): reviewed %s, now no change: the live stack changed since review (another deploy, or drift)", s.Stack, id, b.Type, b.describe()))
+			out = append(out, fmt.Sprintf("stack %s: resource %s (%s): reviewed %s, now no change: %s", s.Stack, id, b.Type, b.describe(), changed))
 		case !inB:
-			out = append(out, fmt.Sprintf("stack %s: resource %s (%s): not changed in the reviewed plan, now %s: the live stack changed since review (another deploy, or drift)", s.Stack, id, a.Type, a.describe()))
+			out = append(out, fmt.Sprintf("stack %s: resource %s (%s): not changed in the reviewed plan, now %s: %s", s.Stack, id, a.Type, a.describe(), changed))
 		case b.describe() != a.describe() || b.Type != a.Type:
-			out = append(out, fmt.Sprintf("stack %s: resource %s (%s): reviewed %s, now %s: the live stack changed since review (another deploy, or drift)", s.Stack, id, a.Type, b.describe(), a.describe()))
+			out = append(out, fmt.Sprintf("stack %s: resource %s (%s): reviewed %s, now %s: %s", s.Stack, id, a.Type, b.describe(), a.describe(), changed))
 		}
 	}
 	return out

@@ -222,7 +222,7 @@ func TestRecordBindsTheEffect(t *testing.T) {
 		{"a resource more", plan(svc(ActionModify, "arn:1", "a", "Properties.B", "Properties.A"),
 			ResourceChange{Action: ActionRemove, LogicalID: "Db", ResourceType: "AWS::RDS::DBCluster"}), false,
 			[]string{"resource Db (AWS::RDS::DBCluster): not changed in the reviewed plan, now Remove"}},
-		{"no change any more", plan(), false, []string{"reviewed Modify of Properties.A, Properties.B, now no change"}},
+		{"no change any more", plan(), false, []string{"stack shop-prod-api: reviewed 1 resource changes, now none"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
