@@ -179,22 +179,6 @@ func (c *Client) find(ctx context.Context, pr int, marker, author string) (*gh.I
 	}
 }
 
-// MergedPullRequest returns the merged pull request that brought commit sha
-// into the repository (a push to the default branch after a merge), so a
-// deploy can read the plan reviewed there.
-func (c *Client) MergedPullRequest(ctx context.Context, sha string) (int, bool, error) {
-	prs, _, err := c.gh.PullRequests.ListPullRequestsWithCommit(ctx, c.owner, c.repo, sha, &gh.ListOptions{PerPage: 100})
-	if err != nil {
-		return 0, false, c.explain("find the pull request of commit "+sha, err)
-	}
-	for _, pr := range prs {
-		if pr.MergedAt != nil {
-			return pr.GetNumber(), true, nil
-		}
-	}
-	return 0, false, nil
-}
-
 // explain wraps an API error with what to do about the usual causes.
 func (c *Client) explain(op string, err error) error {
 	var apiErr *gh.ErrorResponse
