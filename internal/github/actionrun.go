@@ -60,6 +60,7 @@ type actionRun struct {
 	// merged is the pull request a push to the default branch came from,
 	// when it could be found.
 	merged *MergedPull
+	gh *Client // see client()
 	// deployStatus is the pending status a deploy set on its commit to
 	// learn its identity; it is completed when the deploy ends.
 	deployStatus *CommitStatus
@@ -454,8 +455,10 @@ func (a *actionRun) plan(ctx context.Context, d Decision) error {
 	ri := a.runInfo(a.revision(d))
 	a.summary(report.PlanSummary(planned.Plan, ri))
 	if d.PullRequest > 0 {
-		a.comment(ctx, d.PullRequest, planned.Plan, ri)
+		// The statuses first: their creator tells the client which
+		// comments are its own.
 		a.recordReview(ctx, d.HeadSHA, planned.Plan)
+		a.comment(ctx, d.PullRequest, planned.Plan, ri)
 	}
 	if errors.Is(err, run.ErrDestructive) {
 		a.logf("the plan has destructive changes and fail-on-destructive is set")
@@ -485,12 +488,19 @@ func (a *actionRun) comment(ctx context.Context, pr int, plan *deploy.Plan, ri r
 		func(err error) { a.notice("No plan comment was posted: " + err.Error()) })
 }
 
+// client returns the run's one GitHub client, which keeps what its writes
+// taught it (whose comments are its own).
 func (a *actionRun) client() (*Client, error) {
+	if a.gh != nil {
+		return a.gh, nil
+	}
 	token := cmp.Or(a.in.GitHubToken, a.getenv("GITHUB_TOKEN"))
 	if token == "" {
 		return nil, errors.New("no github-token")
 	}
-	return NewClient(token, a.env.Repository, WithAPIURL(a.env.APIURL))
+	c, err := NewClient(token, a.env.Repository, WithAPIURL(a.env.APIURL))
+	a.gh = c
+	return c, err
 }
 
 func (a *actionRun) deploy(ctx context.Context) (err error) {

@@ -39,6 +39,10 @@ var (
 type Client struct {
 	gh          *gh.Client
 	owner, repo string
+	// self is the login this token writes as, once a write has shown it:
+	// UpsertComment then updates only its own comments, never one a
+	// commenter wrote with the marker in it.
+	self string
 }
 
 // ClientOption configures NewClient.
@@ -108,14 +112,15 @@ func NewClient(token, repository string, opts ...ClientOption) (*Client, error) 
 
 // UpsertComment implements Publisher. It reads every page of the pull
 // request's comments, takes the newest one holding marker on a line of its
-// own, and updates it when its body differs; with none, it creates one.
+// own (among the client's own, once a write has shown who that is), and
+// updates it when its body differs; with none, it creates one.
 // The body gets the marker as its first line when it lacks it.
 func (c *Client) UpsertComment(ctx context.Context, pr int, marker, body string) (string, error) {
 	body, err := prepareBody(pr, marker, body)
 	if err != nil {
 		return "", err
 	}
-	existing, err := c.find(ctx, pr, marker, "")
+	existing, err := c.find(ctx, pr, marker, c.self)
 	if err != nil {
 		return "", err
 	}
@@ -133,6 +138,7 @@ func (c *Client) UpsertComment(ctx context.Context, pr int, marker, body string)
 	if err != nil {
 		return "", c.explain(fmt.Sprintf("comment on pull request #%d", pr), err)
 	}
+	c.self = created.GetUser().GetLogin()
 	return created.GetHTMLURL(), nil
 }
 

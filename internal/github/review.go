@@ -51,7 +51,8 @@ func (c *Client) SetStatus(ctx context.Context, sha string, st CommitStatus) (st
 	if err != nil {
 		return "", c.explainPermission(fmt.Sprintf("set status %q on commit %s", st.Context, shortSHA(sha)), "statuses: write", err)
 	}
-	return out.GetCreator().GetLogin(), nil
+	c.self = out.GetCreator().GetLogin()
+	return c.self, nil
 }
 
 // Statuses returns every status of commit sha, newest first.

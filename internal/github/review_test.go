@@ -152,3 +152,28 @@ func TestBranchHeadAndStatuses(t *testing.T) {
 		t.Errorf("statuses not newest first, or without their creator: first %+v, last %+v", got[0], got[129])
 	}
 }
+
+// TestUpsertUpdatesOnlyItsOwnComment: a commenter posts the marker first,
+// hoping the bot edits their comment, which they could then change under
+// the reviewers' eyes. Once a write has shown the client who it is, it
+// leaves that comment alone and writes its own.
+func TestUpsertUpdatesOnlyItsOwnComment(t *testing.T) {
+	srv := fakegithub.New()
+	t.Cleanup(srv.Close)
+	c, err := NewClient(srv.Token(), "acme/shop", WithAPIURL(srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "<!-- autopilot:plan app=shop env=prod account=1 region=us-east-1 -->"
+	planted := srv.AddComment("acme/shop", 7, "mallory", marker+"\nnothing to see")
+	if _, err := c.SetStatus(context.Background(), "1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CommitStatus{Context: "x", State: "success"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpsertComment(context.Background(), 7, marker, "the plan"); err != nil {
+		t.Fatal(err)
+	}
+	comments := srv.Comments("acme/shop", 7)
+	if len(comments) != 2 || comments[0].Body != planted.Body || comments[1].User.Login != "github-actions[bot]" {
+		t.Errorf("comments = %+v; want the planted one untouched and the bot's own", comments)
+	}
+}
