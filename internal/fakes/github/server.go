@@ -20,10 +20,11 @@ import (
 // MaxCommentBody is GitHub's limit on a comment body, in characters.
 const MaxCommentBody = 65536
 
-// Server is a fake GitHub: issue comments, commit statuses, branches, the
-// pull requests of a commit, the authenticated user, and the Actions OIDC
-// token endpoint. It checks the token on every API request, answers as the
-// token's identity (with its permissions) and records each request.
+// Server is a fake GitHub: issue comments and labels, commit statuses,
+// branches, the pull requests of a commit, the authenticated user, and the
+// Actions OIDC token endpoint. It checks the token on every API request,
+// answers as the token's identity (with its permissions) and records each
+// request.
 type Server struct {
 	srv    *httptest.Server
 	prefix string
@@ -38,12 +39,16 @@ type Server struct {
 	nextID   int64
 	comments map[string][]*Comment // "owner/repo#number" → comments, oldest first
 	pulls    map[string][]PullRequest
-	requests []Request
-	failures []failure
-	mints    int
-	now      func() time.Time
-	statuses map[string][]*Status // "owner/repo@sha" → statuses, oldest first
-	branches map[string]string    // "owner/repo:branch" → head commit
+	// labels are each repository's, by lower-case name; issueLabels are
+	// the names on each "owner/repo#number".
+	labels      map[string]map[string]*Label
+	issueLabels map[string][]string
+	requests    []Request
+	failures    []failure
+	mints       int
+	now         func() time.Time
+	statuses    map[string][]*Status // "owner/repo@sha" → statuses, oldest first
+	branches    map[string]string    // "owner/repo:branch" → head commit
 }
 
 // Comment is a stored issue comment.
@@ -129,13 +134,15 @@ func New(opts ...Option) *Server {
 			"iss": "https://token.actions.githubusercontent.com",
 			"sub": "repo:octo-org/octo-repo:ref:refs/heads/main",
 		},
-		nextID:     1000,
-		comments:   map[string][]*Comment{},
-		pulls:      map[string][]PullRequest{},
-		statuses:   map[string][]*Status{},
-		branches:   map[string]string{},
-		identities: map[string]*Identity{},
-		now:        time.Now,
+		nextID:      1000,
+		comments:    map[string][]*Comment{},
+		pulls:       map[string][]PullRequest{},
+		labels:      map[string]map[string]*Label{},
+		issueLabels: map[string][]string{},
+		statuses:    map[string][]*Status{},
+		branches:    map[string]string{},
+		identities:  map[string]*Identity{},
+		now:         time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -157,6 +164,9 @@ func New(opts ...Option) *Server {
 		case r.PathValue("b") == "comments":
 			r.SetPathValue("number", r.PathValue("a"))
 			s.listComments(w, r)
+		case r.PathValue("b") == "labels":
+			r.SetPathValue("number", r.PathValue("a"))
+			s.listIssueLabels(w, r)
 		default:
 			writeError(w, http.StatusNotFound, "Not Found")
 		}
@@ -168,6 +178,7 @@ func New(opts ...Option) *Server {
 	api.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/statuses", s.listStatuses)
 	api.HandleFunc("GET /repos/{owner}/{repo}/branches/{branch}", s.getBranch)
 	api.HandleFunc("GET /user", s.getUser)
+	s.routeLabels(api)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 
 	root := http.NewServeMux()
