@@ -187,6 +187,15 @@ func TestExampleWorkflows(t *testing.T) {
 		if n := w.cfn.Count("ExecuteChangeSet"); n != 0 {
 			t.Errorf("the pull request executed %d change sets", n)
 		}
+		contexts := map[string]bool{}
+		for _, st := range w.gh.Statuses(repo, headA) {
+			if st.State == "success" && st.Creator.Login == "github-actions[bot]" && fingerprintRE.MatchString(st.Description) {
+				contexts[st.Context] = true
+			}
+		}
+		if len(contexts) != 2 {
+			t.Errorf("plan statuses on the head commit: %v, want one per environment", contexts)
+		}
 	})
 	t.Run("merge: production deployed, test untouched", func(t *testing.T) {
 		w.merge(7, headA, mergeSHA)
@@ -202,8 +211,12 @@ func TestExampleWorkflows(t *testing.T) {
 				t.Errorf("%s executed %d times; the deploy workflow deploys production only", stack, n)
 			}
 		}
-		if !strings.Contains(r.stderr, "reviewed plan") {
+		if !strings.Contains(r.stderr, "reviewed plan of production on pull request #7") {
 			t.Error("the log does not show the reviewed-plan check")
+		}
+		sts := w.gh.Statuses(repo, mergeSHA)
+		if len(sts) == 0 || sts[len(sts)-1].State != "success" || !strings.HasPrefix(sts[len(sts)-1].Context, "autopilot deploy: shop") {
+			t.Errorf("the deploy's own status on the merge commit: %+v, want it completed as success", sts)
 		}
 	})
 	t.Run("pull request closed: cleanup", func(t *testing.T) {

@@ -254,3 +254,21 @@ func TestNoRollbackByRerun(t *testing.T) {
 		}
 	})
 }
+
+// TestDeployOfAnUnplannedEnvironmentSaysSo: the pull request's workflow
+// planned test only; the merge deploys production. The deploy refuses and
+// says the selections differ, instead of blaming a change.
+func TestDeployOfAnUnplannedEnvironmentSaysSo(t *testing.T) {
+	w := newWorld(t)
+	w.addEnv(t, "production")
+	mustExit(t, w.run(t, prStep(7, headA, "601", map[string]string{"environments": "test"})), 0)
+	w.merge(7, headA, mergeSHA)
+	r := w.run(t, pushStep(mergeSHA, "602", map[string]string{"require-reviewed-plan": "true", "environments": "production"}))
+	mustExit(t, r, 1)
+	if !strings.Contains(r.summary, "The selection differs: the pull request planned test, this deploy selects production") {
+		t.Errorf("the summary does not say the selections differ:\n%s", r.summary)
+	}
+	if n := w.cfn.Count("ExecuteChangeSet"); n != 0 {
+		t.Errorf("%d change sets executed", n)
+	}
+}

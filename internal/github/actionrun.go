@@ -766,7 +766,12 @@ func (a *actionRun) reviewedPlans(ctx context.Context) (map[string]deploy.Review
 			a.logf("environment %s: ignored a plan status: %s", env, s)
 		}
 		if why != "" {
-			return nil, fmt.Sprintf("environment %s has no reviewed plan to trust: %s", env, why)
+			why = fmt.Sprintf("environment %s has no reviewed plan to trust: %s", env, why)
+			if planned := plannedEnvs(statuses, ws.App, account, clients.Region, identity); !slices.Contains(planned, env) {
+				why += fmt.Sprintf(". The selection differs: the pull request planned %s, this deploy selects %s; plan %s on the pull request too (its `environments` input), or deploy only what was planned",
+					orNone(planned), strings.Join(envs, ", "), env)
+			}
+			return nil, why
 		}
 		rv := deploy.Reviewed{Fingerprint: st.Description, Where: where}
 		if body, ok, err := client.FindCommentBy(ctx, pr, t.Marker(), identity); err == nil && ok {

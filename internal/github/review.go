@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,6 +116,28 @@ func (c *Client) explainPermission(op, permission string, err error) error {
 		return fmt.Errorf("%s in %s/%s: permission denied (403); give the job `permissions: %s`: %w", op, c.owner, c.repo, permission, err)
 	}
 	return c.explain(op, err)
+}
+
+// plannedEnvs lists the environments of app, in account and region, that
+// identity recorded a plan status for.
+func plannedEnvs(statuses []CommitStatus, app, account, region, identity string) []string {
+	var envs []string
+	for _, s := range statuses {
+		env, ok := strings.CutPrefix(s.Context, "autopilot plan: "+app+"/")
+		env, inTarget := strings.CutSuffix(env, fmt.Sprintf(" (%s %s)", account, region))
+		if s.Creator == identity && ok && inTarget && !slices.Contains(envs, env) {
+			envs = append(envs, env)
+		}
+	}
+	slices.Sort(envs)
+	return envs
+}
+
+func orNone(items []string) string {
+	if len(items) == 0 {
+		return "no environment"
+	}
+	return strings.Join(items, ", ")
 }
 
 // trustedPlan picks, from a commit's statuses (newest first), the reviewed

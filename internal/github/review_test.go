@@ -13,6 +13,7 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
 	fakegithub "github.com/autopilot-dev/autopilot/internal/fakes/github"
+	"github.com/autopilot-dev/autopilot/internal/report"
 )
 
 // TestCleanupNeverDeletesARunningDeploysChangeSets: with a fast-forward
@@ -175,5 +176,18 @@ func TestUpsertUpdatesOnlyItsOwnComment(t *testing.T) {
 	comments := srv.Comments("acme/shop", 7)
 	if len(comments) != 2 || comments[0].Body != planted.Body || comments[1].User.Login != "github-actions[bot]" {
 		t.Errorf("comments = %+v; want the planted one untouched and the bot's own", comments)
+	}
+}
+
+func TestPlannedEnvs(t *testing.T) {
+	bot := "github-actions[bot]"
+	plan := func(creator, app, env, account string) CommitStatus {
+		return CommitStatus{Creator: creator, Context: PlanContext(report.Target{App: app, Env: env, Account: account, Region: "us-east-1"})}
+	}
+	statuses := []CommitStatus{plan(bot, "shop", "test", "1"), plan(bot, "shop", "prod", "1"), plan(bot, "shop", "test", "1"),
+		plan("mallory", "shop", "staging", "1"), plan(bot, "other", "dev", "1"), plan(bot, "shop", "qa", "2"),
+		{Creator: bot, Context: "ci/build"}}
+	if got := plannedEnvs(statuses, "shop", "1", "us-east-1", bot); strings.Join(got, ",") != "prod,test" {
+		t.Errorf("plannedEnvs = %v, want prod, test", got)
 	}
 }
