@@ -63,7 +63,7 @@ type actionRun struct {
 	// merged is the pull request a push to the default branch came from,
 	// when it could be found.
 	merged *MergedPull
-	gh *Client // see client()
+	gh     *Client // see client()
 	// deployStatus is the pending status a deploy set on its commit to
 	// learn its identity; it is completed when the deploy ends.
 	deployStatus *CommitStatus
