@@ -69,8 +69,8 @@ func fingerprint(stacks []StackRecord) string {
 
 func (c ChangeRecord) key() string { return c.Resource + "\x00" + string(c.Action) }
 
-// Inputs returns the input digests of a stack.
-func Inputs(s Stack) StackRecord {
+// inputsOf returns the input digests of a stack.
+func inputsOf(s Stack) StackRecord {
 	images := make([]string, 0, len(s.Images))
 	for _, img := range s.Images {
 		images = append(images, img.Workload+"\x00"+img.Repository+"\x00"+img.Tag+"\x00"+img.Digest)
@@ -102,7 +102,7 @@ func listDigest(items []string) string {
 
 // record builds stack s's record from its plan.
 func record(s Stack, sp StackPlan, deferred bool) StackRecord {
-	r := Inputs(s)
+	r := inputsOf(s)
 	r.Deferred, r.Failed = deferred, sp.Error != "" && !deferred
 	if deferred || r.Failed || sp.NoChanges {
 		return r

@@ -42,7 +42,7 @@ func TestFingerprint(t *testing.T) {
 	Fingerprint := func(stacks []Stack) string {
 		var r Record
 		for _, s := range stacks {
-			r.Stacks = append(r.Stacks, Inputs(s))
+			r.Stacks = append(r.Stacks, inputsOf(s))
 		}
 		return r.Fingerprint()
 	}
