@@ -46,6 +46,13 @@ type Options struct {
 	checkOnly bool
 }
 
+// checkDone reports that a Check has all a workload's findings once its
+// manifest is validated: only taskdef_overrides (applied to the rendered
+// task definition) need the template.
+func (o Options) checkDone(overrides []overrideRule) bool {
+	return o.checkOnly && len(overrides) == 0
+}
+
 // encode encodes a template, or nothing in a Check.
 func (o Options) encode(doc *yaml.Node) ([]byte, error) {
 	if o.checkOnly {
