@@ -27,9 +27,13 @@ type options struct {
 	recreateFailed  bool
 	keepChangeSets  bool
 	requireFP       string
-	log             *slog.Logger
-	onEvent         func(StackEvent)
-	now             func() time.Time
+	// allowAllDestructive and allowDestroyTypes are the opt-ins for
+	// destructive changes (AllowDestructive).
+	allowAllDestructive bool
+	allowDestroyTypes   []string
+	log                 *slog.Logger
+	onEvent             func(StackEvent)
+	now                 func() time.Time
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -55,7 +59,10 @@ func makeOptions(opts []Option) (*options, error) {
 	return o, nil
 }
 
-var nameSafe = regexp.MustCompile(`[^a-zA-Z0-9-]+`)
+var (
+	nameSafe    = regexp.MustCompile(`[^a-zA-Z0-9-]+`)
+	cfnTypeName = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$`)
+)
 
 // WithRevision names change sets autopilot-<short sha>-<run id>, so that a
 // change set is traced back to the commit and the CI run that made it
