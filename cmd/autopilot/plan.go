@@ -134,10 +134,12 @@ func runPlan(ctx context.Context, args []string) error {
 }
 
 func runDeploy(ctx context.Context, args []string) error {
-	fs := newFlagSet("deploy", "[--env NAME]... [--service NAME]... [--build] [--fingerprint SHA256] [--fail-on-destructive] [PATH]")
+	fs := newFlagSet("deploy", "[--env NAME]... [--service NAME]... [--build] [--fingerprint SHA256] [--allow-destructive | --allow-destroy-type TYPE...] [PATH]")
 	var p planFlags
 	p.bind(fs)
 	fs.StringVar(&p.o.Fingerprint, "fingerprint", "", "execute only if the new plan's fingerprint equals this one (the reviewed plan's)")
+	fs.BoolVar(&p.o.AllowDestructive, "allow-destructive", false, "execute changes that remove or replace stateful resources (by default such a deploy executes nothing)")
+	fs.Var((*stringList)(&p.o.AllowDestroyTypes), "allow-destroy-type", "execute removals and replacements of this resource type, e.g. AWS::Logs::LogGroup (repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

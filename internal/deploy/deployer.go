@@ -93,6 +93,9 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	}
 	if err := d.check(r.plan); err != nil {
 		r.cleanup()
+		for i := range res.Stacks {
+			res.Stacks[i].Error = "skipped: the deploy was refused before anything executed"
+		}
 		return res, fmt.Errorf("nothing was executed: %w", err)
 	}
 

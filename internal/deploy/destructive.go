@@ -78,15 +78,25 @@ var ErrDestructive = errors.New("destructive changes need an explicit opt-in")
 // and executes nothing.
 func AllowDestructive(all bool, types ...string) Option {
 	return func(o *options) error {
-		for _, t := range types {
-			if !cfnTypeName.MatchString(t) {
-				return fmt.Errorf("allowed destroy type %q: want a CloudFormation resource type such as AWS::Logs::LogGroup", t)
-			}
+		if err := CheckResourceTypes(types); err != nil {
+			return err
 		}
 		o.allowAllDestructive = all
 		o.allowDestroyTypes = append(o.allowDestroyTypes, types...)
 		return nil
 	}
+}
+
+// CheckResourceTypes says which of types is no CloudFormation resource type
+// name (AWS::Service::Resource): an allowed destroy type with a typo would
+// never match.
+func CheckResourceTypes(types []string) error {
+	for _, t := range types {
+		if !cfnTypeName.MatchString(t) {
+			return fmt.Errorf("allowed destroy type %q: want a CloudFormation resource type such as AWS::Logs::LogGroup", t)
+		}
+	}
+	return nil
 }
 
 // refuseDestructive names every destructive change of p that the options

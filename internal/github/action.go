@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v93/github"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
 )
 
 // Inputs are the action's inputs (action.yml), read from INPUT_* variables.
@@ -31,6 +33,10 @@ type Inputs struct {
 	BaseImages map[string]string
 	// ArtifactsBucket receives addon templates and large templates.
 	ArtifactsBucket string
+	// AllowDestructive and AllowedDestroyTypes let a deploy execute
+	// destructive changes: all, or those to resources of these types.
+	AllowDestructive    bool
+	AllowedDestroyTypes []string
 }
 
 // Commands the action runs; auto picks from the event.
@@ -50,6 +56,8 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		SARIFFile:       r.Input("sarif-file"),
 		Repository:      r.Input("repository"),
 		ArtifactsBucket: r.Input("artifacts-bucket"),
+
+		AllowedDestroyTypes: splitList(r.Input("allowed-destroy-types")),
 	}
 	if in.Command == "" {
 		in.Command = "auto"
@@ -71,10 +79,14 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		{"fail-on-destructive", &in.FailOnDestructive},
 		{"require-reviewed-plan", &in.RequireReviewedPlan},
 		{"strict", &in.Strict},
+		{"allow-destructive", &in.AllowDestructive},
 	} {
 		v, err := r.BoolInput(b.name, false)
 		errs = append(errs, err)
 		*b.dst = v
+	}
+	if err := deploy.CheckResourceTypes(in.AllowedDestroyTypes); err != nil {
+		errs = append(errs, fmt.Errorf("input allowed-destroy-types: %w", err))
 	}
 	for _, kv := range splitList(r.Input("base-images")) {
 		ref, src, ok := strings.Cut(kv, "=")

@@ -483,6 +483,7 @@ func (a *actionRun) client() (*Client, error) {
 
 func (a *actionRun) deploy(ctx context.Context) error {
 	o := a.planOptions(Decision{})
+	o.AllowDestructive, o.AllowDestroyTypes = a.in.AllowDestructive, a.in.AllowedDestroyTypes
 	if a.in.RequireReviewedPlan {
 		fp, why := a.reviewedFingerprint(ctx)
 		if fp == "" {
@@ -512,6 +513,9 @@ func (a *actionRun) deploy(ctx context.Context) error {
 	_ = report.DeployText(&text, d)
 	a.untrusted(text.String())
 	a.summary(report.DeployMarkdown(d, a.runInfo(a.env.SHA)))
+	if errors.Is(err, deploy.ErrDestructive) {
+		a.summary("> [!CAUTION]\n> Nothing was deployed: the plan removes or replaces resources that hold data, and the workflow does not allow it.\n\n" + fence(err.Error()))
+	}
 	if err != nil || d.Failed() {
 		if err != nil {
 			a.logf("deploy: %v", err)

@@ -153,6 +153,9 @@ func renderStack(b *strings.Builder, s deploy.StackPlan, level detail) {
 		}
 	}
 	b.WriteString(line + "\n\n")
+	if s.Preview {
+		fmt.Fprintf(b, "> [!NOTE]\n> Preview: %s\n\n", text(s.StatusReason))
+	}
 
 	rows := orderedChanges(s.Changes)
 	if level == destructiveOnly {

@@ -41,6 +41,12 @@ type PlanOptions struct {
 	// FailOnDestructive fails the command when a change removes or
 	// replaces a stateful resource; a deploy then executes nothing.
 	FailOnDestructive bool
+	// AllowDestructive and AllowDestroyTypes let a deploy execute
+	// destructive changes: all of them, or those to resources of these
+	// types. Without either, a deploy with destructive changes executes
+	// nothing.
+	AllowDestructive  bool
+	AllowDestroyTypes []string
 	// Fingerprint, for deploy, must equal the new plan's (the reviewed plan).
 	Fingerprint string
 	// Events receives stack events while deploy waits.
@@ -63,9 +69,10 @@ type PlanOptions struct {
 	deployOpts []deploy.Option
 }
 
-// ErrDestructive fails a plan or deploy that would remove or replace stateful
-// resources while FailOnDestructive is set.
-var ErrDestructive = errors.New("the plan has destructive changes and --fail-on-destructive is set")
+// ErrDestructive fails a plan that would remove or replace stateful
+// resources while FailOnDestructive is set. (A deploy refuses those unless
+// allowed, with deploy.ErrDestructive.)
+var ErrDestructive = errors.New("the plan has destructive changes and fail-on-destructive is set")
 
 // Planned is a rendered and planned set of stacks.
 type Planned struct {
@@ -140,6 +147,10 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 			return nil, fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, s.Workload)
 		}
 	}
+	if o.FailOnDestructive && (o.AllowDestructive || len(o.AllowDestroyTypes) > 0) {
+		return nil, fmt.Errorf("%w: fail-on-destructive refuses the destructive changes that allow-destructive or allowed destroy types allow: set one or the other", ErrCannotRun)
+	}
+	opts = append(opts, deploy.AllowDestructive(o.AllowDestructive, o.AllowDestroyTypes...))
 	if o.Fingerprint != "" {
 		opts = append(opts, deploy.RequireFingerprint(o.Fingerprint))
 	}
@@ -150,15 +161,14 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.FailOnDestructive {
-		d = d.WithGate(func(p *deploy.Plan) error {
-			if len(p.Destructive()) > 0 {
-				return ErrDestructive
-			}
-			return nil
-		})
-	}
 	res, err := d.Deploy(ctx, stacks)
+	if errors.Is(err, deploy.ErrDestructive) {
+		how := "check them in the plan, then allow them: allow-destructive: true or allowed-destroy-types in the Action, --allow-destructive or --allow-destroy-type TYPE on the command line"
+		if o.FailOnDestructive {
+			how = "fail-on-destructive is set"
+		}
+		err = fmt.Errorf("%w (%s)", err, how)
+	}
 	return &Deployed{Stacks: stacks, Result: res}, err
 }
 

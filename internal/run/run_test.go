@@ -3,6 +3,9 @@ package run
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +308,55 @@ func TestEnvironmentWithUnrenderedFeaturesIsRefused(t *testing.T) {
 	// The re-seeded stack counts executions from zero.
 	if !strings.Contains(err.Error(), "managed EFS file system") || f.cfn.Executions(env.Name) != 0 {
 		t.Errorf("err = %v, executions %d: want a refusal naming EFS and nothing executed", err, f.cfn.Executions(env.Name))
+	}
+}
+
+// Renaming the addon's database cluster deletes the deployed one: a deploy
+// executes that only when the workflow allows it.
+func TestDeployRefusesToDropTheDatabaseUnlessAllowed(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+	if _, err := Deploy(ctx, f.options(demoImage)); err != nil {
+		t.Fatalf("setting up: %v", err)
+	}
+	ws := t.TempDir()
+	if err := os.CopyFS(ws, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	addon := filepath.Join(ws, "copilot/demo-service/addons/demoDb.yml")
+	body, err := os.ReadFile(addon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(addon, []byte(strings.ReplaceAll(string(body), "demoDbDBCluster", "ordersDBCluster")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options(demoImage)
+	o.Paths = []string{ws}
+	executed := f.cfn.Count("ExecuteChangeSet")
+
+	_, err = Deploy(ctx, o)
+	if !errors.Is(err, deploy.ErrDestructive) {
+		t.Fatalf("deploy: %v, want the destructive refusal", err)
+	}
+	for _, want := range []string{"stack apprunner-vpc-test-demo-service/AddonsStack: demoDbDBCluster (AWS::RDS::DBCluster) is removed", "--allow-destroy-type", "allow-destructive: true"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q lacks %q", err, want)
+		}
+	}
+	if n := f.cfn.Count("ExecuteChangeSet"); n != executed {
+		t.Fatalf("%d change sets executed after the refusal", n-executed)
+	}
+
+	conflicting := o
+	conflicting.FailOnDestructive, conflicting.AllowDestructive = true, true
+	calls := f.cfn.Count("")
+	if _, err := Deploy(ctx, conflicting); !errors.Is(err, ErrCannotRun) || f.cfn.Count("") != calls {
+		t.Errorf("fail-on-destructive with allow-destructive: %v after %d calls, want a refusal before any", err, f.cfn.Count("")-calls)
+	}
+
+	o.AllowDestroyTypes = []string{"AWS::RDS::DBCluster", "AWS::RDS::DBInstance"}
+	if _, err := Deploy(ctx, o); err != nil {
+		t.Fatalf("deploy with the database types allowed: %v", err)
 	}
 }
