@@ -35,7 +35,7 @@ func buildFlags(fs *flag.FlagSet, o *run.BuildOptions) {
 	fs.StringVar(&o.Platform, "platform", "", "target platform os/arch (default linux/amd64, what App Runner runs)")
 	fs.Var(keyValues(o.BaseImages), "base-image", "use a local image for a base: REF=oci:DIR or REF=tar:FILE (repeatable; for air-gapped builds)")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "layer cache folder, which an Actions cache step can persist (default: the user cache dir)")
-	fs.BoolVar(&o.ImmutableTags, "immutable-tags", false, "create ECR repositories with immutable tags")
+	fs.BoolVar(&o.MutableTags, "mutable-tags", false, "create ECR repositories with mutable tags, and let a push move an existing tag (default: a tag always names one image)")
 	fs.BoolVar(&o.ScanOnPush, "scan-on-push", true, "create ECR repositories with scan on push")
 	fs.StringVar(&o.CacheRepo, "cache-repo", "", "registry repository REGISTRY/NAME caching RUN layers between machines")
 	fs.Var((*stringList)(&o.Secrets), "secret", "build secret for RUN --mount=type=secret: id=NAME,src=FILE or id=NAME,env=VAR (repeatable)")

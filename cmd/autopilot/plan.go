@@ -101,6 +101,9 @@ func runPlan(ctx context.Context, args []string) error {
 	if p.o.Against != "" && !p.o.Offline {
 		return usageError{"--against needs --offline"}
 	}
+	// A plan names images by the digest a deploy will push; it pushes
+	// nothing itself.
+	p.build.NoPush = true
 	if err := p.prepare(ctx, fs); err != nil {
 		return err
 	}

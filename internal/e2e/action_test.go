@@ -379,8 +379,18 @@ func TestActionLifecycle(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.outputs["images"]), &images); err != nil || len(images) != 1 {
 			t.Fatalf("images output %q: %v", r.outputs["images"], err)
 		}
-		if img := images[0]; img.Workload != "api" || img.Repository != ecrHost+"/shop/api" || img.Tag != headA[:7] || !strings.HasPrefix(img.Digest, "sha256:") {
-			t.Errorf("image = %+v, want api pushed to the registry tagged with the head commit", img)
+		img := images[0]
+		if img.Workload != "api" || img.Repository != ecrHost+"/shop/api" || img.Tag != headA[:7] || !strings.HasPrefix(img.Digest, "sha256:") {
+			t.Errorf("image = %+v, want api named in the production repository, tagged with the head commit", img)
+		}
+		// The plan names the image by digest, and a pull request (whose
+		// role cannot push to production repositories) pushes nothing.
+		if got := containerImages(w, svcStack); len(got) == 0 || got[len(got)-1] != img.Repository+"@"+img.Digest {
+			t.Errorf("ContainerImage planned %v, want %s@%s", got, img.Repository, img.Digest)
+		}
+		if w.front.requests.Load() != 0 || w.reg.BlobUploads() != 0 || slices.Contains(w.ecr.Calls(), "CreateRepository") {
+			t.Errorf("the pull request pushed to the registry (%d requests, %d blobs) or made a repository (ECR calls %v)",
+				w.front.requests.Load(), w.reg.BlobUploads(), w.ecr.Calls())
 		}
 		var sets []struct{ Stack, Name string }
 		if err := json.Unmarshal([]byte(r.outputs["change-sets"]), &sets); err != nil || len(sets) != 2 {
@@ -397,9 +407,6 @@ func TestActionLifecycle(t *testing.T) {
 		}
 		if !strings.Contains(r.stdout, "::group::plan") || !strings.Contains(r.stdout, "::stop-commands::") {
 			t.Errorf("the log has no plan group or no stop-commands around untrusted text")
-		}
-		if w.front.requests.Load() == 0 || w.reg.BlobUploads() == 0 {
-			t.Error("the image did not go through the ECR front to the registry")
 		}
 		if !strings.Contains(strings.Join(w.ecr.Calls(), " "), "GetAuthorizationToken") {
 			t.Errorf("ECR calls %v: no GetAuthorizationToken", w.ecr.Calls())
@@ -519,6 +526,15 @@ func TestActionLifecycle(t *testing.T) {
 		}
 		if r.outputs["fingerprint"] != reviewed {
 			t.Errorf("deployed fingerprint %s, reviewed %s", r.outputs["fingerprint"], reviewed)
+		}
+		if w.front.requests.Load() == 0 || w.reg.BlobUploads() == 0 {
+			t.Error("the deploy did not push the image through the ECR front to the registry")
+		}
+		if repo, ok := w.ecr.Repository("shop/api"); !ok || repo.Mutability != "IMMUTABLE" {
+			t.Errorf("repository %+v, want it created with immutable tags", repo)
+		}
+		if got := containerImages(w, svcStack); !strings.Contains(got[len(got)-1], "/shop/api@sha256:") {
+			t.Errorf("ContainerImage deployed %v, want the image by digest", got)
 		}
 		if !strings.Contains(r.stderr, "came from pull request #7") {
 			t.Error("the merge push did not name its images after the pull request's head")
@@ -657,6 +673,23 @@ func TestActionLifecycle(t *testing.T) {
 			}
 		}
 	})
+}
+
+// containerImages lists the ContainerImage values change sets of stack
+// were created with, oldest first.
+func containerImages(w *world, stack string) []string {
+	var out []string
+	for _, c := range w.cfn.Calls() {
+		if c.Action != "CreateChangeSet" || c.StackName() != stack {
+			continue
+		}
+		for i := 1; c.Params.Has(fmt.Sprintf("Parameters.member.%d.ParameterKey", i)); i++ {
+			if c.Params.Get(fmt.Sprintf("Parameters.member.%d.ParameterKey", i)) == "ContainerImage" {
+				out = append(out, c.Params.Get(fmt.Sprintf("Parameters.member.%d.ParameterValue", i)))
+			}
+		}
+	}
+	return out
 }
 
 // withoutMaskCommands drops ::add-mask:: lines: the runner consumes them

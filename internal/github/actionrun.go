@@ -356,6 +356,10 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 	built, err := run.Build(ctx, run.BuildOptions{
 		Selection:  a.selection(),
 		Repository: a.in.Repository,
+		// A plan pushes nothing: it names each image by the digest the
+		// deploy that executes it will push, so the plan role needs no
+		// write access to the repositories production pulls from.
+		NoPush:     d.Has(StagePlan),
 		BaseImages: a.in.BaseImages,
 		Revision:   a.buildRevision(ctx, d),
 		Source:     sourceURL(a.env),
@@ -369,8 +373,12 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 	}
 	a.built = built
 	images := make([]deploy.Image, 0, len(built))
+	note := ""
+	if d.Has(StagePlan) {
+		note = " (not pushed: the deploy that executes the plan pushes it)"
+	}
 	for _, b := range built {
-		a.logf("built %s: %s", b.Workload, b.URI)
+		a.logf("built %s: %s%s", b.Workload, b.URI, note)
 		images = append(images, b.Image)
 	}
 	a.outputs["images"] = jsonString(images)
