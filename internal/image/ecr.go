@@ -29,10 +29,10 @@ func RepositoryName(app, workload string) string { return app + "/" + workload }
 
 // ECRRepository is the repository to push to and how to create it.
 type ECRRepository struct {
-	Name          string            // <app>/<svc>, see RepositoryName
-	MutableTags   bool              // create with MUTABLE tags (default IMMUTABLE: a tag always names one image)
-	ScanOnPush    bool              // create with scan on push
-	Tags          map[string]string // resource tags when created
+	Name        string            // <app>/<svc>, see RepositoryName
+	MutableTags bool              // create with MUTABLE tags (default IMMUTABLE: a tag always names one image)
+	ScanOnPush  bool              // create with scan on push
+	Tags        map[string]string // resource tags when created
 }
 
 // ECRDestination makes sure the repository exists (creating it when
