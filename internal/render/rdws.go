@@ -152,9 +152,12 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 
 // rdwsImage decides the ContainerImage and ImageRepositoryType parameters.
 func rdwsImage(in rdwsInput, m rdwsManifest) (uri, repoType string, diags diag.List) {
-	uri = m.Image.Location
+	uri, diags = pinLocation(in.opts, in.doc, in.file, in.env, m.Image.Location)
 	if built, ok := in.opts.Images[in.name]; ok && built != "" {
-		uri = built
+		uri, diags = built, nil
+	}
+	if diags.HasErrors() {
+		return "", "", diags
 	}
 	if uri == "" {
 		if m.Image.Build.IsZero() {
@@ -183,6 +186,25 @@ func rdwsImage(in rdwsInput, m rdwsManifest) (uri, repoType string, diags diag.L
 		d.Line, d.Column = n.Line, n.Column
 	}
 	return "", "", append(diags, d)
+}
+
+// pinLocation names image.location by digest when the options can pin
+// (PinImage); an empty location stays empty.
+func pinLocation(opts Options, doc *yaml.Node, file, env, location string) (string, diag.List) {
+	if location == "" || opts.PinImage == nil {
+		return location, nil
+	}
+	pinned, err := opts.PinImage(location)
+	if err == nil {
+		return pinned, nil
+	}
+	d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: ruleImage, Env: env,
+		Message: fmt.Sprintf("image.location %q: %v", location, err),
+		Fix:     "let the job's credentials read the image, or write image.location as repository@sha256:…"}
+	if n := nodeAt(doc, "image", "location"); n != nil {
+		d.Line, d.Column = n.Line, n.Column
+	}
+	return "", diag.List{d}
 }
 
 // ImagePlaceholder is the ContainerImage value of a workload whose image has

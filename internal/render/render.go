@@ -22,6 +22,11 @@ type Options struct {
 	// Images maps a workload name to its built image URI (tag or digest).
 	// A workload with image.build and no entry gets ImagePlaceholder.
 	Images map[string]string
+	// PinImage, when set, turns an image.location that names a tag into
+	// repository@sha256:… (plan and deploy set it, so a tag moved after
+	// review changes the plan's fingerprint instead of what runs). A
+	// failure is an error finding on image.location.
+	PinImage func(location string) (string, error)
 	// Vars resolves ${VAR} in manifests; App and Env are filled per stack.
 	// Deploying commands set Strict.
 	Vars workspace.Vars

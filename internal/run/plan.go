@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
+	"github.com/autopilot-dev/autopilot/internal/image"
 	"github.com/autopilot-dev/autopilot/internal/render"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
@@ -93,7 +95,7 @@ func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
 			return nil, err
 		}
 	}
-	stacks, app, err := prepare(ws, &o)
+	stacks, app, err := prepare(ctx, ws, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +139,7 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if err != nil {
 		return nil, err
 	}
-	stacks, app, err := prepare(ws, &o)
+	stacks, app, err := prepare(ctx, ws, &o)
 	if err != nil {
 		return nil, err
 	}
@@ -172,16 +174,21 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	return &Deployed{Stacks: stacks, Result: res}, err
 }
 
-// prepare renders the selection into deploy's stacks.
-func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, error) {
+// prepare renders the selection into deploy's stacks; online, with every
+// image.location named by digest.
+func prepare(ctx context.Context, ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, error) {
 	images := map[string]string{}
 	byWorkload := map[string]deploy.Image{}
 	for _, b := range o.Built {
 		images[b.Workload] = b.URI
 		byWorkload[b.Workload] = b.Image
 	}
-	rendered, _, err := renderWorkspace(ws, RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
-		AccountID: o.Account, Region: o.Region})
+	ro := RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
+		AccountID: o.Account, Region: o.Region}
+	if !o.Offline {
+		ro.PinImage = imagePinner(ctx, o)
+	}
+	rendered, _, err := renderWorkspace(ws, ro)
 	if err != nil {
 		return nil, "", err
 	}
@@ -211,6 +218,27 @@ func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, e
 		stacks = append(stacks, s)
 	}
 	return stacks, ws.App, nil
+}
+
+// imagePinner names image.location references by digest, asking each
+// registry once; ECR registries are read with an ecr:GetAuthorizationToken
+// token, others with the standard keychain.
+func imagePinner(ctx context.Context, o *PlanOptions) func(string) (string, error) {
+	var keychain authn.Keychain = authn.DefaultKeychain
+	if api, err := newECR(ctx, o.AWS); err == nil {
+		keychain = authn.NewMultiKeychain(image.ECRKeychain(api), authn.DefaultKeychain)
+	}
+	pinned := map[string]string{}
+	return func(location string) (string, error) {
+		if p, ok := pinned[location]; ok {
+			return p, nil
+		}
+		p, err := image.Pin(ctx, location, image.WithKeychain(keychain))
+		if err == nil {
+			pinned[location] = p
+		}
+		return p, err
+	}
 }
 
 // connect builds the AWS clients (unless given), learns the account and

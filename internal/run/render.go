@@ -37,6 +37,8 @@ type RenderOptions struct {
 	// AccountID and Region, when known, make values concrete where Copilot
 	// writes them concretely.
 	AccountID, Region string
+	// PinImage names image.location by digest (plan and deploy).
+	PinImage func(string) (string, error)
 }
 
 // Render lints the selection and renders its stacks; with OutDir set it
@@ -81,6 +83,7 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
 		App:       ws.App,
 		Images:    o.Images,
+		PinImage:  o.PinImage,
 		Vars:      workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
 		AccountID: o.AccountID,
 		Region:    o.Region,
