@@ -28,7 +28,7 @@ type planFlags struct {
 func (p *planFlags) bind(fs *flag.FlagSet) {
 	p.build.BaseImages = keyValues{}
 	addSelection(fs, &p.o.Selection)
-	fs.BoolVar(&p.doBuld, "build", false, "build and push the images first (see `autopilot build` for the image flags)")
+	fs.BoolVar(&p.doBuld, "build", false, "build the images first: deploy pushes them, plan names them by digest and pushes nothing (see `autopilot build` for the image flags)")
 	buildFlags(fs, &p.build)
 	fs.StringVar(&p.build.Output, "build-output", "", "with --build, write images to oci:DIR or tar:FILE instead of pushing (offline plans)")
 	fs.StringVar(&p.o.ArtifactsBucket, "artifacts-bucket", os.Getenv("AUTOPILOT_ARTIFACTS_BUCKET"), "S3 bucket for addon templates and templates over 51,200 bytes (default $AUTOPILOT_ARTIFACTS_BUCKET)")

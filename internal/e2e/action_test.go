@@ -620,6 +620,52 @@ func TestActionLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("deploy that deletes data: refused unless the workflow allows it", func(t *testing.T) {
+		addon := filepath.Join(w.ws, "copilot/api/addons/orders.yml")
+		if err := os.MkdirAll(filepath.Dir(addon), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(addon, []byte(ordersAddon), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(addon)) })
+		dispatch := func(runID string, inputs map[string]string) *result {
+			inputs["command"], inputs["artifacts-bucket"] = "deploy", "shop-artifacts"
+			return w.run(t, step{event: "workflow_dispatch", payload: "workflow_dispatch-payload.json",
+				set: map[string]any{"ref": "refs/heads/main", "repository.full_name": repo, "repository.default_branch": "main"},
+				sha: mergeSHA, ref: "refs/heads/main", runID: runID, inputs: inputs})
+		}
+		if r := dispatch("109", map[string]string{}); r.code != 0 {
+			t.Fatalf("deploying the table: exit %d\n%s", r.code, r.stderr)
+		}
+
+		// The addon goes: its nested stack, and the table with it, would be deleted.
+		if err := os.Remove(addon); err != nil {
+			t.Fatal(err)
+		}
+		executions := w.cfn.Count("ExecuteChangeSet")
+		r := dispatch("110", map[string]string{})
+		if r.code != 1 {
+			t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+		}
+		if w.cfn.Count("ExecuteChangeSet") != executions {
+			t.Error("a change set executed although the deploy deletes data and nothing allows it")
+		}
+		for _, want := range []string{"Nothing was deployed", "stack " + svcStack + ": AddonsStack (AWS::CloudFormation::Stack)", "allowed-destroy-types"} {
+			if !strings.Contains(r.summary, want) {
+				t.Errorf("the summary lacks %q:\n%s", want, r.summary)
+			}
+		}
+		if r.outputs["destructive-changes"] != "true" {
+			t.Errorf("destructive-changes = %q, want true", r.outputs["destructive-changes"])
+		}
+
+		r = dispatch("111", map[string]string{"allowed-destroy-types": "AWS::CloudFormation::Stack"})
+		if r.code != 0 || w.cfn.Count("ExecuteChangeSet") != executions+1 {
+			t.Fatalf("with the type allowed: exit %d, %d executions\n%s", r.code, w.cfn.Count("ExecuteChangeSet")-executions, r.stderr)
+		}
+	})
+
 	t.Run("pull request closed: leftover change sets deleted", func(t *testing.T) {
 		// A cancelled run of the pull request's last head left a change set.
 		leftover := "autopilot-" + headB[:7] + "-107"
@@ -674,6 +720,27 @@ func TestActionLifecycle(t *testing.T) {
 		}
 	})
 }
+
+// ordersAddon is an addon holding a table: removing it deletes data.
+const ordersAddon = `Parameters:
+  App:
+    Type: String
+  Env:
+    Type: String
+  Name:
+    Type: String
+Resources:
+  OrdersTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - AttributeName: id
+          AttributeType: S
+      KeySchema:
+        - AttributeName: id
+          KeyType: HASH
+`
 
 // containerImages lists the ContainerImage values change sets of stack
 // were created with, oldest first.
