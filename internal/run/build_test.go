@@ -34,24 +34,14 @@ import (
 // base-image substitution.
 func buildWorkspace(t *testing.T) (string, map[string]string) {
 	t.Helper()
-	root := t.TempDir()
-	files := map[string]string{
+	root := writeTree(t, map[string]string{
 		"copilot/.workspace":       "application: shop\n",
 		"copilot/web/manifest.yml": "name: web\ntype: Backend Service\nimage:\n  build: web/Dockerfile\n  port: 8080\n",
 		"web/Dockerfile":           "FROM example.com/base:1\nCOPY site/ /srv/site/\nENV PORT=8080\nCMD [\"/srv/site\"]\n",
 		"web/site/index.html":      "<h1>hello</h1>\n",
 		"web/.dockerignore":        "*.tmp\n",
 		"web/site/scratch.tmp":     "must not be in the image",
-	}
-	for p, c := range files {
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	base, err := mutate.AppendLayers(empty.Image, static.NewLayer([]byte("not a real tar, never unpacked"), types.DockerLayer))
 	if err != nil {
 		t.Fatal(err)
