@@ -152,11 +152,10 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 
 // rdwsImage decides the ContainerImage and ImageRepositoryType parameters.
 func rdwsImage(in rdwsInput, m rdwsManifest) (uri, repoType string, diags diag.List) {
-	uri, diags = pinLocation(in.opts, in.doc, in.file, in.env, m.Image.Location)
+	uri = m.Image.Location
 	if built, ok := in.opts.Images[in.name]; ok && built != "" {
-		uri, diags = built, nil
-	}
-	if diags.HasErrors() {
+		uri = built
+	} else if uri, diags = pinLocation(in.opts, in.doc, in.file, in.env, uri); diags.HasErrors() {
 		return "", "", diags
 	}
 	if uri == "" {

@@ -131,6 +131,9 @@ type Deployed struct {
 // dependency order, waiting for each. Images must be built first: a
 // workload with image.build and no built image is refused.
 func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
+	if o.FailOnDestructive && (o.AllowDestructive || len(o.AllowDestroyTypes) > 0) {
+		return nil, fmt.Errorf("%w: fail-on-destructive refuses the destructive changes that allow-destructive or allowed destroy types allow: set one or the other", ErrCannotRun)
+	}
 	ws, err := load(o.Selection)
 	if err != nil {
 		return nil, err
@@ -148,9 +151,6 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 		if v, ok := s.Parameters["ContainerImage"]; ok && v == render.ImagePlaceholder(s.Workload) {
 			return nil, fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, s.Workload)
 		}
-	}
-	if o.FailOnDestructive && (o.AllowDestructive || len(o.AllowDestroyTypes) > 0) {
-		return nil, fmt.Errorf("%w: fail-on-destructive refuses the destructive changes that allow-destructive or allowed destroy types allow: set one or the other", ErrCannotRun)
 	}
 	opts = append(opts, deploy.AllowDestructive(o.AllowDestructive, o.AllowDestroyTypes...))
 	if o.Fingerprint != "" {
