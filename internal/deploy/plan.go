@@ -113,11 +113,53 @@ func (r *run) previewUntilDeployed(ctx context.Context, i int, dep string) error
 	if err != nil {
 		return err
 	}
+	nested, err := offlineNested(s, func(id string, _ map[string]string) (*cfn.Template, map[string]string, error) {
+		if res, ok := old.Active(oldParams)[id]; !ok || res.Type != "AWS::CloudFormation::Stack" {
+			return nil, nil, nil
+		}
+		return r.deployedNested(ctx, s.Name, id)
+	})
+	if err != nil {
+		return err
+	}
+	changes = append(changes, nested...)
 	*sp = StackPlan{StackName: sp.StackName, Kind: sp.Kind, Env: sp.Env, Workload: sp.Workload, Images: sp.Images,
 		ChangeSetType: sp.ChangeSetType, Preview: true, Changes: changes,
 		StatusReason: fmt.Sprintf("CloudFormation can plan this stack only after %s deploys (%s); shown: a preview from the templates. "+
 			"Deploy plans it again then, and checks that change set for destructive changes before executing it", dep, sp.Error)}
 	return nil
+}
+
+// deployedNested reads the template and parameters of the nested stack a
+// deployed stack holds as logicalID.
+func (r *run) deployedNested(ctx context.Context, stack, logicalID string) (*cfn.Template, map[string]string, error) {
+	out, err := r.api.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{
+		StackName: aws.String(stack), LogicalResourceId: aws.String(logicalID),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("find nested stack %s of %s: %w", logicalID, stack, err)
+	}
+	if out.StackResourceDetail == nil {
+		return nil, nil, fmt.Errorf("find nested stack %s of %s: CloudFormation returned no resource", logicalID, stack)
+	}
+	id := aws.ToString(out.StackResourceDetail.PhysicalResourceId)
+	live, err := r.describeStack(ctx, id)
+	if err != nil || live == nil {
+		return nil, nil, err
+	}
+	body, err := r.deployedTemplate(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := cfn.Parse(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse deployed template of nested stack %s of %s: %w", logicalID, stack, err)
+	}
+	params := map[string]string{}
+	for _, p := range live.Parameters {
+		params[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+	}
+	return t, params, nil
 }
 
 // run is one Plan or Deploy: the stacks in order and the change sets made.

@@ -904,3 +904,45 @@ func TestDestructiveChangesNeedAnOptIn(t *testing.T) {
 		t.Errorf("a type that is no CloudFormation type name: error %v, want one showing the form", err)
 	}
 }
+
+// The table to drop sits in the addon stack of a service CloudFormation
+// can plan only after the environment exports what it imports: the
+// preview reads the deployed addon stack, so the refusal comes before the
+// environment executes.
+func TestReplannedStackPreviewCoversItsNestedStacks(t *testing.T) {
+	const root = `Parameters:
+  AddonsTemplateURL: {Type: String}
+  App: {Type: String}
+Resources:
+  Service:
+    Type: AWS::AppRunner::Service
+    Properties: {ServiceName: api}
+  AddonsStack:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: !Ref AddonsTemplateURL
+      Parameters:
+        App: !Ref App
+`
+	const topic = "Parameters:\n  App: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+	const table = "  Table:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: orders\n"
+	e := newEnv(t)
+	env := envStack()
+	svc := deploy.Stack{Name: "app-test-api", Template: []byte(root), Parameters: map[string]string{"App": "app"}, DependsOn: []string{"app-test"},
+		Assets: map[string][]byte{"AddonsTemplateURL": []byte(topic + table)}}
+	if _, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{env, svc}); err != nil {
+		t.Fatalf("first deploy: %v", err)
+	}
+	executed := e.cfn.Count("ExecuteChangeSet")
+
+	env.Template = []byte(envTemplate + "    Export:\n      Name: !Sub ${AppName}-test-VpcId\n")
+	svc.Template = []byte(root + "  Connector:\n    Type: AWS::AppRunner::VpcConnector\n    Properties:\n      Subnets: [!ImportValue app-test-VpcId]\n")
+	svc.Assets = map[string][]byte{"AddonsTemplateURL": []byte(topic)}
+	_, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{env, svc})
+	if !errors.Is(err, deploy.ErrDestructive) || !strings.Contains(err.Error(), "stack app-test-api/AddonsStack: Table (AWS::DynamoDB::Table) is removed") {
+		t.Fatalf("error = %v, want the refusal naming the addon's table", err)
+	}
+	if n := e.cfn.Count("ExecuteChangeSet") - executed; n != 0 {
+		t.Errorf("%d change sets executed, want none: not even the environment", n)
+	}
+}
