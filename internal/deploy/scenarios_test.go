@@ -557,8 +557,8 @@ func TestTransientErrorsRetriedNothingExecutedTwice(t *testing.T) {
 	}
 }
 
-func TestNestedStackChangesAreRead(t *testing.T) {
-	const root = `Parameters:
+// addonsRoot is a service stack with an addons nested stack.
+const addonsRoot = `Parameters:
   AddonsTemplateURL: {Type: String}
   App: {Type: String}
 Resources:
@@ -572,6 +572,8 @@ Resources:
       Parameters:
         App: !Ref App
 `
+
+func TestNestedStackChangesAreRead(t *testing.T) {
 	addons := func(table string) string {
 		return `Parameters:
   App: {Type: String}
@@ -584,7 +586,7 @@ Resources:
 	}
 	e := newEnv(t)
 	stack := func(table string) deploy.Stack {
-		return deploy.Stack{Name: "app-test-api", Template: []byte(root), Parameters: map[string]string{"App": "app"},
+		return deploy.Stack{Name: "app-test-api", Template: []byte(addonsRoot), Parameters: map[string]string{"App": "app"},
 			Assets: map[string][]byte{"AddonsTemplateURL": []byte(addons(table))}}
 	}
 	if _, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack("orders")}); err != nil {
@@ -910,25 +912,11 @@ func TestDestructiveChangesNeedAnOptIn(t *testing.T) {
 // preview reads the deployed addon stack, so the refusal comes before the
 // environment executes.
 func TestReplannedStackPreviewCoversItsNestedStacks(t *testing.T) {
-	const root = `Parameters:
-  AddonsTemplateURL: {Type: String}
-  App: {Type: String}
-Resources:
-  Service:
-    Type: AWS::AppRunner::Service
-    Properties: {ServiceName: api}
-  AddonsStack:
-    Type: AWS::CloudFormation::Stack
-    Properties:
-      TemplateURL: !Ref AddonsTemplateURL
-      Parameters:
-        App: !Ref App
-`
 	const topic = "Parameters:\n  App: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
 	const table = "  Table:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: orders\n"
 	e := newEnv(t)
 	env := envStack()
-	svc := deploy.Stack{Name: "app-test-api", Template: []byte(root), Parameters: map[string]string{"App": "app"}, DependsOn: []string{"app-test"},
+	svc := deploy.Stack{Name: "app-test-api", Template: []byte(addonsRoot), Parameters: map[string]string{"App": "app"}, DependsOn: []string{"app-test"},
 		Assets: map[string][]byte{"AddonsTemplateURL": []byte(topic + table)}}
 	if _, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{env, svc}); err != nil {
 		t.Fatalf("first deploy: %v", err)
@@ -936,7 +924,7 @@ Resources:
 	executed := e.cfn.Count("ExecuteChangeSet")
 
 	env.Template = []byte(envTemplate + "    Export:\n      Name: !Sub ${AppName}-test-VpcId\n")
-	svc.Template = []byte(root + "  Connector:\n    Type: AWS::AppRunner::VpcConnector\n    Properties:\n      Subnets: [!ImportValue app-test-VpcId]\n")
+	svc.Template = []byte(addonsRoot + "  Connector:\n    Type: AWS::AppRunner::VpcConnector\n    Properties:\n      Subnets: [!ImportValue app-test-VpcId]\n")
 	svc.Assets = map[string][]byte{"AddonsTemplateURL": []byte(topic)}
 	_, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{env, svc})
 	if !errors.Is(err, deploy.ErrDestructive) || !strings.Contains(err.Error(), "stack app-test-api/AddonsStack: Table (AWS::DynamoDB::Table) is removed") {
