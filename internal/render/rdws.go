@@ -187,19 +187,25 @@ func rdwsImage(in rdwsInput, m rdwsManifest) (uri, repoType string, diags diag.L
 	return "", "", append(diags, d)
 }
 
-// pinLocation names image.location by digest when the options can pin
-// (PinImage); an empty location stays empty.
-func pinLocation(opts Options, doc *yaml.Node, file, env, location string) (string, diag.List) {
-	if location == "" || opts.PinImage == nil {
-		return location, nil
+// pinned names an image by digest when the options can pin (plan and
+// deploy), else returns it as written.
+func pinned(opts Options, ref string) (string, error) {
+	if ref == "" || opts.PinImage == nil {
+		return ref, nil
 	}
-	pinned, err := opts.PinImage(location)
+	return opts.PinImage(ref)
+}
+
+const pinFix = "let the job's credentials read the image, or name it by digest (repository@sha256:…)"
+
+// pinLocation is pinned for image.location, with a finding on it.
+func pinLocation(opts Options, doc *yaml.Node, file, env, location string) (string, diag.List) {
+	p, err := pinned(opts, location)
 	if err == nil {
-		return pinned, nil
+		return p, nil
 	}
 	d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: ruleImage, Env: env,
-		Message: fmt.Sprintf("image.location %q: %v", location, err),
-		Fix:     "let the job's credentials read the image, or write image.location as repository@sha256:…"}
+		Message: fmt.Sprintf("image.location %q: %v", location, err), Fix: pinFix}
 	if n := nodeAt(doc, "image", "location"); n != nil {
 		d.Line, d.Column = n.Line, n.Column
 	}
