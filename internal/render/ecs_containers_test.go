@@ -599,7 +599,9 @@ sidecars:
 
 	opts.PinImage = func(string) (string, error) { return "", errors.New("401 Unauthorized") }
 	_, diags, err = Render(ws, nil, nil, opts)
-	i := slices.IndexFunc(diags, func(d diag.Diagnostic) bool { return strings.Contains(d.Message, `sidecar proxy image "public.ecr.aws/envoy/envoy:v1": 401`) })
+	i := slices.IndexFunc(diags, func(d diag.Diagnostic) bool {
+		return strings.Contains(d.Message, `sidecar proxy image "public.ecr.aws/envoy/envoy:v1": 401`)
+	})
 	if err == nil || i < 0 || diags[i].Line != 13 {
 		t.Errorf("a sidecar image that cannot be read: %v, findings %v; want an error on its line (13)", err, diags)
 	}
