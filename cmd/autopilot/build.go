@@ -31,7 +31,7 @@ func buildFlags(fs *flag.FlagSet, o *run.BuildOptions) {
 	o.BaseImages = keyValues{}
 	fs.StringVar(&o.Repository, "repository", "", "push to REGISTRY/NAME instead of Amazon ECR (with several services, REGISTRY/NAME/<service>)")
 	fs.Var((*stringList)(&o.Tags), "tag", "extra image tag (repeatable); the git short SHA is always a tag")
-	fs.BoolVar(&o.Latest, "latest", false, "also tag images latest")
+	fs.BoolVar(&o.Latest, "latest", false, "also tag images latest (moves the tag: needs --mutable-tags)")
 	fs.StringVar(&o.Platform, "platform", "", "target platform os/arch (default linux/amd64, what App Runner runs)")
 	fs.Var(keyValues(o.BaseImages), "base-image", "use a local image for a base: REF=oci:DIR or REF=tar:FILE (repeatable; for air-gapped builds)")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "layer cache folder, which an Actions cache step can persist (default: the user cache dir)")

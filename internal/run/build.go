@@ -79,6 +79,9 @@ type Built struct {
 // (or writes it to Output). Workloads with image.location are skipped:
 // their image is used as written.
 func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
+	if o.Latest && !o.MutableTags && o.Output == "" && !o.NoPush {
+		return nil, fmt.Errorf("%w: --latest moves the latest tag on every build, and autopilot moves no tag unless --mutable-tags is set", ErrCannotRun)
+	}
 	ws, err := workspace.Load(o.Paths...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
@@ -233,6 +236,9 @@ func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img 
 			Tags: map[string]string{"copilot-application": ws.App, "copilot-service": workload}}, opts...); err != nil {
 			return Built{}, err
 		}
+		// An existing repository may allow moving tags; autopilot still
+		// moves none unless told to.
+		dst.ImmutableTags = dst.ImmutableTags || !o.MutableTags
 	}
 	if o.NoPush {
 		repo, err := name.NewRepository(dst.Repository)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	fakeecr "github.com/autopilot-dev/autopilot/internal/fakes/ecr"
+	"github.com/autopilot-dev/autopilot/internal/image"
 	"github.com/autopilot-dev/autopilot/internal/fakes/registry"
 )
 
@@ -262,5 +264,36 @@ func TestPlanBuildPushesNothingAndDeploysByDigest(t *testing.T) {
 	}
 	if repo, _ := api2.Repository("shop/web"); repo.Mutability != "MUTABLE" {
 		t.Errorf("with MutableTags the repository is %s", repo.Mutability)
+	}
+}
+
+// A build never moves a tag production may run, not even in an existing
+// repository whose tags ECR lets move, unless the build says so.
+func TestBuildMovesNoTagUnlessMutableTags(t *testing.T) {
+	reg := registry.StartT(t)
+	api := fakeecr.New("http://"+reg.Host, reg.Username, reg.Password)
+	t.Cleanup(api.Close)
+	api.AddRepository(fakeecr.Repository{Name: "shop/web", Mutability: "MUTABLE"})
+	root, bases := buildWorkspace(t)
+	o := BuildOptions{Selection: Selection{Paths: []string{root}}, BaseImages: bases, Revision: "0123456789abcdef", CacheDir: t.TempDir(),
+		ECR: ecr.New(ecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(api.URL),
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "not-a-secret", "")})}
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	if _, err := Build(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	// Other code under the same commit tag.
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000001")
+	if _, err := Build(context.Background(), o); !errors.Is(err, image.ErrTagExists) {
+		t.Fatalf("second build of another image under tag 0123456: %v, want the tag kept", err)
+	}
+	o.MutableTags = true
+	if _, err := Build(context.Background(), o); err != nil {
+		t.Fatalf("with MutableTags: %v", err)
+	}
+
+	o.MutableTags, o.Latest = false, true
+	if _, err := Build(context.Background(), o); !errors.Is(err, ErrCannotRun) || !strings.Contains(err.Error(), "--mutable-tags") {
+		t.Errorf("--latest without --mutable-tags: %v, want a refusal saying what to set", err)
 	}
 }
