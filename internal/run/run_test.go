@@ -391,7 +391,8 @@ func TestImageLocationIsPinnedToItsDigest(t *testing.T) {
 		return d.String()
 	}
 	reviewedDigest := push("the reviewed code")
-	ws := writeTree(t, map[string]string{
+	ws := t.TempDir()
+	writeFiles(t, ws, map[string]string{
 		"copilot/.workspace":                     "application: shop\n",
 		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
 		"copilot/api/manifest.yml":               "name: api\ntype: Backend Service\nimage:\n  location: " + location + "\n  port: 8080\n",
@@ -429,21 +430,6 @@ func TestImageLocationIsPinnedToItsDigest(t *testing.T) {
 	if _, err := Plan(ctx, o); err == nil || !strings.Contains(diags.String()+err.Error(), "manifest.yml:4") {
 		t.Errorf("plan of an unreadable image: %v\n%s\nwant a finding on image.location", err, diags.String())
 	}
-}
-
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for p, c := range files {
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
 }
 
 // copilotFlowLogs restates the flow-log resources Copilot v1.33 puts in an
@@ -551,5 +537,37 @@ func TestDeployOverCopilotEnvironmentKeepsFlowLogs(t *testing.T) {
 		if !strings.Contains(after, "\n  "+id) {
 			t.Errorf("the environment lost %s", strings.TrimSuffix(id, ":"))
 		}
+	}
+}
+
+// SIGINT and SIGTERM cancel the command's context; a plan then stops
+// with that error instead of rendering and planning on.
+func TestPlanStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	planned, err := Plan(ctx, PlanOptions{Selection: Selection{Paths: []string{example}}, Offline: true})
+	if !errors.Is(err, context.Canceled) || planned != nil {
+		t.Fatalf("plan of a cancelled context = %v, %v; want nothing and context.Canceled", planned, err)
+	}
+}
+
+// Without --strict the misspelled key is a warning, but the template
+// rendered without the VPC placement still refers to the service's security
+// group: the reference check stops the plan and names stack, resource and
+// name.
+func TestDanglingReferenceStopsThePlan(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "copilot/demo-service/manifest.yml")
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "placement: private", "placment: private", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	planned, err := Plan(context.Background(), PlanOptions{Selection: Selection{Paths: []string{dir}}, Offline: true})
+	want := `stack apprunner-vpc-test-demo-service: resource AddonsStack: Fn::GetAtt names "ServiceSecurityGroup"`
+	if planned != nil || err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("plan = %v, err = %v; want no plan and %q", planned, err, want)
 	}
 }
