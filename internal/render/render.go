@@ -20,7 +20,7 @@ import (
 type Options struct {
 	// App names the application; empty means the workspace's.
 	App string
-	// Images maps a workload name to its built image URI (tag or digest).
+	// Images maps a workload name to its built image URI (by digest).
 	// A workload with image.build and no entry gets ImagePlaceholder.
 	Images map[string]string
 	// PinImage, when set, turns an image.location that names a tag into

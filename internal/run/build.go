@@ -76,7 +76,7 @@ type BuildOptions struct {
 type Built struct {
 	Workload string
 	Image    deploy.Image
-	URI      string // repository:tag or repository@digest, what render puts in the stack
+	URI      string // repository@digest, what render puts in the stack
 }
 
 // Build builds every selected workload that has image.build and pushes it
