@@ -342,6 +342,17 @@ func TestDeployRefusesToDropTheDatabaseUnlessAllowed(t *testing.T) {
 	o.Paths = []string{ws}
 	executed := f.cfn.Count("ExecuteChangeSet")
 
+	// A plan shows the loss, and fails on it with fail-on-destructive.
+	planned, err := Plan(ctx, o)
+	if err != nil || len(planned.Plan.Destructive()) == 0 {
+		t.Fatalf("plan: %v, %d destructive changes; want the cluster's removal shown", err, len(planned.Plan.Destructive()))
+	}
+	strict := o
+	strict.FailOnDestructive = true
+	if _, err := Plan(ctx, strict); !errors.Is(err, ErrDestructive) {
+		t.Errorf("plan with fail-on-destructive: %v, want ErrDestructive", err)
+	}
+
 	_, err = Deploy(ctx, o)
 	if !errors.Is(err, deploy.ErrDestructive) {
 		t.Fatalf("deploy: %v, want the destructive refusal", err)
