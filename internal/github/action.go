@@ -50,6 +50,8 @@ type Inputs struct {
 	// destructive changes: all, or those to resources of these types.
 	AllowDestructive    bool
 	AllowedDestroyTypes []string
+	// MutableTags lets pushes move tags (and new ECR repositories allow it).
+	MutableTags bool
 }
 
 // Commands the action runs; auto picks from the event.
@@ -100,6 +102,7 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		{"strict", &in.Strict, true},
 		{"add-labels", &in.AddLabels, false},
 		{"allow-destructive", &in.AllowDestructive, false},
+		{"mutable-tags", &in.MutableTags, false},
 	} {
 		v, err := r.BoolInput(b.name, b.def)
 		errs = append(errs, err)

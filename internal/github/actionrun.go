@@ -399,19 +399,20 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		// A plan pushes nothing: it names each image by the digest the
 		// deploy that executes it will push, so the plan role needs no
 		// write access to the repositories production pulls from.
-		NoPush:     d.Has(StagePlan),
-		BaseImages: a.in.BaseImages,
-		CacheDir:   a.in.CacheDir,
-		CacheRepo:  a.in.CacheRepo,
-		Secrets:    a.in.Secrets,
-		Tags:       a.in.Tags,
-		Platform:   a.in.Platform,
-		Revision:   a.buildRevision(ctx, d),
-		Source:     sourceURL(a.env),
-		AWS:        a.aws,
-		Secret:     a.secret,
-		Progress:   a.log,
-		Version:    a.version,
+		NoPush:      d.Has(StagePlan),
+		BaseImages:  a.in.BaseImages,
+		CacheDir:    a.in.CacheDir,
+		CacheRepo:   a.in.CacheRepo,
+		Secrets:     a.in.Secrets,
+		Tags:        a.in.Tags,
+		MutableTags: a.in.MutableTags,
+		Platform:    a.in.Platform,
+		Revision:    a.buildRevision(ctx, d),
+		Source:      sourceURL(a.env),
+		AWS:         a.aws,
+		Secret:      a.secret,
+		Progress:    a.log,
+		Version:     a.version,
 	})
 	if err != nil {
 		return err
