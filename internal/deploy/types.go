@@ -81,12 +81,16 @@ const (
 
 // Plan is the result of planning a set of stacks, in dependency order.
 type Plan struct {
-	App         string      `json:"application"`
-	Account     string      `json:"account,omitempty"`
-	Region      string      `json:"region,omitempty"`
-	Offline     bool        `json:"offline"`
+	App     string `json:"application"`
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Offline bool   `json:"offline"`
+	// Fingerprint hashes every stack's record; with one environment it
+	// equals that environment's.
 	Fingerprint string      `json:"fingerprint"`
 	Stacks      []StackPlan `json:"stacks"`
+	// Records are what a reviewer approves, one per environment.
+	Records []Record `json:"records,omitempty"`
 }
 
 // StackPlan is the change set for one stack.
@@ -103,6 +107,11 @@ type StackPlan struct {
 	NoChanges     bool             `json:"noChanges"`
 	Changes       []ResourceChange `json:"changes"`
 	Images        []Image          `json:"images,omitempty"`
+	// Preview marks changes read from the templates rather than from a
+	// change set: CloudFormation can plan the stack only once a stack it
+	// depends on deployed (StatusReason says which). Deploy plans it again
+	// then, and checks that change set before executing it.
+	Preview bool `json:"preview,omitempty"`
 	// Error is set when the stack could not be planned; other stacks still are.
 	Error string `json:"error,omitempty"`
 }

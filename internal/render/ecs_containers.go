@@ -39,7 +39,8 @@ type ecsTask struct {
 	storage     storageSpec
 	overrides   []overrideRule
 	rollback    *rollbackAlarms
-	tracing     bool // the X-Ray collector sidecar
+	tracing     bool   // the X-Ray collector sidecar
+	collector   string // its image
 	connect     *serviceConnect
 	nlb         *nlbSpec
 }
@@ -143,6 +144,15 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 		t.credentials = *m.Image.Credentials
 	}
 
+	// Plan and deploy name every container image by digest.
+	pin := func(at manifest.Pos, what, ref string) string {
+		p, err := pinned(in.opts, ref)
+		if err != nil {
+			fail(at, ruleImage, fmt.Sprintf("%s %q: %v", what, ref, err), pinFix)
+			return ref
+		}
+		return p
+	}
 	if l := m.Logging; l.Set {
 		if l.Retention != nil {
 			t.retention = *l.Retention
@@ -151,6 +161,12 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 			fail(l.Pos, ruleUnsupported, "rendering logging.env_file is not supported yet: Copilot uploads the env file to S3 first", "move the variables into logging.variables")
 		}
 		if l.Router() {
+			image, at, what := defaultFluentBitImage, l.Pos, "the log router image"
+			if l.Image != nil {
+				image, at, what = *l.Image, l.At("image"), "logging.image"
+			}
+			image = pin(at, what, image)
+			l.Image = &image
 			t.logging = &l
 		}
 	}
@@ -159,37 +175,36 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 	if t.logging != nil {
 		names[firelensContainer] = true
 	}
-	{
-		for _, name := range sortedKeys(m.Sidecars) {
-			s := sidecarSpec{Sidecar: m.Sidecars[name], name: name}
-			at := s.Pos
-			switch {
-			case name == in.name || name == firelensContainer:
-				fail(at, ruleManifest, fmt.Sprintf("sidecar name %q is taken by the main container or the log router", name), "rename the sidecar")
-				continue
-			case s.EnvFile != nil:
-				fail(at, ruleUnsupported, fmt.Sprintf("rendering sidecars.%s.env_file is not supported yet: Copilot uploads the env file to S3 first", name), "move the variables into sidecars."+name+".variables")
-			}
-			s.image = s.Image.Location
-			if s.Image.IsMap && s.image == "" {
-				fail(at, ruleUnsupported, fmt.Sprintf("sidecar %q: building sidecar images is not supported yet", name), "push the image and set sidecars."+name+".image.location")
-			}
-			if s.image == "" && !s.Image.IsMap {
-				fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
-			}
-			if s.Port != nil {
-				p, proto, err := parsePort(*s.Port)
-				if err != nil {
-					fail(at, ruleManifest, fmt.Sprintf("sidecar %q: %v", name, err), "")
-				}
-				s.port, s.protocol = p, proto
-			}
-			if s.health, err = healthCheckNode(s.HealthCheck, "sidecars."+name+".healthcheck"); err != nil {
-				fail(at, ruleManifest, err.Error(), "")
-			}
-			names[name] = true
-			t.sidecars = append(t.sidecars, s)
+	for _, name := range sortedKeys(m.Sidecars) {
+		s := sidecarSpec{Sidecar: m.Sidecars[name], name: name}
+		at := s.Pos
+		switch {
+		case name == in.name || name == firelensContainer:
+			fail(at, ruleManifest, fmt.Sprintf("sidecar name %q is taken by the main container or the log router", name), "rename the sidecar")
+			continue
+		case s.EnvFile != nil:
+			fail(at, ruleUnsupported, fmt.Sprintf("rendering sidecars.%s.env_file is not supported yet: Copilot uploads the env file to S3 first", name), "move the variables into sidecars."+name+".variables")
 		}
+		s.image = s.Image.Location
+		if s.Image.IsMap && s.image == "" {
+			fail(at, ruleUnsupported, fmt.Sprintf("sidecar %q: building sidecar images is not supported yet", name), "push the image and set sidecars."+name+".image.location")
+		}
+		if s.image == "" && !s.Image.IsMap {
+			fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
+		}
+		s.image = pin(s.At("image"), "sidecar "+name+" image", s.image)
+		if s.Port != nil {
+			p, proto, err := parsePort(*s.Port)
+			if err != nil {
+				fail(at, ruleManifest, fmt.Sprintf("sidecar %q: %v", name, err), "")
+			}
+			s.port, s.protocol = p, proto
+		}
+		if s.health, err = healthCheckNode(s.HealthCheck, "sidecars."+name+".healthcheck"); err != nil {
+			fail(at, ruleManifest, err.Error(), "")
+		}
+		names[name] = true
+		t.sidecars = append(t.sidecars, s)
 	}
 
 	// Container dependencies: each names a container of the task with one
@@ -238,6 +253,9 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 	t.overrides = parseOverrides(m.TaskdefOverrides, fail)
 	t.rollback = parseRollbackAlarms(in, m.Deployment.RollbackAlarms, fail)
 	t.tracing = parseTracing(in, m.Observability, fail)
+	if t.tracing {
+		t.collector = pin(m.Observability.Pos, "the X-Ray collector image", otelCollectorImage)
+	}
 	t.connect = parseConnect(in, m.Network.Connect, fail)
 	t.nlb = parseNLB(in, m.NLB, fail)
 	for _, s := range t.sidecars {
@@ -527,11 +545,7 @@ func sidecarContainers(t ecsTask, tp taskPorts, common []*yaml.Node, serviceConn
 	}
 	var out []*yaml.Node
 	if l := t.logging; l != nil {
-		image := defaultFluentBitImage
-		if l.Image != nil {
-			image = *l.Image
-		}
-		c := kv("Name", firelensContainer, "Image", image,
+		c := kv("Name", firelensContainer, "Image", *l.Image,
 			"Environment", env(ecsVariables(l.Variables)),
 			"EnvironmentFiles", envFile("HasLoggingEnvFile", "LoggingEnvFileARN"))
 		if s := ecsSecrets(l.Secrets, nil); s != nil {
@@ -553,7 +567,7 @@ func sidecarContainers(t ecsTask, tp taskPorts, common []*yaml.Node, serviceConn
 		out = append(out, c)
 	}
 	if t.tracing {
-		out = append(out, xrayCollector())
+		out = append(out, xrayCollector(t.collector))
 	}
 	for _, s := range t.sidecars {
 		c := kv("Name", s.name, "Image", s.image)

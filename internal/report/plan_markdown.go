@@ -30,7 +30,7 @@ func PlanComments(p *deploy.Plan, run RunInfo, opts ...CommentOption) []Comment 
 	for _, e := range splitByEnv(p) {
 		c := Comment{Target: e.Target, Marker: e.Marker()}
 		c.Full = renderEnv(p, e, run, full, o)
-		header := c.Marker + "\n" + FingerprintLine(p.Fingerprint) + "\n"
+		header := c.Marker + "\n" + reviewLines(p, e.Env)
 		c.Body = header + c.Full
 		if len(c.Body) > CommentLimit {
 			c.Trimmed = true
@@ -162,6 +162,9 @@ func renderStack(b *strings.Builder, s deploy.StackPlan, level detail) {
 			line += " (" + text(s.ChangeSetType) + ")"
 			plain += " (" + s.ChangeSetType + ")"
 		}
+	}
+	if s.Preview {
+		fmt.Fprintf(b, "> [!NOTE]\n> Preview: %s\n\n", text(s.StatusReason))
 	}
 	// A long list of additions (a new stack) says little row by row: it
 	// folds under its headline, as tfcmt and Atlantis fold long plans.
