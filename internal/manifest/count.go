@@ -12,8 +12,12 @@ import (
 // Count is `count: N` or the advanced map: a range (min-max or {min, max,
 // spot_from}), spot, and scaling metrics.
 type Count struct {
-	Pos                     Pos
-	Set                     bool
+	// Section is count as a map (no keys for `count: N`).
+	Section `yaml:"-"`
+	// Range is count.range as a map (no keys for `range: 1-10`), and
+	// RangeText the range as written in the `1-10` form.
+	Range                   Section
+	RangeText               string
 	Value                   *int
 	Spot                    *int
 	Min, Max, SpotFrom      *int
@@ -81,7 +85,7 @@ func parseMetric(n *yaml.Node, duration bool) (*ScalingMetric, error) {
 }
 
 func (c *Count) UnmarshalYAML(n *yaml.Node) error {
-	c.Set, c.Pos = true, PosOf(n)
+	c.Section = newSection(n)
 	if n.Kind == yaml.ScalarNode {
 		var v int
 		if err := n.Decode(&v); err != nil {
@@ -101,7 +105,9 @@ func (c *Count) UnmarshalYAML(n *yaml.Node) error {
 		c.Spot = &v
 	}
 	if r := valueOf(n, "range"); r != nil {
+		c.Range = newSection(r)
 		if r.Kind == yaml.ScalarNode {
+			c.RangeText = r.Value
 			lo, hi, ok := strings.Cut(r.Value, "-")
 			minV, err1 := strconv.Atoi(lo)
 			maxV, err2 := strconv.Atoi(hi)

@@ -11,6 +11,7 @@ type Environment struct {
 			ID      string `yaml:"id"`
 			CIDR    string `yaml:"cidr"`
 			Subnets struct {
+				Section `yaml:"-"`
 				Public  []Subnet `yaml:"public"`
 				Private []Subnet `yaml:"private"`
 			} `yaml:"subnets"`
@@ -24,17 +25,31 @@ type Environment struct {
 	Observability struct {
 		ContainerInsights *bool `yaml:"container_insights"`
 	} `yaml:"observability"`
-	HTTP EnvHTTP `yaml:"http"`
+	HTTP EnvHTTP        `yaml:"http"`
+	CDN  BoolOrMap[CDN] `yaml:"cdn"`
 }
 
-// HasCDN reports that the manifest configures `cdn`.
+// HasCDN reports that the manifest has the key `cdn`, with any value.
 func (e Environment) HasCDN() bool { return e.Has("cdn") }
+
+// CDNEnabled reports that the environment has a CloudFront distribution:
+// `cdn: true` or a map.
+func (e Environment) CDNEnabled() bool {
+	return e.CDN.IsMap || e.CDN.IsBool && !e.CDN.Bad && e.CDN.Bool
+}
+
+// CDN is `cdn` as a map.
+type CDN struct {
+	Certificate  *string `yaml:"certificate"`
+	TerminateTLS *bool   `yaml:"terminate_tls"`
+}
 
 // Subnet is one of network.vpc.subnets.public or .private.
 type Subnet struct {
-	ID   string `yaml:"id"`
-	CIDR string `yaml:"cidr"`
-	AZ   string `yaml:"az"`
+	Section `yaml:"-"`
+	ID      string `yaml:"id"`
+	CIDR    string `yaml:"cidr"`
+	AZ      string `yaml:"az"`
 }
 
 // SGRule is one of network.vpc.security_group.ingress or .egress.
@@ -56,27 +71,34 @@ type EnvHTTP struct {
 			Prefix     *string `yaml:"prefix"`
 		}] `yaml:"access_logs"`
 		Ingress struct {
+			Section   `yaml:"-"`
 			CDN       *bool     `yaml:"cdn"`
 			SourceIPs []Located `yaml:"source_ips"`
 		} `yaml:"ingress"`
+		// DeprecatedSG is the deprecated form of ingress.
 		DeprecatedSG struct {
+			Section `yaml:"-"`
 			Ingress struct {
+				Section    `yaml:"-"`
 				RestrictTo struct {
-					CDN *bool `yaml:"cdn"`
+					Section `yaml:"-"`
+					CDN     *bool `yaml:"cdn"`
 				} `yaml:"restrict_to"`
 			} `yaml:"ingress"`
 		} `yaml:"security_groups"`
 	} `yaml:"public"`
 	Private struct {
 		Section      `yaml:"-"`
-		Certificates []string `yaml:"certificates"`
-		Subnets      []string `yaml:"subnets"`
-		SSLPolicy    *string  `yaml:"ssl_policy"`
+		Certificates []string  `yaml:"certificates"`
+		Subnets      []Located `yaml:"subnets"`
+		SSLPolicy    *string   `yaml:"ssl_policy"`
 		Ingress      struct {
 			VPC *bool `yaml:"vpc"`
 		} `yaml:"ingress"`
 		DeprecatedSG struct {
+			Section `yaml:"-"`
 			Ingress struct {
+				Section `yaml:"-"`
 				FromVPC *bool `yaml:"from_vpc"`
 			} `yaml:"ingress"`
 		} `yaml:"security_groups"`
@@ -87,6 +109,15 @@ type EnvHTTP struct {
 type Located struct {
 	Value string
 	Pos   Pos
+}
+
+// Values are the strings of a list of Located, nil for none.
+func Values(ls []Located) []string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Value)
+	}
+	return out
 }
 
 func (l *Located) UnmarshalYAML(n *yaml.Node) error {

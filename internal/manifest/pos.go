@@ -25,17 +25,36 @@ type Section struct {
 	// Pos is where the mapping is; zero when the manifest leaves it out.
 	Pos Pos
 	// Set reports that the manifest has the mapping (not null).
-	Set  bool
-	keys map[string]Pos
+	Set     bool
+	mapping bool
+	keys    map[string]field
+}
+
+// IsMapping reports that the value is a mapping (not a scalar or a list).
+func (s Section) IsMapping() bool { return s.mapping }
+
+// field is where one key of a mapping and its value are.
+type field struct {
+	key, value Pos
+	null       bool
 }
 
 // At is the position of the value of key in the mapping, or the zero Pos.
-func (s Section) At(key string) Pos { return s.keys[key] }
+func (s Section) At(key string) Pos { return s.keys[key].value }
 
-// Has reports that the mapping sets key (to anything, null included).
+// KeyAt is the position of key itself in the mapping, or the zero Pos.
+func (s Section) KeyAt(key string) Pos { return s.keys[key].key }
+
+// Has reports that the mapping has key (with any value, null included).
 func (s Section) Has(key string) bool {
 	_, ok := s.keys[key]
 	return ok
+}
+
+// Present reports that the mapping has key with a value that is not null.
+func (s Section) Present(key string) bool {
+	f, ok := s.keys[key]
+	return ok && !f.null
 }
 
 var (

@@ -146,11 +146,13 @@ func (h *AppRunnerHealthCheck) UnmarshalYAML(n *yaml.Node) error {
 
 // PrivateHTTP is `private: true` or `private: {endpoint: vpce-id}`.
 type PrivateHTTP struct {
+	Section  `yaml:"-"`
 	Enabled  bool
 	Endpoint *string
 }
 
 func (p *PrivateHTTP) UnmarshalYAML(n *yaml.Node) error {
+	p.Section = newSection(n)
 	if n.Kind == yaml.MappingNode {
 		var m struct {
 			Endpoint *string `yaml:"endpoint"`
@@ -223,11 +225,14 @@ func (p *Placement) UnmarshalYAML(n *yaml.Node) error {
 // the same keeps a first deploy from deleting them. Only a missing or
 // null key leaves them out.
 type FlowLogs struct {
+	Pos       Pos
 	Set       bool
+	Off       bool // written `false`, which does not turn them off
 	Retention *int
 }
 
 func (f *FlowLogs) UnmarshalYAML(n *yaml.Node) error {
+	f.Pos = PosOf(n)
 	if n.Kind == yaml.MappingNode {
 		var m struct {
 			Retention *int `yaml:"retention"`
@@ -242,20 +247,22 @@ func (f *FlowLogs) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&on); err != nil {
 		return err
 	}
-	f.Set = true
+	f.Set, f.Off = true, !on
 	return nil
 }
 
 // PortRange is a security group rule's `ports`: 80 or 1-100.
 type PortRange struct {
-	Pos   Pos
-	Set   bool
-	Value string // as written
-	ok    bool   // a scalar
+	Pos    Pos
+	Set    bool
+	Value  string // as written
+	Scalar bool   // a scalar, not a list or map
+	Int    bool   // an integer, not a string
 }
 
 func (p *PortRange) UnmarshalYAML(n *yaml.Node) error {
-	p.Pos, p.Set, p.Value, p.ok = PosOf(n), true, n.Value, n.Kind == yaml.ScalarNode
+	p.Pos, p.Set, p.Value, p.Scalar = PosOf(n), true, n.Value, n.Kind == yaml.ScalarNode
+	p.Int = p.Scalar && n.ShortTag() == "!!int"
 	return nil
 }
 
@@ -264,7 +271,7 @@ var portRange = regexp.MustCompile(`^(\d+)-(\d+)$`)
 // Bounds returns the range's from and to ports.
 func (p PortRange) Bounds() (from, to int, err error) {
 	v := strings.TrimSpace(p.Value)
-	if !p.ok || v == "" {
+	if !p.Scalar || v == "" {
 		return 0, 0, errors.New(`"ports" must be a port such as 80 or a range such as 8000-8080`)
 	}
 	if m := portRange.FindStringSubmatch(v); m != nil {
@@ -290,8 +297,8 @@ type BoolOrMap[T any] struct {
 	Err                      error // why the map did not decode
 }
 
-// Present reports that the manifest sets the field.
-func (b BoolOrMap[T]) Present() bool { return b.IsBool || b.IsMap || b.Bad }
+// Written reports that the manifest sets the field (to any value but null).
+func (b BoolOrMap[T]) Written() bool { return b.IsBool || b.IsMap || b.Bad }
 
 func (b *BoolOrMap[T]) UnmarshalYAML(n *yaml.Node) error {
 	b.Section = newSection(n)
@@ -341,10 +348,14 @@ func (u *ListOrMap[L, M]) UnmarshalYAML(n *yaml.Node) error {
 
 // newSection records n as a Section, for types that decode themselves.
 func newSection(n *yaml.Node) Section {
-	s := Section{Pos: PosOf(n), Set: n.Tag != "!!null", keys: map[string]Pos{}}
+	s := Section{Pos: PosOf(n), Set: n.Tag != "!!null", mapping: n.Kind == yaml.MappingNode, keys: map[string]field{}}
 	if n.Kind == yaml.MappingNode {
 		for j := 0; j+1 < len(n.Content); j += 2 {
-			s.keys[n.Content[j].Value] = PosOf(n.Content[j+1])
+			v := n.Content[j+1]
+			for v.Kind == yaml.AliasNode && v.Alias != nil {
+				v = v.Alias
+			}
+			s.keys[n.Content[j].Value] = field{key: PosOf(n.Content[j]), value: PosOf(n.Content[j+1]), null: v.Tag == "!!null"}
 		}
 	}
 	return s

@@ -260,6 +260,7 @@ func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
 
 // MountPoint is one of a sidecar's mount_points.
 type MountPoint struct {
+	Section      `yaml:"-"`
 	SourceVolume *string `yaml:"source_volume"`
 	Path         *string `yaml:"path"`
 	ReadOnly     *bool   `yaml:"read_only"`
@@ -294,6 +295,12 @@ type Storage struct {
 	Volumes    map[string]Volume `yaml:"volumes"`
 }
 
+// Declares reports that storage.volumes has the volume name (not null).
+func (s Storage) Declares(name string) bool {
+	v, ok := s.Volumes[name]
+	return ok && v.Set
+}
+
 // Volume is one of storage.volumes.
 type Volume struct {
 	Section  `yaml:"-"`
@@ -325,15 +332,18 @@ type TaskdefOverride struct {
 
 // NLB is a Load Balanced Web Service's `nlb`.
 type NLB struct {
-	Section             `yaml:"-"`
 	NLBListener         `yaml:",inline"`
 	AdditionalListeners []NLBListener `yaml:"additional_listeners"`
+	// Alias is read by lint; render refuses it.
+	Alias Alias `yaml:"alias"`
 }
 
 // NLBListener is nlb or one of nlb.additional_listeners.
 type NLBListener struct {
+	Section     `yaml:"-"`
 	Port        *string `yaml:"port"`
 	HealthCheck struct {
+		Section            `yaml:"-"`
 		Port               *int    `yaml:"port"`
 		HealthyThreshold   *int64  `yaml:"healthy_threshold"`
 		UnhealthyThreshold *int64  `yaml:"unhealthy_threshold"`
@@ -379,7 +389,7 @@ type Queue struct {
 
 // Empty reports a queue without any setting.
 func (q Queue) Empty() bool {
-	return q.Retention == nil && q.Delay == nil && q.Timeout == nil && q.DeadLetter.Tries == nil && !q.FIFO.Present()
+	return q.Retention == nil && q.Delay == nil && q.Timeout == nil && q.DeadLetter.Tries == nil && !q.FIFO.Written()
 }
 
 // QueueFIFO is a queue's fifo as a map.
@@ -392,8 +402,10 @@ type QueueFIFO struct {
 
 // StaticSite is a Static Site's manifest, as far as autopilot reads it.
 type StaticSite struct {
-	HTTP struct {
-		Section `yaml:"-"`
-		Alias   *string `yaml:"alias"`
+	Section `yaml:"-"`
+	HTTP    struct {
+		Section     `yaml:"-"`
+		Alias       *string `yaml:"alias"`
+		Certificate *string `yaml:"certificate"`
 	} `yaml:"http"`
 }

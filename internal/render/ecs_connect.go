@@ -24,7 +24,7 @@ type serviceConnect struct {
 func parseConnect(in ecsInput, c manifest.BoolOrMap[struct {
 	Alias *string `yaml:"alias"`
 }], fail failFunc) *serviceConnect {
-	if !c.Present() {
+	if !c.Written() {
 		return nil
 	}
 	var sc serviceConnect

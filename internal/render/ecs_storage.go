@@ -63,7 +63,7 @@ func parseStorage(in ecsInput, m *ecsManifest, fail failFunc) {
 			fail(at, ruleManifest, fmt.Sprintf("storage.volumes.%s needs a path to mount it at", name), "set storage.volumes."+name+".path")
 		}
 		switch {
-		case !v.EFS.Present():
+		case !v.EFS.Written():
 		case v.EFS.IsBool:
 			if v.EFS.Bad {
 				fail(at, ruleManifest, fmt.Sprintf("storage.volumes.%s.efs must be true, false or a map", name), "")

@@ -30,7 +30,7 @@ type fifoSpec struct {
 func parseFIFO(n manifest.BoolOrMap[manifest.QueueFIFO]) (fifoSpec, error) {
 	var f fifoSpec
 	switch {
-	case !n.Present():
+	case !n.Written():
 		return f, nil
 	case n.IsMap && n.Err != nil:
 		return f, fmt.Errorf("decode fifo: %v", n.Err)
@@ -102,7 +102,7 @@ type topicQueue struct {
 // defaults), false, or a map.
 func parseTopicQueue(n manifest.BoolOrMap[manifest.Queue]) (*queueSpec, error) {
 	switch {
-	case !n.Present():
+	case !n.Written():
 		return nil, nil
 	case n.IsMap && n.Err != nil:
 		return nil, fmt.Errorf("decode queue: %v", n.Err)

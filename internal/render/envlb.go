@@ -51,7 +51,7 @@ func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan) (envLB, dia
 		if !p.imported {
 			errAt(h.Private.At("subnets"), ruleManifest, "http.private.subnets can only be set with an imported VPC (network.vpc.id)", "remove http.private.subnets")
 		}
-		for _, s := range h.Private.Subnets {
+		for _, s := range manifest.Values(h.Private.Subnets) {
 			if p.imported && !slices.Contains(p.privateIDs, s) && !slices.Contains(p.publicIDs, s) {
 				errAt(h.Private.At("subnets"), ruleManifest, fmt.Sprintf("subnet %s of http.private.subnets is not one of the imported subnets", s), "list subnets from network.vpc.subnets")
 			}
@@ -70,7 +70,7 @@ func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan) (envLB, dia
 		lb.privateSSL = *h.Private.SSLPolicy
 	}
 	lb.allowVPCIngress = h.Private.Ingress.VPC != nil && *h.Private.Ingress.VPC || h.Private.DeprecatedSG.Ingress.FromVPC != nil && *h.Private.DeprecatedSG.Ingress.FromVPC
-	lb.internalSubnets = h.Private.Subnets
+	lb.internalSubnets = manifest.Values(h.Private.Subnets)
 	return lb, diags
 }
 

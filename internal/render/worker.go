@@ -74,7 +74,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 			fail(t.Queue.Pos, ruleManifest, fmt.Sprintf("subscribe.topics[%d].%v", i, err), "")
 		}
 		switch {
-		case !t.Queue.Present() && eventsFIFO:
+		case !t.Queue.Written() && eventsFIFO:
 			s.name += ".fifo"
 		case q != nil && q.fifo.enabled:
 			s.name += ".fifo"
