@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v93/github"
+
+	"github.com/autopilot-dev/autopilot/internal/run"
 )
 
 // Inputs are the action's inputs (action.yml), read from INPUT_* variables.
@@ -23,7 +25,9 @@ type Inputs struct {
 	FailOnDestructive   bool
 	RequireReviewedPlan bool
 	SARIFFile           string
-	Strict              bool
+	// Strict makes lint warnings (unknown keys among them) errors that stop
+	// the run before anything is built, planned or deployed.
+	Strict bool
 	// Repository pushes images to REGISTRY/NAME instead of Amazon ECR.
 	Repository string
 	// BaseImages replace base images with local ones (REF=oci:DIR or
@@ -31,6 +35,16 @@ type Inputs struct {
 	BaseImages map[string]string
 	// ArtifactsBucket receives addon templates and large templates.
 	ArtifactsBucket string
+	// CacheDir keeps built layers between runs; CacheRepo shares RUN
+	// layers between machines (REGISTRY/NAME).
+	CacheDir, CacheRepo string
+	// Secrets are build secrets, one id=NAME,src=FILE or id=NAME,env=VAR each.
+	Secrets []string
+	// Tags are extra image tags; Platform is the images' os/arch.
+	Tags     []string
+	Platform string
+	// AddLabels keeps the pull request's autopilot:* labels in step with its plan.
+	AddLabels bool
 }
 
 // Commands the action runs; auto picks from the event.
@@ -50,6 +64,10 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		SARIFFile:       r.Input("sarif-file"),
 		Repository:      r.Input("repository"),
 		ArtifactsBucket: r.Input("artifacts-bucket"),
+		CacheDir:        r.Input("cache-dir"),
+		CacheRepo:       r.Input("cache-repo"),
+		Tags:            splitList(r.Input("tags")),
+		Platform:        r.Input("platform"),
 	}
 	if in.Command == "" {
 		in.Command = "auto"
@@ -67,12 +85,16 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
+		def  bool
 	}{
-		{"fail-on-destructive", &in.FailOnDestructive},
-		{"require-reviewed-plan", &in.RequireReviewedPlan},
-		{"strict", &in.Strict},
+		{"fail-on-destructive", &in.FailOnDestructive, false},
+		{"require-reviewed-plan", &in.RequireReviewedPlan, false},
+		// Strict unless the workflow says otherwise: a misspelled key,
+		// which Copilot ignores, must not silently change what deploys.
+		{"strict", &in.Strict, true},
+		{"add-labels", &in.AddLabels, false},
 	} {
-		v, err := r.BoolInput(b.name, false)
+		v, err := r.BoolInput(b.name, b.def)
 		errs = append(errs, err)
 		*b.dst = v
 	}
@@ -86,6 +108,17 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 			in.BaseImages = map[string]string{}
 		}
 		in.BaseImages[ref] = src
+	}
+	// A secret's fields are comma-separated, so secrets are one per line.
+	for i, line := range strings.Split(r.Input("secrets"), "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		if _, err := run.ParseSecret(line); err != nil {
+			errs = append(errs, fmt.Errorf("input secrets, line %d: %w", i+1, err))
+			continue
+		}
+		in.Secrets = append(in.Secrets, line)
 	}
 	return in, errors.Join(errs...)
 }

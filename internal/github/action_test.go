@@ -108,21 +108,26 @@ func TestReadInputs(t *testing.T) {
 		want    Inputs
 		wantErr string
 	}{
-		{"defaults", map[string]string{}, Inputs{Command: "auto", Path: ".", RoleSessionName: "autopilot"}, ""},
+		{"defaults", map[string]string{}, Inputs{Command: "auto", Path: ".", RoleSessionName: "autopilot", Strict: true}, ""},
 		{"everything", map[string]string{
 			"INPUT_COMMAND": "Deploy", "INPUT_PATH": "infra", "INPUT_ENVIRONMENTS": "test, prod",
 			"INPUT_SERVICES": "api\nweb\n", "INPUT_AWS-REGION": "eu-west-1", "INPUT_ROLE-TO-ASSUME": testRole,
 			"INPUT_ROLE-SESSION-NAME": "gh-42", "INPUT_GITHUB-TOKEN": "ghs_x", "INPUT_FAIL-ON-DESTRUCTIVE": "true",
 			"INPUT_REQUIRE-REVIEWED-PLAN": "True", "INPUT_SARIF-FILE": "lint.sarif", "INPUT_STRICT": "FALSE",
 			"INPUT_REPOSITORY": "localhost:5000/shop", "INPUT_BASE-IMAGES": "busybox=oci:/images/busybox\nalpine:3=tar:/images/alpine.tar",
-			"INPUT_ARTIFACTS-BUCKET": "shop-artifacts",
+			"INPUT_ARTIFACTS-BUCKET": "shop-artifacts", "INPUT_CACHE-DIR": "/cache", "INPUT_CACHE-REPO": "localhost:5000/cache",
+			"INPUT_SECRETS": "id=npm,env=NPM_TOKEN\n\n  id=pip,src=/run/pip.conf\n", "INPUT_TAGS": "v1.2.3, stable",
+			"INPUT_PLATFORM": "linux/arm64", "INPUT_ADD-LABELS": "true",
 		}, Inputs{
 			Command: "deploy", Path: "infra", Environments: []string{"test", "prod"}, Services: []string{"api", "web"},
 			Region: "eu-west-1", RoleToAssume: testRole, RoleSessionName: "gh-42", GitHubToken: "ghs_x",
 			FailOnDestructive: true, RequireReviewedPlan: true, SARIFFile: "lint.sarif", Repository: "localhost:5000/shop",
 			BaseImages:      map[string]string{"busybox": "oci:/images/busybox", "alpine:3": "tar:/images/alpine.tar"},
-			ArtifactsBucket: "shop-artifacts",
+			ArtifactsBucket: "shop-artifacts", CacheDir: "/cache", CacheRepo: "localhost:5000/cache",
+			Secrets: []string{"id=npm,env=NPM_TOKEN", "id=pip,src=/run/pip.conf"}, Tags: []string{"v1.2.3", "stable"},
+			Platform: "linux/arm64", AddLabels: true,
 		}, ""},
+		{"bad secret", map[string]string{"INPUT_SECRETS": "id=npm,env=NPM_TOKEN\nnpm=secret-value"}, Inputs{}, "input secrets, line 2"},
 		{"unknown command", map[string]string{"INPUT_COMMAND": "destroy"}, Inputs{}, "use one of auto, lint"},
 		{"bad boolean", map[string]string{"INPUT_STRICT": "yes"}, Inputs{}, "input strict"},
 		{"bad base image", map[string]string{"INPUT_BASE-IMAGES": "busybox=/images"}, Inputs{}, "REF=oci:DIR"},
@@ -134,6 +139,9 @@ func TestReadInputs(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "secret-value") {
+					t.Errorf("the error repeats a mistaken secret's value: %v", err)
 				}
 				return
 			}
@@ -191,5 +199,24 @@ func TestActionYAMLDeclaresEveryInput(t *testing.T) {
 	}
 	if diff := cmp.Diff(declared, read); diff != "" {
 		t.Errorf("inputs declared in action.yml (-) and read by ReadInputs (+):\n%s", diff)
+	}
+
+	// The defaults agree: ReadInputs given action.yml's defaults reads what
+	// it reads with none (a CLI run of `autopilot action`), strict included.
+	defaults := map[string]string{}
+	for name, in := range action.Inputs {
+		if !strings.HasPrefix(*in.Default, "${{") {
+			defaults["INPUT_"+strings.ToUpper(name)] = *in.Default
+		}
+	}
+	withDefaults, _ := newTestRuntime(t, defaults)
+	fromYAML, err := ReadInputs(withDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, _ := newTestRuntime(t, nil)
+	fromCode, _ := ReadInputs(none)
+	if diff := cmp.Diff(fromCode, fromYAML); diff != "" || !fromYAML.Strict {
+		t.Errorf("defaults of ReadInputs (-) and action.yml (+) differ, or strict is off by default:\n%s", diff)
 	}
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type Options struct {
 	// bucket and its KMS key (from the app stack), used by the environment
 	// manager role and by workloads with secrets.
 	ArtifactBucketARN, ArtifactKeyARN string
+	// Context, when set, stops a render between stacks once it is done
+	// (SIGINT, SIGTERM); Render then returns its error.
+	Context context.Context
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
@@ -139,6 +143,9 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 
 	var envStacks, wkldStacks []Stack
 	for _, env := range envs {
+		if err := opts.cancelled(); err != nil {
+			return nil, diags, err
+		}
 		vars := opts.Vars
 		vars.App, vars.Env = app, env
 		decoded := map[string]*manifest.Workload{}
@@ -201,6 +208,9 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			if len(selected) > 0 && !selected[w.Name] {
 				continue
 			}
+			if err := opts.cancelled(); err != nil {
+				return nil, diags, err
+			}
 			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
 				if m := decoded[w.Name]; m != nil {
 					https := envHTTPS
@@ -260,6 +270,14 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		return nil, diags, &diag.Failure{Op: "render", Diags: diags}
 	}
 	return append(envStacks, wkldStacks...), diags, nil
+}
+
+// cancelled returns the context's error once it is done.
+func (o Options) cancelled() error {
+	if o.Context == nil || o.Context.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("render stopped: %w", o.Context.Err())
 }
 
 func findManifest(ms []*workspace.Manifest, name string) *workspace.Manifest {
