@@ -505,6 +505,22 @@ func TestLintInvalid(t *testing.T) {
 		{name: "source ip is not a CIDR", files: env("name: test\ntype: Environment\nhttp:\n  public:\n    ingress:\n      source_ips: [1.2.3.4]\n"),
 			want: []want{{rule: "schema/pattern", sev: E, line: 6, col: 20, file: testFile}}},
 
+		// --- x-autopilot (ECS Express Mode) ---
+		{name: "x-autopilot runtime value", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\nx-autopilot:\n  runtime: fargate\n"),
+			want: []want{{rule: "schema/enum", sev: E, line: 7, col: 12, text: "ecs-express"}, {rule: "apprunner-availability", sev: N, line: 2, col: 7}}},
+		{name: "x-autopilot is a Request-Driven Web Service's", files: svc("name: svc\ntype: Backend Service\nimage:\n  location: nginx\nx-autopilot:\n  runtime: ecs-express\n"),
+			want: []want{{rule: "unknown-key", sev: W, line: 5, col: 1}}},
+		{name: "removing App Runner needs the Express runtime", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\nhttp:\n  healthcheck: /health\nenvironments:\n  prod:\n    x-autopilot:\n      app-runner: remove\n"),
+			want: []want{{rule: "render/manifest", sev: E, line: 11, col: 19, env: "prod", text: "needs runtime: ecs-express"}, {rule: "apprunner-availability", sev: N, line: 2, col: 7}}},
+		{name: "the Express mapping per environment", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\ncount: high-availability/3\nenvironments:\n  prod:\n    x-autopilot:\n      runtime: ecs-express\n"),
+			want: []want{
+				{rule: "render/ecs-express", sev: N, line: 10, col: 16, env: "prod", text: "beside the App Runner service"},
+				{rule: "render/ecs-express", sev: N, line: 10, col: 7, env: "prod", text: "auto scaling"},
+				{rule: "render/ecs-express", sev: W, line: 10, col: 7, env: "prod", text: "over TCP"},
+				{rule: "render/ecs-express", sev: W, line: 6, col: 8, env: "prod", text: "high-availability/3"},
+				{rule: "apprunner-availability", sev: N, line: 2, col: 7},
+			}},
+
 		// --- the lead's rules ---
 		{name: "App Runner size pair", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\ncpu: 1024\nmemory: 512\n"),
 			want: []want{{rule: "apprunner-instance-size", sev: E, line: 7, col: 9}, {rule: "apprunner-availability", sev: N, line: 2, col: 7}}},

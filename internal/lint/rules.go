@@ -171,7 +171,7 @@ func init() {
 	register(rule{id: "name-length", kinds: nil, check: checkNameLength})
 	register(rule{id: "apprunner-availability", kinds: rdws, check: func(c *context) {
 		c.report(c.get("type"), diag.Notice, "AWS App Runner is closed to new customers since 2026-04-30: accounts that never used it cannot create this service",
-			"deploy to an account that already runs App Runner, or move the workload to a Load Balanced Web Service (ECS)")
+			"deploy to an account that already runs App Runner, or move the service to Amazon ECS Express Mode with x-autopilot.runtime: ecs-express (see the README)")
 	}})
 	// A Scheduled Job's count must be a number; the schema says so.
 	register(rule{id: "autoscaling", kinds: []workspace.Kind{workspace.LoadBalancedWebService, workspace.BackendService, workspace.WorkerService}, check: checkAutoscaling})
