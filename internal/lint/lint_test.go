@@ -521,6 +521,12 @@ func TestLintInvalid(t *testing.T) {
 				{rule: "apprunner-availability", sev: N, line: 2, col: 7},
 			}},
 
+		{name: "step 2 leaves no App Runner service to warn about", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\nhttp:\n  healthcheck: /health\nx-autopilot:\n  runtime: ecs-express\n  app-runner: remove\n"),
+			want: []want{
+				{rule: "render/ecs-express", sev: N, line: 10, col: 15, text: "deletes the App Runner service"},
+				{rule: "render/ecs-express", sev: N, line: 9, col: 3, text: "auto scaling"},
+			}},
+
 		// --- the lead's rules ---
 		{name: "App Runner size pair", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\ncpu: 1024\nmemory: 512\n"),
 			want: []want{{rule: "apprunner-instance-size", sev: E, line: 7, col: 9}, {rule: "apprunner-availability", sev: N, line: 2, col: 7}}},

@@ -170,6 +170,9 @@ func init() {
 	register(rule{id: "apprunner-healthcheck-range", kinds: rdws, check: checkAppRunnerHealthCheck})
 	register(rule{id: "name-length", kinds: nil, check: checkNameLength})
 	register(rule{id: "apprunner-availability", kinds: rdws, check: func(c *context) {
+		if c.rdws != nil && c.rdws.Autopilot.Express() && c.rdws.Autopilot.RemoveAppRunner() {
+			return // no App Runner service left to create
+		}
 		c.report(c.get("type"), diag.Notice, "AWS App Runner is closed to new customers since 2026-04-30: accounts that never used it cannot create this service",
 			"deploy to an account that already runs App Runner, or move the service to Amazon ECS Express Mode with x-autopilot.runtime: ecs-express (see the README)")
 	}})

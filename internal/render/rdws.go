@@ -118,6 +118,8 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 	}
 	hc := m.HTTP.HealthCheck
 	if !appRunner {
+		// The health-check parameters are App Runner's; the Express
+		// service's path is in its template.
 		hc = manifest.AppRunnerHealthCheck{}
 	}
 	if hc.Path != nil {
