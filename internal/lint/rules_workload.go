@@ -107,23 +107,6 @@ func boolValue(n *yaml.Node) (v, ok bool) {
 
 func isTrue(n *yaml.Node) bool { v, ok := boolValue(n); return ok && v }
 
-// aliasNames lists the domain names of an alias field: a string, a list
-// of strings, or a list of {name, hosted_zone}.
-func aliasNames(n *yaml.Node) []string {
-	if isScalar(n) {
-		return []string{n.Value}
-	}
-	var out []string
-	for _, a := range items(n) {
-		if isScalar(a) {
-			out = append(out, a.Value)
-		} else if name := scalar(get(a, "name")); name != "" {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // portSpec parses "8080", 8080, "8080/tcp"; ok is false when the value has
 // another shape (the schema reports it).
 func portSpec(n *yaml.Node) (port int, proto string, ok bool) {

@@ -206,8 +206,8 @@ func TestExecForms(t *testing.T) {
 // An alias is a name, a list of names, or a list of {name, hosted_zone}.
 func TestAliasForms(t *testing.T) {
 	for src, want := range map[string][]string{
-		"http: {path: /, alias: example.com}":                                            {"example.com"},
-		"http: {path: /, alias: [a.example.com, b.example.com]}":                         {"a.example.com", "b.example.com"},
+		"http: {path: /, alias: example.com}":                                             {"example.com"},
+		"http: {path: /, alias: [a.example.com, b.example.com]}":                          {"a.example.com", "b.example.com"},
 		"http: {path: /, alias: [{name: a.example.com, hosted_zone: Z1}, b.example.com]}": {"a.example.com", "b.example.com"},
 	} {
 		h := ecs(t, src).HTTP

@@ -4,6 +4,8 @@ import (
 	"reflect"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 // Pos is a 1-based line and column in a manifest; the zero Pos means the
@@ -180,15 +182,5 @@ func lower(s string) string {
 	return string(b)
 }
 
-// valueOf is the value under key in mapping n, or nil.
-func valueOf(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
+// valueOf is the value under key in mapping n, or nil (null too).
+var valueOf = workspace.Lookup

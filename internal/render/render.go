@@ -158,12 +158,13 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			if doc == nil {
 				continue
 			}
+			// Every workload, selected or not, shapes the environment stack
+			// (NATWorkloads, ALBWorkloads, ...): one that does not decode
+			// stops the render.
 			m, err := manifest.DecodeWorkload(w.Kind, doc)
 			if err != nil {
-				if len(selected) == 0 || selected[w.Name] {
-					diags = append(diags, diag.Diagnostic{File: w.Path, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: env,
-						Message: fmt.Sprintf("decode %s manifest: %v", w.Kind, err)})
-				}
+				diags = append(diags, diag.Diagnostic{File: w.Path, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: env,
+					Message: fmt.Sprintf("decode %s manifest: %v", w.Kind, err)})
 				continue
 			}
 			decoded[w.Name] = m
