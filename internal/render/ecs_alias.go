@@ -13,17 +13,16 @@ import (
 
 // Aliases and HTTPS listener rules of load-balanced services, as Copilot's
 // https-listener partial writes them. In an environment with an HTTPS
-// listener (a Load Balanced Web Service: http.public.certificates; a
-// Backend Service: http.private.certificates) each rule becomes two:
+// listener (a Load Balanced Web Service: http.public.certificates or the
+// application's domain; a Backend Service: http.private.certificates)
+// each rule becomes two:
 // HTTPListenerRuleWithDomain on the HTTP listener (a redirect to HTTPS,
 // unless redirect_to_https is false) and HTTPSListenerRule on the HTTPS
 // listener, both matching the rule's aliases as host headers. The main
 // rule's aliases with a hosted zone get Route 53 alias records to the
-// load balancer, one LoadBalancerDNSAlias<zone> record set group per zone.
-//
-// An application domain (Copilot's app init --domain) is what makes
-// aliases work without imported certificates; its DNS delegation and
-// certificate are not rendered, so aliases there are refused.
+// load balancer, one LoadBalancerDNSAlias<zone> record set group per zone;
+// with the application's domain, a service without aliases gets Copilot's
+// default LoadBalancerDNSAlias, <svc>.<env>.<app>.<domain>.
 
 // envTLS is how an environment's load balancer serves HTTPS to a service.
 type envTLS struct {
@@ -119,8 +118,8 @@ func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend bool, t
 			fail(r.At("alias"), ruleManifest, fmt.Sprintf("%s.alias of a Backend Service needs an internal HTTPS listener: environment %s has no http.private.certificates", name, env),
 				"import a certificate covering the alias in the environment's http.private.certificates")
 		} else {
-			fail(r.At("alias"), ruleUnsupported, fmt.Sprintf("rendering %s.alias is not supported yet in environment %s, which imports no certificates: Copilot serves it with the application's domain (app init --domain), whose delegation and certificate are not rendered", name, env),
-				"import a certificate covering the alias in the environment's http.public.certificates, or deploy this service with your current tooling")
+			fail(r.At("alias"), ruleUnsupported, fmt.Sprintf("%s.alias needs HTTPS: environment %s imports no certificates and no application domain is given (Copilot's app init --domain)", name, env),
+				"import a certificate covering the alias in the environment's http.public.certificates, or give the application's domain (--app-domain)")
 		}
 	}
 	for _, a := range r.Alias.Names {
@@ -134,8 +133,8 @@ func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend bool, t
 		}
 	}
 	if r.RedirectToHTTPS != nil && !backend && !tls.https {
-		fail(r.At("redirect_to_https"), ruleUnsupported, fmt.Sprintf("%s.redirect_to_https needs an HTTPS listener: environment %s imports no certificates (and the application's domain is not rendered)", name, env),
-			"import a certificate in the environment's http.public.certificates, or remove the redirect")
+		fail(r.At("redirect_to_https"), ruleUnsupported, fmt.Sprintf("%s.redirect_to_https needs an HTTPS listener: environment %s imports no certificates and no application domain is given", name, env),
+			"import a certificate in the environment's http.public.certificates, give the application's domain (--app-domain), or remove the redirect")
 	}
 }
 

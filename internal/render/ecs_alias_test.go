@@ -82,11 +82,7 @@ func TestDomainsWorkspace(t *testing.T) {
 				t.Fatalf("stack %s not rendered", tc.stack)
 			}
 			root := parseTemplate(t, st.Template)
-			for path, want := range tc.facts {
-				if got := flowString(t, nodeAt(root, strings.Split(path, ".")...)); got != want {
-					t.Errorf("%s =\n  %s\nwant\n  %s", path, got, want)
-				}
-			}
+			checkFacts(t, root, tc.facts)
 			for _, path := range tc.absent {
 				if nodeAt(root, strings.Split(path, ".")...) != nil {
 					t.Errorf("%s rendered; Copilot leaves it out with HTTPS", path)
@@ -192,11 +188,7 @@ func TestAdditionalRulesMatchCopilotTestdata(t *testing.T) {
 		"Resources.HTTPSListenerRule1.Properties.Actions":                           "[{TargetGroupArn: !Ref TargetGroup1, Type: forward}]",
 		"Resources.LoadBalancerDNSAliasmockHostedZone.Properties.RecordSets.0.Name": "example.com",
 	}
-	for path, want := range facts {
-		if got := flowString(t, nodeAt(root, strings.Split(path, ".")...)); got != want {
-			t.Errorf("%s =\n  %s\nwant\n  %s", path, got, want)
-		}
-	}
+	checkFacts(t, root, facts)
 	p0 := scalarValue(nodeAt(root, "Resources", "HTTPSListenerRule", "Properties", "Priority"))
 	p1 := scalarValue(nodeAt(root, "Resources", "HTTPSListenerRule1", "Properties", "Priority"))
 	if p0 == p1 {
@@ -227,11 +219,7 @@ func TestAdditionalRulesOnTheHTTPListener(t *testing.T) {
 		"Resources.TargetGroup2.Properties.Port":            "80",
 		"Resources.Service.Properties.LoadBalancers.2":      "{ContainerName: web, ContainerPort: 80, TargetGroupArn: !Ref TargetGroup2}",
 	}
-	for path, want := range facts {
-		if got := flowString(t, nodeAt(root, strings.Split(path, ".")...)); got != want {
-			t.Errorf("%s =\n  %s\nwant\n  %s", path, got, want)
-		}
-	}
+	checkFacts(t, root, facts)
 	seen := map[string]bool{}
 	for _, id := range []string{"HTTPListenerRule", "HTTPListenerRule1", "HTTPListenerRule2"} {
 		p := scalarValue(nodeAt(root, "Resources", id, "Properties", "Priority"))
@@ -307,11 +295,7 @@ func TestApplicationDomainMatchesCopilotTestdata(t *testing.T) {
 		"Resources.Service.DependsOn":                                    "[HTTPListenerRuleWithDomain, HTTPSListenerRule, NLBListener, NLBListener1]",
 		"Conditions.HasAssociatedDomain":                                 "!Equals [!Ref DNSDelegated, true]",
 	}
-	for path, want := range facts {
-		if got := flowString(t, nodeAt(root, strings.Split(path, ".")...)); got != want {
-			t.Errorf("%s =\n  %s\nwant\n  %s", path, got, want)
-		}
-	}
+	checkFacts(t, root, facts)
 }
 
 // With the application's domain, the environment's certificate covers

@@ -332,7 +332,7 @@ func TestLBWSRefusals(t *testing.T) {
 	tests := []struct {
 		name, manifest, envManifest, want string
 	}{
-		{"alias without certificates (needs the application's domain)", base + "http: {path: /, alias: example.com}\n", "", "rendering http.alias is not supported yet in environment test, which imports no certificates"},
+		{"alias without certificates (needs the application's domain)", base + "http: {path: /, alias: example.com}\n", "", "http.alias needs HTTPS: environment test imports no certificates and no application domain is given"},
 		{"hosted zone without alias", base + "http: {path: /, hosted_zone: Z0123}\n", certEnv, `"http.hosted_zone" needs "http.alias"`},
 		{"hosted zone without certificates", base + "http: {path: /, alias: [{name: a.example.com, hosted_zone: Z0123}]}\n", "", "alias hosted zones need certificates imported in environment test"},
 		{"redirect without certificates", base + "http: {path: /, redirect_to_https: true}\n", "", "http.redirect_to_https needs an HTTPS listener"},
