@@ -16,11 +16,13 @@ import (
 // copilotCustomResources are the Lambda-backed custom resources (and their
 // functions and roles) Copilot adds to workload stacks and autopilot's
 // templates leave out: the env controller, which registers the workload
-// with its environment (NATWorkloads, ALBWorkloads), and the rule-priority
+// with its environment (NATWorkloads, ALBWorkloads), the rule-priority
 // function, which numbered the listener rules of a load-balanced service
-// (HTTP, HTTPS and HTTP-with-domain listeners).
+// (HTTP, HTTPS and HTTP-with-domain listeners), and the certificate of an
+// NLB's TLS listeners (autopilot renders a native NLBCertificate).
 var copilotCustomResources = []string{"EnvControllerAction", "EnvControllerFunction", "EnvControllerRole",
-	"HTTPRulePriorityAction", "HTTPSRulePriorityAction", "HTTPRuleWithDomainPriorityAction", "RulePriorityFunction", "RulePriorityFunctionRole"}
+	"HTTPRulePriorityAction", "HTTPSRulePriorityAction", "HTTPRuleWithDomainPriorityAction", "RulePriorityFunction", "RulePriorityFunctionRole",
+	"NLBCertValidatorAction", "NLBCertValidatorFunction", "NLBCertValidatorRole"}
 
 // adopt returns the template to submit for an UPDATE of s. Removing the env
 // controller from a Copilot-made stack would run the custom resource's

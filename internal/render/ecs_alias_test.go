@@ -336,3 +336,61 @@ func TestApplicationDomainAliasCoverage(t *testing.T) {
 		})
 	}
 }
+
+// Copilot's svc-nlb-manifest.yml in environment test (svc-nlb-test.stack.yml,
+// an application with a domain), restated without its network.connect:
+// a TLS listener on 443 in front of TCP targets, and two more listeners.
+const copilotNLBTestManifest = `name: fe
+type: Load Balanced Web Service
+image:
+  location: 123456789000.dkr.ecr.us-east-1.amazonaws.com/fe:1
+  port: 80
+http: false
+nlb:
+  port: 443/tls
+  healthcheck:
+    port: 80
+  additional_listeners:
+    - port: 8080/tcp
+    - port: 8081/udp
+      healthcheck:
+        port: 80
+count: 5
+`
+
+func TestNLBTLSMatchesCopilotTestdata(t *testing.T) {
+	ws := loadWorkspace(t, "my-app", map[string]string{
+		"copilot/fe/manifest.yml":                copilotNLBTestManifest,
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+	})
+	opts := seedOptions
+	opts.AppDomain = "example.com"
+	stacks, diags, err := Render(ws, nil, nil, opts)
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	svc := stacks[1]
+	validateTemplate(t, svc.Name, svc.Template)
+	root := parseTemplate(t, svc.Template)
+	name := "!Join [., [!Sub '${WorkloadName}-nlb', {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-SubDomain'}]]"
+	checkFacts(t, root, map[string]string{
+		"Resources.NLBListener.Properties.Protocol":                                               "TLS",
+		"Resources.NLBListener.Properties.SslPolicy":                                              "ELBSecurityPolicy-TLS13-1-2-2021-06",
+		"Resources.NLBListener.Properties.Certificates":                                           "[{CertificateArn: !Ref NLBCertificate}]",
+		"Resources.NLBListener1.Properties.Protocol":                                              "TCP",
+		"Resources.NetworkLoadBalancerTargetGroup.Properties.Protocol":                            "TCP",
+		"Resources.NetworkLoadBalancerTargetGroup.Properties.Port":                                "443",
+		"Resources.NetworkLoadBalancerTargetGroup.Properties.HealthCheckPort":                     `"80"`,
+		"Resources.NetworkLoadBalancerSecurityGroup.Properties.SecurityGroupIngress.0":            "{CidrIp: 0.0.0.0/0, Description: Allow TCP traffic from anyone on listener port 443, FromPort: 443, IpProtocol: TCP, ToPort: 443}",
+		"Resources.NetworkLoadBalancerSecurityGroup.Properties.SecurityGroupIngress.2.IpProtocol": "UDP",
+		// Copilot's NLBCertValidatorAction requests this name; here it is native.
+		"Resources.NLBCertificate.Type":                                              "AWS::CertificateManager::Certificate",
+		"Resources.NLBCertificate.Properties.DomainName":                             name,
+		"Resources.NLBCertificate.Properties.DomainValidationOptions.0.HostedZoneId": "{'Fn::ImportValue': !Sub '${AppName}-${EnvName}-HostedZone'}",
+		"Resources.NLBCertificate.Properties.ValidationMethod":                       "DNS",
+		"Resources.TaskDefinition.Properties.ContainerDefinitions.0.PortMappings":    "[{ContainerPort: 80, Protocol: tcp, Name: target}, {ContainerPort: 443, Protocol: tcp}, {ContainerPort: 8080, Protocol: tcp}, {ContainerPort: 8081, Protocol: udp}]",
+	})
+	if got := svc.Parameters["DNSDelegated"]; got != "true" {
+		t.Errorf("DNSDelegated = %q", got)
+	}
+}
