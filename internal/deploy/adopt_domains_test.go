@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,7 +47,7 @@ func TestFirstDeployOverCopilotServiceWithAlias(t *testing.T) {
 	}
 
 	e := newEnv(t)
-	e.seed(t, fakecfn.Seed{Name: "shop-prod", Template: exportsTemplate(t, svc.Template)})
+	e.seed(t, fakecfn.Seed{Name: "shop-prod", Template: exportsTemplate(t, "shop-prod", svc.Template)})
 	live := map[string]string{"ArtifactKeyARN": "arn:aws:kms:us-east-1:123456789012:key/app"}
 	for k, v := range svc.Parameters {
 		live[k] = v
@@ -180,9 +182,9 @@ HTTPRuleWithDomainPriorityAction:
 
 var importName = regexp.MustCompile(`\$\{AppName\}-\$\{EnvName\}-([A-Za-z]+)`)
 
-// exportsTemplate is an environment stack exporting every name the
+// exportsTemplate is the environment stack env exporting every name the
 // workload template imports.
-func exportsTemplate(t *testing.T, workload []byte) string {
+func exportsTemplate(t *testing.T, env string, workload []byte) string {
 	t.Helper()
 	var names []string
 	for _, m := range importName.FindAllStringSubmatch(string(workload), -1) {
@@ -193,7 +195,7 @@ func exportsTemplate(t *testing.T, workload []byte) string {
 	var b strings.Builder
 	b.WriteString("Resources:\n  Cluster:\n    Type: AWS::ECS::Cluster\nOutputs:\n")
 	for _, n := range names {
-		b.WriteString("  " + n + ":\n    Value: value-of-" + n + "\n    Export:\n      Name: shop-prod-" + n + "\n")
+		b.WriteString("  " + n + ":\n    Value: value-of-" + n + "\n    Export:\n      Name: " + env + "-" + n + "\n")
 	}
 	return b.String()
 }
@@ -336,4 +338,103 @@ func withResources(t *testing.T, template []byte, extra string) string {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// TestFirstDeployOverCopilotTLSNetworkLoadBalancer deploys a service whose
+// NLB listens on TLS (an application with a domain) over the stack Copilot
+// made: Copilot's certificate Lambda and custom resource stay, retained;
+// the native certificate is added and the listener moves to it in place.
+func TestFirstDeployOverCopilotTLSNetworkLoadBalancer(t *testing.T) {
+	root := t.TempDir()
+	for name, body := range map[string]string{
+		"copilot/.workspace":                     "application: shop\n",
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+		"copilot/fe/manifest.yml": "name: fe\ntype: Load Balanced Web Service\nimage: {location: public.ecr.aws/nginx/nginx:1.27, port: 80}\n" +
+			"http: false\nnlb: {port: 443/tls}\ncount: 1\n",
+	} {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws, err := workspace.Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacks, diags, err := render.Render(ws, nil, []string{"fe"}, render.Options{AppDomain: "example.com"})
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	svc := stacks[1]
+
+	// Copilot's template: the listener's certificate from its Lambda.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(svc.Template, &doc); err != nil {
+		t.Fatal(err)
+	}
+	res := mapGet(doc.Content[0], "Resources")
+	for i := 0; i < len(res.Content); i += 2 {
+		if res.Content[i].Value == "NLBCertificate" {
+			res.Content = append(res.Content[:i], res.Content[i+2:]...)
+			break
+		}
+	}
+	cert := mapGet(mapGet(mapGet(mapGet(res, "NLBListener"), "Properties"), "Certificates").Content[0], "CertificateArn")
+	cert.Value = "NLBCertValidatorAction"
+	body, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copilot := withResources(t, body, `
+NLBCertValidatorAction:
+  Type: Custom::NLBCertValidatorFunction
+  Condition: HasAssociatedDomain
+  Properties:
+    ServiceToken: !GetAtt NLBCertValidatorFunction.Arn
+    LoadBalancerDNS: !GetAtt PublicNetworkLoadBalancerV2.DNSName
+    EnvName: !Ref EnvName
+    AppName: !Ref AppName
+    ServiceName: !Ref WorkloadName
+    DomainName: example.com
+    Aliases: []
+NLBCertValidatorFunction:
+  Type: AWS::Lambda::Function
+  Condition: HasAssociatedDomain
+  Properties:
+    Code: {S3Bucket: stackset-shop-infra-pipelinebuiltartifactbuc, S3Key: manual/scripts/custom-resources/nlbcertvalidatorfunction/1.zip}
+    Handler: index.certificateRequestHandler
+    Timeout: 900
+    MemorySize: 512
+    Role: !GetAtt NLBCertValidatorRole.Arn
+    Runtime: nodejs20.x
+NLBCertValidatorRole:
+  Type: AWS::IAM::Role
+  Properties:
+    AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: [lambda.amazonaws.com]}, Action: ['sts:AssumeRole']}]}
+    Path: /
+`)
+	live := map[string]string{"ArtifactKeyARN": "arn:aws:kms:us-east-1:123456789012:key/app"}
+	for k, v := range svc.Parameters {
+		live[k] = v
+	}
+	e := newEnv(t)
+	e.seed(t, fakecfn.Seed{Name: "shop-test", Template: exportsTemplate(t, "shop-test", svc.Template)})
+	e.seed(t, fakecfn.Seed{Name: svc.Name, Template: copilot, Parameters: live})
+	res2, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{{Name: svc.Name, Template: svc.Template, Parameters: svc.Parameters}})
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	plan := res2.Plan.Stacks[0]
+	if diff := cmp.Diff(map[string]deploy.Action{"NLBCertificate": deploy.ActionAdd, "NLBListener": deploy.ActionModify}, actions(plan)); diff != "" {
+		t.Errorf("first change set (-want +got):\n%s", diff)
+	}
+	if c, _ := change(plan, "NLBListener"); c.Replacement == deploy.Replacement("True") {
+		t.Errorf("the listener is replaced: %+v", c.Details)
+	}
+	if deployed := e.cfn.StackTemplate(svc.Name); strings.Count(deployed, "DeletionPolicy: Retain") != 3 {
+		t.Errorf("Copilot's certificate resources not kept retained:\n%s", deployed)
+	}
 }
