@@ -395,6 +395,12 @@ func TestActionLifecycle(t *testing.T) {
 		if !strings.Contains(r.stdout, "::notice file=copilot/api/manifest.yml,line=2,") || !strings.Contains(r.sarif, `"uri": "copilot/api/manifest.yml"`) {
 			t.Errorf("annotations or SARIF do not name the manifest relative to the repository:\n%s\n%.2000s", r.stdout, r.sarif)
 		}
+		// The pull request's Dockerfiles are built (RUN steps run) before
+		// any AWS credentials are obtained; the images are pushed after.
+		build, creds, push := strings.Index(r.stdout, "::group::build images"), strings.Index(r.stdout, "::group::AWS credentials"), strings.Index(r.stdout, "::group::push images")
+		if build < 0 || build > creds || creds > push {
+			t.Errorf("stages ran in the wrong order (build at %d, credentials at %d, push at %d):\n%s", build, creds, push, r.stdout)
+		}
 		if !strings.Contains(r.stdout, "::group::plan") || !strings.Contains(r.stdout, "::stop-commands::") {
 			t.Errorf("the log has no plan group or no stop-commands around untrusted text")
 		}

@@ -22,8 +22,11 @@ type Inputs struct {
 	GitHubToken         string
 	FailOnDestructive   bool
 	RequireReviewedPlan bool
-	SARIFFile           string
-	Strict              bool
+	// AllowUnisolatedRun runs a pull request's RUN steps even where they
+	// cannot be isolated from autopilot and the runner.
+	AllowUnisolatedRun bool
+	SARIFFile          string
+	Strict             bool
 	// Repository pushes images to REGISTRY/NAME instead of Amazon ECR.
 	Repository string
 	// BaseImages replace base images with local ones (REF=oci:DIR or
@@ -70,6 +73,7 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 	}{
 		{"fail-on-destructive", &in.FailOnDestructive},
 		{"require-reviewed-plan", &in.RequireReviewedPlan},
+		{"allow-unisolated-run", &in.AllowUnisolatedRun},
 		{"strict", &in.Strict},
 	} {
 		v, err := r.BoolInput(b.name, false)

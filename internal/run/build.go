@@ -53,12 +53,23 @@ type BuildOptions struct {
 	// Secrets are build secrets for RUN --mount=type=secret:
 	// "id=NAME,src=FILE" or "id=NAME,env=VAR".
 	Secrets []string
+	// AllowUnisolatedRun runs RUN steps even where they cannot be isolated
+	// from this process and the host (chroot.WithUnisolatedRun); without it
+	// such a step fails with ErrNotIsolated.
+	AllowUnisolatedRun bool
+	// GuardRunOutput gives the lines written around each RUN step's output
+	// (chroot.WithOutputGuard).
+	GuardRunOutput func() (start, stop string, err error)
 	// Secret is called with every credential fetched at run time, so the
 	// caller can mask it.
 	Secret   func(string)
 	Progress io.Writer
 	Version  string // autopilot's version, for Copilot's image labels
 }
+
+// ErrNotIsolated is a RUN step refused because it could not be isolated
+// here and AllowUnisolatedRun was not set.
+var ErrNotIsolated = chroot.ErrNotIsolated
 
 // Built is one built image: where it went and the URI stacks should use.
 type Built struct {
@@ -71,6 +82,32 @@ type Built struct {
 // (or writes it to Output). Workloads with image.location are skipped:
 // their image is used as written.
 func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
+	imgs, err := BuildImages(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return imgs.Deliver(ctx, o)
+}
+
+// Images are built images not yet pushed or written.
+type Images struct {
+	ws     *workspace.Workspace
+	tags   []string
+	opts   []image.Option
+	images []workloadImage
+}
+
+type workloadImage struct {
+	workload string
+	img      v1.Image
+}
+
+// BuildImages builds every selected workload that has image.build, running
+// its RUN steps, and keeps the images (their layers are in the cache
+// folder) for Deliver. It needs no AWS credentials unless o.CacheRepo is in
+// ECR, so a caller can build a pull request's Dockerfiles before it obtains
+// any.
+func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 	ws, err := workspace.Load(o.Paths...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
@@ -99,6 +136,13 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 	if o.CacheDir != "" {
 		opts = append(opts, image.WithCacheDir(o.CacheDir))
 	}
+	if o.Secret != nil {
+		opts = append(opts, image.WithSecretHook(o.Secret))
+	}
+	if o.Progress != nil {
+		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
+	}
+	buildOpts := opts
 	runner := o.Runner
 	if runner == nil && os.Geteuid() == 0 {
 		r, err := newRunner(ctx, o)
@@ -109,23 +153,17 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 		runner = r
 	}
 	if runner != nil {
-		opts = append(opts, image.WithRunner(runner))
-	}
-	if o.Secret != nil {
-		opts = append(opts, image.WithSecretHook(o.Secret))
-	}
-	if o.Progress != nil {
-		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
+		buildOpts = append(buildOpts[:len(buildOpts):len(buildOpts)], image.WithRunner(runner))
 	}
 
-	var out []Built
+	imgs := &Images{ws: ws, tags: tags, opts: opts}
 	for _, m := range ws.Workloads {
 		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
 			continue
 		}
 		spec, ok, err := buildSpec(ws, m, o)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
 		if !ok {
 			continue
@@ -133,13 +171,23 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 		spec.Platform = o.Platform
 		spec.Labels = image.CopilotLabels(o.Version, m.Name)
 		spec.Annotations = image.SourceAnnotations(o.Source, revision)
-		img, err := image.Build(ctx, spec, opts...)
+		img, err := image.Build(ctx, spec, buildOpts...)
 		if err != nil {
-			return out, fmt.Errorf("build %s: %w", m.Name, err)
+			return nil, fmt.Errorf("build %s: %w", m.Name, err)
 		}
-		b, err := deliver(ctx, ws, m.Name, img, tags, o, opts)
+		imgs.images = append(imgs.images, workloadImage{workload: m.Name, img: img})
+	}
+	return imgs, nil
+}
+
+// Deliver pushes the images (or writes them to o.Output) as o says; o.AWS
+// may carry credentials obtained only after the build.
+func (imgs *Images) Deliver(ctx context.Context, o BuildOptions) ([]Built, error) {
+	var out []Built
+	for _, w := range imgs.images {
+		b, err := deliver(ctx, imgs.ws, w.workload, w.img, imgs.tags, o, imgs.opts)
 		if err != nil {
-			return out, fmt.Errorf("build %s: %w", m.Name, err)
+			return out, fmt.Errorf("build %s: %w", w.workload, err)
 		}
 		out = append(out, b)
 	}
@@ -263,6 +311,12 @@ func newRunner(ctx context.Context, o BuildOptions) (*chroot.Runner, error) {
 			keychain = authn.NewMultiKeychain(image.ECRKeychain(api, ecrOpts...), authn.DefaultKeychain)
 		}
 		opts = append(opts, chroot.WithCacheRepo(o.CacheRepo, remote.WithAuthFromKeychain(keychain)))
+	}
+	if o.AllowUnisolatedRun {
+		opts = append(opts, chroot.WithUnisolatedRun())
+	}
+	if o.GuardRunOutput != nil {
+		opts = append(opts, chroot.WithOutputGuard(o.GuardRunOutput))
 	}
 	for _, spec := range o.Secrets {
 		opt, err := secretOption(spec)

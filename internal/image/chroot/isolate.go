@@ -322,7 +322,7 @@ func restrict(spec stepSpec) error {
 				break // past the kernel's last capability
 			}
 			if err != nil {
-				errs = append(errs, fmt.Errorf("drop capability %d from the bounding set: %w", c, err))
+				errs = append(errs, fmt.Errorf("drop capability %d from the bounding set (needs CAP_SETPCAP): %w", c, err))
 				break
 			}
 		}
@@ -364,7 +364,7 @@ func restrict(spec stepSpec) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("RUN cannot be isolated here: %w", errors.Join(errs...))
+		return errors.Join(errs...)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package chroot
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -113,7 +114,7 @@ func runAttacks(t *testing.T) {
 	if !iso.Restricted {
 		t.Errorf("the steps ran unrestricted: %s", iso.Err)
 	}
-	if os.Getenv(attackChildEnv) == "docker" && (iso.UserNS || iso.MountNS || iso.PIDNS || iso.NetNS || iso.Proc) {
+	if strings.HasSuffix(os.Getenv(attackChildEnv), "UnderDockerDefaults") && (iso.UserNS || iso.MountNS || iso.PIDNS || iso.NetNS || iso.Proc) {
 		t.Errorf("namespaces or /proc claimed where Docker's profile refuses them: %s", iso)
 	}
 	fsys := flatten(t, img)
@@ -142,7 +143,7 @@ func exists(p string) bool {
 // TestRunStepCannotReachCredentials runs the attacks with every protection
 // this machine allows (namespaces where the kernel permits them).
 func TestRunStepCannotReachCredentials(t *testing.T) {
-	asJobProcess(t, nil)
+	asJobProcess(t, nil, runAttacks)
 }
 
 // TestRunStepCannotReachCredentialsUnderDockerDefaults runs the attacks in
@@ -153,7 +154,42 @@ func TestRunStepCannotReachCredentialsUnderDockerDefaults(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the seccomp filter that stands for Docker's profile is written for amd64")
 	}
-	asJobProcess(t, restrictLikeDocker)
+	asJobProcess(t, restrictLikeDocker, runAttacks)
+}
+
+// TestRunRefusedWhereItCannotBeIsolated runs a build in a process that
+// cannot restrict its RUN steps: a Docker container started with
+// --cap-drop SETPCAP, so neither the bounding set can be cut nor a user
+// namespace made. The step is refused, unless WithUnisolatedRun allows it.
+func TestRunRefusedWhereItCannotBeIsolated(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the seccomp filter that stands for Docker's profile is written for amd64")
+	}
+	noSetpcap := func() error {
+		if err := restrictLikeDocker(); err != nil {
+			return err
+		}
+		return unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SETPCAP, 0, 0, 0)
+	}
+	asJobProcess(t, noSetpcap, func(t *testing.T) {
+		base := baseImage(t)
+		ctxDir := writeContext(t, "FROM busybox\nRUN echo ran > /ran\n", nil)
+		cache := t.TempDir()
+		_, err := buildWith(t, ctxDir, base, cache, newRunner(t, cache), nil)
+		if !errors.Is(err, ErrNotIsolated) || !strings.Contains(err.Error(), "Dockerfile:2") {
+			t.Fatalf("build error %v, want ErrNotIsolated naming the line", err)
+		}
+		t.Logf("refused: %v", err)
+		var log bytes.Buffer
+		cache = t.TempDir()
+		img, err := buildWith(t, ctxDir, base, cache, newRunner(t, cache, WithUnisolatedRun(), WithLog(&log)), nil)
+		if err != nil {
+			t.Fatalf("build with WithUnisolatedRun: %v", err)
+		}
+		if flatten(t, img)["ran"].Content != "ran\n" || !strings.Contains(log.String(), "without isolation") {
+			t.Errorf("the step did not run, or ran without a warning; log:\n%s", log.String())
+		}
+	})
 }
 
 // credentialVars are variables the Action's process holds that a RUN step
@@ -166,17 +202,13 @@ const attackChildEnv = "AUTOPILOT_TEST_ATTACK_CHILD"
 // Action's: credentials in its environment from the start (a variable set
 // later would not show in /proc/<pid>/environ), and the restrictions of
 // restrict, applied to the one thread that starts it, inherited by the child.
-func asJobProcess(t *testing.T, restrict func() error) {
+func asJobProcess(t *testing.T, restrict func() error, body func(*testing.T)) {
 	if os.Getenv(attackChildEnv) != "" {
-		runAttacks(t)
+		body(t)
 		return
 	}
 	requireRoot(t)
-	mode := "native"
-	if restrict != nil {
-		mode = "docker"
-	}
-	env := append(os.Environ(), attackChildEnv+"="+mode)
+	env := append(os.Environ(), attackChildEnv+"="+t.Name())
 	for _, k := range credentialVars {
 		env = append(env, k+"="+canary+"-"+k)
 	}
