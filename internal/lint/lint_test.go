@@ -616,7 +616,11 @@ func TestLintInvalid(t *testing.T) {
 		{name: "queue retention beyond 14 days", files: svc("name: svc\ntype: Worker Service\nimage:\n  location: nginx\nsubscribe:\n  queue:\n    retention: 400h\n    dead_letter:\n      tries: 0\n"),
 			want: []want{{rule: "queue-range", sev: E, line: 7, col: 16, text: "336h"}, {rule: "queue-range", sev: E, line: 9, col: 14, text: "1 to 1000"}}},
 
+		{name: "command with an unclosed quote", files: svc("name: svc\ntype: Backend Service\nimage:\n  location: nginx\ncommand: python -c \"print(1)\nsidecars:\n  proxy:\n    image: envoy\n    entrypoint: 'sh -c \"run'\n"),
+			want: []want{{rule: "command-words", sev: E, line: 5, col: 10, text: "closing quote"}, {rule: "command-words", sev: E, line: 9, col: 17, text: "sidecars.proxy.entrypoint"}}},
 		// --- environment rules ---
+		{name: "flow_logs false still creates flow logs", files: env("name: test\ntype: Environment\nnetwork:\n  vpc:\n    flow_logs: false\n"),
+			want: []want{{rule: "env-flow-logs-false", sev: W, line: 5, col: 16, file: testFile, text: "remove the key"}}},
 		{name: "deprecated and new ingress together", files: env("name: test\ntype: Environment\nhttp:\n  public:\n    security_groups:\n      ingress:\n        restrict_to:\n          cdn: true\n    ingress:\n      cdn: true\ncdn: true\n"),
 			want: []want{{rule: "env-ingress-conflict", sev: E, line: 5, col: 5, file: testFile}}},
 		{name: "public load balancer with from_vpc", files: env("name: test\ntype: Environment\nhttp:\n  public:\n    security_groups:\n      ingress:\n        from_vpc: true\n"),

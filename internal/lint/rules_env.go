@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
 )
 
 // The environment rules below port the checks of Copilot's
@@ -22,6 +24,18 @@ func init() {
 	register(rule{id: "env-private-subnets", kinds: envKind, check: checkEnvPrivateSubnets})
 	register(rule{id: "env-sg-ports", kinds: envKind, check: checkEnvSecurityGroupPorts})
 	register(rule{id: "env-subnet-cidr", kinds: envKind, check: checkEnvSubnetCIDRs})
+	register(rule{id: "env-flow-logs-false", kinds: envKind, check: checkEnvFlowLogsFalse})
+}
+
+// checkEnvFlowLogsFalse: Copilot v1.33 creates flow logs for any value of
+// flow_logs, `false` included, and autopilot renders the same so that a
+// Copilot-made environment keeps them; the value reads as the opposite.
+func checkEnvFlowLogsFalse(c *context) {
+	n := c.get("network", "vpc", "flow_logs")
+	if v, ok := boolValue(n); ok && !v {
+		c.report(n, diag.Warning, "`flow_logs: false` does not turn VPC flow logs off: Copilot creates them for any value (14 days' retention), and autopilot renders them too so a Copilot-made environment keeps them",
+			"write `flow_logs: true` to say what is deployed; to turn flow logs off, remove the key (that deletes the flow log and its log group)")
+	}
 }
 
 // checkEnvIngressConflict: the deprecated security_groups.ingress and its

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/shlex"
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
@@ -41,6 +42,7 @@ func init() {
 	register(rule{id: "autoscaling-needs-http", kinds: albKinds, check: checkRequestScalingNeedsHTTP})
 	register(rule{id: "connect-alias", kinds: connectKinds, check: checkConnectAlias})
 	register(rule{id: "sidecar-port", kinds: ecsKinds, check: checkSidecarPorts})
+	register(rule{id: "command-words", kinds: ecsKinds, check: checkCommandWords})
 	register(rule{id: "container-dependencies", kinds: ecsKinds, check: checkContainerDependencies})
 	register(rule{id: "storage-efs", kinds: ecsKinds, check: checkEFS})
 	register(rule{id: "mount-point-volume", kinds: ecsKinds, check: checkMountPointVolumes})
@@ -453,6 +455,26 @@ func checkSidecarPorts(c *context) {
 			c.errorf(p, "use a port from 1 to 65535", "sidecars.%s.port %d is out of range", k.Value, port)
 		}
 	})
+}
+
+// checkCommandWords: Copilot splits a string command or entrypoint into
+// words with shell quoting rules and fails the deploy when it cannot (an
+// unclosed quote, a trailing backslash).
+func checkCommandWords(c *context) {
+	check := func(where string, container *yaml.Node) {
+		for _, key := range []string{"command", "entrypoint"} {
+			n := get(container, key)
+			if !isScalar(n) {
+				continue
+			}
+			if _, err := shlex.Split(n.Value); err != nil {
+				c.errorf(n, "close the quote (or escape it with a backslash), or write the words as a list",
+					"%s%s %q cannot be split into words with shell quoting rules: %v", where, key, n.Value, err)
+			}
+		}
+	}
+	check("", c.doc)
+	entries(c.get("sidecars"), func(k, v *yaml.Node) { check("sidecars."+k.Value+".", v) })
 }
 
 // firelensContainer is the name Copilot gives the log router sidecar.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/shlex"
 	"gopkg.in/yaml.v3"
 )
 
@@ -169,12 +170,19 @@ func (h *targetHealthCheck) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// stringOrList is a command or entrypoint: a string split on spaces, or a list.
+// stringOrList is a command or entrypoint: a list, or a string split into
+// words with shell quoting rules by the splitter Copilot uses
+// (github.com/google/shlex), so `python -c "print('hi')"` is three words;
+// quotes group and are dropped, a backslash escapes, `#` starts a comment.
 type stringOrList []string
 
 func (s *stringOrList) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
-		*s = strings.Fields(n.Value)
+		words, err := shlex.Split(n.Value)
+		if err != nil {
+			return fmt.Errorf("line %d: split %q into words with shell quoting rules: %v; close the quote, or write the words as a list", n.Line, n.Value, err)
+		}
+		*s = words
 		return nil
 	}
 	var l []string

@@ -19,7 +19,8 @@ var (
 	defaultPrivateSubnetCIDRs = []string{"10.0.2.0/24", "10.0.3.0/24"}
 )
 
-// defaultFlowLogRetention is Copilot's retention in days for `flow_logs: true`.
+// defaultFlowLogRetention is Copilot's retention in days when flow_logs
+// gives none.
 const defaultFlowLogRetention = 14
 
 // KeepPreviousEnvParams are the environment stack parameters whose live value
@@ -429,7 +430,7 @@ func envTemplate(app, env string, m envManifest, p vpcPlan, lb envLB, ingress, e
 			"Properties", kv("VpcEndpointType", "Interface", "VpcId", ref("VPC"), "SecurityGroupIds", seq(ref("AppRunnerVpcEndpointSecurityGroup")),
 				"ServiceName", sub("com.amazonaws.${AWS::Region}.apprunner.requests"), "SubnetIds", subnets)))
 	}
-	if fl := m.Network.VPC.FlowLogs; fl.Enabled {
+	if fl := m.Network.VPC.FlowLogs; fl.Set {
 		days := defaultFlowLogRetention
 		if fl.Retention != nil {
 			days = *fl.Retention

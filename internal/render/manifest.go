@@ -281,9 +281,14 @@ func (r sgRule) portRange() (from, to int, err error) {
 	return p, p, nil
 }
 
-// flowLogs is `flow_logs: true` or `flow_logs: {retention: days}`.
+// flowLogs is `flow_logs: <bool>` or `flow_logs: {retention: days}`.
+// Copilot v1.33 switches flow logs on for any value the key has, `false`
+// included (its bool-or-map union counts a set bool as non-zero), so
+// environments it deployed with `flow_logs: false` have them; rendering
+// the same keeps a first deploy from deleting them. Only a missing or
+// null key leaves them out.
 type flowLogs struct {
-	Enabled   bool
+	Set       bool
 	Retention *int
 }
 
@@ -295,10 +300,15 @@ func (f *flowLogs) UnmarshalYAML(n *yaml.Node) error {
 		if err := n.Decode(&m); err != nil {
 			return err
 		}
-		f.Enabled, f.Retention = true, m.Retention
+		f.Set, f.Retention = true, m.Retention
 		return nil
 	}
-	return n.Decode(&f.Enabled)
+	var on bool
+	if err := n.Decode(&on); err != nil {
+		return err
+	}
+	f.Set = true
+	return nil
 }
 
 var lineInError = regexp.MustCompile(`line (\d+)`)

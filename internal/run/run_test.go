@@ -3,6 +3,8 @@ package run
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +307,113 @@ func TestEnvironmentWithUnrenderedFeaturesIsRefused(t *testing.T) {
 	// The re-seeded stack counts executions from zero.
 	if !strings.Contains(err.Error(), "managed EFS file system") || f.cfn.Executions(env.Name) != 0 {
 		t.Errorf("err = %v, executions %d: want a refusal naming EFS and nothing executed", err, f.cfn.Executions(env.Name))
+	}
+}
+
+// copilotFlowLogs restates the flow-log resources Copilot v1.33 puts in an
+// environment whose manifest sets network.vpc.flow_logs to any value
+// (`false` included): a log group kept 14 days, the VPC flow log and the
+// role it publishes with.
+const copilotFlowLogs = `  VpcFlowLogGroup:
+    Type: AWS::Logs::LogGroup
+    Metadata:
+      'aws:copilot:description': 'A CloudWatch log group with 14 days retention for VPC flow log data'
+    Properties:
+      LogGroupName: !Join ['-', [!Ref AppName, !Ref EnvironmentName, FlowLogs]]
+      RetentionInDays: 14
+  FlowLog:
+    Type: AWS::EC2::FlowLog
+    Properties:
+      DeliverLogsPermissionArn: !GetAtt FlowLogRole.Arn
+      LogDestinationType: cloud-watch-logs
+      LogGroupName: !Ref VpcFlowLogGroup
+      MaxAggregationInterval: 60
+      ResourceId: !Ref VPC
+      ResourceType: VPC
+      TrafficType: ALL
+  FlowLogRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Service: vpc-flow-logs.amazonaws.com}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: GrantAccesstoEC2toPublishFlowlogs
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: [logs:CreateLogGroup, logs:CreateLogStream, logs:PutLogEvents, logs:DescribeLogGroups, logs:DescribeLogStreams]
+                Resource: '*'
+`
+
+// The seed example's environment as Copilot deployed it from a manifest
+// with `flow_logs: false`: the stack has flow logs, and autopilot's first
+// deploy from the same manifest keeps them (removes and replaces nothing).
+func TestDeployOverCopilotEnvironmentKeepsFlowLogs(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	envManifest := filepath.Join(dir, "copilot", "environments", "test", "manifest.yml")
+	opts := f.options(demoImage)
+	opts.Paths = []string{dir}
+
+	// An environment without flow logs, then made into Copilot's stack by
+	// adding Copilot's flow-log resources and tags.
+	body, err := os.ReadFile(envManifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withoutFlowLogs := strings.Replace(string(body), "    flow_logs: true\n", "", 1)
+	if withoutFlowLogs == string(body) {
+		t.Fatal("the example manifest no longer sets flow_logs: true")
+	}
+	if err := os.WriteFile(envManifest, []byte(withoutFlowLogs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Deploy(ctx, opts); err != nil {
+		t.Fatalf("setting up: %v", err)
+	}
+	const env = "apprunner-vpc-test"
+	live := f.cfn.StackTemplate(env)
+	if strings.Contains(live, "FlowLog") {
+		t.Fatal("setting up: the environment already has flow logs")
+	}
+	copilotMade := strings.Replace(live, "\nResources:\n", "\nResources:\n"+copilotFlowLogs, 1)
+	planned, err := Plan(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cfn.SeedStack(fakecfn.Seed{Name: env, Template: copilotMade, Parameters: planned.Stacks[0].Parameters,
+		Tags: map[string]string{"copilot-application": "apprunner-vpc", "copilot-environment": "test"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The manifest as the team wrote it for Copilot.
+	if err := os.WriteFile(envManifest, []byte("name: test\ntype: Environment\nnetwork:\n  vpc:\n    flow_logs: false\nobservability:\n  container_insights: false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deployed, err := Deploy(ctx, opts)
+	if err != nil {
+		t.Fatalf("first autopilot deploy: %v", err)
+	}
+	for _, sp := range deployed.Result.Plan.Stacks {
+		for _, c := range sp.Changes {
+			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Destructive {
+				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
+			}
+		}
+	}
+	after := f.cfn.StackTemplate(env)
+	for _, id := range []string{"VpcFlowLogGroup:", "FlowLog:", "FlowLogRole:"} {
+		if !strings.Contains(after, "\n  "+id) {
+			t.Errorf("the environment lost %s", strings.TrimSuffix(id, ":"))
+		}
 	}
 }
