@@ -120,6 +120,10 @@ var cloneFlags = []uintptr{
 	0,
 }
 
+// isolation is what this process's steps get: it does not change while
+// the process runs, so every Runner shares one probe.
+var isolation prober
+
 // prober finds, once, the namespaces and restrictions a step can have.
 type prober struct {
 	once  sync.Once
@@ -371,6 +375,6 @@ func restrict(spec stepSpec) error {
 
 // Isolation probes, once, what protections RUN steps get here.
 func (r *Runner) Isolation() Isolation {
-	_, iso := r.isolation.probe(r.scratch)
+	_, iso := isolation.probe(r.scratch)
 	return iso
 }

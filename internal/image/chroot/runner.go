@@ -47,7 +47,6 @@ type Runner struct {
 	idle   []*rootfs              // unpacked filesystems kept for the next step
 	caches map[string]*sync.Mutex // one user of a cache mount at a time
 
-	isolation    prober
 	isolationLog sync.Once
 }
 
@@ -370,7 +369,7 @@ func (r *Runner) runIn(ctx context.Context, sb *sandbox, stage *image.StageState
 	if err := sb.place("etc/hosts", []byte(hostsFile), 0o644, 0, 0); err != nil {
 		logf("note: no /etc/hosts for this step: %v", err)
 	}
-	flags, iso := r.isolation.probe(r.scratch)
+	flags, iso := isolation.probe(r.scratch)
 	r.isolationLog.Do(func() { fmt.Fprintf(r.o.log, "RUN isolation: %s\n", iso) })
 	if !iso.Restricted && !r.o.allowUnisolated {
 		return fmt.Errorf("%w: %s", ErrNotIsolated, iso.Err)
