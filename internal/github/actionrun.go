@@ -480,7 +480,7 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		a.logf("cache-repo %s is not used on pull requests: their RUN steps run before AWS credentials are obtained", a.in.CacheRepo)
 		a.buildOpts.CacheRepo = ""
 	}
-	if a.env.EventName != "" {
+	if a.env.Actions {
 		a.buildOpts.GuardRunOutput = a.rt.StopCommands
 	}
 	imgs, err := run.BuildImages(ctx, a.buildOpts)
