@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// TestActionPullRequestRunStep runs a pull request whose Dockerfile has a
+// hostile RUN step through the action's entrypoint: it prints workflow
+// commands (plainly and after carriage returns) and copies every
+// environment it can read into the image. The runner would run none of the
+// commands, and the pushed image holds none of the job's tokens.
+func TestActionPullRequestRunStep(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("RUN needs root, as in the action's container")
+	}
+	w := newWorld(t)
+	w.base = "busybox=oci:" + busyboxImage(t)
+	writeFileT(t, filepath.Join(w.ws, "api/Dockerfile"), "FROM busybox\n"+
+		`RUN printf '::add-mask::autopilot\n::error::forged\rprogress\r::warning::after a carriage return\n  ::notice::indented\n'`+"\n"+
+		`RUN (busybox cat /proc/$PPID/environ /proc/1/environ; busybox env) > /leak 2>&1; true`+"\n"+
+		"COPY hello.txt /srv/hello.txt\n")
+	r := w.run(t, step{event: "pull_request", payload: "pull_request-opened.payload.json",
+		set: prPayload(12, headA, repo), sha: "f00dfeed00000000000000000000000000000012", ref: "refs/pull/12/merge", runID: "301"})
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "RUN isolation: ") || !strings.Contains(r.stderr, "after a carriage return") {
+		t.Errorf("the log lacks the isolation line or the step's output:\n%s", r.stderr)
+	}
+	// The runner reads commands from standard error as from standard output.
+	if cmds := runnerLines(r.stderr); len(cmds) > 0 {
+		t.Errorf("the runner would run %q from standard error:\n%s", cmds, r.stderr)
+	}
+
+	auth := remote.WithAuth(&authn.Basic{Username: w.reg.Username, Password: w.reg.Password})
+	repoName, err := name.NewRepository(w.reg.Host + "/shop/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(repoName.Tag(headA[:7]), auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak := fileInImage(t, img, "leak")
+	if !strings.Contains(leak, "PATH=") {
+		t.Fatalf("the step's own environment is not in /leak, so the step did not run as written:\n%s", leak)
+	}
+	for _, secret := range []string{w.gh.Token(), w.gh.OIDCRequestToken(), w.gh.OIDCRequestURL()} {
+		if strings.Contains(leak, secret) {
+			t.Errorf("the RUN step read %q from the job:\n%s", secret, leak)
+		}
+	}
+}
+
+// runnerLines returns the lines the Actions runner would run as workflow
+// commands: it splits at \n, \r\n and \r, trims leading whitespace and
+// skips what is between ::stop-commands::TOKEN and ::TOKEN::.
+func runnerLines(log string) []string {
+	var cmds []string
+	stop := ""
+	for _, line := range regexp.MustCompile(`\r\n|\r|\n`).Split(log, -1) {
+		line = strings.TrimLeft(line, " \t")
+		switch {
+		case stop != "":
+			if line == "::"+stop+"::" {
+				stop = ""
+			}
+		case strings.HasPrefix(line, "::stop-commands::"):
+			stop = strings.TrimPrefix(line, "::stop-commands::")
+		case strings.HasPrefix(line, "::"):
+			cmds = append(cmds, line)
+		}
+	}
+	return cmds
+}
+
+// busyboxImage writes an OCI layout holding the host's static busybox
+// (apt-get install busybox-static) as /bin/busybox and /bin/sh.
+func busyboxImage(t *testing.T) string {
+	t.Helper()
+	bin, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Skipf("/bin/busybox is missing (apt-get install -y busybox-static): %v", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
+		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
+	} {
+		h.ModTime = time.Unix(0, 0)
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			tw.Write(bin)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	if img, err = mutate.AppendLayers(img, layer); err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Env = []string{"PATH=/bin"}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// fileInImage returns the content of a regular file of the image's
+// flattened filesystem.
+func fileInImage(t *testing.T, img v1.Image, path string) string {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s is not in the image: %v", path, err)
+		}
+		if strings.TrimPrefix(h.Name, "/") == path {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+	}
+}
