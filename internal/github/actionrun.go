@@ -518,6 +518,7 @@ func sourceURL(env Env) string {
 func (a *actionRun) planOptions(d Decision) run.PlanOptions {
 	return run.PlanOptions{
 		Selection:         a.selection(),
+		Strict:            a.in.Strict,
 		Built:             a.built,
 		Revision:          a.revision(d),
 		RunID:             a.env.RunID,

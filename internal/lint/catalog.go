@@ -27,6 +27,7 @@ var ruleHelp = map[string]string{
 	"schema/range":       "A number is outside the range the field accepts.",
 	"schema/pattern":     "A value does not have the format the field expects.",
 	"schema/not-allowed": "A value the field reserves or forbids.",
+	"image-build-path":   "image.build names a Dockerfile or build context that is not in the workspace.",
 	"exclusive-fields":   "Two alternative forms of a field are set together (for example image.build and image.location).",
 	// App Runner.
 	"apprunner-availability":      "AWS App Runner is closed to new customers since 2026-04-30.",

@@ -21,6 +21,7 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/image"
 	"github.com/autopilot-dev/autopilot/internal/image/chroot"
+	"github.com/autopilot-dev/autopilot/internal/lint"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -29,8 +30,8 @@ type BuildOptions struct {
 	Selection
 	// Output writes images instead of pushing: "oci:DIR" or "tar:FILE".
 	Output string
-	// Repository pushes to REGISTRY/NAME instead of ECR; with several
-	// workloads each goes to REGISTRY/NAME/<workload>.
+	// Repository pushes to REGISTRY/NAME instead of ECR; when several
+	// workloads are built, each goes to REGISTRY/NAME/<workload>.
 	Repository string
 	Tags       []string // extra tags; the git short SHA is always one
 	Latest     bool     // also tag latest
@@ -65,7 +66,9 @@ type BuildOptions struct {
 	// caller can mask it.
 	Secret   func(string)
 	Progress io.Writer
-	Version  string // autopilot's version, for Copilot's image labels
+	// Diagnostics receives lint findings that stop the build (as text).
+	Diagnostics io.Writer
+	Version     string // autopilot's version, for Copilot's image labels
 }
 
 // ErrNotIsolated is a RUN step refused because it could not be isolated
@@ -119,6 +122,15 @@ func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 	if err := checkSelection(ws, o.Selection); err != nil {
 		return nil, err
 	}
+	// Lint first, so a mistake in a manifest (a Dockerfile path among them)
+	// is reported at its line rather than by the build.
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
+	if err != nil {
+		return nil, err
+	}
+	if findings.HasErrors() {
+		return nil, failWith(o.Diagnostics, "build", findings)
+	}
 	revision := o.Revision
 	if revision == "" {
 		revision = gitRevision(ws.Root)
@@ -143,6 +155,24 @@ func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 	if o.Progress != nil {
 		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
 	}
+
+	type job struct {
+		workload string
+		spec     image.BuildSpec
+	}
+	var jobs []job
+	for _, m := range ws.Workloads {
+		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
+			continue
+		}
+		spec, ok, err := buildSpec(ws, m, o)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			jobs = append(jobs, job{m.Name, spec})
+		}
+	}
 	buildOpts := opts
 	runner := o.Runner
 	if runner == nil && os.Geteuid() == 0 {
@@ -154,29 +184,18 @@ func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 		runner = r
 	}
 	if runner != nil {
-		buildOpts = append(buildOpts[:len(buildOpts):len(buildOpts)], image.WithRunner(runner))
+		buildOpts = append(opts[:len(opts):len(opts)], image.WithRunner(runner))
 	}
-
 	imgs := &Images{ws: ws, tags: tags, opts: opts}
-	for _, m := range ws.Workloads {
-		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
-			continue
-		}
-		spec, ok, err := buildSpec(ws, m, o)
+	for _, j := range jobs {
+		j.spec.Platform = o.Platform
+		j.spec.Labels = image.CopilotLabels(o.Version, j.workload)
+		j.spec.Annotations = image.SourceAnnotations(o.Source, revision)
+		img, err := image.Build(ctx, j.spec, buildOpts...)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("build %s: %w", j.workload, err)
 		}
-		if !ok {
-			continue
-		}
-		spec.Platform = o.Platform
-		spec.Labels = image.CopilotLabels(o.Version, m.Name)
-		spec.Annotations = image.SourceAnnotations(o.Source, revision)
-		img, err := image.Build(ctx, spec, buildOpts...)
-		if err != nil {
-			return nil, fmt.Errorf("build %s: %w", m.Name, err)
-		}
-		imgs.images = append(imgs.images, workloadImage{workload: m.Name, img: img})
+		imgs.images = append(imgs.images, workloadImage{j.workload, img})
 	}
 	return imgs, nil
 }
@@ -186,9 +205,13 @@ func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 func (imgs *Images) Deliver(ctx context.Context, o BuildOptions) ([]Built, error) {
 	var out []Built
 	for _, w := range imgs.images {
-		b, err := deliver(ctx, imgs.ws, w.workload, w.img, imgs.tags, o, imgs.opts)
+		b, err := deliver(ctx, imgs.ws, w.workload, w.img, imgs.tags, o, len(imgs.images) == 1, imgs.opts)
 		if err != nil {
-			return out, fmt.Errorf("build %s: %w", w.workload, err)
+			verb := "push"
+			if o.Output != "" {
+				verb = "write"
+			}
+			return out, fmt.Errorf("%s %s: %w", verb, w.workload, err)
 		}
 		out = append(out, b)
 	}
@@ -232,8 +255,9 @@ func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (
 	return *first, true, nil
 }
 
-// deliver writes or pushes one built image.
-func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img v1.Image, tags []string, o BuildOptions, opts []image.Option) (Built, error) {
+// deliver writes or pushes one built image. The only image of a build goes
+// to o.Repository itself; one of several to o.Repository/<workload>.
+func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img v1.Image, tags []string, o BuildOptions, only bool, opts []image.Option) (Built, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return Built{}, err
@@ -253,7 +277,7 @@ func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img 
 	var dst image.Destination
 	if o.Repository != "" {
 		dst = image.Destination{Repository: o.Repository}
-		if len(o.Services) != 1 {
+		if !only {
 			dst.Repository = strings.TrimSuffix(o.Repository, "/") + "/" + workload
 		}
 		dst.ImmutableTags = o.ImmutableTags

@@ -15,7 +15,7 @@ import (
 type LintOptions struct {
 	Paths   []string
 	Envs    []string
-	Strict  bool          // warnings fail too
+	Strict  bool          // warnings are errors
 	Format  report.Format // text, json, github, sarif
 	Out     io.Writer     // where the report goes
 	Lookup  func(string) (string, bool)
@@ -42,9 +42,15 @@ func Lint(ctx context.Context, o LintOptions) (*LintResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 	}
+	if err := checkEnvs(ws, o.Envs); err != nil {
+		return nil, err
+	}
 	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
+	}
+	if o.Strict {
+		findings = warningsAsErrors(findings)
 	}
 	if err := report.Lint(o.Out, findings, o.Format, report.WithVersion(o.Version), report.WithRuleHelp(lint.RuleHelp())); err != nil {
 		return nil, fmt.Errorf("write lint report: %w", err)
