@@ -34,7 +34,7 @@ func attackBinary(t *testing.T) []byte {
 	attackOnce.Do(func() {
 		out := filepath.Join(os.TempDir(), fmt.Sprintf("autopilot-attack-%d", os.Getpid()))
 		defer os.Remove(out)
-		c := exec.Command("go", "build", "-o", out, "./testdata/attack")
+		c := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/attack")
 		c.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := c.CombinedOutput(); err != nil {
 			attackErr = fmt.Errorf("build testdata/attack: %v\n%s", err, msg)
