@@ -67,9 +67,9 @@ func completeFromWorkspace(names func(*workspace.Workspace) []string) cobra.Comp
 	}
 }
 
-// addStrict binds --strict: warnings, unknown keys among them, are errors.
+// addStrict binds --strict: unknown keys are errors.
 func addStrict(fs *pflag.FlagSet, strict *bool) {
-	fs.BoolVar(strict, "strict", false, "treat warnings (unknown keys among them) as errors")
+	fs.BoolVar(strict, "strict", false, "treat unknown keys (typos Copilot ignores silently) as errors")
 }
 
 // buildFlags binds the flags of the image stage, shared by build, plan and

@@ -21,7 +21,7 @@ func lintCommand() *cobra.Command {
 		Short: "Check manifests and addons against Copilot's schemas and rules",
 		Long: `Check every manifest and addon against Copilot's JSON Schemas and rules, for every environment the
 workspace names (after ${VAR} interpolation and the environments: overrides), with file:line:column
-findings. Exit 1 on errors, or on warnings under --strict.`,
+findings. Exit 1 on errors; under --strict unknown keys are errors.`,
 		Example: `  autopilot lint examples/apprunner-vpc
   autopilot lint --strict --env test .
   autopilot lint --format sarif --output autopilot.sarif .`,
@@ -44,7 +44,7 @@ findings. Exit 1 on errors, or on warnings under --strict.`,
 			if err != nil {
 				return err
 			}
-			if res.Failed(o.Strict) {
+			if res.Failed() {
 				return errFailed
 			}
 			return nil

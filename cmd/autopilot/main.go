@@ -79,7 +79,7 @@ running infrastructure: lint -> render -> build -> plan -> deploy.
 Every command takes the workspace as PATH (the repository root, its copilot/ folder, or manifest
 files; default: the current directory). Flags may come before or after PATH.
 
-Exit codes: 0 success; 1 findings with errors (or warnings under --strict), a failed or refused
+Exit codes: 0 success; 1 findings with errors (unknown keys under --strict), a failed or refused
 deployment, or destructive changes under --fail-on-destructive; 2 the command could not run.`,
 		Version:       version,
 		SilenceErrors: true,

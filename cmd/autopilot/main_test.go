@@ -130,3 +130,34 @@ func TestStrictRefusesAMisspelledNestedKey(t *testing.T) {
 		t.Errorf("strict runs wrote %v", files)
 	}
 }
+
+// Strict is about keys Copilot would ignore; advice that holds for working
+// Copilot workspaces (here `flow_logs: false`, which Copilot deploys as on)
+// stays a warning and never fails a strict run, so strict can be the
+// Action's default without failing workspaces Copilot deploys today.
+func TestStrictLetsAdviceWarningsPass(t *testing.T) {
+	t.Setenv("GITHUB_ACTIONS", "")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples/apprunner-vpc")); err != nil {
+		t.Fatal(err)
+	}
+	env := filepath.Join(dir, "copilot/environments/test/manifest.yml")
+	b, err := os.ReadFile(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	advised := strings.Replace(string(b), "flow_logs: true", "flow_logs: false", 1)
+	if advised == string(b) {
+		t.Fatal("the example environment no longer sets flow_logs: true")
+	}
+	if err := os.WriteFile(env, []byte(advised), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(t.TempDir(), "lint.json")
+	if got := runMain(context.Background(), []string{"lint", "--strict", "--format", "json", "--output", report, dir}); got != exitOK {
+		t.Fatalf("lint --strict with only an advice warning: exit %d, want %d", got, exitOK)
+	}
+	if out, _ := os.ReadFile(report); !strings.Contains(string(out), "env-flow-logs-false") {
+		t.Errorf("the advice is not reported as a warning:\n%s", out)
+	}
+}

@@ -20,7 +20,7 @@ var ruleHelp = map[string]string{
 	"override-type":      "An `environments.<name>` override must be a mapping of the fields it overrides.",
 	"pipeline-skipped":   "Copilot pipeline manifests are not deployed; GitHub workflows replace them.",
 	// Schema.
-	"unknown-key":        "A key Copilot does not know; Copilot ignores it silently, which usually hides a typo.",
+	RuleUnknownKey:       "A key Copilot does not know; Copilot ignores it silently, which usually hides a typo.",
 	"schema/type":        "A value has the wrong type for its field.",
 	"schema/required":    "A field Copilot requires is missing.",
 	"schema/enum":        "A value is not one of those the field accepts.",
@@ -91,3 +91,7 @@ func RuleHelp() map[string]string {
 	}
 	return out
 }
+
+// RuleUnknownKey is the id of a key Copilot does not know: a warning, which
+// strict makes an error.
+const RuleUnknownKey = "unknown-key"

@@ -35,8 +35,7 @@ type RenderOptions struct {
 	Images map[string]string
 	// StrictVars makes undefined ${VAR} an error, as deploying commands need.
 	StrictVars bool
-	// Strict makes lint warnings (unknown keys among them) errors that stop
-	// the render.
+	// Strict makes unknown keys errors that stop the render.
 	Strict bool
 	// Diagnostics receives lint findings that stop the render (as text).
 	Diagnostics io.Writer
@@ -85,7 +84,7 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 		return nil, ws, err
 	}
 	if o.Strict {
-		findings = warningsAsErrors(findings)
+		findings = unknownKeysAsErrors(findings)
 	}
 	if findings.HasErrors() {
 		return nil, ws, failWith(o.Diagnostics, "render", findings)
@@ -139,12 +138,15 @@ func checkEnvs(ws *workspace.Workspace, envs []string) error {
 	return nil
 }
 
-// warningsAsErrors is what --strict does to findings: a warning (an unknown
-// key, which Copilot would ignore silently) fails the run like an error.
-func warningsAsErrors(findings diag.List) diag.List {
+// unknownKeysAsErrors is what strict does to findings: an unknown key,
+// which Copilot ignores silently (a misspelled `placment` drops the whole
+// VPC placement), fails the run like an error. Other warnings are advice
+// that holds for working Copilot workspaces too (a topic published by
+// another repository's service, `flow_logs: false`), so they never fail it.
+func unknownKeysAsErrors(findings diag.List) diag.List {
 	out := slices.Clone(findings)
 	for i := range out {
-		if out[i].Severity == diag.Warning {
+		if out[i].Severity == diag.Warning && out[i].Rule == lint.RuleUnknownKey {
 			out[i].Severity = diag.Error
 		}
 	}
