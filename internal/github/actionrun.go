@@ -249,7 +249,11 @@ func (a *actionRun) run(ctx context.Context) error {
 		}
 		switch s {
 		case StageBuild:
-			err = a.stage("push images", func() error { return a.push(ctx) })
+			title := "push images"
+			if a.buildOpts.NoPush {
+				title = "name images"
+			}
+			err = a.stage(title, func() error { return a.push(ctx) })
 		case StagePlan:
 			err = a.stage("plan", func() error { return a.plan(ctx, d) })
 		case StageDeploy:
@@ -471,13 +475,18 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 	// isolated from this process unless the workflow opts out.
 	onPullRequest := a.ev.PullRequest != nil
 	a.buildOpts = run.BuildOptions{
-		Selection:          a.selection(),
-		Repository:         a.in.Repository,
+		Selection:  a.selection(),
+		Repository: a.in.Repository,
+		// A plan pushes nothing: it names each image by the digest the
+		// deploy that executes it will push, so the plan role needs no
+		// write access to the repositories production pulls from.
+		NoPush:             d.Has(StagePlan),
 		BaseImages:         a.in.BaseImages,
 		CacheDir:           a.in.CacheDir,
 		CacheRepo:          a.in.CacheRepo,
 		Secrets:            a.in.Secrets,
 		Tags:               a.in.Tags,
+		MutableTags:        a.in.MutableTags,
 		Platform:           a.in.Platform,
 		Revision:           a.buildRevision(ctx, d),
 		Source:             sourceURL(a.env),
@@ -512,8 +521,12 @@ func (a *actionRun) push(ctx context.Context) error {
 	}
 	a.built = built
 	images := make([]deploy.Image, 0, len(built))
+	note := ""
+	if o.NoPush {
+		note = " (not pushed: the deploy that executes the plan pushes it)"
+	}
 	for _, b := range built {
-		a.logf("built %s: %s", b.Workload, b.URI)
+		a.logf("built %s: %s%s", b.Workload, b.URI, note)
 		images = append(images, b.Image)
 	}
 	a.outputs["images"] = a.json(images)
@@ -672,6 +685,7 @@ func (a *actionRun) client() (*Client, error) {
 
 func (a *actionRun) deploy(ctx context.Context) (err error) {
 	o := a.planOptions(Decision{})
+	o.AllowDestructive, o.AllowDestroyTypes = a.in.AllowDestructive, a.in.AllowedDestroyTypes
 	if a.in.RequireReviewedPlan {
 		reviewed, why := a.reviewedPlans(ctx)
 		if a.deployStatus != nil {
@@ -707,6 +721,9 @@ func (a *actionRun) deploy(ctx context.Context) (err error) {
 	_ = report.DeployText(&text, d)
 	a.untrusted(text.String())
 	a.summary(report.DeployMarkdown(d, a.runInfo(a.env.SHA)))
+	if errors.Is(err, deploy.ErrDestructive) {
+		a.summary("> [!CAUTION]\n> Nothing was deployed: the plan removes or replaces resources that hold data, and the workflow does not allow it.\n\n" + fence(err.Error()))
+	}
 	if err != nil || d.Failed() {
 		if err != nil {
 			a.logf("deploy: %v", err)
