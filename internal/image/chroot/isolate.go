@@ -56,8 +56,8 @@ type stepSpec struct {
 	Pivot     bool
 	MountProc bool // mount a /proc of the step's PID namespace
 	UserNS    bool // in a new user namespace: forbid nested ones
-	// Unisolated skips the capability and no_new_privs restrictions (the
-	// workflow opted in after isolation failed).
+	// Unisolated runs the step even if a restriction fails (the workflow
+	// opted in); it keeps those that could be applied.
 	Unisolated bool
 	UID, GID   uint32
 	Groups     []uint32
@@ -252,13 +252,16 @@ func stepMain() error {
 	if err := enterRoot(spec, &iso); err != nil {
 		return err
 	}
-	if err := restrict(spec); err != nil {
-		if !spec.Unisolated && !spec.Probe {
-			return err
-		}
-		iso.Err = err.Error()
-	} else {
-		iso.Restricted = true
+	notIsolated, err := restrict(spec)
+	if err != nil {
+		return err
+	}
+	if notIsolated != nil && !spec.Unisolated && !spec.Probe {
+		return notIsolated
+	}
+	iso.Restricted = notIsolated == nil
+	if !iso.Restricted {
+		iso.Err = notIsolated.Error()
 	}
 	if spec.Probe {
 		b, _ := json.Marshal(iso)
@@ -268,7 +271,7 @@ func stepMain() error {
 	if err := unix.Chdir(spec.Dir); err != nil {
 		return fmt.Errorf("chdir %s: %w", spec.Dir, err)
 	}
-	err := unix.Exec(spec.Path, spec.Args, spec.Env)
+	err = unix.Exec(spec.Path, spec.Args, spec.Env)
 	return fmt.Errorf("exec %s: %w", spec.Path, err)
 }
 
@@ -309,68 +312,68 @@ func enterRoot(spec stepSpec, iso *Isolation) error {
 
 // restrict switches to the step's user with only stepCapabilities left in
 // the bounding set, none inheritable or ambient, and no_new_privs, so no
-// exec (setuid files included) gives any back.
-func restrict(spec stepSpec) error {
+// exec (setuid files included) gives any back. Every restriction is tried
+// even when one fails (an unisolated step keeps what could be had);
+// notIsolated lists those that failed. A failed user switch is fatal.
+func restrict(spec stepSpec) (notIsolated, fatal error) {
 	keep := map[uintptr]bool{}
+	var set uint32
 	for _, c := range stepCapabilities {
 		keep[c] = true
+		set |= 1 << c
 	}
 	var errs []error
-	if !spec.Unisolated {
-		for c := uintptr(0); ; c++ {
-			if keep[c] {
-				continue
-			}
-			err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0)
-			if errors.Is(err, unix.EINVAL) {
-				break // past the kernel's last capability
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("drop capability %d from the bounding set (needs CAP_SETPCAP): %w", c, err))
-				break
-			}
+	for c := uintptr(0); ; c++ {
+		if keep[c] {
+			continue
 		}
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
-			errs = append(errs, fmt.Errorf("clear ambient capabilities: %w", err))
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0)
+		if errors.Is(err, unix.EINVAL) {
+			break // past the kernel's last capability
 		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("drop capability %d from the bounding set (needs CAP_SETPCAP): %w", c, err))
+			break
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+		errs = append(errs, fmt.Errorf("clear ambient capabilities: %w", err))
 	}
 	if !spec.Probe {
-		groups := make([]int, len(spec.Groups))
-		for i, g := range spec.Groups {
-			groups[i] = int(g)
-		}
-		if err := unix.Setgroups(groups); err != nil {
-			return fmt.Errorf("setgroups: %w", err)
-		}
-		if err := unix.Setresgid(int(spec.GID), int(spec.GID), int(spec.GID)); err != nil {
-			return fmt.Errorf("setgid %d: %w", spec.GID, err)
-		}
-		if err := unix.Setresuid(int(spec.UID), int(spec.UID), int(spec.UID)); err != nil {
-			return fmt.Errorf("setuid %d: %w", spec.UID, err)
-		}
-		// Changing the user cleared the parent-death signal.
-		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
-	}
-	if !spec.Unisolated {
-		if spec.UID == 0 || spec.Probe {
-			var set uint32
-			for _, c := range stepCapabilities {
-				set |= 1 << c
-			}
-			hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-			data := [2]unix.CapUserData{{Effective: set, Permitted: set}}
-			if err := unix.Capset(&hdr, &data[0]); err != nil {
-				errs = append(errs, fmt.Errorf("limit capabilities: %w", err))
-			}
-		}
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			errs = append(errs, fmt.Errorf("set no_new_privs: %w", err))
+		if err := switchUser(spec); err != nil {
+			return nil, err
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	if spec.UID == 0 || spec.Probe {
+		// A user other than root has none left after setuid.
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		data := [2]unix.CapUserData{{Effective: set, Permitted: set}}
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			errs = append(errs, fmt.Errorf("limit capabilities: %w", err))
+		}
 	}
-	return nil
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		errs = append(errs, fmt.Errorf("set no_new_privs: %w", err))
+	}
+	return errors.Join(errs...), nil
+}
+
+func switchUser(spec stepSpec) error {
+	groups := make([]int, len(spec.Groups))
+	for i, g := range spec.Groups {
+		groups[i] = int(g)
+	}
+	if err := unix.Setgroups(groups); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if err := unix.Setresgid(int(spec.GID), int(spec.GID), int(spec.GID)); err != nil {
+		return fmt.Errorf("setgid %d: %w", spec.GID, err)
+	}
+	if err := unix.Setresuid(int(spec.UID), int(spec.UID), int(spec.UID)); err != nil {
+		return fmt.Errorf("setuid %d: %w", spec.UID, err)
+	}
+	// Changing the user cleared the parent-death signal.
+	return unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 }
 
 // Isolation probes, once, what protections RUN steps get here.

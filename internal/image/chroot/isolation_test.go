@@ -173,22 +173,34 @@ func TestRunRefusedWhereItCannotBeIsolated(t *testing.T) {
 	}
 	asJobProcess(t, noSetpcap, func(t *testing.T) {
 		base := baseImage(t)
-		ctxDir := writeContext(t, "FROM busybox\nRUN echo ran > /ran\n", nil)
+		hostFile := filepath.Join(t.TempDir(), "credentials")
+		if err := os.WriteFile(hostFile, []byte(canary), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctxDir := writeContext(t, "FROM busybox\nCOPY attack /attack\nRUN chmod 755 /attack && (/attack escape-read "+hostFile+" > /escape 2>&1; true)\n",
+			map[string]string{"attack": string(attackBinary(t))})
 		cache := t.TempDir()
 		_, err := buildWith(t, ctxDir, base, cache, newRunner(t, cache), nil)
-		if !errors.Is(err, ErrNotIsolated) || !strings.Contains(err.Error(), "Dockerfile:2") {
+		if !errors.Is(err, ErrNotIsolated) || !strings.Contains(err.Error(), "Dockerfile:3") {
 			t.Fatalf("build error %v, want ErrNotIsolated naming the line", err)
 		}
 		t.Logf("refused: %v", err)
+		// Allowed, the step runs, with the restrictions that could be had:
+		// its own capabilities and no_new_privs still keep it in its root.
 		var log bytes.Buffer
 		cache = t.TempDir()
 		img, err := buildWith(t, ctxDir, base, cache, newRunner(t, cache, WithUnisolatedRun(), WithLog(&log)), nil)
 		if err != nil {
 			t.Fatalf("build with WithUnisolatedRun: %v", err)
 		}
-		if flatten(t, img)["ran"].Content != "ran\n" || !strings.Contains(log.String(), "without isolation") {
-			t.Errorf("the step did not run, or ran without a warning; log:\n%s", log.String())
+		escape, ok := flatten(t, img)["escape"]
+		if !ok || !strings.Contains(log.String(), "without full isolation") {
+			t.Fatalf("the step did not run, or ran without a warning; log:\n%s", log.String())
 		}
+		if strings.Contains(escape.Content, canary) {
+			t.Errorf("the unisolated step left its root:\n%s", escape.Content)
+		}
+		t.Logf("chroot escape of the unisolated step: %s", escape.Content)
 	})
 }
 

@@ -436,7 +436,7 @@ func (r *Runner) runIn(ctx context.Context, sb *sandbox, stage *image.StageState
 		logf("warning: --network=none is not enforced here (no permission for a network namespace); only DNS is withheld")
 	}
 	if !iso.Restricted {
-		logf("warning: this step runs without isolation (allowed by the workflow): it can reach the runner and its credentials")
+		logf("warning: this step runs without full isolation, as allowed (%s); only the restrictions that could be applied hold", iso.Err)
 	}
 	st, err := startHelper(flags, stepSpec{
 		Root: sb.host, Pivot: flags&syscall.CLONE_NEWNS != 0, MountProc: mountProc,
