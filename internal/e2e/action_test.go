@@ -114,16 +114,29 @@ func writeWorkspace(t *testing.T) string {
 // way an air-gapped runner provides base images.
 func baseImage(t *testing.T) string {
 	t.Helper()
+	return imageLayout(t, []tarEntry{{name: "bin/", mode: 0o755}, {name: "bin/busybox", mode: 0o755, body: "#!/bin/sh\n"}})
+}
+
+// tarEntry is one file of a test image's only layer: a folder when the
+// name ends in "/", a symlink when link is set.
+type tarEntry struct {
+	name       string
+	mode       int64
+	body, link string
+}
+
+// imageLayout writes a linux/amd64 image of one layer as an OCI layout.
+func imageLayout(t *testing.T, entries []tarEntry) string {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		body string
-	}{{"bin/", 0o755, ""}, {"bin/busybox", 0o755, "#!/bin/sh\n"}} {
+	for _, f := range entries {
 		hdr := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}
-		if strings.HasSuffix(f.name, "/") {
+		switch {
+		case strings.HasSuffix(f.name, "/"):
 			hdr.Typeflag, hdr.Size = tar.TypeDir, 0
+		case f.link != "":
+			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, f.link
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)

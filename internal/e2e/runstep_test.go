@@ -2,21 +2,14 @@ package e2e
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/autopilot-dev/autopilot/internal/fakes/runner"
 )
 
 // TestActionPullRequestRunStep runs a pull request whose Dockerfile has a
@@ -46,7 +39,7 @@ func TestActionPullRequestRunStep(t *testing.T) {
 		t.Errorf("the log lacks the isolation line or the step's output:\n%s", r.stderr)
 	}
 	// The runner reads commands from standard error as from standard output.
-	if cmds := runnerLines(r.stderr); len(cmds) > 0 {
+	if cmds := runner.Commands(r.stderr); len(cmds) > 0 {
 		t.Errorf("the runner would run %q from standard error:\n%s", cmds, r.stderr)
 	}
 
@@ -61,28 +54,6 @@ func TestActionPullRequestRunStep(t *testing.T) {
 	}
 }
 
-// runnerLines returns the lines the Actions runner would run as workflow
-// commands: it splits at \n, \r\n and \r, trims leading whitespace and
-// skips what is between ::stop-commands::TOKEN and ::TOKEN::.
-func runnerLines(log string) []string {
-	var cmds []string
-	stop := ""
-	for _, line := range regexp.MustCompile(`\r\n|\r|\n`).Split(log, -1) {
-		line = strings.TrimLeft(line, " \t")
-		switch {
-		case stop != "":
-			if line == "::"+stop+"::" {
-				stop = ""
-			}
-		case strings.HasPrefix(line, "::stop-commands::"):
-			stop = strings.TrimPrefix(line, "::stop-commands::")
-		case strings.HasPrefix(line, "::"):
-			cmds = append(cmds, line)
-		}
-	}
-	return cmds
-}
-
 // busyboxImage writes an OCI layout holding the host's static busybox
 // (apt-get install busybox-static) as /bin/busybox and /bin/sh.
 func busyboxImage(t *testing.T) string {
@@ -91,54 +62,12 @@ func busyboxImage(t *testing.T) string {
 	if err != nil {
 		t.Skipf("/bin/busybox is missing (apt-get install -y busybox-static): %v", err)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range []*tar.Header{
-		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
-		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
-		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
-	} {
-		h.ModTime = time.Unix(0, 0)
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			tw.Write(bin)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-		tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	if img, err = mutate.AppendLayers(img, layer); err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Env = []string{"PATH=/bin"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return imageLayout(t, []tarEntry{
+		{name: "bin/", mode: 0o755},
+		{name: "bin/busybox", mode: 0o755, body: string(bin)},
+		{name: "bin/sh", mode: 0o777, link: "busybox"},
+		{name: "tmp/", mode: 0o1777},
+	})
 }
 
 // fileInLayers returns the content of the file at path in the layers the

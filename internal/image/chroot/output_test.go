@@ -3,33 +3,11 @@ package chroot
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
-)
 
-// workflowCommands returns the lines the Actions runner would run as
-// workflow commands: it splits output at \n, \r\n and \r, trims leading
-// whitespace, and ignores everything between ::stop-commands::TOKEN and
-// ::TOKEN::.
-func workflowCommands(log string) []string {
-	var cmds []string
-	stop := ""
-	for _, line := range regexp.MustCompile(`\r\n|\r|\n`).Split(log, -1) {
-		line = strings.TrimLeft(line, " \t")
-		switch {
-		case stop != "":
-			if line == "::"+stop+"::" {
-				stop = ""
-			}
-		case strings.HasPrefix(line, "::stop-commands::"):
-			stop = strings.TrimPrefix(line, "::stop-commands::")
-		case strings.HasPrefix(line, "::"):
-			cmds = append(cmds, line)
-		}
-	}
-	return cmds
-}
+	"github.com/autopilot-dev/autopilot/internal/fakes/runner"
+)
 
 // TestRunOutputCannotForgeWorkflowCommands prints workflow commands from
 // RUN steps, plainly, after a carriage return and in the output of a failing
@@ -64,7 +42,7 @@ func TestRunOutputCannotForgeWorkflowCommands(t *testing.T) {
 				t.Fatal("the failing step did not fail the build")
 			}
 			all := log.String() + "\n" + err.Error() + "\n"
-			if cmds := workflowCommands(all); len(cmds) > 0 {
+			if cmds := runner.Commands(all); len(cmds) > 0 {
 				t.Errorf("the runner would run %q from:\n%s", cmds, all)
 			}
 			if !strings.Contains(log.String(), "forged after a carriage return") {
