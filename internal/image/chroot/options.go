@@ -121,10 +121,10 @@ func WithKeepRoots(n int) Option {
 	}
 }
 
-// WithUnisolatedRun runs RUN steps even where they cannot be isolated from
-// autopilot and the host (Isolation.Restricted is false): such a step can
-// read the runner's credentials. Without it they fail with ErrNotIsolated.
-// Use it only for Dockerfiles as trusted as the workflow itself.
+// WithUnisolatedRun runs RUN steps even where they cannot be fully isolated
+// from autopilot and the host (Isolation.Restricted is false), with the
+// restrictions that could be applied; without it they fail with
+// ErrNotIsolated. Use it only for Dockerfiles as trusted as the workflow.
 func WithUnisolatedRun() Option {
 	return func(o *options) error {
 		o.allowUnisolated = true

@@ -28,9 +28,10 @@ var devices = []device{{"null", 1, 3}, {"zero", 1, 5}, {"random", 1, 8}, {"urand
 
 // sandbox is what a step adds to the scratch root for its run and takes
 // away afterwards: devices, /etc/resolv.conf and /etc/hosts, secrets, cache
-// folders and the /proc mount point. Every path is resolved through an os.Root and every
-// move uses directory descriptors, so a step that replaces a folder with a
-// symlink cannot make the teardown touch anything outside the root.
+// folders and the /proc mount point. Every path is resolved through an
+// os.Root and every move uses directory descriptors, so a step that
+// replaces a folder with a symlink cannot make the teardown touch anything
+// outside the root.
 type sandbox struct {
 	root     *os.Root
 	host     string   // the root's host path
