@@ -133,15 +133,16 @@ type prober struct {
 
 func (p *prober) probe(scratch string) (uintptr, Isolation) {
 	p.once.Do(func() {
+		var err error
 		for _, flags := range cloneFlags {
-			iso, err := probeWith(scratch, flags)
-			if err != nil {
+			var iso Isolation
+			if iso, err = probeWith(scratch, flags); err != nil {
 				continue // the kernel or seccomp refused these namespaces
 			}
 			p.flags, p.iso = flags, iso
 			return
 		}
-		p.iso = Isolation{Err: "the step helper could not be started"}
+		p.iso = Isolation{Err: fmt.Sprintf("the step helper could not be started: %v", err)}
 	})
 	return p.flags, p.iso
 }
