@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -25,21 +28,158 @@ var envControllerIDs = []string{"EnvControllerAction", "EnvControllerFunction", 
 // unchanged but with DeletionPolicy Retain (a policy-only change sends the
 // handler nothing), and a later deploy lets them drop, retained. The extra
 // parameters they need keep their deployed values.
-func (r *run) adopt(ctx context.Context, s Stack) ([]byte, []string, error) {
+func (r *run) adopt(ctx context.Context, s Stack, live *types.Stack) ([]byte, []string, error) {
 	out, err := r.api.GetTemplate(ctx, &cloudformation.GetTemplateInput{
 		StackName: aws.String(s.Name), TemplateStage: types.TemplateStageOriginal,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("read deployed template of %s: %w", s.Name, err)
 	}
-	body, extra, err := carryEnvController([]byte(aws.ToString(out.TemplateBody)), s.Template)
+	liveBody := []byte(aws.ToString(out.TemplateBody))
+	body, extra, err := carryEnvController(liveBody, s.Template)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stack %s: keep Copilot's env controller: %w", s.Name, err)
 	}
 	if len(extra) > 0 || !bytes.Equal(body, s.Template) {
 		r.o.log.Info("keeping Copilot's env controller resources, retained", "stack", s.Name)
 	}
+	liveParams := map[string]string{}
+	for _, p := range live.Parameters {
+		liveParams[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+	}
+	body, kept, keptParams, err := carryLive(liveBody, liveParams, body, s.CarryLive)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stack %s: keep Copilot's custom resources: %w", s.Name, err)
+	}
+	if len(kept) > 0 {
+		r.o.log.Info("keeping Copilot's custom resources as deployed", "stack", s.Name, "resources", strings.Join(kept, ","))
+	}
+	for _, p := range keptParams {
+		if !slices.Contains(extra, p) {
+			extra = append(extra, p)
+		}
+	}
 	return body, extra, nil
+}
+
+// carryLive copies into next each resource of ids that the deployed
+// template has and creates under the deployed parameters, unless next
+// declares it with the same type (then the rendered one is an update of
+// it). A carried resource that refers to a resource next lacks (the
+// feature it served is gone) is left out, and so are those that refer to
+// it. It returns the new template, the carried IDs and the parameters
+// they brought along, which keep their deployed values.
+func carryLive(live []byte, liveParams map[string]string, next []byte, ids []string) ([]byte, []string, []string, error) {
+	if len(ids) == 0 || len(bytes.TrimSpace(live)) == 0 {
+		return next, nil, nil, nil
+	}
+	liveTmpl, err := cfn.Parse(live)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("parse deployed template: %w", err)
+	}
+	nextTmpl, err := cfn.Parse(next)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("parse new template: %w", err)
+	}
+	active := liveTmpl.Active(liveParams)
+	carry := map[string]bool{}
+	for _, id := range ids {
+		lr, ok := active[id]
+		if !ok {
+			continue
+		}
+		if nr, ok := nextTmpl.Resources[id]; ok && nr.Type == lr.Type {
+			continue
+		}
+		carry[id] = true
+	}
+	// Drop, until none changes, a carried resource that needs a resource
+	// neither carried nor in next.
+	for changed := true; changed; {
+		changed = false
+		for id := range carry {
+			for _, dep := range resourceRefs(liveTmpl.Resources[id]) {
+				_, inLive := liveTmpl.Resources[dep]
+				_, inNext := nextTmpl.Resources[dep]
+				if inLive && !inNext && !carry[dep] {
+					delete(carry, id)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	if len(carry) == 0 {
+		return next, nil, nil, nil
+	}
+	var liveDoc, nextDoc yaml.Node
+	if err := yaml.Unmarshal(live, &liveDoc); err != nil {
+		return nil, nil, nil, fmt.Errorf("parse deployed template: %w", err)
+	}
+	if err := yaml.Unmarshal(next, &nextDoc); err != nil {
+		return nil, nil, nil, fmt.Errorf("parse new template: %w", err)
+	}
+	liveRoot, nextRoot := docRoot(&liveDoc), docRoot(&nextDoc)
+	if liveRoot == nil || nextRoot == nil {
+		return next, nil, nil, nil
+	}
+	liveRes, nextRes := lookup(liveRoot, "Resources"), lookup(nextRoot, "Resources")
+	kept := slices.Sorted(maps.Keys(carry))
+	for _, id := range kept {
+		setKey(nextRes, id, lookup(liveRes, id))
+	}
+	params := bringAlong(liveRoot, nextRoot, liveTmpl, kept)
+	out, err := yaml.Marshal(&nextDoc)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("write new template: %w", err)
+	}
+	return out, kept, params, nil
+}
+
+// resourceRefs are the names a resource refers to: Ref, Fn::GetAtt,
+// Fn::Sub variables and DependsOn (parameters included).
+func resourceRefs(r cfn.Resource) []string {
+	var out []string
+	for _, name := range cfn.ReferencedParams(r.Properties) {
+		name, _, _ = strings.Cut(name, ".")
+		out = append(out, name)
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			switch att := x["Fn::GetAtt"].(type) {
+			case []any:
+				if len(att) > 0 {
+					if s, ok := att[0].(string); ok {
+						out = append(out, s)
+					}
+				}
+			case string:
+				name, _, _ := strings.Cut(att, ".")
+				out = append(out, name)
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(r.Properties)
+	switch d := r.DependsOn.(type) {
+	case string:
+		out = append(out, d)
+	case []any:
+		for _, e := range d {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // carryEnvController copies the env controller resources of the live
@@ -86,7 +226,18 @@ func carryEnvController(live, next []byte) ([]byte, []string, error) {
 		return next, nil, nil
 	}
 
-	// Bring along what the carried resources refer to.
+	extraParams := bringAlong(liveRoot, nextRoot, liveTmpl, carried)
+	out, err := yaml.Marshal(&nextDoc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("write new template: %w", err)
+	}
+	return out, extraParams, nil
+}
+
+// bringAlong adds to next the parameters and conditions of the live
+// template that the carried resources refer to and next lacks; it
+// returns the parameters added, which keep their deployed values.
+func bringAlong(liveRoot, nextRoot *yaml.Node, liveTmpl *cfn.Template, carried []string) []string {
 	var extraParams []string
 	seenParam := map[string]bool{}
 	var needParam func(v any)
@@ -116,11 +267,7 @@ func carryEnvController(live, next []byte) ([]byte, []string, error) {
 			}
 		}
 	}
-	out, err := yaml.Marshal(&nextDoc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("write new template: %w", err)
-	}
-	return out, extraParams, nil
+	return extraParams
 }
 
 func docRoot(doc *yaml.Node) *yaml.Node {

@@ -201,7 +201,7 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 	}
 	body, extra := s.Template, []string(nil)
 	if typ == types.ChangeSetTypeUpdate {
-		if body, extra, err = r.adopt(ctx, s); err != nil {
+		if body, extra, err = r.adopt(ctx, s, live); err != nil {
 			fail("%v", err)
 			return
 		}
