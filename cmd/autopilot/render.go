@@ -14,6 +14,8 @@ func addSelection(fs *flag.FlagSet, s *run.Selection) {
 	fs.Var((*stringList)(&s.Envs), "env", "environment to work on (repeatable; default: all)")
 	fs.Var((*stringList)(&s.Services), "service", "service or job to work on (repeatable; default: all)")
 	fs.StringVar(&s.App, "app", "", "application name, when PATH is a manifest outside a Copilot workspace")
+	fs.StringVar(&s.AppDomain, "app-domain", os.Getenv("AUTOPILOT_APP_DOMAIN"), "the application's domain (copilot app init --domain): environments get their hosted zone, its delegation and a certificate (default $AUTOPILOT_APP_DOMAIN)")
+	fs.StringVar(&s.CloudFrontPrefixList, "cloudfront-prefix-list", os.Getenv("AUTOPILOT_CLOUDFRONT_PREFIX_LIST"), "id of the region's com.amazonaws.global.cloudfront.origin-facing prefix list, for http.public.ingress.cdn (default $AUTOPILOT_CLOUDFRONT_PREFIX_LIST)")
 }
 
 func runRender(ctx context.Context, args []string) error {

@@ -92,18 +92,24 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 			needs[w.Name] = needsOf(wm)
 		}
 	}
-	if m.HasCDN() {
-		fail(m.At("cdn"), ruleUnsupported, "rendering cdn is not supported yet", "remove cdn for now")
-	}
-	if logs := m.HTTP.Public.AccessLogs; logs.IsMap && logs.Map.BucketName == nil || logs.IsBool && !logs.Bad && logs.Bool {
-		fail(logs.Pos, ruleUnsupported, "rendering http.public.access_logs without a bucket_name is not supported yet: Copilot creates an S3 bucket for it",
-			"name an existing bucket with access_logs.bucket_name, or deploy with your current tooling")
+	if m.CDNEnabled() {
+		// CloudFront's aliases and viewer certificate come from Copilot's
+		// UniqueAliasesAction and CertificateReplicator Lambdas, which list
+		// the services' aliases and copy the certificate to us-east-1.
+		switch {
+		case m.CDN.IsMap && m.CDN.Map.Certificate != nil:
+			fail(m.CDN.At("certificate"), ruleUnsupported, "rendering cdn.certificate is not supported yet: the distribution's aliases come from the services' http.alias",
+				"remove cdn.certificate (and http.public.certificates) for now, or deploy with your current tooling")
+		case opts.AppDomain != "":
+			fail(m.At("cdn"), ruleUnsupported, "rendering cdn for an application with a domain is not supported yet: the distribution's aliases and certificate come from the services' http.alias",
+				"deploy this environment with your current tooling for now")
+		}
 	}
 	plan, pd := planVPC(m, em.Path, env)
 	diags = append(diags, pd...)
 	ingress, egress, sd := sgRules(m, em.Path, env)
 	diags = append(diags, sd...)
-	lb, ld := planEnvLB(m, em.Path, env, plan)
+	lb, ld := planEnvLB(m, em.Path, env, plan, opts.CloudFrontPrefixList)
 	diags = append(diags, ld...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -142,9 +148,9 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		"EFSWorkloads":                strings.Join(efs, ","),
 		"NATWorkloads":                strings.Join(nat, ","),
 		"AppRunnerPrivateWorkloads":   strings.Join(arPrivate, ","),
-		"AppDNSName":                  "",
+		"AppDNSName":                  opts.AppDomain,
 		"Aliases":                     "",
-		"CreateHTTPSListener":         strconv.FormatBool(len(lb.publicCerts) > 0),
+		"CreateHTTPSListener":         strconv.FormatBool(len(lb.publicCerts) > 0 || opts.AppDomain != ""),
 		"CreateInternalHTTPSListener": strconv.FormatBool(len(lb.privateCerts) > 0),
 		"ServiceDiscoveryEndpoint":    serviceDiscoveryEndpoint(app, env),
 	}
@@ -182,19 +188,30 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		KeepPrevious: keepPreviousEnv(map[string][]string{"ALBWorkloads": alb, "InternalALBWorkloads": internalALB, "EFSWorkloads": efs}),
 		Unrendered:   unrenderedEnvParams,
 		MergeLists:   []string{"ALBWorkloads", "AppRunnerPrivateWorkloads", "InternalALBWorkloads", "NATWorkloads"},
+		CarryLive:    copilotEnvCustomResources,
 	}
+	rendered := map[string]bool{}
 	if len(efs) > 0 {
 		// The file system is rendered: EFSWorkloads is computed, unioned with
 		// the live list, and no longer a feature this template lacks.
-		st.Unrendered = map[string]string{}
-		for k, v := range unrenderedEnvParams {
-			if k != "EFSWorkloads" {
-				st.Unrendered[k] = v
-			}
-		}
+		rendered["EFSWorkloads"] = true
 		st.MergeLists = append(st.MergeLists, "EFSWorkloads")
 		slices.Sort(st.MergeLists)
 	}
+	if opts.AppDomain != "" {
+		// The domain is rendered, and a Copilot stack keeps its custom
+		// resources, the aliases' CustomDomainAction included.
+		rendered["AppDNSName"], rendered["Aliases"] = true, true
+	}
+	if len(rendered) > 0 {
+		st.Unrendered = map[string]string{}
+		for k, v := range unrenderedEnvParams {
+			if !rendered[k] {
+				st.Unrendered[k] = v
+			}
+		}
+	}
+
 	return st, append(diags, sizeCheck(st, em.Path)...)
 }
 
@@ -283,8 +300,8 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 		}
 		return n
 	}
-	// AppDNSDelegationRole is left out: only the DNS delegation resources,
-	// which need a domain and are not rendered yet, use it.
+	// AppDNSDelegationRole is left out: only Copilot's DNS delegation
+	// Lambdas use it (deploy carries it along with them).
 	params := stringParams("AppName", "EnvironmentName", "ALBWorkloads", "InternalALBWorkloads", "EFSWorkloads", "NATWorkloads",
 		"AppRunnerPrivateWorkloads", "ToolsAccountPrincipalARN", "AppDNSName", "Aliases")
 	boolParam := kv("Type", "String", "AllowedValues", seq(true, false))
@@ -392,7 +409,16 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 	add("EnvironmentSecurityGroupIngressFromSelf", kv("Type", "AWS::EC2::SecurityGroupIngress",
 		"Properties", kv("Description", "Ingress from other containers in the same security group", "GroupId", ref("EnvironmentSecurityGroup"),
 			"IpProtocol", -1, "SourceSecurityGroupId", ref("EnvironmentSecurityGroup"))))
-	addEnvLBResources(add, lb, p)
+	addEnvLBResources(add, lb, p, opts.AppDomain != "")
+	if lb.logsBucketCreated {
+		addAccessLogsBucket(add, lb.logsPrefix)
+	}
+	if m.CDNEnabled() {
+		addCDN(add, m.CDN.Map)
+	}
+	if opts.AppDomain != "" && len(lb.publicCerts) == 0 {
+		addDomain(add)
+	}
 	if withEFS {
 		addEnvEFS(add, p, vpcRef)
 	}
@@ -467,13 +493,20 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 	}
 	export("ServiceDiscoveryNamespaceID", getAtt("ServiceDiscoveryNamespace.Id"))
 	export("EnvironmentSecurityGroup", ref("EnvironmentSecurityGroup"))
-	addEnvLBOutputs(out, lb)
+	addEnvLBOutputs(out, lb, opts.AppDomain != "")
+	if opts.AppDomain != "" && len(lb.publicCerts) == 0 {
+		addDomainOutputs(out)
+	}
 	export("ClusterId", ref("Cluster"))
 	export("EnvironmentManagerRoleARN", getAtt("EnvironmentManagerRole.Arn"), "Description", "The role to be assumed by the ecs-cli to manage environments.")
 	export("CFNExecutionRoleARN", getAtt("CloudformationExecutionRole.Arn"), "Description", "The role to be assumed by the Cloudformation service when it deploys application infrastructure.")
 	set(out, "EnabledFeatures", kv("Value", sub("${ALBWorkloads},${InternalALBWorkloads},${EFSWorkloads},${NATWorkloads},${Aliases},${AppRunnerPrivateWorkloads}"),
 		"Description", "Required output to force the stack to update if mutating feature params, like ALBWorkloads, does not change the template."))
-	addPublicALBAccessible(out)
+	if m.CDNEnabled() {
+		set(out, "CloudFrontDomainName", kv("Condition", "CreateALB", "Value", getAtt("CloudFrontDistribution.DomainName"),
+			"Description", "The domain name of an associated CloudFront Distribution.", "Export", kv("Name", sub("${AWS::StackName}-CloudFrontDomainName"))))
+	}
+	addPublicALBAccessible(out, lb)
 	set(out, "LastForceDeployID", kv("Value", "", "Description", "Optionally force the template to update when no immediate resource change is present."))
 	if withEFS {
 		// Copilot's output name differs from its export's.
@@ -484,14 +517,18 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 		export("AppRunnerVpcEndpointId", ref("AppRunnerVpcEndpoint"), "Condition", "CreateAppRunnerVPCEndpoint", "Description", "VPC Endpoint to App Runner for private services")
 	}
 
-	return kv(
+	tpl := kv(
 		"Description", "CloudFormation environment template for infrastructure shared among Copilot workloads.",
 		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(manifestText), "RenderedBy", "autopilot"),
 		"Parameters", params,
 		"Conditions", conds,
-		"Resources", res,
-		"Outputs", out,
 	)
+	if lb.logsBucketCreated {
+		set(tpl, "Mappings", regionalConfigs())
+	}
+	set(tpl, "Resources", res)
+	set(tpl, "Outputs", out)
+	return tpl
 }
 
 // importedCertificates are the public then private listener certificates the

@@ -26,6 +26,7 @@ var goldenWorkspaces = map[string]string{
 	"examples-apprunner-vpc": "../../examples/apprunner-vpc",
 	"render-ecs-sidecars":    "testdata/ecs-sidecars",
 	"render-ecs-web":         "testdata/ecs-web",
+	"render-env-edge":        "testdata/env-edge",
 	"run-broken":             "../run/testdata/broken",
 }
 

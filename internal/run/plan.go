@@ -186,8 +186,8 @@ func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, e
 		s := deploy.Stack{
 			Name: r.Name, Template: r.Template, Parameters: r.Parameters, Tags: r.Tags,
 			DependsOn: r.DependsOn, KeepPrevious: r.KeepPrevious, Unrendered: r.Unrendered,
-			MergeLists: r.MergeLists,
-			Kind:       r.Kind, Env: r.Env, Workload: r.Workload,
+			MergeLists: r.MergeLists, CarryLive: r.CarryLive,
+			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
 		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}

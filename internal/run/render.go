@@ -22,6 +22,9 @@ type Selection struct {
 	Services []string
 	// Lookup resolves ${VAR}; nil means the process environment.
 	Lookup func(string) (string, bool)
+	// AppDomain and CloudFrontPrefixList are inputs render cannot read
+	// from the workspace (see render.Options).
+	AppDomain, CloudFrontPrefixList string
 }
 
 // RenderOptions are the inputs of `autopilot render`.
@@ -79,11 +82,13 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 		_ = report.Lint(o.Diagnostics, findings, report.FormatText)
 	}
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
-		App:       ws.App,
-		Images:    o.Images,
-		Vars:      workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
-		AccountID: o.AccountID,
-		Region:    o.Region,
+		App:                  ws.App,
+		Images:               o.Images,
+		Vars:                 workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
+		AccountID:            o.AccountID,
+		Region:               o.Region,
+		AppDomain:            o.AppDomain,
+		CloudFrontPrefixList: o.CloudFrontPrefixList,
 	})
 	var failure *diag.Failure
 	switch {
