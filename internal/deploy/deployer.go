@@ -45,13 +45,6 @@ func (d *Deployer) WithGate(gate func(*Plan) error) *Deployer {
 // change sets it has not executed, and reports each stack's state.
 func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) {
 	o := d.planner.o
-	if o.requireFP != "" {
-		if fp := Fingerprint(stacks); fp != o.requireFP {
-			return nil, fmt.Errorf("%w: the stacks to deploy hash to %s but the reviewed plan was %s; "+
-				"templates, parameters or images changed after review, so nothing was executed: re-run plan and review it again",
-				ErrFingerprintMismatch, fp, o.requireFP)
-		}
-	}
 	r, err := d.planner.newRun(stacks, true)
 	if err != nil {
 		return nil, err
@@ -63,6 +56,7 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	if err := r.planAll(ctx); err != nil || ctx.Err() != nil {
 		return r.cancelled(ctx, res)
 	}
+	late := r.deferred()
 	var unplanned []string
 	deferred := make([]bool, len(r.stacks))
 	for i := range r.plan.Stacks {
@@ -83,6 +77,11 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	if len(unplanned) > 0 {
 		r.cleanup()
 		return res, fmt.Errorf("nothing was executed because %d stack(s) could not be planned: %s", len(unplanned), strings.Join(unplanned, "; "))
+	}
+	seal(r.plan, r.stacks, late)
+	if err := o.checkReviewed(r.plan); err != nil {
+		r.cleanup()
+		return res, err
 	}
 	if d.gate != nil {
 		if err := d.gate(r.plan); err != nil {
@@ -151,6 +150,7 @@ func (r *run) executeStack(ctx context.Context, s Stack, sp StackPlan) StackResu
 		sr.NoChanges = true
 		if st, err := r.describeStack(ctx, s.Name); err == nil && st != nil {
 			sr.Status = string(st.StackStatus)
+			sr.Outputs = outputValues(st)
 		}
 		return sr
 	}
@@ -189,12 +189,19 @@ func (r *run) executeStack(ctx context.Context, s Stack, sp StackPlan) StackResu
 		return sr
 	}
 	if st, err := r.describeStack(ctx, s.Name); err == nil && st != nil {
-		sr.Outputs = map[string]string{}
-		for _, out := range st.Outputs {
-			sr.Outputs[aws.ToString(out.OutputKey)] = aws.ToString(out.OutputValue)
-		}
+		sr.Outputs = outputValues(st)
 	}
 	return sr
+}
+
+// outputValues are a stack's outputs by key; a stack unchanged by this deploy
+// has them too, so a workflow can always read them.
+func outputValues(st *types.Stack) map[string]string {
+	out := map[string]string{}
+	for _, o := range st.Outputs {
+		out[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	return out
 }
 
 func clientToken(changeSet, stack string) string {

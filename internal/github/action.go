@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v93/github"
+
+	"github.com/autopilot-dev/autopilot/internal/run"
 )
 
 // Inputs are the action's inputs (action.yml), read from INPUT_* variables.
@@ -23,7 +26,9 @@ type Inputs struct {
 	FailOnDestructive   bool
 	RequireReviewedPlan bool
 	SARIFFile           string
-	Strict              bool
+	// Strict makes lint warnings (unknown keys among them) errors that stop
+	// the run before anything is built, planned or deployed.
+	Strict bool
 	// Repository pushes images to REGISTRY/NAME instead of Amazon ECR.
 	Repository string
 	// BaseImages replace base images with local ones (REF=oci:DIR or
@@ -31,6 +36,20 @@ type Inputs struct {
 	BaseImages map[string]string
 	// ArtifactsBucket receives addon templates and large templates.
 	ArtifactsBucket string
+	// CacheDir keeps built layers between runs; CacheRepo shares RUN
+	// layers between machines (REGISTRY/NAME).
+	CacheDir, CacheRepo string
+	// Secrets are build secrets, one id=NAME,src=FILE or id=NAME,env=VAR each.
+	Secrets []string
+	// Tags are extra image tags; Platform is the images' os/arch.
+	Tags     []string
+	Platform string
+	// AddLabels keeps the pull request's autopilot:* labels in step with its plan.
+	AddLabels bool
+	// AllowStale lets a deploy run a commit that is not the head of the
+	// default branch: a deliberate rollback, or a manual run of another
+	// branch.
+	AllowStale bool
 }
 
 // Commands the action runs; auto picks from the event.
@@ -50,6 +69,10 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		SARIFFile:       r.Input("sarif-file"),
 		Repository:      r.Input("repository"),
 		ArtifactsBucket: r.Input("artifacts-bucket"),
+		CacheDir:        r.Input("cache-dir"),
+		CacheRepo:       r.Input("cache-repo"),
+		Tags:            splitList(r.Input("tags")),
+		Platform:        r.Input("platform"),
 	}
 	if in.Command == "" {
 		in.Command = "auto"
@@ -67,12 +90,17 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
+		def  bool
 	}{
-		{"fail-on-destructive", &in.FailOnDestructive},
-		{"require-reviewed-plan", &in.RequireReviewedPlan},
-		{"strict", &in.Strict},
+		{"fail-on-destructive", &in.FailOnDestructive, false},
+		{"require-reviewed-plan", &in.RequireReviewedPlan, false},
+		// Strict unless the workflow says otherwise: a misspelled key,
+		// which Copilot ignores, must not silently change what deploys.
+		{"strict", &in.Strict, true},
+		{"add-labels", &in.AddLabels, false},
+		{"allow-stale", &in.AllowStale, false},
 	} {
-		v, err := r.BoolInput(b.name, false)
+		v, err := r.BoolInput(b.name, b.def)
 		errs = append(errs, err)
 		*b.dst = v
 	}
@@ -86,6 +114,17 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 			in.BaseImages = map[string]string{}
 		}
 		in.BaseImages[ref] = src
+	}
+	// A secret's fields are comma-separated, so secrets are one per line.
+	for i, line := range strings.Split(r.Input("secrets"), "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		if _, err := run.ParseSecret(line); err != nil {
+			errs = append(errs, fmt.Errorf("input secrets, line %d: %w", i+1, err))
+			continue
+		}
+		in.Secrets = append(in.Secrets, line)
 	}
 	return in, errors.Join(errs...)
 }
@@ -196,6 +235,10 @@ func Decide(ev *Event, in Inputs, hasAWS bool) (Decision, error) {
 		if pr != nil {
 			return d, errors.New("command deploy on a pull request: a pull request never executes a change set; deploy on push to the default branch (or workflow_dispatch)")
 		}
+		if ev.Dispatch != nil && ev.DefaultBranch != "" && ev.Dispatch.Ref != "refs/heads/"+ev.DefaultBranch && !in.AllowStale {
+			return d, fmt.Errorf("command deploy on workflow_dispatch of %s: deploys run only from the default branch (%s), whose commits went through review; run the workflow on %s, or set allow-stale: true to deploy another ref deliberately",
+				ev.Dispatch.Ref, ev.DefaultBranch, ev.DefaultBranch)
+		}
 		if !hasAWS {
 			return d, errors.New("command deploy needs AWS credentials: set role-to-assume (with `permissions: id-token: write`) or configure credentials in an earlier step")
 		}
@@ -219,8 +262,9 @@ func Decide(ev *Event, in Inputs, hasAWS bool) (Decision, error) {
 
 // MergedPull is the merged pull request that brought a commit in.
 type MergedPull struct {
-	Number  int
-	HeadSHA string // the last commit reviewed on the pull request
+	Number   int
+	HeadSHA  string    // the last commit reviewed on the pull request
+	MergedAt time.Time // when it was merged, which closed it
 }
 
 // FindMergedPullRequest is MergedPullRequest with the pull request's head
@@ -232,7 +276,7 @@ func (c *Client) FindMergedPullRequest(ctx context.Context, sha string) (MergedP
 	}
 	for _, pr := range prs {
 		if pr.MergedAt != nil {
-			return MergedPull{Number: pr.GetNumber(), HeadSHA: pr.GetHead().GetSHA()}, true, nil
+			return MergedPull{Number: pr.GetNumber(), HeadSHA: pr.GetHead().GetSHA(), MergedAt: pr.GetMergedAt().Time}, true, nil
 		}
 	}
 	return MergedPull{}, false, nil

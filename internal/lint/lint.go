@@ -105,7 +105,8 @@ func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string,
 	}
 	var perEnv []diag.List
 	for _, env := range envs {
-		doc, ds := m.Resolve(env, workspace.Vars{App: ws.App, Lookup: opts.Lookup, Strict: opts.Strict})
+		seen := envValues{}
+		doc, ds := m.Resolve(env, workspace.Vars{App: ws.App, Lookup: seen.recording(opts.Lookup), Strict: opts.Strict})
 		found, err := validate(string(m.Kind), doc, m.Path, env)
 		if err != nil {
 			return nil, err
@@ -125,6 +126,7 @@ func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string,
 				}
 			}
 		}
+		seen.redact(ds)
 		for i := range ds {
 			ds[i].Env = env
 		}

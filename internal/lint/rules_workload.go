@@ -107,23 +107,6 @@ func boolValue(n *yaml.Node) (v, ok bool) {
 
 func isTrue(n *yaml.Node) bool { v, ok := boolValue(n); return ok && v }
 
-// aliasNames lists the domain names of an alias field: a string, a list
-// of strings, or a list of {name, hosted_zone}.
-func aliasNames(n *yaml.Node) []string {
-	if isScalar(n) {
-		return []string{n.Value}
-	}
-	var out []string
-	for _, a := range items(n) {
-		if isScalar(a) {
-			out = append(out, a.Value)
-		} else if name := scalar(get(a, "name")); name != "" {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // portSpec parses "8080", 8080, "8080/tcp"; ok is false when the value has
 // another shape (the schema reports it).
 func portSpec(n *yaml.Node) (port int, proto string, ok bool) {
@@ -150,9 +133,40 @@ func (c *context) mainContainer() string {
 	return c.m.Name
 }
 
+// listenerRule is the main http rule or one of http.additional_rules.
+type listenerRule struct {
+	manifest.Section
+	alias       manifest.Alias
+	sourceIPs   []string
+	healthCheck manifest.TargetHealthCheck
+}
+
 // httpRules returns the routing rules of `http` (the main rule and
 // additional_rules), or nil when http is absent or disabled.
-func (c *context) httpRules() []*yaml.Node {
+func (c *context) httpRules() []listenerRule {
+	if c.ecs == nil || !c.ecs.HTTP.IsMap {
+		return nil
+	}
+	h := c.ecs.HTTP
+	rules := []listenerRule{{h.Section, h.Alias, h.AllowedSourceIPs, h.HealthCheck}}
+	for _, r := range h.AdditionalRules {
+		rules = append(rules, listenerRule{r.Section, r.Alias, r.AllowedSourceIPs, r.HealthCheck})
+	}
+	return rules
+}
+
+// nlbListeners returns nlb and its additional_listeners.
+func (c *context) nlbListeners() []manifest.NLBListener {
+	if c.ecs == nil || !c.ecs.NLB.IsMapping() {
+		return nil
+	}
+	return append([]manifest.NLBListener{c.ecs.NLB.NLBListener}, c.ecs.NLB.AdditionalListeners...)
+}
+
+// httpRuleNodes and nlbListenerNodes are httpRules and nlbListeners as
+// nodes, for the rules that still read nodes (target containers, exposed
+// ports and the load balancer limits: they follow sidecars in file order).
+func (c *context) httpRuleNodes() []*yaml.Node {
 	h := c.get("http")
 	if !isMap(h) {
 		return nil
@@ -160,8 +174,7 @@ func (c *context) httpRules() []*yaml.Node {
 	return append([]*yaml.Node{h}, items(get(h, "additional_rules"))...)
 }
 
-// nlbListeners returns nlb and its additional_listeners.
-func (c *context) nlbListeners() []*yaml.Node {
+func (c *context) nlbListenerNodes() []*yaml.Node {
 	n := c.get("nlb")
 	if !isMap(n) {
 		return nil
@@ -180,17 +193,19 @@ func ruleName(i int, base string, list string) string {
 
 func checkHostedZone(c *context) {
 	for i, r := range c.httpRules() {
-		if hz := get(r, "hosted_zone"); hz != nil && get(r, "alias") == nil {
-			c.errorf(keyNode(r, "hosted_zone"), "add `alias:` with the domain names to create records for, or remove hosted_zone",
+		if r.Present("hosted_zone") && !r.Present("alias") {
+			c.errorAt(r.KeyAt("hosted_zone"), "add `alias:` with the domain names to create records for, or remove hosted_zone",
 				"%s.hosted_zone needs %s.alias: the hosted zone only receives records for aliases", ruleName(i, "http", "additional_rules"), ruleName(i, "http", "additional_rules"))
 		}
 	}
 }
 
 func checkTargetContainerSpelling(c *context) {
-	h := c.get("http")
-	if isMap(h) && get(h, "target_container") != nil && get(h, "targetContainer") != nil {
-		c.errorf(keyNode(h, "targetContainer"), "keep target_container and remove the deprecated targetContainer",
+	if c.ecs == nil {
+		return
+	}
+	if h := c.ecs.HTTP; h.IsMap && h.Present("target_container") && h.Present("targetContainer") {
+		c.errorAt(h.KeyAt("targetContainer"), "keep target_container and remove the deprecated targetContainer",
 			"http.target_container and http.targetContainer are the same setting; set only one")
 	}
 }
@@ -199,60 +214,62 @@ func checkTargetContainerSpelling(c *context) {
 // values, and Copilot spends them on aliases and source IPs.
 func checkRuleConditions(c *context) {
 	for i, r := range c.httpRules() {
-		aliases := aliasNames(get(r, "alias"))
-		ips := items(get(r, "allowed_source_ips"))
-		if n := len(aliases) + len(ips); n >= 5 {
+		if n := len(r.alias.Names) + len(r.sourceIPs); n >= 5 {
 			name := ruleName(i, "http", "additional_rules")
-			c.errorf(r, "split the aliases and source IPs into additional_rules with the same path, at most 4 values each",
+			c.errorAt(r.Pos, "split the aliases and source IPs into additional_rules with the same path, at most 4 values each",
 				"%s has %d aliases and allowed_source_ips; a load balancer listener rule allows at most 4 together", name, n)
 		}
 	}
 }
 
 func checkGracePeriod(c *context) {
-	var albSet, nlbSet *yaml.Node
+	var albSet, nlbSet bool
+	var nlbAt manifest.Pos
 	for i, r := range c.httpRules() {
-		gp := get(r, "healthcheck", "grace_period")
-		if gp == nil {
+		if !r.healthCheck.Present("grace_period") {
 			continue
 		}
 		if i > 0 {
-			c.errorf(gp, "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
+			c.errorAt(r.healthCheck.At("grace_period"), "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
 			continue
 		}
-		albSet = gp
+		albSet = true
 	}
 	for i, l := range c.nlbListeners() {
-		gp := get(l, "healthcheck", "grace_period")
-		if gp == nil {
+		if !l.HealthCheck.Present("grace_period") {
 			continue
 		}
 		if i > 0 {
-			c.errorf(gp, "set grace_period once, under nlb.healthcheck", "grace_period is not supported in nlb.additional_listeners[%d]: the service has a single grace period", i-1)
+			c.errorAt(l.HealthCheck.At("grace_period"), "set grace_period once, under nlb.healthcheck", "grace_period is not supported in nlb.additional_listeners[%d]: the service has a single grace period", i-1)
 			continue
 		}
-		nlbSet = gp
+		nlbSet, nlbAt = true, l.HealthCheck.At("grace_period")
 	}
-	if albSet != nil && nlbSet != nil {
-		c.errorf(nlbSet, "keep one of http.healthcheck.grace_period and nlb.healthcheck.grace_period",
+	if albSet && nlbSet {
+		c.errorAt(nlbAt, "keep one of http.healthcheck.grace_period and nlb.healthcheck.grace_period",
 			"http.healthcheck.grace_period and nlb.healthcheck.grace_period cannot both be set: the service has a single grace period")
 	}
 }
 
 func checkNLBPorts(c *context) {
 	for i, l := range c.nlbListeners() {
-		p := get(l, "port")
-		if port, _, ok := portSpec(p); ok && (port < 1 || port > 65535) {
-			c.errorf(p, "use a port from 1 to 65535", "%s.port %d is out of range", ruleName(i, "nlb", "additional_listeners"), port)
+		if l.Port == nil {
+			continue
+		}
+		num, _, _ := strings.Cut(*l.Port, "/")
+		if port, err := strconv.Atoi(num); err == nil && (port < 1 || port > 65535) {
+			c.errorAt(l.At("port"), "use a port from 1 to 65535", "%s.port %d is out of range", ruleName(i, "nlb", "additional_listeners"), port)
 		}
 	}
 }
 
 func checkNLBHostedZone(c *context) {
-	n := c.get("nlb")
-	for _, a := range items(get(n, "alias")) {
-		if hz := get(a, "hosted_zone"); hz != nil {
-			c.errorf(keyNode(a, "hosted_zone"), "remove hosted_zone; records for NLB aliases go into the application's hosted zone",
+	if c.ecs == nil {
+		return
+	}
+	for _, a := range c.ecs.NLB.Alias.Names {
+		if a.Present("hosted_zone") {
+			c.errorAt(a.KeyAt("hosted_zone"), "remove hosted_zone; records for NLB aliases go into the application's hosted zone",
 				"hosted_zone is not supported for Network Load Balancer aliases")
 		}
 	}
@@ -282,11 +299,11 @@ func checkTargetContainers(c *context) {
 			c.errorf(tc, fmt.Sprintf("set sidecars.%s.port", name), "%s: target container %q does not expose a port", where, name)
 		}
 	}
-	for i, r := range c.httpRules() {
+	for i, r := range c.httpRuleNodes() {
 		check(r, "target_container", ruleName(i, "http", "additional_rules"))
 		check(r, "targetContainer", ruleName(i, "http", "additional_rules"))
 	}
-	for i, l := range c.nlbListeners() {
+	for i, l := range c.nlbListenerNodes() {
 		check(l, "target_container", ruleName(i, "nlb", "additional_listeners"))
 	}
 }
@@ -326,7 +343,7 @@ func (c *context) exposedPorts(report bool) map[int]exposure {
 		}
 	})
 	if c.m.Kind == workspace.LoadBalancedWebService || c.m.Kind == workspace.BackendService {
-		for _, r := range c.httpRules() {
+		for _, r := range c.httpRuleNodes() {
 			tp := get(r, "target_port")
 			port, ok := intValue(tp)
 			if !ok {
@@ -341,7 +358,7 @@ func (c *context) exposedPorts(report bool) map[int]exposure {
 			}
 			add(tp, port, "TCP", container)
 		}
-		for _, l := range c.nlbListeners() {
+		for _, l := range c.nlbListenerNodes() {
 			p := get(l, "port")
 			port, proto, ok := portSpec(p)
 			if !ok {
@@ -388,7 +405,7 @@ func checkHealthCheckPorts(c *context) {
 				"%s: the health check probes port %d, which container %q exposes over %s; load balancer health checks need TCP", where, port, e.container, e.proto)
 		}
 	}
-	for i, r := range c.httpRules() {
+	for i, r := range c.httpRuleNodes() {
 		where := ruleName(i, "http", "additional_rules")
 		if p := get(r, "healthcheck", "port"); p != nil {
 			if v, ok := intValue(p); ok {
@@ -402,7 +419,7 @@ func checkHealthCheckPorts(c *context) {
 			probe(r, mainPort, where)
 		}
 	}
-	for i, l := range c.nlbListeners() {
+	for i, l := range c.nlbListenerNodes() {
 		where := ruleName(i, "nlb", "additional_listeners")
 		var at *yaml.Node
 		var port int
@@ -1082,7 +1099,7 @@ var lbHealthLimits = []limit{
 }
 
 func checkLBHealthChecks(c *context) {
-	for i, r := range c.httpRules() {
+	for i, r := range c.httpRuleNodes() {
 		hc := get(r, "healthcheck")
 		where := ruleName(i, "http", "additional_rules") + ".healthcheck"
 		c.checkLimits(hc, where, "Elastic Load Balancing", lbHealthLimits)
@@ -1093,17 +1110,17 @@ func checkLBHealthChecks(c *context) {
 				"%s.timeout (%s) must be shorter than its interval (%s) for an Application Load Balancer", where, get(hc, "timeout").Value, get(hc, "interval").Value)
 		}
 	}
-	for i, l := range c.nlbListeners() {
+	for i, l := range c.nlbListenerNodes() {
 		c.checkLimits(get(l, "healthcheck"), ruleName(i, "nlb", "additional_listeners")+".healthcheck", "Elastic Load Balancing", lbHealthLimits)
 	}
 }
 
 func checkDeregistrationDelay(c *context) {
 	limits := []limit{{key: "deregistration_delay", lo: 0, hi: time.Hour}}
-	for i, r := range c.httpRules() {
+	for i, r := range c.httpRuleNodes() {
 		c.checkLimits(r, ruleName(i, "http", "additional_rules"), "Elastic Load Balancing", limits)
 	}
-	for i, l := range c.nlbListeners() {
+	for i, l := range c.nlbListenerNodes() {
 		c.checkLimits(l, ruleName(i, "nlb", "additional_listeners"), "Elastic Load Balancing", limits)
 	}
 }

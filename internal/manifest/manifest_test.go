@@ -202,3 +202,28 @@ func TestExecForms(t *testing.T) {
 		}
 	}
 }
+
+// An alias is a name, a list of names, or a list of {name, hosted_zone}.
+func TestAliasForms(t *testing.T) {
+	for src, want := range map[string][]string{
+		"http: {path: /, alias: example.com}":                                             {"example.com"},
+		"http: {path: /, alias: [a.example.com, b.example.com]}":                          {"a.example.com", "b.example.com"},
+		"http: {path: /, alias: [{name: a.example.com, hosted_zone: Z1}, b.example.com]}": {"a.example.com", "b.example.com"},
+	} {
+		h := ecs(t, src).HTTP
+		var got []string
+		for _, a := range h.Alias.Names {
+			got = append(got, a.Name)
+		}
+		if !cmp.Equal(got, want) {
+			t.Errorf("%s: names %q, want %q", src, got, want)
+		}
+	}
+	h := ecs(t, "http:\n  path: /\n  alias:\n    - name: a.example.com\n      hosted_zone: Z1\n").HTTP
+	if a := h.Alias.Names[0]; *a.HostedZone != "Z1" || a.KeyAt("hosted_zone") != (Pos{5, 7}) {
+		t.Errorf("hosted_zone %v at %v", a.HostedZone, a.KeyAt("hosted_zone"))
+	}
+	if _, err := DecodeWorkload(workspace.LoadBalancedWebService, parse(t, "http: {path: /, alias: {name: x}}")); err == nil {
+		t.Error("an alias map (not in a list) decodes")
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"reflect"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 // Pos is a 1-based line and column in a manifest; the zero Pos means the
@@ -25,9 +27,13 @@ type Section struct {
 	// Pos is where the mapping is; zero when the manifest leaves it out.
 	Pos Pos
 	// Set reports that the manifest has the mapping (not null).
-	Set  bool
-	keys map[string]field
+	Set     bool
+	mapping bool
+	keys    map[string]field
 }
+
+// IsMapping reports that the value is a mapping (not a scalar or a list).
+func (s Section) IsMapping() bool { return s.mapping }
 
 // field is where one key of a mapping and its value are.
 type field struct {
@@ -176,15 +182,5 @@ func lower(s string) string {
 	return string(b)
 }
 
-// valueOf is the value under key in mapping n, or nil.
-func valueOf(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
+// valueOf is the value under key in mapping n, or nil (null too).
+var valueOf = workspace.Lookup

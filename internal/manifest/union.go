@@ -108,40 +108,17 @@ func parseDuration(n *yaml.Node, what string, s *string) (*time.Duration, error)
 	return &d, nil
 }
 
-// AppRunnerHealthCheck is an RDWS http.healthcheck: a path or a map.
+// AppRunnerHealthCheck is an RDWS http.healthcheck: a path or a map, read
+// as a target group's health check is.
 type AppRunnerHealthCheck struct {
+	TargetHealthCheck
 	// Set: Copilot renders a health check for any non-empty value.
-	Set                bool
-	Path               *string
-	HealthyThreshold   *int64
-	UnhealthyThreshold *int64
-	Interval, Timeout  *time.Duration
+	Set bool
 }
 
 func (h *AppRunnerHealthCheck) UnmarshalYAML(n *yaml.Node) error {
 	h.Set = n.Kind == yaml.ScalarNode && n.Value != "" || n.Kind == yaml.MappingNode && len(n.Content) > 0
-	if n.Kind == yaml.ScalarNode {
-		p := n.Value
-		h.Path = &p
-		return nil
-	}
-	var m struct {
-		Path               *string `yaml:"path"`
-		HealthyThreshold   *int64  `yaml:"healthy_threshold"`
-		UnhealthyThreshold *int64  `yaml:"unhealthy_threshold"`
-		Interval           *string `yaml:"interval"`
-		Timeout            *string `yaml:"timeout"`
-	}
-	if err := n.Decode(&m); err != nil {
-		return err
-	}
-	h.Path, h.HealthyThreshold, h.UnhealthyThreshold = m.Path, m.HealthyThreshold, m.UnhealthyThreshold
-	var err error
-	if h.Interval, err = parseDuration(n, "http.healthcheck.interval", m.Interval); err != nil {
-		return err
-	}
-	h.Timeout, err = parseDuration(n, "http.healthcheck.timeout", m.Timeout)
-	return err
+	return h.TargetHealthCheck.UnmarshalYAML(n)
 }
 
 // PrivateHTTP is `private: true` or `private: {endpoint: vpce-id}`.
@@ -348,7 +325,7 @@ func (u *ListOrMap[L, M]) UnmarshalYAML(n *yaml.Node) error {
 
 // newSection records n as a Section, for types that decode themselves.
 func newSection(n *yaml.Node) Section {
-	s := Section{Pos: PosOf(n), Set: n.Tag != "!!null", keys: map[string]field{}}
+	s := Section{Pos: PosOf(n), Set: n.Tag != "!!null", mapping: n.Kind == yaml.MappingNode, keys: map[string]field{}}
 	if n.Kind == yaml.MappingNode {
 		for j := 0; j+1 < len(n.Content); j += 2 {
 			v := n.Content[j+1]

@@ -303,15 +303,18 @@ type TaskdefOverride struct {
 
 // NLB is a Load Balanced Web Service's `nlb`.
 type NLB struct {
-	Section             `yaml:"-"`
 	NLBListener         `yaml:",inline"`
 	AdditionalListeners []NLBListener `yaml:"additional_listeners"`
+	// Alias is read by lint; render refuses it.
+	Alias Alias `yaml:"alias"`
 }
 
 // NLBListener is nlb or one of nlb.additional_listeners.
 type NLBListener struct {
+	Section     `yaml:"-"`
 	Port        *string `yaml:"port"`
 	HealthCheck struct {
+		Section            `yaml:"-"`
 		Port               *int    `yaml:"port"`
 		HealthyThreshold   *int64  `yaml:"healthy_threshold"`
 		UnhealthyThreshold *int64  `yaml:"unhealthy_threshold"`

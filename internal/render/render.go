@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type Options struct {
 	// bucket and its KMS key (from the app stack), used by the environment
 	// manager role and by workloads with secrets.
 	ArtifactBucketARN, ArtifactKeyARN string
+	// Context, when set, stops a render between stacks once it is done
+	// (SIGINT, SIGTERM); Render then returns its error.
+	Context context.Context
 	// AppDomain is the application's domain (Copilot's `app init
 	// --domain`). Copilot keeps it in the application's SSM parameter, not
 	// in the workspace, so it is an input: with it, environment stacks get
@@ -154,6 +158,9 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 
 	var envStacks, wkldStacks []Stack
 	for _, env := range envs {
+		if err := opts.cancelled(); err != nil {
+			return nil, diags, err
+		}
 		vars := opts.Vars
 		vars.App, vars.Env = app, env
 		decoded := map[string]*manifest.Workload{}
@@ -166,12 +173,13 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			if doc == nil {
 				continue
 			}
+			// Every workload, selected or not, shapes the environment stack
+			// (NATWorkloads, ALBWorkloads, ...): one that does not decode
+			// stops the render.
 			m, err := manifest.DecodeWorkload(w.Kind, doc)
 			if err != nil {
-				if len(selected) == 0 || selected[w.Name] {
-					diags = append(diags, diag.Diagnostic{File: w.Path, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: env,
-						Message: fmt.Sprintf("decode %s manifest: %v", w.Kind, err)})
-				}
+				diags = append(diags, diag.Diagnostic{File: w.Path, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: env,
+					Message: fmt.Sprintf("decode %s manifest: %v", w.Kind, err)})
 				continue
 			}
 			decoded[w.Name] = m
@@ -215,6 +223,9 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		for _, w := range ws.Workloads {
 			if len(selected) > 0 && !selected[w.Name] {
 				continue
+			}
+			if err := opts.cancelled(); err != nil {
+				return nil, diags, err
 			}
 			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
 				if m := decoded[w.Name]; m != nil {
@@ -275,6 +286,14 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		return nil, diags, &diag.Failure{Op: "render", Diags: diags}
 	}
 	return append(envStacks, wkldStacks...), diags, nil
+}
+
+// cancelled returns the context's error once it is done.
+func (o Options) cancelled() error {
+	if o.Context == nil || o.Context.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("render stopped: %w", o.Context.Err())
 }
 
 func findManifest(ms []*workspace.Manifest, name string) *workspace.Manifest {
