@@ -32,6 +32,11 @@ type Stack struct {
 	// lists) that an update unions with the deployed value instead of
 	// replacing it.
 	MergeLists []string
+	// Fixed maps parameters that must keep their deployed value (when it
+	// is not empty) to what to do otherwise: planning refuses a stack whose
+	// rendered value differs (the application's domain names the hosted
+	// zone; another value would replace it).
+	Fixed map[string]string
 	// CarryLive names resources an update keeps as deployed: each one the
 	// deployed stack has (its condition true) is copied into the template,
 	// replacing a rendered resource of the same ID and another type, with

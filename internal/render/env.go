@@ -39,8 +39,13 @@ var KeepPreviousEnvParams = []string{"ALBWorkloads", "Aliases", "EFSWorkloads", 
 // workload of the workspace needs it) the rendered template lacks.
 var unrenderedEnvParams = map[string]string{
 	"EFSWorkloads": "a managed EFS file system",
-	"AppDNSName":   "the application's domain (DNS delegation and certificates)",
-	"Aliases":      "custom domain aliases",
+	"Aliases":      "custom domain aliases (they need the application's domain: pass --app-domain)",
+}
+
+// fixedEnvParams must keep their deployed value: the application's domain
+// names the environment's hosted zone and certificate.
+var fixedEnvParams = map[string]string{
+	"AppDNSName": "Pass the application's domain as --app-domain (or $AUTOPILOT_APP_DOMAIN): Copilot keeps it in the application, not the workspace",
 }
 
 // keepPreviousEnv is KeepPreviousEnvParams without the computed workload
@@ -189,6 +194,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		Unrendered:   unrenderedEnvParams,
 		MergeLists:   []string{"ALBWorkloads", "AppRunnerPrivateWorkloads", "InternalALBWorkloads", "NATWorkloads"},
 		CarryLive:    copilotEnvCustomResources,
+		Fixed:        fixedEnvParams,
 	}
 	rendered := map[string]bool{}
 	if len(efs) > 0 {
@@ -201,7 +207,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 	if opts.AppDomain != "" {
 		// The domain is rendered, and a Copilot stack keeps its custom
 		// resources, the aliases' CustomDomainAction included.
-		rendered["AppDNSName"], rendered["Aliases"] = true, true
+		rendered["Aliases"] = true
 	}
 	if len(rendered) > 0 {
 		st.Unrendered = map[string]string{}

@@ -52,8 +52,11 @@ func TestEnvironmentEdgeWorkspace(t *testing.T) {
 					t.Errorf("%s lacks %s", st.Name, f)
 				}
 			}
-			if _, refused := st.Unrendered["AppDNSName"]; refused != (st.Parameters["AppDNSName"] == "") {
-				t.Errorf("AppDNSName = %q but Unrendered = %v: deploy refuses a live domain exactly when none is rendered", st.Parameters["AppDNSName"], st.Unrendered)
+			if _, fixed := st.Fixed["AppDNSName"]; !fixed {
+				t.Errorf("AppDNSName is not Fixed: deploy would let another domain replace the environment's zone")
+			}
+			if _, refused := st.Unrendered["Aliases"]; refused != (st.Parameters["AppDNSName"] == "") {
+				t.Errorf("AppDNSName = %q but Unrendered = %v: deploy refuses live aliases exactly when no domain is rendered", st.Parameters["AppDNSName"], st.Unrendered)
 			}
 			if !slices.Contains(st.CarryLive, "HTTPSCert") || !slices.Contains(st.CarryLive, "ELBAccessLogsBucketCleanerAction") {
 				t.Errorf("CarryLive = %v: a Copilot stack's custom resources must be kept", st.CarryLive)

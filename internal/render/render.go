@@ -93,6 +93,9 @@ type Stack struct {
 	// with the deployed value, so workloads this workspace does not know
 	// (another repository's, on the same environment) keep what they need.
 	MergeLists []string
+	// Fixed maps parameters whose deployed value must not change to what
+	// to do instead (see deploy.Stack.Fixed).
+	Fixed map[string]string
 	// CarryLive names resources of Copilot's template autopilot renders
 	// natively or not at all (Lambda-backed custom resources, their
 	// functions and roles): deploy keeps each one the deployed stack has,

@@ -206,4 +206,15 @@ func TestDeployOverCopilotEnvironmentWithDomainHTTPSAndAccessLogs(t *testing.T) 
 	if strings.Contains(after, "AWS::CertificateManager::Certificate") {
 		t.Error("a native certificate was added beside Copilot's")
 	}
+
+	// Without the domain, or with another one, nothing is planned: the
+	// zone and certificate it names would go or be replaced.
+	for _, domain := range []string{"", "example.org"} {
+		opts.AppDomain = domain
+		executions := f.cfn.Executions(env)
+		_, err := Deploy(ctx, opts)
+		if err == nil || !strings.Contains(err.Error(), "--app-domain") || f.cfn.Executions(env) != executions {
+			t.Errorf("domain %q: err = %v, executions %d -> %d: want a refusal naming --app-domain and nothing executed", domain, err, executions, f.cfn.Executions(env))
+		}
+	}
 }

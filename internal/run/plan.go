@@ -228,7 +228,7 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		s := deploy.Stack{
 			Name: r.Name, Template: r.Template, Parameters: r.Parameters, Tags: r.Tags,
 			DependsOn: r.DependsOn, KeepPrevious: r.KeepPrevious, Unrendered: r.Unrendered,
-			MergeLists: r.MergeLists, CarryLive: r.CarryLive,
+			MergeLists: r.MergeLists, CarryLive: r.CarryLive, Fixed: r.Fixed,
 			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
 		}
 		if r.AddonsTemplate != nil {
