@@ -87,7 +87,7 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 	}
 	// Lint first, so a mistake in a manifest (a Dockerfile path among them)
 	// is reported at its line rather than by the build.
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, AppDomain: o.AppDomain})
 	if err != nil {
 		return nil, err
 	}

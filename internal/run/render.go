@@ -82,7 +82,7 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 	if err := ctx.Err(); err != nil {
 		return nil, ws, err
 	}
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.StrictVars})
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.StrictVars, AppDomain: o.AppDomain})
 	if err != nil {
 		return nil, ws, err
 	}
