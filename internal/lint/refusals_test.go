@@ -25,9 +25,6 @@ func TestLintReportsWhatRenderRefuses(t *testing.T) {
 		{"environment with vpc.cidr but no subnets", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\nnetwork:\n  vpc:\n    cidr: 10.0.0.0/16\n",
 		}, diag.Error, ruleRenderManifest, ""},
-		{"environment with a CDN certificate", map[string]string{
-			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn:\n  certificate: arn:aws:acm:us-east-1:123456789012:certificate/1\n  terminate_tls: true\n",
-		}, diag.Notice, ruleRenderUnsupported, ""},
 		{"environment with a CDN, for an application with a domain", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n",
 		}, diag.Notice, ruleRenderUnsupported, "example.com"},

@@ -393,6 +393,57 @@ http:
 			},
 		},
 		{
+			// Copilot's aliases come from its UniqueAliasesAction Lambda
+			// (with UniqueJSONValuesFunction and its role); autopilot lists
+			// them from the workspace: here static_assets.alias only.
+			name: "CDN with an imported certificate, static assets, public certificates, access logs, VPC ingress", copilotFile: "template-with-cloudfront-observability.yml",
+			manifest: `name: test
+type: Environment
+cdn:
+  certificate: arn:aws:acm:us-east-1:123456789012:certificate/viewer
+  static_assets:
+    location: cf-s3-ecs-demo-bucket.s3.us-west-2.amazonaws.com
+    alias: example.com
+    path: static/*
+http:
+  public:
+    ingress:
+      cdn: true
+      source_ips: [1.1.1.1/32, 2.2.2.2/32]
+    access_logs:
+      bucket_name: accesslogsbucket
+      prefix: accesslogsbucketprefix
+    certificates:
+      - arn:aws:acm:us-east-1:123456789012:certificate/1
+      - arn:aws:acm:us-east-1:123456789012:certificate/2
+  private:
+    security_groups:
+      ingress:
+        from_vpc: true
+observability:
+  container_insights: true
+`,
+			options: func(o *Options) { o.CloudFrontPrefixList = "pl-mockid" },
+			resources: with(without(copilotEnvBasicResources, dnsResources...), importCert,
+				"CloudFrontDistribution:AWS::CloudFront::Distribution@CreateALB", "CloudFrontOriginAccessControl:AWS::CloudFront::OriginAccessControl",
+				"InternalLoadBalancerSecurityGroupIngressFromHttp:AWS::EC2::SecurityGroupIngress@CreateInternalALB",
+				"InternalLoadBalancerSecurityGroupIngressFromHttps:AWS::EC2::SecurityGroupIngress@ExportInternalHTTPSListener"),
+			outputs: with(certOutputs, "CloudFrontDomainName"),
+			check: func(t *testing.T, root *yaml.Node) {
+				config := nodeAt(root, "Resources", "CloudFrontDistribution", "Properties", "DistributionConfig")
+				checks := map[string][]string{
+					"[example.com]": {"Aliases"},
+					"{AcmCertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/viewer', MinimumProtocolVersion: TLSv1, SslSupportMethod: sni-only}": {"ViewerCertificate"},
+					"match-viewer": {"Origins", "0", "CustomOriginConfig", "OriginProtocolPolicy"},
+				}
+				for want, path := range checks {
+					if got := flowString(t, nodeAt(config, path...)); got != want {
+						t.Errorf("DistributionConfig.%s = %s, want %s", strings.Join(path, "."), got, want)
+					}
+				}
+			},
+		},
+		{
 			name: "CDN terminating TLS", copilotFile: "cdn-resources.yml (partial)",
 			manifest:  "name: test\ntype: Environment\ncdn:\n  terminate_tls: true\n",
 			resources: with(copilotEnvBasicResources, "CloudFrontDistribution:AWS::CloudFront::Distribution@CreateALB"),
@@ -499,9 +550,9 @@ func TestEnvironmentRefusesWhatItWouldRemove(t *testing.T) {
 		files             map[string]string
 		want              string
 	}{
-		{"CloudFront aliases for an imported certificate", "template-with-cloudfront-observability.yml",
-			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn:\n  certificate: arn:aws:acm:us-east-1:123456789012:certificate/1\n  terminate_tls: true\n"},
-			"rendering cdn.certificate is not supported yet"},
+		{"CloudFront for an application with a domain, without cdn.certificate", "",
+			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n"},
+			"Copilot copies the environment's certificate to us-east-1"},
 		{"environment addons", "",
 			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
 				"copilot/environments/addons/bucket.yml": "Parameters: {App: {Type: String}, Env: {Type: String}}\nResources:\n  B: {Type: AWS::S3::Bucket}\n"},
@@ -513,7 +564,11 @@ func TestEnvironmentRefusesWhatItWouldRemove(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := loadWorkspace(t, "demo", tc.files)
-			_, diags, err := Render(ws, nil, nil, seedOptions)
+			// Every case refuses with the application's domain too, the
+			// one that needs it included.
+			opts := seedOptions
+			opts.AppDomain = "example.com"
+			_, diags, err := Render(ws, nil, nil, opts)
 			if err == nil {
 				t.Fatalf("render succeeded; want a refusal containing %q", tc.want)
 			}

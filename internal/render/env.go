@@ -101,13 +101,9 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		// CloudFront's aliases and viewer certificate come from Copilot's
 		// UniqueAliasesAction and CertificateReplicator Lambdas, which list
 		// the services' aliases and copy the certificate to us-east-1.
-		switch {
-		case m.CDN.IsMap && m.CDN.Map.Certificate != nil:
-			fail(m.CDN.At("certificate"), ruleUnsupported, "rendering cdn.certificate is not supported yet: the distribution's aliases come from the services' http.alias",
-				"remove cdn.certificate (and http.public.certificates) for now, or deploy with your current tooling")
-		case opts.AppDomain != "":
-			fail(m.At("cdn"), ruleUnsupported, "rendering cdn for an application with a domain is not supported yet: the distribution's aliases and certificate come from the services' http.alias",
-				"deploy this environment with your current tooling for now")
+		if opts.AppDomain != "" && (!m.CDN.IsMap || m.CDN.Map.Certificate == nil) {
+			fail(m.At("cdn"), ruleUnsupported, "rendering cdn for an application with a domain is not supported yet without cdn.certificate: Copilot copies the environment's certificate to us-east-1 with a Lambda",
+				"import a certificate from us-east-1 as cdn.certificate, or deploy this environment with your current tooling")
 		}
 	}
 	plan, pd := planVPC(m, em.Path, env)
@@ -177,7 +173,11 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
-	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0)
+	var cdnAliases []string
+	if m.CDN.IsMap && m.CDN.Map.Certificate != nil {
+		cdnAliases = cloudFrontAliases(workloads, alb, m.CDN.Map.StaticAssets.Alias)
+	}
+	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0, cdnAliases)
 	body, err := opts.encode(tpl)
 	if err != nil {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
@@ -298,7 +298,7 @@ func sgRules(m *manifest.Environment, file, env string) (ingress, egress []portR
 // withEFS renders the managed EFS file system (under CreateEFS): only when
 // a workload of the workspace needs it, so an environment without one keeps
 // Copilot's template shape and deploy's refusal of a live EFSWorkloads.
-func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool) *yaml.Node {
+func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool, cdnAliases []string) *yaml.Node {
 	stringParams := func(ps ...string) *yaml.Node {
 		n := kv()
 		for _, name := range ps {
@@ -420,7 +420,7 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 		addAccessLogsBucket(add, lb.logsPrefix)
 	}
 	if m.CDNEnabled() {
-		addCDN(add, m.CDN.Map)
+		addCDN(add, m.CDN.Map, cdnAliases)
 	}
 	if opts.AppDomain != "" && len(lb.publicCerts) == 0 {
 		addDomain(add)

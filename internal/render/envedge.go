@@ -82,11 +82,44 @@ const (
 	allViewerRequestPolicy = "216adef6-5c7f-47e4-b989-5492eafa07d3" // AllViewer
 )
 
+// cloudFrontAliases are the distribution's aliases with cdn.certificate:
+// the aliases of the environment's Load Balanced Web Services (albWorkloads)
+// and static_assets.alias, each once. Copilot's UniqueAliasesAction Lambda
+// lists the same from the environment's Aliases parameter, which also
+// holds services other workspaces deploy; here only this workspace's count.
+func cloudFrontAliases(workloads map[string]*manifest.Workload, albWorkloads []string, static string) []string {
+	var out []string
+	seen := map[string]bool{}
+	addName := func(name string) {
+		if name != "" && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	for _, name := range albWorkloads {
+		w := workloads[name]
+		if w == nil || w.ECS == nil {
+			continue
+		}
+		for _, a := range w.ECS.HTTP.Alias.Names {
+			addName(a.Name)
+		}
+		for _, r := range w.ECS.HTTP.AdditionalRules {
+			for _, a := range r.Alias.Names {
+				addName(a.Name)
+			}
+		}
+	}
+	addName(static)
+	return out
+}
+
 // addCDN adds the CloudFront distribution in front of the public load
 // balancer (`cdn: true` or its map), with static_assets' S3 origin and its
-// origin access control. Aliases and a viewer certificate (cdn.certificate,
-// or the application's domain) are refused before this is reached.
-func addCDN(add func(string, *yaml.Node), cdn manifest.CDN) {
+// origin access control, and with cdn.certificate its aliases and viewer
+// certificate. The domain's certificate (Copilot's CertificateReplicator)
+// is refused before this is reached.
+func addCDN(add func(string, *yaml.Node), cdn manifest.CDN, aliases []string) {
 	terminate := cdn.TerminateTLS != nil && *cdn.TerminateTLS
 	static := cdn.StaticAssets.Set
 	if static {
@@ -104,11 +137,16 @@ func addCDN(add func(string, *yaml.Node), cdn manifest.CDN) {
 	}
 	origins := seq(kv("Id", sub("copilot-${AppName}-${EnvironmentName}-origin"), "DomainName", getAtt("PublicLoadBalancer.DNSName"),
 		"CustomOriginConfig", kv("OriginProtocolPolicy", origin)))
-	config := kv(
-		"DefaultCacheBehavior", kv("AllowedMethods", allMethods, "CachePolicyId", cachingDisabledPolicy,
+	config := kv()
+	if cdn.Certificate != nil && len(aliases) > 0 {
+		set(config, "Aliases", aliases)
+	}
+	set(config, "DefaultCacheBehavior", kv("AllowedMethods", allMethods, "CachePolicyId", cachingDisabledPolicy,
 			"TargetOriginId", sub("copilot-${AppName}-${EnvironmentName}-origin"), "OriginRequestPolicyId", allViewerRequestPolicy,
-			"ViewerProtocolPolicy", viewer),
-		"Enabled", true, "IPV6Enabled", true, "Origins", origins)
+			"ViewerProtocolPolicy", viewer))
+	set(config, "Enabled", true)
+	set(config, "IPV6Enabled", true)
+	set(config, "Origins", origins)
 	if static {
 		// An empty OriginAccessIdentity is how CloudFormation takes an S3
 		// origin that uses origin access control instead.
@@ -116,6 +154,9 @@ func addCDN(add func(string, *yaml.Node), cdn manifest.CDN) {
 			"OriginAccessControlId", ref("CloudFrontOriginAccessControl"), "S3OriginConfig", kv("OriginAccessIdentity", "")))
 		set(config, "CacheBehaviors", seq(kv("AllowedMethods", deepCopy(allMethods), "ViewerProtocolPolicy", "allow-all",
 			"CachePolicyId", cachingOptimizedPolicy, "TargetOriginId", sub("copilot-${AppName}-${EnvironmentName}-s3"), "PathPattern", cdn.StaticAssets.Path)))
+	}
+	if cdn.Certificate != nil {
+		set(config, "ViewerCertificate", kv("AcmCertificateArn", *cdn.Certificate, "MinimumProtocolVersion", "TLSv1", "SslSupportMethod", "sni-only"))
 	}
 	add("CloudFrontDistribution", kv("Metadata", kv("aws:copilot:description", "A CloudFront distribution for global content delivery"),
 		"Condition", "CreateALB", "Type", "AWS::CloudFront::Distribution", "Properties", kv("DistributionConfig", config)))

@@ -19,11 +19,11 @@ func TestEnvironmentEdgeWorkspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// CloudFront with the application's domain is refused (its viewer
-	// certificate is copied to us-east-1 by a Lambda), so the domain is
-	// given to the other environments only.
+	// CloudFront with the application's domain and no cdn.certificate is
+	// refused (Copilot copies the viewer certificate to us-east-1 with a
+	// Lambda), so the domain is given to the other environments only.
 	var stacks []Stack
-	for _, env := range []string{"cdn", "domain", "https", "logs"} {
+	for _, env := range []string{"cdn", "cdncert", "domain", "https", "logs"} {
 		opts := seedOptions
 		if env != "cdn" {
 			opts.AppDomain = "example.com"
@@ -35,10 +35,11 @@ func TestEnvironmentEdgeWorkspace(t *testing.T) {
 		stacks = append(stacks, st...)
 	}
 	want := map[string][]string{
-		"edge-https":  {"HTTPSListener:AWS::ElasticLoadBalancingV2::Listener@ExportHTTPSListener", "HTTPSImportCertificate2:AWS::ElasticLoadBalancingV2::ListenerCertificate@ExportHTTPSListener", "InternalHTTPSImportCertificate2:AWS::ElasticLoadBalancingV2::ListenerCertificate@ExportInternalHTTPSListener"},
-		"edge-logs":   {"ELBAccessLogsBucket:AWS::S3::Bucket", "ELBAccessLogsBucketPolicy:AWS::S3::BucketPolicy@CreateALB"},
-		"edge-cdn":    {"CloudFrontDistribution:AWS::CloudFront::Distribution@CreateALB", "CloudFrontOriginAccessControl:AWS::CloudFront::OriginAccessControl"},
-		"edge-domain": {"HTTPSListener:AWS::ElasticLoadBalancingV2::Listener@ExportHTTPSListener", "EnvironmentHostedZone:AWS::Route53::HostedZone@DelegateDNS", "DelegateDNSAction:AWS::Route53::RecordSet@DelegateDNS", "HTTPSCert:AWS::CertificateManager::Certificate@DelegateDNS"},
+		"edge-https":   {"HTTPSListener:AWS::ElasticLoadBalancingV2::Listener@ExportHTTPSListener", "HTTPSImportCertificate2:AWS::ElasticLoadBalancingV2::ListenerCertificate@ExportHTTPSListener", "InternalHTTPSImportCertificate2:AWS::ElasticLoadBalancingV2::ListenerCertificate@ExportInternalHTTPSListener"},
+		"edge-logs":    {"ELBAccessLogsBucket:AWS::S3::Bucket", "ELBAccessLogsBucketPolicy:AWS::S3::BucketPolicy@CreateALB"},
+		"edge-cdncert": {"CloudFrontDistribution:AWS::CloudFront::Distribution@CreateALB", "HTTPSCert:AWS::CertificateManager::Certificate@DelegateDNS", "HTTPSListener:AWS::ElasticLoadBalancingV2::Listener@ExportHTTPSListener"},
+		"edge-cdn":     {"CloudFrontDistribution:AWS::CloudFront::Distribution@CreateALB", "CloudFrontOriginAccessControl:AWS::CloudFront::OriginAccessControl"},
+		"edge-domain":  {"HTTPSListener:AWS::ElasticLoadBalancingV2::Listener@ExportHTTPSListener", "EnvironmentHostedZone:AWS::Route53::HostedZone@DelegateDNS", "DelegateDNSAction:AWS::Route53::RecordSet@DelegateDNS", "HTTPSCert:AWS::CertificateManager::Certificate@DelegateDNS"},
 	}
 	if len(stacks) != len(want) {
 		t.Fatalf("rendered %d stacks, want %d", len(stacks), len(want))
