@@ -83,6 +83,23 @@ ELBAccessLogsBucketCleanerRole:
   Type: AWS::IAM::Role
   Properties:
     AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: [lambda.amazonaws.com]}, Action: [sts:AssumeRole]}]}
+UniqueJSONValuesFunctionRole:
+  Condition: CreateALB
+  Type: AWS::IAM::Role
+  Properties:
+    AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: [lambda.amazonaws.com]}, Action: [sts:AssumeRole]}]}
+UniqueJSONValuesFunction:
+  Condition: CreateALB
+  Type: AWS::Lambda::Function
+  Properties: {Code: {S3Bucket: copilot-artifacts, S3Key: manual/scripts/custom-resources/uniquejsonvaluesfunction/1.zip}, Handler: index.handler, Timeout: 600, MemorySize: 512, Role: !GetAtt UniqueJSONValuesFunctionRole.Arn, Runtime: nodejs20.x}
+UniqueAliasesAction:
+  Condition: CreateALB
+  Type: Custom::UniqueJSONValuesFunction
+  Properties:
+    ServiceToken: !GetAtt UniqueJSONValuesFunction.Arn
+    Aliases: !Ref Aliases
+    AdditionalStrings: [static.example.com]
+    FilterFor: !Ref ALBWorkloads
 `
 
 // copilotMadeTemplate turns a template autopilot deployed into the one
@@ -140,11 +157,11 @@ func copilotMadeTemplate(t *testing.T, body, resources string, params ...string)
 }
 
 // An environment Copilot deployed for an application with a domain, with
-// an HTTPS listener on its certificate, aliases, and access logs to the
-// bucket it created: autopilot's first deploy from the same manifest and
-// domain keeps every custom resource as deployed and removes or replaces
-// nothing.
-func TestDeployOverCopilotEnvironmentWithDomainHTTPSAndAccessLogs(t *testing.T) {
+// an HTTPS listener on its certificate, aliases, CloudFront with an
+// imported certificate and static assets, and access logs to the bucket it
+// created: autopilot's first deploy from the same manifest and domain
+// keeps every custom resource as deployed and removes or replaces nothing.
+func TestDeployOverCopilotEnvironmentWithDomainHTTPSCDNAndAccessLogs(t *testing.T) {
 	f := newFakeAWS(t)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -152,12 +169,32 @@ func TestDeployOverCopilotEnvironmentWithDomainHTTPSAndAccessLogs(t *testing.T) 
 		t.Fatal(err)
 	}
 	envManifest := filepath.Join(dir, "copilot", "environments", "test", "manifest.yml")
-	if err := os.WriteFile(envManifest, []byte("name: test\ntype: Environment\nnetwork:\n  vpc:\n    flow_logs: true\nobservability:\n  container_insights: false\nhttp:\n  public:\n    access_logs: true\n"), 0o644); err != nil {
+	if err := os.WriteFile(envManifest, []byte(`name: test
+type: Environment
+network:
+  vpc:
+    flow_logs: true
+observability:
+  container_insights: false
+http:
+  public:
+    access_logs: true
+    ingress:
+      cdn: true
+cdn:
+  certificate: arn:aws:acm:us-east-1:123456789012:certificate/viewer
+  terminate_tls: true
+  static_assets:
+    location: assets.s3.us-east-1.amazonaws.com
+    alias: static.example.com
+    path: static/*
+`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	opts := f.options(demoImage)
 	opts.Paths = []string{dir}
 	opts.AppDomain = "example.com"
+	opts.CloudFrontPrefixList = "pl-3b927c52"
 	if _, err := Deploy(ctx, opts); err != nil {
 		t.Fatalf("setting up (a new environment with the domain, natively): %v", err)
 	}
@@ -175,6 +212,11 @@ func TestDeployOverCopilotEnvironmentWithDomainHTTPSAndAccessLogs(t *testing.T) 
 	params["Aliases"] = `{"web":["web.example.com"]}`
 	params["AppDNSDelegationRole"] = "arn:aws:iam::123456789012:role/apprunner-vpc-DNSDelegationRole"
 	copilotMade := copilotMadeTemplate(t, f.cfn.StackTemplate(env), copilotDomainResources, "AppDNSDelegationRole")
+	// Copilot's distribution takes its aliases from UniqueAliasesAction.
+	copilotMade = strings.Replace(copilotMade, "Aliases:\n                    - static.example.com", "Aliases: !GetAtt UniqueAliasesAction.UniqueValues", 1)
+	if !strings.Contains(copilotMade, "UniqueAliasesAction.UniqueValues") {
+		t.Fatalf("setting up: the distribution's aliases were not found:\n%s", copilotMade)
+	}
 	if err := f.cfn.SeedStack(fakecfn.Seed{Name: env, Template: copilotMade, Parameters: params,
 		Tags: map[string]string{"copilot-application": "apprunner-vpc", "copilot-environment": "test"}}); err != nil {
 		t.Fatal(err)
@@ -193,7 +235,8 @@ func TestDeployOverCopilotEnvironmentWithDomainHTTPSAndAccessLogs(t *testing.T) 
 	}
 	after := f.cfn.StackTemplate(env)
 	for _, id := range []string{"DelegateDNSAction", "HTTPSCert", "CustomDomainAction", "CustomResourceRole", "CertificateValidationFunction",
-		"DNSDelegationFunction", "CustomDomainFunction", "ELBAccessLogsBucketCleanerAction", "BucketCleanerFunction", "ELBAccessLogsBucketCleanerRole"} {
+		"DNSDelegationFunction", "CustomDomainFunction", "ELBAccessLogsBucketCleanerAction", "BucketCleanerFunction", "ELBAccessLogsBucketCleanerRole",
+		"UniqueJSONValuesFunctionRole", "UniqueJSONValuesFunction", "UniqueAliasesAction", "CloudFrontDistribution"} {
 		if !strings.Contains(after, " "+id+":\n") {
 			t.Errorf("the environment lost %s", id)
 		}
