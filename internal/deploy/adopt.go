@@ -62,6 +62,14 @@ func (r *run) adopt(ctx context.Context, s Stack, live *types.Stack) ([]byte, []
 	return body, extra, nil
 }
 
+// valueProviders are the custom resources of Copilot's environment whose
+// values CloudFront takes and autopilot cannot compute as well: the aliases
+// of every service on the environment, other workspaces' included
+// (UniqueAliasesAction), and the environment's certificate copied to
+// us-east-1 (CertificateReplicator). When carried, the distribution keeps
+// taking its aliases and certificate from them.
+var valueProviders = []string{"UniqueAliasesAction", "CertificateReplicator"}
+
 // carryLive copies into next each resource of ids that the deployed
 // template has and creates under the deployed parameters, unless next
 // declares it with the same type (then the rendered one is an update of
@@ -128,12 +136,80 @@ func carryLive(live []byte, liveParams map[string]string, next []byte, ids []str
 	for _, id := range kept {
 		setKey(nextRes, id, lookup(liveRes, id))
 	}
+	// A rendered resource whose deployed twin takes a value from a carried
+	// value provider keeps that value.
+	providers := map[string]bool{}
+	for _, id := range valueProviders {
+		providers[id] = carry[id]
+	}
+	for i := 0; i+1 < len(nextRes.Content); i += 2 {
+		id := nextRes.Content[i].Value
+		if lr, ok := liveTmpl.Resources[id]; carry[id] || !ok || lr.Type != nextTmpl.Resources[id].Type {
+			continue
+		}
+		keepCarriedRefs(lookup(lookup(liveRes, id), "Properties"), lookup(nextRes.Content[i+1], "Properties"), providers)
+	}
 	params := bringAlong(liveRoot, nextRoot, liveTmpl, kept)
 	out, err := yaml.Marshal(&nextDoc)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("write new template: %w", err)
 	}
 	return out, kept, params, nil
+}
+
+// keepCarriedRefs copies into next each value of live (a mapping, walked
+// through nested mappings) that is an intrinsic function referring to a
+// carried resource.
+func keepCarriedRefs(live, next *yaml.Node, carried map[string]bool) {
+	if live == nil || next == nil || live.Kind != yaml.MappingNode || next.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(live.Content); i += 2 {
+		key, v := live.Content[i].Value, live.Content[i+1]
+		if isIntrinsic(v) && refersTo(v, carried) {
+			setKey(next, key, v)
+			continue
+		}
+		keepCarriedRefs(v, lookup(next, key), carried)
+	}
+}
+
+// isIntrinsic reports a function call in short (!Ref) or long
+// ({"Ref": ...}) form.
+func isIntrinsic(n *yaml.Node) bool {
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+		return true
+	}
+	return n.Kind == yaml.MappingNode && len(n.Content) == 2 &&
+		(n.Content[0].Value == "Ref" || strings.HasPrefix(n.Content[0].Value, "Fn::"))
+}
+
+// refersTo reports that n refers to one of names through Ref or GetAtt.
+func refersTo(n *yaml.Node, names map[string]bool) bool {
+	target := func(s string) bool {
+		name, _, _ := strings.Cut(s, ".")
+		return names[name]
+	}
+	switch {
+	case n.Tag == "!Ref" || n.Tag == "!GetAtt":
+		if n.Kind == yaml.ScalarNode && target(n.Value) {
+			return true
+		}
+	case n.Kind == yaml.MappingNode && len(n.Content) == 2 && (n.Content[0].Value == "Ref" || n.Content[0].Value == "Fn::GetAtt"):
+		v := n.Content[1]
+		if v.Kind == yaml.ScalarNode && target(v.Value) || v.Kind == yaml.SequenceNode && len(v.Content) > 0 && names[v.Content[0].Value] {
+			return true
+		}
+	}
+	if n.Tag == "!GetAtt" && n.Kind == yaml.SequenceNode && len(n.Content) > 0 && names[n.Content[0].Value] {
+		return true
+	}
+	for _, c := range n.Content {
+		if refersTo(c, names) {
+			return true
+		}
+	}
+	return false
 }
 
 // resourceRefs are the names a resource refers to: Ref, Fn::GetAtt,

@@ -252,6 +252,48 @@ Resources:
 	}
 }
 
+// CloudFront keeps taking its aliases from Copilot's UniqueAliasesAction,
+// which knows other workspaces' services; a listener keeps the certificate
+// the manifest now imports instead of a carried custom one.
+func TestCarryLiveKeepsValuesOfProviders(t *testing.T) {
+	live := `Resources:
+  UniqueAliasesAction: {Type: Custom::UniqueJSONValuesFunction, Properties: {ServiceToken: x}}
+  HTTPSCert: {Type: Custom::CertificateValidationFunction, Properties: {ServiceToken: y}}
+  Distribution:
+    Type: AWS::CloudFront::Distribution
+    Properties: {DistributionConfig: {Aliases: !GetAtt UniqueAliasesAction.UniqueValues, Enabled: true}}
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties: {Certificates: [{CertificateArn: !Ref HTTPSCert}], Port: 443}
+`
+	next := `Resources:
+  Distribution:
+    Type: AWS::CloudFront::Distribution
+    Properties: {DistributionConfig: {Aliases: [a.example.com], Enabled: false}}
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties: {Certificates: [{CertificateArn: arn:aws:acm:us-east-1:1:certificate/imported}], Port: 443}
+`
+	out, _, _, err := carryLive([]byte(live), nil, []byte(next), []string{"UniqueAliasesAction", "HTTPSCert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfn.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := got.Resources["Distribution"].Properties["DistributionConfig"].(map[string]any)
+	if diff := cmp.Diff(map[string]any{"Fn::GetAtt": []any{"UniqueAliasesAction", "UniqueValues"}}, config["Aliases"]); diff != "" {
+		t.Errorf("aliases (-want +got):\n%s", diff)
+	}
+	if config["Enabled"] != "false" {
+		t.Errorf("the rendered Enabled was overwritten: %v", config["Enabled"])
+	}
+	if got := cfn.Display(got.Resources["Listener"].Properties["Certificates"]); !strings.Contains(got, "imported") {
+		t.Errorf("listener certificates = %s, want the imported one", got)
+	}
+}
+
 // TestRecordBindsTheEffect: the same inputs with another effect (the live
 // stack changed between review and deploy) hash differently, and the
 // difference is named by stack and resource; physical IDs and values do

@@ -249,6 +249,10 @@ cdn:
 	if strings.Contains(after, "AWS::CertificateManager::Certificate") {
 		t.Error("a native certificate was added beside Copilot's")
 	}
+	// The distribution keeps Copilot's aliases, every workspace's services'.
+	if !strings.Contains(after, "Aliases: !GetAtt UniqueAliasesAction.UniqueValues") {
+		t.Errorf("CloudFront no longer takes its aliases from UniqueAliasesAction:\n%s", after)
+	}
 
 	// Without the domain, or with another one, nothing is planned: the
 	// zone and certificate it names would go or be replaced.
