@@ -353,9 +353,8 @@ network:
 			},
 		},
 		{
-			// Copilot's file sets cdn.certificate and public certificates,
-			// whose aliases come from its UniqueAliasesAction Lambda (not
-			// rendered yet): the same manifest without them.
+			// Copilot's file without its certificates (the next case has
+			// them): no aliases, no viewer certificate.
 			name: "CDN with static assets, ingress from CloudFront and source IPs", copilotFile: "template-with-cloudfront-observability.yml",
 			manifest: `name: test
 type: Environment

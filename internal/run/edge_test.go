@@ -102,6 +102,20 @@ UniqueAliasesAction:
     FilterFor: !Ref ALBWorkloads
 `
 
+// removesNothing fails the test for a change that removes or may replace a
+// resource, or is destructive: what a first deploy over Copilot's stacks
+// must not do.
+func removesNothing(t *testing.T, plan *deploy.Plan) {
+	t.Helper()
+	for _, sp := range plan.Stacks {
+		for _, c := range sp.Changes {
+			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Replacement == deploy.ReplacementConditional || c.Destructive {
+				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
+			}
+		}
+	}
+}
+
 // copilotMadeTemplate turns a template autopilot deployed into the one
 // Copilot would have: extra resources set (replacing those of the same
 // ID), parameters declared, and the bucket without autopilot's retention.
@@ -226,13 +240,7 @@ cdn:
 	if err != nil {
 		t.Fatalf("first autopilot deploy: %v", err)
 	}
-	for _, sp := range deployed.Result.Plan.Stacks {
-		for _, c := range sp.Changes {
-			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Replacement == deploy.ReplacementConditional || c.Destructive {
-				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
-			}
-		}
-	}
+	removesNothing(t, deployed.Result.Plan)
 	after := f.cfn.StackTemplate(env)
 	for _, id := range []string{"DelegateDNSAction", "HTTPSCert", "CustomDomainAction", "CustomResourceRole", "CertificateValidationFunction",
 		"DNSDelegationFunction", "CustomDomainFunction", "ELBAccessLogsBucketCleanerAction", "BucketCleanerFunction", "ELBAccessLogsBucketCleanerRole",
