@@ -25,17 +25,18 @@ var (
 const defaultFlowLogRetention = 14
 
 // KeepPreviousEnvParams are the environment stack parameters whose live value
-// wins over the rendered one when the stack exists: Copilot keeps them too,
-// and autopilot does not yet render the aliases they switch on. deploy must
-// refuse a stack where Aliases is non-empty, or EFSWorkloads while the file
-// system is not rendered (see Stack.Unrendered), since this template lacks
-// those resources. ALBWorkloads, InternalALBWorkloads and EFSWorkloads are
+// wins over the rendered one when the stack exists: Copilot keeps them too
+// (Aliases lists the services' custom domains, which the kept
+// CustomDomainAction serves). deploy refuses a stack where Aliases is
+// non-empty without the application's domain, or EFSWorkloads while the
+// file system is not rendered (see Stack.Unrendered), since this template
+// then lacks those resources. ALBWorkloads, InternalALBWorkloads and EFSWorkloads are
 // computed from the workspace and join this list only when the workspace
 // computes them empty (see keepPreviousEnv).
 var KeepPreviousEnvParams = []string{"ALBWorkloads", "Aliases", "EFSWorkloads", "InternalALBWorkloads", "ServiceDiscoveryEndpoint"}
 
 // unrenderedEnvParams are the environment parameters whose features
-// (the application's domain and its aliases, and managed EFS while no
+// (aliases without the application's domain, and managed EFS while no
 // workload of the workspace needs it) the rendered template lacks.
 var unrenderedEnvParams = map[string]string{
 	"EFSWorkloads": "a managed EFS file system",
@@ -98,9 +99,9 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		}
 	}
 	if m.CDNEnabled() {
-		// CloudFront's aliases and viewer certificate come from Copilot's
-		// UniqueAliasesAction and CertificateReplicator Lambdas, which list
-		// the services' aliases and copy the certificate to us-east-1.
+		// Without cdn.certificate, Copilot's viewer certificate for a
+		// domain is the environment's, copied to us-east-1 by its
+		// CertificateReplicator Lambda: nothing native does that.
 		if opts.AppDomain != "" && (!m.CDN.IsMap || m.CDN.Map.Certificate == nil) {
 			fail(m.At("cdn"), ruleUnsupported, "rendering cdn for an application with a domain is not supported yet without cdn.certificate: Copilot copies the environment's certificate to us-east-1 with a Lambda",
 				"import a certificate from us-east-1 as cdn.certificate, or deploy this environment with your current tooling")
@@ -217,7 +218,6 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 			}
 		}
 	}
-
 	return st, append(diags, sizeCheck(st, em.Path)...)
 }
 
