@@ -29,14 +29,11 @@ var envControllerIDs = []string{"EnvControllerAction", "EnvControllerFunction", 
 // handler nothing), and a later deploy lets them drop, retained. The extra
 // parameters they need keep their deployed values.
 func (r *run) adopt(ctx context.Context, s Stack, live *types.Stack) ([]byte, []string, error) {
-	out, err := r.api.GetTemplate(ctx, &cloudformation.GetTemplateInput{
-		StackName: aws.String(s.Name), TemplateStage: types.TemplateStageOriginal,
-	})
+	deployed, err := r.deployedTemplate(ctx, s.Name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read deployed template of %s: %w", s.Name, err)
+		return nil, nil, err
 	}
-	liveBody := []byte(aws.ToString(out.TemplateBody))
-	body, extra, err := carryEnvController(liveBody, s.Template)
+	body, extra, err := carryEnvController(deployed, s.Template)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stack %s: keep Copilot's env controller: %w", s.Name, err)
 	}
@@ -47,7 +44,7 @@ func (r *run) adopt(ctx context.Context, s Stack, live *types.Stack) ([]byte, []
 	for _, p := range live.Parameters {
 		liveParams[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
 	}
-	body, kept, keptParams, err := carryLive(liveBody, liveParams, body, s.CarryLive)
+	body, kept, keptParams, err := carryLive(deployed, liveParams, body, s.CarryLive)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stack %s: keep Copilot's custom resources: %w", s.Name, err)
 	}
@@ -256,6 +253,17 @@ func resourceRefs(r cfn.Resource) []string {
 		}
 	}
 	return out
+}
+
+// deployedTemplate reads the template a stack was deployed with.
+func (r *run) deployedTemplate(ctx context.Context, stack string) ([]byte, error) {
+	out, err := r.api.GetTemplate(ctx, &cloudformation.GetTemplateInput{
+		StackName: aws.String(stack), TemplateStage: types.TemplateStageOriginal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read deployed template of %s: %w", stack, err)
+	}
+	return []byte(aws.ToString(out.TemplateBody)), nil
 }
 
 // carryEnvController copies the env controller resources of the live
