@@ -142,8 +142,8 @@ func addCDN(add func(string, *yaml.Node), cdn manifest.CDN, aliases []string) {
 		set(config, "Aliases", aliases)
 	}
 	set(config, "DefaultCacheBehavior", kv("AllowedMethods", allMethods, "CachePolicyId", cachingDisabledPolicy,
-			"TargetOriginId", sub("copilot-${AppName}-${EnvironmentName}-origin"), "OriginRequestPolicyId", allViewerRequestPolicy,
-			"ViewerProtocolPolicy", viewer))
+		"TargetOriginId", sub("copilot-${AppName}-${EnvironmentName}-origin"), "OriginRequestPolicyId", allViewerRequestPolicy,
+		"ViewerProtocolPolicy", viewer))
 	set(config, "Enabled", true)
 	set(config, "IPV6Enabled", true)
 	set(config, "Origins", origins)
