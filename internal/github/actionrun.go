@@ -372,7 +372,8 @@ func (a *actionRun) identify(ctx context.Context) {
 }
 
 func (a *actionRun) selection() run.Selection {
-	return run.Selection{Paths: []string{a.in.Path}, Envs: a.in.Environments, Services: a.in.Services}
+	return run.Selection{Paths: []string{a.in.Path}, Envs: a.in.Environments, Services: a.in.Services,
+		AppDomain: a.getenv("AUTOPILOT_APP_DOMAIN"), CloudFrontPrefixList: a.getenv("AUTOPILOT_CLOUDFRONT_PREFIX_LIST")}
 }
 
 func (a *actionRun) lint(ctx context.Context) error {

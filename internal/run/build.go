@@ -135,7 +135,7 @@ func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 	}
 	// Lint first, so a mistake in a manifest (a Dockerfile path among them)
 	// is reported at its line rather than by the build.
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, AppDomain: o.AppDomain})
 	if err != nil {
 		return nil, err
 	}
