@@ -32,11 +32,23 @@ type Stack struct {
 	// lists) that an update unions with the deployed value instead of
 	// replacing it.
 	MergeLists []string
-	// Live names resources the template leaves out that deploy copies
-	// unchanged from the deployed stack (Copilot's Lambda-backed custom
-	// resources autopilot cannot create, such as an App Runner service's
-	// custom domain). Planning refuses a stack that does not have them, or
-	// whose copies hold other values than the ones wanted.
+	// Fixed maps parameters that must keep their deployed value (when it
+	// is not empty) to what to do otherwise: planning refuses a stack whose
+	// rendered value differs (the application's domain names the hosted
+	// zone; another value would replace it).
+	Fixed map[string]string
+	// CarryLive names resources an update keeps as deployed: each one the
+	// deployed stack has (its condition true) is copied into the template,
+	// replacing a rendered resource of the same ID and another type, with
+	// the parameters and conditions it refers to. Copilot's Lambda-backed
+	// custom resources stay this way, so their delete handlers never run.
+	// One that refers to a resource the new template lacks is left to go.
+	CarryLive []string
+	// Live names resources the deployed stack must have, as CarryLive
+	// keeps them (Copilot's Lambda-backed custom resources autopilot
+	// cannot create, such as an App Runner service's custom domain).
+	// Planning refuses a stack that does not have them, or whose copies
+	// hold other values than the ones wanted.
 	Live []LiveResource
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/autopilot-dev/autopilot/internal/diag"
 	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
@@ -136,6 +137,26 @@ func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend bool, t
 		fail(r.At("redirect_to_https"), ruleUnsupported, fmt.Sprintf("%s.redirect_to_https needs an HTTPS listener: environment %s imports no certificates and no application domain is given", name, env),
 			"import a certificate in the environment's http.public.certificates, give the application's domain (--app-domain), or remove the redirect")
 	}
+}
+
+// aliasRecordNotices warn that, with the application's domain, an alias's
+// DNS record is not the service's: Copilot's environment custom-domain
+// Lambda writes it from the environment's Aliases parameter. A Copilot-made
+// environment keeps that resource and its Aliases (so the records it wrote
+// stay), but autopilot creates none for an alias the environment has not
+// served yet.
+func aliasRecordNotices(h manifest.HTTP, in ecsInput) diag.List {
+	var out diag.List
+	for _, r := range append([]manifest.RoutingRule{h.RoutingRule}, h.AdditionalRules...) {
+		for _, a := range r.Alias.Names {
+			if coveredBy(a.Name, in.tls.domain) {
+				out = append(out, diag.Diagnostic{File: in.file, Line: a.Pos.Line, Column: a.Pos.Column, Severity: diag.Warning, Rule: ruleManifest, Env: in.env,
+					Message: fmt.Sprintf("alias %s gets its DNS record from the environment's custom-domain resources (Copilot's Lambda, from the Aliases parameter), which a Copilot-made environment keeps but autopilot does not create", a.Name),
+					Fix:     fmt.Sprintf("on an environment Copilot did not serve %s from, add its A record (alias to the load balancer) in the zone of %s", a.Name, in.tls.domain)})
+			}
+		}
+	}
+	return out
 }
 
 // coveredBy reports whether a certificate for domain and *.domain covers

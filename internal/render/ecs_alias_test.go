@@ -328,6 +328,11 @@ func TestApplicationDomainAliasCoverage(t *testing.T) {
 				if nodeAt(root, "Resources", "LoadBalancerDNSAlias") != nil {
 					t.Error("the default record is rendered for a service with an alias")
 				}
+				if !slices.ContainsFunc(diags, func(d diag.Diagnostic) bool {
+					return d.Severity == diag.Warning && strings.Contains(d.Message, "alias "+tc.alias+" gets its DNS record from the environment's custom-domain resources")
+				}) {
+					t.Errorf("no warning that the record is the environment's: %v", diags)
+				}
 				return
 			}
 			if err == nil || !slices.ContainsFunc(diags, func(d diag.Diagnostic) bool { return strings.Contains(d.Message, tc.refusal) && d.Line == 4 }) {

@@ -131,6 +131,9 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 			"remove http.alb to use the environment's load balancer, or deploy this service with your current tooling")
 	}
 	checkAliases(h, string(in.kind), backend, in.tls, in.env, fail)
+	if h.Enabled && in.tls.delegated && !backend {
+		diags = append(diags, aliasRecordNotices(h, in)...)
+	}
 	for i, r := range h.AdditionalRules {
 		name := fmt.Sprintf("http.additional_rules[%d]", i)
 		if r.Path == nil || *r.Path == "" {

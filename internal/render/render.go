@@ -46,13 +46,16 @@ type Options struct {
 	// Context, when set, stops a render between stacks once it is done
 	// (SIGINT, SIGTERM); Render then returns its error.
 	Context context.Context
-
 	// AppDomain is the application's domain (Copilot's `app init
 	// --domain`). Copilot keeps it in the application's SSM parameter, not
 	// in the workspace, so it is an input: with it, environment stacks get
 	// AppDNSName, the environment's hosted zone, its delegation from the
 	// application's zone and the environment's certificate.
 	AppDomain string
+	// CloudFrontPrefixList is the id of the region's CloudFront
+	// origin-facing managed prefix list (an EC2 lookup Copilot makes), which
+	// http.public.ingress.cdn restricts the public load balancer to.
+	CloudFrontPrefixList string
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
@@ -102,10 +105,18 @@ type Stack struct {
 	// with the deployed value, so workloads this workspace does not know
 	// (another repository's, on the same environment) keep what they need.
 	MergeLists []string
+	// Fixed maps parameters whose deployed value must not change to what
+	// to do instead (see deploy.Stack.Fixed).
+	Fixed map[string]string
+	// CarryLive names resources of Copilot's template autopilot renders
+	// natively or not at all (Lambda-backed custom resources, their
+	// functions and roles): deploy keeps each one the deployed stack has,
+	// as deployed (see deploy.Stack.CarryLive).
+	CarryLive []string
 	// Live names resources of Copilot's template render leaves out because
 	// autopilot cannot create them (a Lambda-backed custom resource whose
-	// code is Copilot's); deploy copies them unchanged from the deployed
-	// stack, and refuses a stack without them.
+	// code is Copilot's): deploy keeps them as deployed (as CarryLive), and
+	// refuses a stack without them.
 	Live []LiveResource
 }
 

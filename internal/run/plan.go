@@ -243,8 +243,8 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		s := deploy.Stack{
 			Name: r.Name, Template: r.Template, Parameters: r.Parameters, Tags: r.Tags,
 			DependsOn: r.DependsOn, KeepPrevious: r.KeepPrevious, Unrendered: r.Unrendered,
-			MergeLists: r.MergeLists,
-			Kind:       r.Kind, Env: r.Env, Workload: r.Workload,
+			MergeLists: r.MergeLists, CarryLive: r.CarryLive, Fixed: r.Fixed,
+			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
 		}
 		for _, l := range r.Live {
 			s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For})
