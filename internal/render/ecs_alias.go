@@ -93,7 +93,7 @@ func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend bool, t
 		// Copilot's environment custom-domain Lambda, which is not rendered.
 		for _, a := range r.Alias.Names {
 			if !coveredBy(a.Name, tls.domain) {
-				fail(a.Pos, ruleUnsupported, fmt.Sprintf("%s.alias %s is not covered by environment %s's certificate (%s, *.%s): Copilot adds certificates and records for other names with its environment custom-domain Lambda, which is not rendered",
+				fail(a.Pos, ruleManifest, fmt.Sprintf("%s.alias %s is not covered by environment %s's certificate (%s, *.%s): Copilot adds certificates and records for other names with its environment custom-domain Lambda, which is not rendered",
 					name, a.Name, env, tls.domain, tls.domain), fmt.Sprintf("use a name under %s, or import a certificate covering %s in the environment's http.public.certificates", tls.domain, a.Name))
 			}
 		}
