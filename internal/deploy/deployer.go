@@ -90,6 +90,10 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 			return res, fmt.Errorf("nothing was executed: %w", err)
 		}
 	}
+	if err := r.putObjects(ctx); err != nil {
+		r.cleanup()
+		return res, fmt.Errorf("nothing was executed: %w", err)
+	}
 
 	err = runOrdered(ctx, o.jobs, r.deps, true, func(ctx context.Context, i int) bool {
 		if deferred[i] {
@@ -384,4 +388,36 @@ func (r *run) cancelled(ctx context.Context, res *Result) (*Result, error) {
 		cause = context.Canceled
 	}
 	return res, fmt.Errorf("deploy cancelled; change sets not executed were deleted; stacks: %s: %w", strings.Join(states, ", "), cause)
+}
+
+// putObjects stores the stacks' objects (env files) in the artifacts bucket
+// before anything executes, so a task never starts without its file. A
+// key already stored is not put again: the key is the content's SHA-256.
+// Messages name keys only, never content.
+func (r *run) putObjects(ctx context.Context) error {
+	for _, s := range r.stacks {
+		if len(s.Objects) == 0 {
+			continue
+		}
+		if r.o.uploader == nil {
+			return fmt.Errorf("stack %s has env files to upload and no artifacts bucket; pass --artifacts-bucket", s.Name)
+		}
+		for _, key := range sortedKeys(s.Objects) {
+			if c, ok := r.o.uploader.(ObjectChecker); ok {
+				stored, err := c.Exists(ctx, key)
+				if err != nil {
+					return fmt.Errorf("stack %s: %w", s.Name, err)
+				}
+				if stored {
+					r.o.log.Info("env file already uploaded", "stack", s.Name, "key", key)
+					continue
+				}
+			}
+			if _, err := r.o.uploader.Upload(ctx, key, s.Objects[key]); err != nil {
+				return fmt.Errorf("stack %s: %w", s.Name, err)
+			}
+			r.o.log.Info("uploaded env file", "stack", s.Name, "key", key, "bytes", len(s.Objects[key]))
+		}
+	}
+	return nil
 }

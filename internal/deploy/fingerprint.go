@@ -28,6 +28,9 @@ func Fingerprint(stacks []Stack) string {
 		for _, k := range sortedKeys(s.Assets) {
 			field(h, "asset", k, digest(s.Assets[k]))
 		}
+		for _, k := range sortedKeys(s.Objects) {
+			field(h, "object", k, digest(s.Objects[k]))
+		}
 		images := make([]string, 0, len(s.Images))
 		for _, img := range s.Images {
 			images = append(images, img.Workload+"\x00"+img.Repository+"\x00"+img.Tag+"\x00"+img.Digest)

@@ -88,6 +88,7 @@ type ECSWorkload struct {
 	EntryPoint StringOrList        `yaml:"entrypoint"`
 	Variables  map[string]Variable `yaml:"variables"`
 	Secrets    map[string]Secret   `yaml:"secrets"`
+	EnvFile    *string             `yaml:"env_file"`
 	Tags       map[string]string   `yaml:"tags"`
 	Network    struct {
 		VPC struct {

@@ -81,9 +81,6 @@ func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, in.file, in.env)
 	m := ecsManifest{ECSWorkload: in.m.ECS}
-	if m.Has("env_file") {
-		fail(m.At("env_file"), ruleUnsupported, "rendering env_file is not supported yet: Copilot uploads the env file to S3 first", "remove env_file for now, or deploy this workload with your current tooling")
-	}
 	parseTask(in, &m, fail)
 	for _, t := range m.Publish.Topics {
 		if t.Name == "" {

@@ -41,6 +41,7 @@ type ecsTask struct {
 	tracing     bool // the X-Ray collector sidecar
 	connect     *serviceConnect
 	nlb         *nlbSpec
+	envFiles    []envFileRef
 }
 
 // healthCheckNode decodes a container health check and fills Copilot's
@@ -146,9 +147,6 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 		if l.Retention != nil {
 			t.retention = *l.Retention
 		}
-		if l.EnvFile != nil {
-			fail(l.Pos, ruleUnsupported, "rendering logging.env_file is not supported yet: Copilot uploads the env file to S3 first", "move the variables into logging.variables")
-		}
 		if l.Router() {
 			t.logging = &l
 		}
@@ -166,8 +164,6 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 			case name == in.name || name == firelensContainer:
 				fail(at, ruleManifest, fmt.Sprintf("sidecar name %q is taken by the main container or the log router", name), "rename the sidecar")
 				continue
-			case s.EnvFile != nil:
-				fail(at, ruleUnsupported, fmt.Sprintf("rendering sidecars.%s.env_file is not supported yet: Copilot uploads the env file to S3 first", name), "move the variables into sidecars."+name+".variables")
 			}
 			s.image = s.Image.Location
 			if s.Image.IsMap && s.image == "" {
@@ -190,6 +186,7 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 			t.sidecars = append(t.sidecars, s)
 		}
 	}
+	readEnvFiles(in, m, fail)
 
 	// Container dependencies: each names a container of the task with one
 	// of ECS's conditions; "healthy" needs a health check on that container.
@@ -604,6 +601,7 @@ func taskParams(t ecsTask, decl, conditions *yaml.Node, values map[string]string
 		add("EnvFileARNFor"+id, "HasEnvFileFor"+id, s.name+" sidecar")
 	}
 	values["LogRetention"] = strconv.Itoa(t.retention)
+	envFileParams(t, values)
 }
 
 // envFilePolicy is the execution role's conditional permission to read one

@@ -300,5 +300,6 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
+	st.EnvFiles = envFileObjects(m.task)
 	return st, append(diags, sizeCheck(st, in.file)...)
 }

@@ -281,6 +281,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
+	st.EnvFiles = envFileObjects(m.task)
 	return st, append(diags, sizeCheck(st, in.file)...)
 }
 

@@ -44,6 +44,8 @@ type Options struct {
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
+	// workspaceRoot is the folder holding copilot/, where env files are.
+	workspaceRoot string
 }
 
 // encode encodes a template, or nothing in a Check.
@@ -69,6 +71,11 @@ type Stack struct {
 	// it and sets the AddonsTemplateURL parameter, which Parameters then
 	// leaves out (it is "" for a workload without addons).
 	AddonsTemplate []byte
+	// EnvFiles are the task's env files by object key in the artifacts
+	// bucket (the key holds their SHA-256), which the env-file parameters
+	// already name: deploy uploads the missing ones before executing, plan
+	// uploads none. Their content may be secret: never print it.
+	EnvFiles map[string][]byte
 	// DependsOn names stacks to deploy first (a workload's environment).
 	DependsOn []string
 	// KeepPrevious names parameters whose live value wins when the stack
@@ -101,6 +108,7 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			diags = append(diags, d)
 		}
 	}
+	opts.workspaceRoot = ws.Root
 	app := opts.App
 	if app == "" {
 		app = ws.App

@@ -235,6 +235,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
+	st.EnvFiles = envFileObjects(m.task)
 	for _, s := range subs {
 		// The topic must exist before the subscription: deploy the
 		// publisher's stack first. Workers may subscribe to each other, so

@@ -11,10 +11,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -71,6 +73,11 @@ type PlanOptions struct {
 
 	// deployOpts are extra options for deploy (a test seam: faster waits).
 	deployOpts []deploy.Option
+	// s3 is the S3 client connect built, for an uploader to the artifacts
+	// bucket found after rendering; envFileBucket is that bucket, when
+	// env files go to it.
+	s3            *s3.Client
+	envFileBucket string
 }
 
 // ErrDestructive fails a plan or deploy that would remove or replace stateful
@@ -157,6 +164,15 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if o.Events != nil {
 		opts = append(opts, deploy.WithEvents(o.Events))
 	}
+	if o.envFileBucket != "" && o.Uploader == nil && o.ArtifactsBucket == "" && o.s3 != nil {
+		// The bucket was found (environment role, application StackSet),
+		// not given: env files go where their ARNs point.
+		u, err := deploy.NewS3Uploader(o.s3, o.envFileBucket)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, deploy.WithUploader(u))
+	}
 	d, err := deploy.NewDeployer(api, opts...)
 	if err != nil {
 		return nil, err
@@ -203,6 +219,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if err != nil {
 			return nil, "", err
 		}
+		if found, err = envFileBucket(rendered, found, o); err != nil {
+			return nil, "", err
+		}
 		if found != given {
 			// Lint's findings were shown by the first render.
 			ro.Artifacts, ro.Diagnostics = found, nil
@@ -228,6 +247,7 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
+		s.Objects = r.EnvFiles
 		if !o.Offline {
 			fillAppParameters(&s, o)
 		}
@@ -250,6 +270,14 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 		if r.Kind == string(workspace.Environment) {
 			envStacks = append(envStacks, r.Name)
 		}
+	}
+	if len(envStacks) == 0 && hasEnvFiles(rendered) {
+		// Env files need the bucket even when no environment is selected:
+		// read it from the environments the workloads deploy to.
+		for _, r := range rendered {
+			envStacks = append(envStacks, r.DependsOn...)
+		}
+		envStacks = slices.Compact(slices.Sorted(slices.Values(envStacks)))
 	}
 	if len(envStacks) == 0 {
 		return given, nil // only environments name the bucket
@@ -287,7 +315,7 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
-		api, o.Region = clients.CloudFormation, clients.Region
+		api, o.Region, o.s3 = clients.CloudFormation, clients.Region, clients.S3
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
 		}
@@ -368,4 +396,26 @@ func fillAppParameters(s *deploy.Stack, o *PlanOptions) {
 		s.Parameters[name] = value
 		s.KeepPrevious = append(s.KeepPrevious, name)
 	}
+}
+
+func hasEnvFiles(rendered []render.Stack) bool {
+	return slices.ContainsFunc(rendered, func(r render.Stack) bool { return len(r.EnvFiles) > 0 })
+}
+
+// envFileBucket checks that stacks with env files can name and reach their
+// bucket: it must be known, and a given --artifacts-bucket must be the one
+// the application uses (the env-file ARNs point there).
+func envFileBucket(rendered []render.Stack, found deploy.Artifacts, o *PlanOptions) (deploy.Artifacts, error) {
+	if !hasEnvFiles(rendered) {
+		return found, nil
+	}
+	_, bucket, ok := strings.Cut(found.BucketARN, ":::")
+	switch {
+	case !ok || bucket == "":
+		return found, fmt.Errorf("%w: env_file needs the application's artifacts bucket, which neither the deployed environment nor the application StackSet names: pass --artifacts-bucket", ErrCannotRun)
+	case o.ArtifactsBucket != "" && o.ArtifactsBucket != bucket:
+		return found, fmt.Errorf("%w: --artifacts-bucket %s is not the application's artifacts bucket %s (named by the deployed environment), where env files must go: drop the flag or correct it", ErrCannotRun, o.ArtifactsBucket, bucket)
+	}
+	o.envFileBucket = bucket
+	return found, nil
 }
