@@ -102,12 +102,10 @@ func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 		fail(c.Pos, ruleManifest, `must not specify "spot" with "range" or scaling metrics`, "")
 	case c.Min != nil && c.CPU == nil && c.Memory == nil && c.Requests == nil && c.ResponseTime == nil && c.QueueDelay == nil:
 		fail(c.Pos, ruleManifest, `"range" needs at least one of cpu_percentage, memory_percentage, requests, response_time`, "add a scaling metric")
-	case c.Min == nil && (c.CPU != nil || c.Memory != nil || c.Requests != nil || c.ResponseTime != nil):
+	case c.Min == nil && (c.CPU != nil || c.Memory != nil || c.Requests != nil || c.ResponseTime != nil || c.QueueDelay != nil):
 		fail(c.Pos, ruleManifest, `scaling metrics need "range"`, "add count.range such as 1-10")
 	case c.Min != nil && *c.Min > *c.Max:
 		fail(c.Pos, ruleManifest, fmt.Sprintf("count.range min %d is greater than max %d", *c.Min, *c.Max), "")
-	case c.QueueDelay != nil:
-		fail(*c.QueueDelay, ruleUnsupported, "rendering count.queue_delay is not supported yet: it needs Copilot's backlog Lambda", "scale on cpu or memory for now")
 	}
 	platform, err := parsePlatform(m.Platform)
 	if err != nil {

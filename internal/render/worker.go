@@ -138,6 +138,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	add("ExecutionRole", ecsExecutionRole(m.task))
 	add("TaskRole", ecsTaskRole(m, topics, addonPolicies))
 	addAutoscaling(add, m.Count, nil)
+	addQueueDelayScaling(add, m.Count, subs)
 	addRollbackAlarms(add, m.task.rollback)
 	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, taskPorts{targetPort: -1}))
 	set(svcProps, "ServiceRegistries", noValue())
