@@ -156,35 +156,33 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 	if t.logging != nil {
 		names[firelensContainer] = true
 	}
-	{
-		for _, name := range sortedKeys(m.Sidecars) {
-			s := sidecarSpec{Sidecar: m.Sidecars[name], name: name}
-			at := s.Pos
-			switch {
-			case name == in.name || name == firelensContainer:
-				fail(at, ruleManifest, fmt.Sprintf("sidecar name %q is taken by the main container or the log router", name), "rename the sidecar")
-				continue
-			}
-			s.image = s.Image.Location
-			if s.Image.IsMap && s.image == "" {
-				fail(at, ruleUnsupported, fmt.Sprintf("sidecar %q: building sidecar images is not supported yet", name), "push the image and set sidecars."+name+".image.location")
-			}
-			if s.image == "" && !s.Image.IsMap {
-				fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
-			}
-			if s.Port != nil {
-				p, proto, err := parsePort(*s.Port)
-				if err != nil {
-					fail(at, ruleManifest, fmt.Sprintf("sidecar %q: %v", name, err), "")
-				}
-				s.port, s.protocol = p, proto
-			}
-			if s.health, err = healthCheckNode(s.HealthCheck, "sidecars."+name+".healthcheck"); err != nil {
-				fail(at, ruleManifest, err.Error(), "")
-			}
-			names[name] = true
-			t.sidecars = append(t.sidecars, s)
+	for _, name := range sortedKeys(m.Sidecars) {
+		s := sidecarSpec{Sidecar: m.Sidecars[name], name: name}
+		at := s.Pos
+		switch {
+		case name == in.name || name == firelensContainer:
+			fail(at, ruleManifest, fmt.Sprintf("sidecar name %q is taken by the main container or the log router", name), "rename the sidecar")
+			continue
 		}
+		s.image = s.Image.Location
+		if s.Image.IsMap && s.image == "" {
+			fail(at, ruleUnsupported, fmt.Sprintf("sidecar %q: building sidecar images is not supported yet", name), "push the image and set sidecars."+name+".image.location")
+		}
+		if s.image == "" && !s.Image.IsMap {
+			fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
+		}
+		if s.Port != nil {
+			p, proto, err := parsePort(*s.Port)
+			if err != nil {
+				fail(at, ruleManifest, fmt.Sprintf("sidecar %q: %v", name, err), "")
+			}
+			s.port, s.protocol = p, proto
+		}
+		if s.health, err = healthCheckNode(s.HealthCheck, "sidecars."+name+".healthcheck"); err != nil {
+			fail(at, ruleManifest, err.Error(), "")
+		}
+		names[name] = true
+		t.sidecars = append(t.sidecars, s)
 	}
 	readEnvFiles(in, m, fail)
 

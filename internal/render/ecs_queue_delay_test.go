@@ -64,14 +64,14 @@ publish:
 	}
 	const p = "Resources.AutoScalingPolicydogsvcgivesdogsEventsQueue.Properties."
 	checkFacts(t, root, map[string]string{
-		p + "PolicyName":  `!Join ['-', [!Ref WorkloadName, BacklogPerTask, !GetAtt dogsvcgivesdogsEventsQueue.QueueName]]`,
-		p + "PolicyType":  "TargetTrackingScaling",
-		p + "TargetTrackingScalingPolicyConfiguration.TargetValue":      "240",
-		p + "TargetTrackingScalingPolicyConfiguration.ScaleInCooldown":  "30",
-		p + "TargetTrackingScalingPolicyConfiguration.ScaleOutCooldown": "60",
-		p + "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification.Metrics.2.Expression": "visible / tasks",
+		p + "PolicyName": `!Join ['-', [!Ref WorkloadName, BacklogPerTask, !GetAtt dogsvcgivesdogsEventsQueue.QueueName]]`,
+		p + "PolicyType": "TargetTrackingScaling",
+		p + "TargetTrackingScalingPolicyConfiguration.TargetValue":                                               "240",
+		p + "TargetTrackingScalingPolicyConfiguration.ScaleInCooldown":                                           "30",
+		p + "TargetTrackingScalingPolicyConfiguration.ScaleOutCooldown":                                          "60",
+		p + "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification.Metrics.2.Expression":        "visible / tasks",
 		p + "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification.Metrics.0.MetricStat.Metric": "{Namespace: AWS/SQS, MetricName: ApproximateNumberOfMessagesVisible, Dimensions: [{Name: QueueName, Value: !GetAtt dogsvcgivesdogsEventsQueue.QueueName}]}",
 		p + "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification.Metrics.1.MetricStat.Metric": "{Namespace: ECS/ContainerInsights, MetricName: RunningTaskCount, Dimensions: [{Name: ClusterName, Value: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-ClusterId'}}, {Name: ServiceName, Value: !GetAtt Service.Name}]}",
-		"Resources.AutoScalingPolicyEventsQueue.Properties.PolicyName": `!Join ['-', [!Ref WorkloadName, BacklogPerTask, !GetAtt EventsQueue.QueueName]]`,
+		"Resources.AutoScalingPolicyEventsQueue.Properties.PolicyName":                                           `!Join ['-', [!Ref WorkloadName, BacklogPerTask, !GetAtt EventsQueue.QueueName]]`,
 	})
 }

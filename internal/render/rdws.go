@@ -69,6 +69,9 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if in.opts.checkDone(nil) {
+		return nil, diags
+	}
 
 	cpu, memory := 1024, 2048
 	if m.CPU != nil {

@@ -48,6 +48,13 @@ type Options struct {
 	workspaceRoot string
 }
 
+// checkDone reports that a Check has all a workload's findings once its
+// manifest is validated: only taskdef_overrides (applied to the rendered
+// task definition) need the template.
+func (o Options) checkDone(overrides []overrideRule) bool {
+	return o.checkOnly && len(overrides) == 0
+}
+
 // encode encodes a template, or nothing in a Check.
 func (o Options) encode(doc *yaml.Node) ([]byte, error) {
 	if o.checkOnly {
@@ -166,12 +173,13 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			if doc == nil {
 				continue
 			}
+			// Every workload, selected or not, shapes the environment stack
+			// (NATWorkloads, ALBWorkloads, ...): one that does not decode
+			// stops the render.
 			m, err := manifest.DecodeWorkload(w.Kind, doc)
 			if err != nil {
-				if len(selected) == 0 || selected[w.Name] {
-					diags = append(diags, diag.Diagnostic{File: w.Path, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: env,
-						Message: fmt.Sprintf("decode %s manifest: %v", w.Kind, err)})
-				}
+				diags = append(diags, diag.Diagnostic{File: w.Path, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: env,
+					Message: fmt.Sprintf("decode %s manifest: %v", w.Kind, err)})
 				continue
 			}
 			decoded[w.Name] = m

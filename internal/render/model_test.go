@@ -27,3 +27,20 @@ func TestECSExecForms(t *testing.T) {
 		}
 	}
 }
+
+// A workload that does not decode stops the render even when another one
+// is selected: every workload shapes the environment stack's lists.
+func TestUndecodableUnselectedWorkloadStopsTheRender(t *testing.T) {
+	ws := loadWorkspace(t, "app", map[string]string{
+		"copilot/api/manifest.yml":               "name: api\ntype: Backend Service\nimage:\n  location: nginx\n",
+		"copilot/web/manifest.yml":               "name: web\ntype: Backend Service\nimage:\n  location: nginx\ncount: [1]\nnetwork:\n  vpc:\n    placement: private\n",
+		"copilot/environments/test/manifest.yml": testEnvManifest,
+	})
+	_, diags, err := Render(ws, nil, []string{"api"}, seedOptions)
+	if err == nil {
+		t.Fatal("render succeeded without web's NAT need")
+	}
+	if len(diags) == 0 || diags[0].Line != 5 || diags[0].Rule != ruleManifest {
+		t.Errorf("want a render/manifest error at web's count (line 5), got %v", diags)
+	}
+}
