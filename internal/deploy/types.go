@@ -43,6 +43,7 @@ type Stack struct {
 // Image is a pushed (or placeholder) container image a stack uses.
 type Image struct {
 	Workload   string `json:"workload"`
+	Sidecar    string `json:"sidecar,omitempty"`
 	Repository string `json:"repository"`
 	Tag        string `json:"tag,omitempty"`
 	Digest     string `json:"digest,omitempty"`

@@ -462,6 +462,8 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "image-build-path", sev: E, line: 4, col: 10, text: `"svc/Dockerfile"`}}},
 		{name: "missing build context", files: svc("name: svc\ntype: Backend Service\nimage:\n  build:\n    context: web\n  port: 80\n"),
 			want: []want{{rule: "image-build-path", sev: E, line: 5, col: 14, text: `"web" is not a folder`}}},
+		{name: "missing sidecar Dockerfile is found at its image.build", files: svc("name: svc\ntype: Backend Service\nimage:\n  location: nginx\n  port: 80\nsidecars:\n  proxy:\n    image:\n      build: proxy/Dockerfile\n"),
+			want: []want{{rule: "image-build-path", sev: E, line: 9, col: 14, text: `sidecars.proxy.image.build names Dockerfile "proxy/Dockerfile"`}}},
 		{name: "context without its Dockerfile", files: svc("name: svc\ntype: Backend Service\nimage:\n  build:\n    context: svc\n  port: 80\n", "svc/app.py"),
 			want: []want{{rule: "image-build-path", sev: E, line: 5, col: 14, text: `"svc/Dockerfile"`}}},
 		{name: "load balanced service without http", files: svc("name: svc\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\n"),

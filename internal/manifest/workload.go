@@ -214,6 +214,8 @@ type Sidecar struct {
 type SidecarImage struct {
 	Set, IsMap bool
 	Location   string
+	// Build reports image.build (built from a Dockerfile like the main image).
+	Build bool
 }
 
 func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
@@ -226,6 +228,7 @@ func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
 		if l := valueOf(n, "location"); l != nil {
 			i.Location = l.Value
 		}
+		i.Build = valueOf(n, "build") != nil
 	}
 	return nil
 }

@@ -82,6 +82,13 @@ func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 	fail := failer(&diags, in.file, in.env)
 	m := ecsManifest{ECSWorkload: in.m.ECS}
 	parseTask(in, &m, fail)
+	for _, s := range m.task.sidecars {
+		if s.image == ImagePlaceholder(SidecarImageKey(in.name, s.name)) {
+			diags = append(diags, diag.Diagnostic{File: in.file, Line: s.Pos.Line, Column: s.Pos.Column, Severity: diag.Notice, Rule: ruleImage, Env: in.env,
+				Message: fmt.Sprintf("image of sidecar %s is not built yet; the task definition holds a placeholder", s.name),
+				Fix:     "run the build step first"})
+		}
+	}
 	for _, t := range m.Publish.Topics {
 		if t.Name == "" {
 			fail(m.Publish.At("topics"), ruleManifest, "every publish topic needs a name", "")

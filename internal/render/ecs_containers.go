@@ -44,6 +44,26 @@ type ecsTask struct {
 	envFiles    []envFileRef
 }
 
+// SidecarImageKey is the key of Options.Images for a sidecar built from a
+// Dockerfile ("/" cannot be in a workload name).
+func SidecarImageKey(workload, sidecar string) string { return workload + "/" + sidecar }
+
+// SidecarPlaceholderPrefix starts the placeholder image of every unbuilt
+// sidecar of a workload, so a deploy can refuse a template holding one.
+func SidecarPlaceholderPrefix(workload string) string {
+	return "autopilot-placeholder/" + SidecarImageKey(workload, "")
+}
+
+// sidecarImage is the built image of a sidecar with image.build, or a
+// placeholder before a build (plan refuses to deploy one).
+func sidecarImage(in ecsInput, sidecar string) string {
+	key := SidecarImageKey(in.name, sidecar)
+	if uri := in.opts.Images[key]; uri != "" {
+		return uri
+	}
+	return ImagePlaceholder(key)
+}
+
 // healthCheckNode decodes a container health check and fills Copilot's
 // defaults (CMD-SHELL curl of localhost, 10s, 2 retries, 5s, 0s); nil when
 // the manifest sets none.
@@ -165,11 +185,11 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 			continue
 		}
 		s.image = s.Image.Location
-		if s.Image.IsMap && s.image == "" {
-			fail(at, ruleUnsupported, fmt.Sprintf("sidecar %q: building sidecar images is not supported yet", name), "push the image and set sidecars."+name+".image.location")
+		if s.image == "" && s.Image.Build {
+			s.image = sidecarImage(in, name)
 		}
-		if s.image == "" && !s.Image.IsMap {
-			fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
+		if s.image == "" {
+			fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image (a URI, location or build)")
 		}
 		if s.Port != nil {
 			p, proto, err := parsePort(*s.Port)

@@ -425,7 +425,7 @@ func TestContainerRefusals(t *testing.T) {
 	tests := []struct {
 		name, manifest, want string
 	}{
-		{"sidecar image built", base + "sidecars:\n  proxy: {image: {build: Dockerfile}}\n", "building sidecar images is not supported yet"},
+		{"sidecar image map without location or build", base + "sidecars:\n  proxy: {image: {}}\n", `sidecar "proxy" needs an image`},
 		{"sidecar without image", base + "sidecars:\n  proxy: {port: 9090}\n", `sidecar "proxy" needs an image`},
 		{"sidecar named like the service", base + "sidecars:\n  web: {image: envoy}\n", `sidecar name "web" is taken`},
 		{"sidecar bad port", base + "sidecars:\n  proxy: {image: envoy, port: 80/sctp}\n", "protocol must be tcp or udp"},

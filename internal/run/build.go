@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,7 +68,10 @@ type BuildOptions struct {
 // Built is one built image: where it went and the URI stacks should use.
 type Built struct {
 	Workload string
-	Image    deploy.Image
+	// Sidecar names the sidecar this image is for (sidecars.<name>.image.build);
+	// empty for the main container.
+	Sidecar string
+	Image   deploy.Image
 	URI      string // repository:tag or repository@digest, what render puts in the stack
 }
 
@@ -131,48 +135,56 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
 	}
 
-	type job struct {
-		workload string
-		spec     image.BuildSpec
-	}
-	var jobs []job
+	var jobs []buildJob
+	workloads := map[string]bool{}
 	for _, m := range ws.Workloads {
 		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
 			continue
 		}
-		spec, ok, err := buildSpec(ws, m, o)
+		spec, ok, err := buildSpec(ws, m, "", o)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			jobs = append(jobs, job{m.Name, spec})
+			jobs = append(jobs, buildJob{workload: m.Name, spec: spec})
+			workloads[m.Name] = true
+		}
+		sidecars, err := sidecarJobs(ws, m, o)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range sidecars {
+			jobs = append(jobs, j)
+			workloads[m.Name] = true
 		}
 	}
 	var out []Built
 	for _, j := range jobs {
 		j.spec.Platform = o.Platform
-		j.spec.Labels = image.CopilotLabels(o.Version, j.workload)
+		j.spec.Labels = image.CopilotLabels(o.Version, cmp.Or(j.sidecar, j.workload))
 		j.spec.Annotations = image.SourceAnnotations(o.Source, revision)
 		img, err := image.Build(ctx, j.spec, opts...)
 		if err != nil {
-			return out, fmt.Errorf("build %s: %w", j.workload, err)
+			return out, fmt.Errorf("build %s: %w", j.name(), err)
 		}
-		b, err := deliver(ctx, ws, j.workload, img, tags, o, len(jobs) == 1, opts)
+		b, err := deliver(ctx, ws, j.workload, img, sidecarTags(j.sidecar, tags), o, len(workloads) == 1, opts)
 		if err != nil {
 			verb := "push"
 			if o.Output != "" {
 				verb = "write"
 			}
-			return out, fmt.Errorf("%s %s: %w", verb, j.workload, err)
+			return out, fmt.Errorf("%s %s: %w", verb, j.name(), err)
 		}
+		b.Sidecar, b.Image.Sidecar = j.sidecar, j.sidecar
 		out = append(out, b)
 	}
 	return out, nil
 }
 
-// buildSpec resolves image.build for the selected environments; a build
-// that differs between environments must be built one environment at a time.
-func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (image.BuildSpec, bool, error) {
+// buildSpec resolves image.build (of the sidecar, when named) for the
+// selected environments; a build that differs between environments must be
+// built one environment at a time.
+func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, sidecar string, o BuildOptions) (image.BuildSpec, bool, error) {
 	envs := o.Envs
 	if len(envs) == 0 {
 		envs = ws.EnvNames()
@@ -186,7 +198,10 @@ func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (
 		if ds.HasErrors() {
 			return image.BuildSpec{}, false, failWith(nil, "build "+m.Name, ds)
 		}
-		spec, ok, err := image.SpecFromManifest(ws.Root, m.Name, doc)
+		if sidecar != "" {
+			doc = workspace.Lookup(doc, "sidecars", sidecar)
+		}
+		spec, ok, err := image.SpecFromManifest(ws.Root, cmp.Or(sidecar, m.Name), doc)
 		if err != nil {
 			return image.BuildSpec{}, false, fmt.Errorf("%s: %w", m.Path, err)
 		}

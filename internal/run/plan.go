@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -200,10 +201,14 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 // any AWS call.
 func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudFormationAPI, o *PlanOptions, requireImages bool) ([]deploy.Stack, string, error) {
 	images := map[string]string{}
-	byWorkload := map[string]deploy.Image{}
+	byWorkload := map[string][]deploy.Image{}
 	for _, b := range o.Built {
-		images[b.Workload] = b.URI
-		byWorkload[b.Workload] = b.Image
+		key := b.Workload
+		if b.Sidecar != "" {
+			key = render.SidecarImageKey(b.Workload, b.Sidecar)
+		}
+		images[key] = b.URI
+		byWorkload[b.Workload] = append(byWorkload[b.Workload], b.Image)
 	}
 	given := deploy.Artifacts{KeyARN: o.ArtifactKeyARN}
 	if o.ArtifactsBucket != "" {
@@ -218,6 +223,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 	for _, r := range rendered {
 		if v, ok := r.Parameters["ContainerImage"]; ok && requireImages && v == render.ImagePlaceholder(r.Workload) {
 			return nil, "", fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
+		}
+		if requireImages && bytes.Contains(r.Template, []byte(render.SidecarPlaceholderPrefix(r.Workload))) {
+			return nil, "", fmt.Errorf("%w: a sidecar of %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
 		}
 	}
 	if api != nil {
@@ -257,8 +265,8 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if !o.Offline {
 			fillAppParameters(&s, o)
 		}
-		if img, ok := byWorkload[r.Workload]; ok && r.Workload != "" {
-			s.Images = []deploy.Image{img}
+		if imgs, ok := byWorkload[r.Workload]; ok && r.Workload != "" {
+			s.Images = imgs
 		}
 		stacks = append(stacks, s)
 	}
