@@ -72,7 +72,7 @@ type Built struct {
 	// empty for the main container.
 	Sidecar string
 	Image   deploy.Image
-	URI      string // repository:tag or repository@digest, what render puts in the stack
+	URI     string // repository:tag or repository@digest, what render puts in the stack
 }
 
 // Build builds every selected workload that has image.build and pushes it
