@@ -142,6 +142,8 @@ func rdwsImage(in rdwsInput, m *manifest.RequestDrivenWebService) (uri, repoType
 	uri = m.Image.Location
 	if built, ok := in.opts.Images[in.name]; ok && built != "" {
 		uri = built
+	} else if uri, diags = pinLocation(in.opts, m.Image, in.file, in.env, uri); diags.HasErrors() {
+		return "", "", diags
 	}
 	if uri == "" {
 		if !m.Image.HasBuild() {
@@ -166,6 +168,28 @@ func rdwsImage(in rdwsInput, m *manifest.RequestDrivenWebService) (uri, repoType
 	return "", "", append(diags, diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: ruleImage, Env: in.env, Line: at.Line, Column: at.Column,
 		Message: fmt.Sprintf("image %q is not supported by App Runner: it must be in a private ECR repository or ECR Public", uri),
 		Fix:     "push the image to ECR, or use image.build"})
+}
+
+// pinned names an image by digest when the options can pin (plan and
+// deploy), else returns it as written.
+func pinned(opts Options, ref string) (string, error) {
+	if ref == "" || opts.PinImage == nil {
+		return ref, nil
+	}
+	return opts.PinImage(ref)
+}
+
+const pinFix = "let the job's credentials read the image, or name it by digest (repository@sha256:…)"
+
+// pinLocation is pinned for image.location, with a finding on it.
+func pinLocation(opts Options, img manifest.Image, file, env, location string) (string, diag.List) {
+	p, err := pinned(opts, location)
+	if err == nil {
+		return p, nil
+	}
+	at := img.At("location")
+	return "", diag.List{{File: file, Severity: diag.Error, Rule: ruleImage, Env: env, Line: at.Line, Column: at.Column,
+		Message: fmt.Sprintf("image.location %q: %v", location, err), Fix: pinFix}}
 }
 
 // ImagePlaceholder is the ContainerImage value of a workload whose image has

@@ -15,6 +15,10 @@ import (
 
 const envFileSecret = "DB_PASSWORD=correct-horse-battery-staple\n"
 
+// pinnedNginx is named by digest, so plan has no registry to ask (the log
+// router uses it too, for the same reason).
+var pinnedNginx = "public.ecr.aws/nginx/nginx@sha256:" + strings.Repeat("a", 64)
+
 // envFileWorkspace is a workspace whose Backend Service reads api.env in
 // its main container and its sidecar, and router.env in the log router.
 func envFileWorkspace(t *testing.T) string {
@@ -26,15 +30,16 @@ func envFileWorkspace(t *testing.T) string {
 		"copilot/api/manifest.yml": `name: api
 type: Backend Service
 image:
-  location: public.ecr.aws/nginx/nginx:latest
+  location: ` + pinnedNginx + `
   port: 80
 env_file: api.env
 logging:
+  image: ` + pinnedNginx + `
   destination: {Name: cloudwatch}
   env_file: router.env
 sidecars:
   proxy:
-    image: public.ecr.aws/nginx/nginx:latest
+    image: ` + pinnedNginx + `
     env_file: api.env
 `,
 		"api.env":    envFileSecret,
