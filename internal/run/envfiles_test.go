@@ -151,3 +151,30 @@ func TestEnvFilesNeedTheApplicationsBucket(t *testing.T) {
 		t.Errorf("a change set was created")
 	}
 }
+
+// A worker scaling on queue_delay plans and deploys with Copilot's policy
+// names and the metric-math backlog, and no Lambda.
+func TestQueueDelayWorkerDeploys(t *testing.T) {
+	f := newFakeAWS(t)
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"copilot/.workspace":                     "application: shop\n",
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\nobservability:\n  container_insights: true\n",
+		"copilot/jobs/manifest.yml": "name: jobs\ntype: Worker Service\nimage:\n  location: " + pinnedNginx + "\n" +
+			"count:\n  range: 1-5\n  queue_delay: {acceptable_latency: 30s, msg_processing_time: 2s}\n",
+	})
+	o := f.options()
+	o.Paths = []string{root}
+	if _, err := Deploy(context.Background(), o); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	tmpl := f.cfn.StackTemplate("shop-test-jobs")
+	for _, want := range []string{"AutoScalingPolicyEventsQueue:", "Expression: visible / tasks", "TargetValue: 15", "MetricName: ApproximateNumberOfMessagesVisible"} {
+		if !strings.Contains(tmpl, want) {
+			t.Errorf("deployed template lacks %q", want)
+		}
+	}
+	if strings.Contains(tmpl, "AWS::Lambda::Function") {
+		t.Errorf("a Lambda was deployed")
+	}
+}
