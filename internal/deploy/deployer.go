@@ -422,17 +422,17 @@ func (r *run) cancelled(ctx context.Context, res *Result) (*Result, error) {
 	return res, fmt.Errorf("deploy cancelled; change sets not executed were deleted; stacks: %s: %w", strings.Join(states, ", "), cause)
 }
 
-// putObjects stores the stacks' objects (env files) in the artifacts bucket
-// before anything executes, so a task never starts without its file. A
-// key already stored is not put again: the key is the content's SHA-256.
-// Messages name keys only, never content.
+// putObjects stores the stacks' objects (env files, addon artifacts) in the
+// artifacts bucket before anything executes, so a task never starts without
+// its file. A key already stored is not put again: the key holds the
+// content's hash. Messages name keys only, never content.
 func (r *run) putObjects(ctx context.Context) error {
 	for _, s := range r.stacks {
 		if len(s.Objects) == 0 {
 			continue
 		}
 		if r.o.uploader == nil {
-			return fmt.Errorf("stack %s has env files to upload and no artifacts bucket; pass --artifacts-bucket", s.Name)
+			return fmt.Errorf("stack %s has files to upload (env files, addon artifacts) and no artifacts bucket; pass --artifacts-bucket", s.Name)
 		}
 		for _, key := range sortedKeys(s.Objects) {
 			if c, ok := r.o.uploader.(ObjectChecker); ok {
@@ -441,14 +441,14 @@ func (r *run) putObjects(ctx context.Context) error {
 					return fmt.Errorf("stack %s: %w", s.Name, err)
 				}
 				if stored {
-					r.o.log.Info("env file already uploaded", "stack", s.Name, "key", key)
+					r.o.log.Info("already uploaded", "stack", s.Name, "key", key)
 					continue
 				}
 			}
 			if _, err := r.o.uploader.Upload(ctx, key, s.Objects[key]); err != nil {
 				return fmt.Errorf("stack %s: %w", s.Name, err)
 			}
-			r.o.log.Info("uploaded env file", "stack", s.Name, "key", key, "bytes", len(s.Objects[key]))
+			r.o.log.Info("uploaded", "stack", s.Name, "key", key, "bytes", len(s.Objects[key]))
 		}
 	}
 	return nil

@@ -56,7 +56,7 @@ func TestEnvFilesRenderAsCopilotUploadsThem(t *testing.T) {
 		strings.TrimPrefix(want["EnvFileARN"], bucket+"/"):        []byte(apiEnv),
 		strings.TrimPrefix(want["LoggingEnvFileARN"], bucket+"/"): []byte(routerEnv),
 	}
-	if diff := cmp.Diff(wantObjects, st.EnvFiles); diff != "" {
+	if diff := cmp.Diff(wantObjects, st.Objects); diff != "" {
 		t.Errorf("objects to upload (-want +got):\n%s", diff)
 	}
 	// Copilot's execution role reads each file (GetObject on the object,

@@ -83,11 +83,12 @@ type Stack struct {
 	// it and sets the AddonsTemplateURL parameter, which Parameters then
 	// leaves out (it is "" for a workload without addons).
 	AddonsTemplate []byte
-	// EnvFiles are the task's env files by object key in the artifacts
-	// bucket (the key holds their SHA-256), which the env-file parameters
-	// already name: deploy uploads the missing ones before executing, plan
-	// uploads none. Their content may be secret: never print it.
-	EnvFiles map[string][]byte
+	// Objects are files by their key in the artifacts bucket, which the
+	// template already names: env files (the env-file parameters) and
+	// addons' packaged local artifacts. Keys hold a content hash; deploy
+	// uploads the missing ones before executing, plan uploads none. Env
+	// files may be secret: never print an object's content.
+	Objects map[string][]byte
 	// DependsOn names stacks to deploy first (a workload's environment).
 	DependsOn []string
 	// KeepPrevious names parameters whose live value wins when the stack
@@ -414,8 +415,19 @@ func workloadStack(app, env, name string, kind workspace.Kind, opts Options, tpl
 	}
 	if addons != nil {
 		st.AddonsTemplate = addons.Template
+		addObjects(st, addons.Objects)
 	}
 	return st, nil
+}
+
+// addObjects adds objects for deploy to upload to the stack's.
+func addObjects(st *Stack, objects map[string][]byte) {
+	for k, v := range objects {
+		if st.Objects == nil {
+			st.Objects = map[string][]byte{}
+		}
+		st.Objects[k] = v
+	}
 }
 
 // workloadTemplate starts a workload template as Copilot's do — format

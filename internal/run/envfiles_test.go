@@ -178,3 +178,55 @@ func TestQueueDelayWorkerDeploys(t *testing.T) {
 		t.Errorf("a Lambda was deployed")
 	}
 }
+
+// An addon's local Lambda code is packaged as Copilot packages it: plan
+// names the object and uploads nothing; deploy uploads the zip before the
+// change sets execute, and the nested addons stack names it.
+func TestAddonArtifactsUploadOnDeployOnly(t *testing.T) {
+	f := newFakeAWS(t)
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"copilot/.workspace":                     "application: shop\n",
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+		"copilot/api/manifest.yml":               "name: api\ntype: Backend Service\nimage:\n  location: " + pinnedNginx + "\n",
+		"copilot/api/addons/fn.yml": `Parameters:
+  App: {Type: String}
+  Env: {Type: String}
+  Name: {Type: String}
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Handler: index.handler
+      Runtime: nodejs18.x
+      Role: arn:aws:iam::123456789012:role/fn
+      Code: lambdas/fn
+`,
+		"lambdas/fn/index.js": "exports.handler = async () => 'hi';\n",
+	})
+	o := f.options()
+	o.Paths = []string{root}
+	o.ArtifactsBucket = "artifacts"
+	planned, err := Plan(context.Background(), o)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	var key string
+	for _, s := range planned.Stacks {
+		for k := range s.Objects {
+			key = k
+		}
+	}
+	if !strings.HasPrefix(key, "manual/addons/api/assets/") {
+		t.Fatalf("no packaged artifact planned: %q", key)
+	}
+	if _, ok := f.s3.Object("artifacts", key); ok {
+		t.Fatalf("plan uploaded the artifact")
+	}
+	if _, err := Deploy(context.Background(), o); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if body, ok := f.s3.Object("artifacts", key); !ok || !bytes.HasPrefix(body, []byte("PK")) {
+		t.Errorf("s3://artifacts/%s is not the uploaded zip", key)
+	}
+}

@@ -86,10 +86,10 @@ type PlanOptions struct {
 	// deployOpts are extra options for deploy (a test seam: faster waits).
 	deployOpts []deploy.Option
 	// s3 is the S3 client connect built, for an uploader to the artifacts
-	// bucket found after rendering; envFileBucket is that bucket, when
-	// env files go to it.
-	s3            *s3.Client
-	envFileBucket string
+	// bucket found after rendering; objectBucket is that bucket, when
+	// env files or addon artifacts go to it.
+	s3           *s3.Client
+	objectBucket string
 }
 
 // ErrDestructive fails a plan that would remove or replace stateful
@@ -184,10 +184,10 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if o.Events != nil {
 		opts = append(opts, deploy.WithEvents(o.Events))
 	}
-	if o.envFileBucket != "" && o.Uploader == nil && o.ArtifactsBucket == "" && o.s3 != nil {
+	if o.objectBucket != "" && o.Uploader == nil && o.ArtifactsBucket == "" && o.s3 != nil {
 		// The bucket was found (environment role, application StackSet),
-		// not given: env files go where their ARNs point.
-		u, err := deploy.NewS3Uploader(o.s3, o.envFileBucket)
+		// not given: objects go where the templates name them.
+		u, err := deploy.NewS3Uploader(o.s3, o.objectBucket)
 		if err != nil {
 			return nil, err
 		}
@@ -248,7 +248,7 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if err != nil {
 			return nil, "", err
 		}
-		if found, err = envFileBucket(rendered, found, o); err != nil {
+		if found, err = objectBucket(rendered, found, o); err != nil {
 			return nil, "", err
 		}
 		if found != given {
@@ -276,7 +276,7 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
-		s.Objects = r.EnvFiles
+		s.Objects = r.Objects
 		if !o.Offline {
 			fillAppParameters(&s, o)
 		}
@@ -321,7 +321,7 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 			envStacks = append(envStacks, r.Name)
 		}
 	}
-	if len(envStacks) == 0 && hasEnvFiles(rendered) {
+	if len(envStacks) == 0 && hasObjects(rendered) {
 		// Env files need the bucket even when no environment is selected:
 		// read it from the environments the workloads deploy to.
 		for _, r := range rendered {
@@ -448,24 +448,25 @@ func fillAppParameters(s *deploy.Stack, o *PlanOptions) {
 	}
 }
 
-func hasEnvFiles(rendered []render.Stack) bool {
-	return slices.ContainsFunc(rendered, func(r render.Stack) bool { return len(r.EnvFiles) > 0 })
+func hasObjects(rendered []render.Stack) bool {
+	return slices.ContainsFunc(rendered, func(r render.Stack) bool { return len(r.Objects) > 0 })
 }
 
-// envFileBucket checks that stacks with env files can name and reach their
-// bucket: it must be known, and a given --artifacts-bucket must be the one
-// the application uses (the env-file ARNs point there).
-func envFileBucket(rendered []render.Stack, found deploy.Artifacts, o *PlanOptions) (deploy.Artifacts, error) {
-	if !hasEnvFiles(rendered) {
+// objectBucket checks that stacks with objects to upload (env files, addon
+// artifacts) can name and reach their bucket: it must be known, and a given
+// --artifacts-bucket must be the one the application uses (the templates
+// name objects there).
+func objectBucket(rendered []render.Stack, found deploy.Artifacts, o *PlanOptions) (deploy.Artifacts, error) {
+	if !hasObjects(rendered) {
 		return found, nil
 	}
 	_, bucket, ok := strings.Cut(found.BucketARN, ":::")
 	switch {
 	case !ok || bucket == "":
-		return found, fmt.Errorf("%w: env_file needs the application's artifacts bucket, which neither the deployed environment nor the application StackSet names: pass --artifacts-bucket", ErrCannotRun)
+		return found, fmt.Errorf("%w: env_file and addons' local artifacts need the application's artifacts bucket, which neither the deployed environment nor the application StackSet names: pass --artifacts-bucket", ErrCannotRun)
 	case o.ArtifactsBucket != "" && o.ArtifactsBucket != bucket:
-		return found, fmt.Errorf("%w: --artifacts-bucket %s is not the application's artifacts bucket %s (named by the deployed environment), where env files must go: drop the flag or correct it", ErrCannotRun, o.ArtifactsBucket, bucket)
+		return found, fmt.Errorf("%w: --artifacts-bucket %s is not the application's artifacts bucket %s (named by the deployed environment), where env files and addon artifacts must go: drop the flag or correct it", ErrCannotRun, o.ArtifactsBucket, bucket)
 	}
-	o.envFileBucket = bucket
+	o.objectBucket = bucket
 	return found, nil
 }
