@@ -38,6 +38,18 @@ type Stack struct {
 	// lists) that an update unions with the deployed value instead of
 	// replacing it.
 	MergeLists []string
+	// Fixed maps parameters that must keep their deployed value (when it
+	// is not empty) to what to do otherwise: planning refuses a stack whose
+	// rendered value differs (the application's domain names the hosted
+	// zone; another value would replace it).
+	Fixed map[string]string
+	// CarryLive names resources an update keeps as deployed: each one the
+	// deployed stack has (its condition true) is copied into the template,
+	// replacing a rendered resource of the same ID and another type, with
+	// the parameters and conditions it refers to. Copilot's Lambda-backed
+	// custom resources stay this way, so their delete handlers never run.
+	// One that refers to a resource the new template lacks is left to go.
+	CarryLive []string
 }
 
 // Image is a pushed (or placeholder) container image a stack uses.

@@ -89,22 +89,7 @@ sidecars:
 // and returns the workload's stack, its template parsed.
 func renderOne(t *testing.T, app, name, manifest string) (Stack, *yaml.Node) {
 	t.Helper()
-	ws := loadWorkspace(t, app, map[string]string{
-		"copilot/" + name + "/manifest.yml":      manifest,
-		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
-	})
-	stacks, diags, err := Render(ws, nil, nil, seedOptions)
-	if err != nil {
-		t.Fatalf("render: %v\n%v", err, diags)
-	}
-	for _, st := range stacks {
-		if st.Workload == name {
-			validateTemplate(t, st.Name, st.Template)
-			return st, parseTemplate(t, st.Template)
-		}
-	}
-	t.Fatalf("no stack for %s", name)
-	return Stack{}, nil
+	return renderOneWith(t, app, name, manifest, nil)
 }
 
 // containerNamed finds a container definition by its Name (the main

@@ -46,6 +46,16 @@ type Options struct {
 	// Context, when set, stops a render between stacks once it is done
 	// (SIGINT, SIGTERM); Render then returns its error.
 	Context context.Context
+	// AppDomain is the application's domain (Copilot's `app init
+	// --domain`). Copilot keeps it in the application's SSM parameter, not
+	// in the workspace, so it is an input: with it, environment stacks get
+	// AppDNSName, the environment's hosted zone, its delegation from the
+	// application's zone and the environment's certificate.
+	AppDomain string
+	// CloudFrontPrefixList is the id of the region's CloudFront
+	// origin-facing managed prefix list (an EC2 lookup Copilot makes), which
+	// http.public.ingress.cdn restricts the public load balancer to.
+	CloudFrontPrefixList string
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
@@ -103,6 +113,14 @@ type Stack struct {
 	// with the deployed value, so workloads this workspace does not know
 	// (another repository's, on the same environment) keep what they need.
 	MergeLists []string
+	// Fixed maps parameters whose deployed value must not change to what
+	// to do instead (see deploy.Stack.Fixed).
+	Fixed map[string]string
+	// CarryLive names resources of Copilot's template autopilot renders
+	// natively or not at all (Lambda-backed custom resources, their
+	// functions and roles): deploy keeps each one the deployed stack has,
+	// as deployed (see deploy.Stack.CarryLive).
+	CarryLive []string
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.

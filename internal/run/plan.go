@@ -270,8 +270,8 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		s := deploy.Stack{
 			Name: r.Name, Template: r.Template, Parameters: r.Parameters, Tags: r.Tags,
 			DependsOn: r.DependsOn, KeepPrevious: r.KeepPrevious, Unrendered: r.Unrendered,
-			MergeLists: r.MergeLists,
-			Kind:       r.Kind, Env: r.Env, Workload: r.Workload,
+			MergeLists: r.MergeLists, CarryLive: r.CarryLive, Fixed: r.Fixed,
+			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
 		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}

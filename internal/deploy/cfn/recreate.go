@@ -39,6 +39,7 @@ var createOnly = map[string][]string{
 	"AWS::EC2::VPCEndpoint":                       {"ServiceName", "VpcEndpointType", "VpcId"},
 	"AWS::ServiceDiscovery::PrivateDnsNamespace":  {"Vpc", "Name"},
 	"AWS::ECS::Service":                           {"Cluster", "Role", "SchedulingStrategy", "ServiceName"},
+	"AWS::ECS::ExpressGatewayService":             {"ServiceName", "Cluster", "InfrastructureRoleArn", "Tags"},
 	"AWS::ECS::Cluster":                           {"ClusterName"},
 	"AWS::ElasticLoadBalancingV2::LoadBalancer":   {"Name", "Type", "Scheme"},
 	"AWS::ElasticLoadBalancingV2::TargetGroup":    {"TargetType", "ProtocolVersion", "Port", "Name", "VpcId", "Protocol", "IpAddressType"},
@@ -54,6 +55,14 @@ var createOnly = map[string][]string{
 	"AWS::EC2::SubnetRouteTableAssociation":       {"SubnetId", "RouteTableId"},
 	"AWS::EC2::VPCGatewayAttachment":              {"VpcId"},
 	"AWS::EC2::EIP":                               {"NetworkBorderGroup", "TransferAddress", "Address"},
+	// the environment's edge
+	"AWS::CloudFront::Distribution":                    {},
+	"AWS::CloudFront::OriginAccessControl":             {},
+	"AWS::S3::BucketPolicy":                            {"Bucket"},
+	"AWS::Route53::HostedZone":                         {"Name"},
+	"AWS::Route53::RecordSet":                          {"HostedZoneName", "Name", "HostedZoneId"},
+	"AWS::CertificateManager::Certificate":             {"SubjectAlternativeNames", "DomainValidationOptions", "ValidationMethod", "KeyAlgorithm", "DomainName", "CertificateAuthorityArn"},
+	"AWS::ElasticLoadBalancingV2::ListenerCertificate": {"ListenerArn"},
 }
 
 // RequiresRecreation says whether changing a property replaces the resource:
