@@ -30,7 +30,8 @@ type StackRecord struct {
 	Tags       string `json:"tags"`
 	Assets     string `json:"assets"`
 	Images     string `json:"images"`
-	// Objects digests the files uploaded on deploy (env files), when any.
+	// Objects digests the files uploaded on deploy (env files, addon
+	// artifacts), when any.
 	Objects string `json:"objects,omitempty"`
 	// Deferred: its change set could only be made after a dependency
 	// deploys (an import of an export the same run creates), so its effect
@@ -243,7 +244,7 @@ func diffStack(r, s StackRecord) []string {
 	var out []string
 	for _, in := range []struct{ what, a, b string }{
 		{"template", r.Template, s.Template}, {"parameters", r.Parameters, s.Parameters}, {"tags", r.Tags, s.Tags},
-		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images}, {"env files", r.Objects, s.Objects},
+		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images}, {"uploaded files (env files, addon artifacts)", r.Objects, s.Objects},
 	} {
 		if in.a != in.b {
 			out = append(out, fmt.Sprintf("stack %s: its %s changed after review", s.Stack, in.what))

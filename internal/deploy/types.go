@@ -12,7 +12,8 @@ type Stack struct {
 	// each to the artifacts bucket and sets that parameter to its URL.
 	Assets map[string][]byte
 	// Objects are files the parameters already name by their key in the
-	// artifacts bucket (env files, whose key holds their SHA-256). Plan
+	// artifacts bucket (env files, addons' local artifacts; each key holds
+	// a hash of the content). Plan
 	// never uploads them: a change set needs the key only, and a pull
 	// request's plan writes nothing. Deploy puts the missing ones before it
 	// executes anything. Their content may be secret and is never printed.

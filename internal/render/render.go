@@ -59,7 +59,8 @@ type Options struct {
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
-	// workspaceRoot is the folder holding copilot/, where env files are.
+	// workspaceRoot is the folder holding copilot/, where env files and
+	// addons' local artifacts are read from.
 	workspaceRoot string
 }
 
