@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -111,7 +112,9 @@ type Clients struct {
 	CloudFormation *cloudformation.Client
 	S3             *s3.Client
 	STS            *sts.Client
-	Region         string
+	// ELBV2 describes load balancers services import (http.alb).
+	ELBV2  *elbv2.Client
+	Region string
 	// Config is the loaded configuration, for other AWS clients (ECR) that
 	// should share its credentials, region, endpoints and retries.
 	Config aws.Config
@@ -152,6 +155,7 @@ func NewClients(ctx context.Context, optFns ...func(*config.LoadOptions) error) 
 			}
 		}),
 		STS:    sts.NewFromConfig(cfg),
+		ELBV2:  elbv2.NewFromConfig(cfg),
 		Region: cfg.Region,
 		Config: cfg,
 	}, nil

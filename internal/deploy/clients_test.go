@@ -9,6 +9,7 @@ import (
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	fakeelb "github.com/autopilot-dev/autopilot/internal/fakes/elbv2"
 	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
 	fakests "github.com/autopilot-dev/autopilot/internal/fakes/sts"
 )
@@ -18,18 +19,21 @@ func TestNewClientsHonoursEndpointVariables(t *testing.T) {
 	defer cf.Close()
 	defer s3srv.Close()
 	defer stssrv.Close()
+	elb := fakeelb.New(fakeelb.LoadBalancer{ARN: "arn:aws:elasticloadbalancing:eu-west-3:222233334444:loadbalancer/app/shared/0123456789abcdef", Name: "shared"})
+	defer elb.Close()
 
 	for k, v := range map[string]string{
-		"AWS_REGION":                      "eu-west-3",
-		"AWS_ACCESS_KEY_ID":               "AKIDENV",
-		"AWS_SECRET_ACCESS_KEY":           "env-secret",
-		"AWS_ENDPOINT_URL":                "http://127.0.0.1:1", // overridden per service below
-		"AWS_ENDPOINT_URL_CLOUDFORMATION": cf.URL,
-		"AWS_ENDPOINT_URL_S3":             s3srv.URL,
-		"AWS_ENDPOINT_URL_STS":            stssrv.URL,
-		"AWS_CONFIG_FILE":                 "/nonexistent",
-		"AWS_SHARED_CREDENTIALS_FILE":     "/nonexistent",
-		"AWS_PROFILE":                     "",
+		"AWS_REGION":                                 "eu-west-3",
+		"AWS_ACCESS_KEY_ID":                          "AKIDENV",
+		"AWS_SECRET_ACCESS_KEY":                      "env-secret",
+		"AWS_ENDPOINT_URL":                           "http://127.0.0.1:1", // overridden per service below
+		"AWS_ENDPOINT_URL_CLOUDFORMATION":            cf.URL,
+		"AWS_ENDPOINT_URL_S3":                        s3srv.URL,
+		"AWS_ENDPOINT_URL_STS":                       stssrv.URL,
+		"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2": elb.URL,
+		"AWS_CONFIG_FILE":                            "/nonexistent",
+		"AWS_SHARED_CREDENTIALS_FILE":                "/nonexistent",
+		"AWS_PROFILE":                                "",
 	} {
 		t.Setenv(k, v)
 	}
@@ -54,6 +58,9 @@ func TestNewClientsHonoursEndpointVariables(t *testing.T) {
 	}
 	if n := cf.Count("DescribeStacks"); n != 3 {
 		t.Errorf("%d DescribeStacks attempts, want 3 (expired token, throttled, success)", n)
+	}
+	if lb, err := deploy.DescribeLoadBalancer(ctx, c.ELBV2, "shared"); err != nil || lb.Name != "shared" {
+		t.Errorf("ELBv2 through AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: %+v, %v", lb, err)
 	}
 	up, err := deploy.NewS3Uploader(c.S3, "artifacts")
 	if err != nil {
