@@ -21,10 +21,11 @@ import (
 // templates leave out: the env controller, which registers the workload
 // with its environment (NATWorkloads, ALBWorkloads), the rule-priority
 // function, which numbered the listener rules of a load-balanced service
-// (HTTP, HTTPS and HTTP-with-domain listeners), and the certificate of an
+// (HTTP, HTTPS and HTTP-with-domain listeners, and the redirect rule on an
+// imported load balancer's HTTP listener), and the certificate of an
 // NLB's TLS listeners (autopilot renders a native NLBCertificate).
 var copilotCustomResources = []string{"EnvControllerAction", "EnvControllerFunction", "EnvControllerRole",
-	"HTTPRulePriorityAction", "HTTPSRulePriorityAction", "HTTPRuleWithDomainPriorityAction", "RulePriorityFunction", "RulePriorityFunctionRole",
+	"HTTPRulePriorityAction", "HTTPSRulePriorityAction", "HTTPRuleWithDomainPriorityAction", "HTTPRedirectRulePriorityAction", "RulePriorityFunction", "RulePriorityFunctionRole",
 	"NLBCertValidatorAction", "NLBCertValidatorFunction", "NLBCertValidatorRole"}
 
 // adopt returns the template to submit for an UPDATE of s. Removing the env

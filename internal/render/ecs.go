@@ -572,7 +572,9 @@ func capacityProviders(c manifest.Count) *yaml.Node {
 // addAutoscaling adds the scalable target and its target-tracking policies.
 // Copilot's DynamicDesiredCount custom resource is not rendered (see
 // ecsServiceProps).
-func addAutoscaling(add func(string, *yaml.Node), c manifest.Count, lbFullName *yaml.Node) {
+// lbFullName and targetGroup name the load balancer and the target group
+// (logical ID) of the request and response-time policies.
+func addAutoscaling(add func(string, *yaml.Node), c manifest.Count, lbFullName *yaml.Node, targetGroup string) {
 	if !c.Autoscaling() {
 		return
 	}
@@ -642,7 +644,7 @@ func addAutoscaling(add func(string, *yaml.Node), c manifest.Count, lbFullName *
 			"ScalingTargetId", ref("AutoScalingTarget"),
 			"TargetTrackingScalingPolicyConfiguration", kv(
 				"CustomizedMetricSpecification", kv(
-					"Dimensions", seq(kv("Name", "LoadBalancer", "Value", deepCopy(lbFullName)), kv("Name", "TargetGroup", "Value", getAtt("TargetGroup.TargetGroupFullName"))),
+					"Dimensions", seq(kv("Name", "LoadBalancer", "Value", deepCopy(lbFullName)), kv("Name", "TargetGroup", "Value", getAtt(targetGroup+".TargetGroupFullName"))),
 					"MetricName", metric, "Namespace", "AWS/ApplicationELB", "Statistic", statistic),
 				"ScaleInCooldown", in, "ScaleOutCooldown", out, "TargetValue", number(m.Value)),
 		)))

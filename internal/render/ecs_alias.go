@@ -34,6 +34,9 @@ type envTLS struct {
 	// <env>.<app>.<domain>), not imported certificates; a service without
 	// an alias is then served as <svc>.<env>.<app>.<domain>.
 	delegated bool
+	// importedALB: the service's rules are on a load balancer it imports
+	// (http.alb), whose own listeners serve its aliases.
+	importedALB bool
 	// domain is <env>.<app>.<domain> when delegated.
 	domain string
 }
@@ -92,7 +95,7 @@ func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend bool, t
 		// its subdomains; other aliases get certificates and records from
 		// Copilot's environment custom-domain Lambda, which is not rendered.
 		for _, a := range r.Alias.Names {
-			if !coveredBy(a.Name, tls.domain) {
+			if !coveredBy(a.Name, tls.domain) && !tls.importedALB {
 				fail(a.Pos, ruleManifest, fmt.Sprintf("%s.alias %s is not covered by environment %s's certificate (%s, *.%s): Copilot adds certificates and records for other names with its environment custom-domain Lambda, which is not rendered",
 					name, a.Name, env, tls.domain, tls.domain), fmt.Sprintf("use a name under %s, or import a certificate covering %s in the environment's http.public.certificates", tls.domain, a.Name))
 			}
@@ -108,7 +111,7 @@ func checkRuleAliases(r manifest.RoutingRule, name, kind string, backend bool, t
 		case len(r.Alias.Names) == 0 && backend:
 			fail(r.Pos, ruleUnsupported, fmt.Sprintf("rendering a Backend Service without %s.alias is not supported yet in environment %s, which imports certificates (%s): Copilot routes it by <service>.<env>.<app>.<domain>, the application's domain, which is not rendered", name, env, certs),
 				"set "+name+".alias to the domain names the certificates cover")
-		case len(r.Alias.Names) == 0:
+		case len(r.Alias.Names) == 0 && !tls.importedALB:
 			fail(r.Pos, ruleManifest, fmt.Sprintf("a %s in environment %s, which imports certificates (%s), needs %s.alias: its HTTPS listener routes by host name", kind, env, certs, name),
 				"set "+name+".alias to the domain names the certificates cover")
 		}
@@ -217,14 +220,15 @@ func aliasZones(r manifest.RoutingRule) (zones []string, names map[string][]stri
 	return zones, names
 }
 
-// aliasRecordSets are the LoadBalancerDNSAlias<zone> resources.
-func aliasRecordSets(r manifest.RoutingRule, lb envLBExports, add func(string, *yaml.Node)) {
+// aliasRecordSets are the LoadBalancerDNSAlias<zone> resources, alias
+// records to the load balancer of hostedZone and dnsName.
+func aliasRecordSets(r manifest.RoutingRule, hostedZone, dnsName *yaml.Node, add func(string, *yaml.Node)) {
 	zones, names := aliasZones(r)
 	for _, z := range zones {
 		records := seq()
 		for _, name := range names[z] {
 			records.Content = append(records.Content, kv("Name", name, "Type", "A",
-				"AliasTarget", kv("HostedZoneId", lb.export("HostedZone"), "DNSName", lb.export("DNS"))))
+				"AliasTarget", kv("HostedZoneId", deepCopy(hostedZone), "DNSName", deepCopy(dnsName))))
 		}
 		add("LoadBalancerDNSAlias"+logicalIDSafe(z), kv(
 			"Metadata", kv("aws:copilot:description", "Alias records for the application load balancer in hosted zone "+z),
@@ -254,10 +258,16 @@ func httpsRules(r albRule, backend bool, lb envLBExports, add func(string, *yaml
 	httpAction := r.forward()
 	if redirect {
 		httpDesc = fmt.Sprintf("An HTTP listener rule for path `%s` that redirects HTTP to HTTPS", path)
-		httpAction = kv("Type", "redirect", "RedirectConfig", kv(
-			"Protocol", "HTTPS", "Port", 443, "Host", "#{host}", "Path", "/#{path}", "Query", "#{query}", "StatusCode", "HTTP_301"))
+		httpAction = redirectToHTTPS()
 	}
 	add("HTTPListenerRuleWithDomain"+r.suffix, ruleResource(httpDesc, httpAction, conds, lb.export("HTTPListenerArn"), r.priority))
 	add("HTTPSListenerRule"+r.suffix, ruleResource(fmt.Sprintf("An HTTPS listener rule for path `%s` that forwards HTTPS traffic to your tasks", path),
 		r.forward(), deepCopy(conds), lb.export("HTTPSListenerArn"), r.priority))
+}
+
+// redirectToHTTPS is Copilot's listener-rule action sending HTTP requests
+// to the same URL over HTTPS.
+func redirectToHTTPS() *yaml.Node {
+	return kv("Type", "redirect", "RedirectConfig", kv(
+		"Protocol", "HTTPS", "Port", 443, "Host", "#{host}", "Path", "/#{path}", "Query", "#{query}", "StatusCode", "HTTP_301"))
 }

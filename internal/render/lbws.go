@@ -126,12 +126,10 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	case h.Enabled && (h.Path == nil || *h.Path == ""):
 		fail(httpAt, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
 	}
-	if h.Has("alb") {
-		fail(h.At("alb"), ruleUnsupported, "rendering http.alb is not supported yet: Copilot reads the imported load balancer's listeners, DNS name, hosted zone and security groups from Elastic Load Balancing at deploy time, which render does not call",
-			"remove http.alb to use the environment's load balancer, or deploy this service with your current tooling")
-	}
+	alb := importedALB(in, h, fail)
+	in.tls.importedALB = h.Has("alb") && !backend
 	checkAliases(h, string(in.kind), backend, in.tls, in.env, fail)
-	if h.Enabled && in.tls.delegated && !backend {
+	if h.Enabled && in.tls.delegated && !backend && alb == nil {
 		diags = append(diags, aliasRecordNotices(h, in)...)
 	}
 	for i, r := range h.AdditionalRules {
@@ -222,7 +220,10 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	res := kv()
 	add := func(id string, r *yaml.Node) { res.Content = append(res.Content, str(id), r) }
 	var lbDNS *yaml.Node
-	if h.Enabled {
+	switch {
+	case alb != nil:
+		lbDNS = str(alb.DNSName)
+	case h.Enabled:
 		lbDNS = lb.export("DNS")
 	}
 	add("LogGroup", ecsLogGroup())
@@ -237,10 +238,14 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	add("TaskRole", ecsTaskRole(m, topics, addonPolicies))
 	add("DiscoveryService", ecsDiscoveryService())
 	var lbFullName *yaml.Node
-	if h.Enabled {
+	targetGroupID := "TargetGroup"
+	switch {
+	case alb != nil:
+		lbFullName, targetGroupID = str(alb.fullName()), importedTargetGroup
+	case h.Enabled:
 		lbFullName = lb.export("FullName")
 	}
-	addAutoscaling(add, m.Count, lbFullName)
+	addAutoscaling(add, m.Count, lbFullName, targetGroupID)
 	addRollbackAlarms(add, m.task.rollback)
 
 	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, tp))
@@ -251,13 +256,19 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	nlb := m.task.nlb
 	dependsOn, targets := seq(), seq()
 	rules := albRules(h, tp, in.priorities)
+	for i := range rules {
+		rules[i].imported = alb != nil
+	}
 	for _, r := range rules {
-		if in.tls.https {
+		switch {
+		case alb != nil:
+			dependsOn.Content = append(dependsOn.Content, alb.ruleIDs(r.suffix)...)
+		case in.tls.https:
 			dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRuleWithDomain"+r.suffix), str("HTTPSListenerRule"+r.suffix))
-		} else {
+		default:
 			dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRule"+r.suffix))
 		}
-		targets.Content = append(targets.Content, kv("ContainerName", r.targetContainer, "ContainerPort", r.targetPort, "TargetGroupArn", ref("TargetGroup"+r.suffix)))
+		targets.Content = append(targets.Content, kv("ContainerName", r.targetContainer, "ContainerPort", r.targetPort, "TargetGroupArn", ref(r.targetGroup())))
 	}
 	if nlb != nil {
 		for i := range nlb.listeners {
@@ -287,14 +298,16 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	set(svc, "Properties", svcProps)
 	add("Service", svc)
 	for _, r := range rules {
-		add("TargetGroup"+r.suffix, targetGroup(r.RoutingRule, r.targetPort))
+		add(r.targetGroup(), targetGroup(r.RoutingRule, r.targetPort))
 	}
 	switch {
+	case alb != nil:
+		addImportedALBRules(add, alb, h, rules)
 	case h.Enabled && in.tls.https:
 		if len(h.Alias.Names) == 0 && !backend {
 			add("LoadBalancerDNSAlias", defaultAliasRecord(lb))
 		}
-		aliasRecordSets(h.RoutingRule, lb, add)
+		aliasRecordSets(h.RoutingRule, lb.export("HostedZone"), lb.export("DNS"), add)
 		for _, r := range rules {
 			httpsRules(r, backend, lb, add)
 		}
@@ -405,6 +418,16 @@ type albRule struct {
 	ruleTarget
 	suffix   string
 	priority int
+	// imported: the rule is on a load balancer the service imports.
+	imported bool
+}
+
+// targetGroup is the logical ID of the rule's target group.
+func (r albRule) targetGroup() string {
+	if r.imported {
+		return importedTargetGroup + r.suffix
+	}
+	return "TargetGroup" + r.suffix
 }
 
 // albRules are the service's listener rules in Copilot's order, none
@@ -427,7 +450,7 @@ func albRules(h manifest.HTTP, tp taskPorts, priorities []int) []albRule {
 
 // forward is the rule's action: forward to its target group.
 func (r albRule) forward() *yaml.Node {
-	return kv("TargetGroupArn", ref("TargetGroup"+r.suffix), "Type", "forward")
+	return kv("TargetGroupArn", ref(r.targetGroup()), "Type", "forward")
 }
 
 // ruleName names the main rule (0) or an additional rule in messages.

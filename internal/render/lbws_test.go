@@ -338,7 +338,7 @@ func TestLBWSRefusals(t *testing.T) {
 		{"redirect without certificates", base + "http: {path: /, redirect_to_https: true}\n", "", "http.redirect_to_https needs an HTTPS listener"},
 		{"five host and source conditions", base + "http: {path: /, alias: [a.example.com, b.example.com, c.example.com], allowed_source_ips: [10.0.0.0/8, 10.1.0.0/16]}\n", certEnv,
 			"has 5 aliases and allowed source IPs; a rule takes fewer than 5"},
-		{"imported ALB", base + "http: {path: /, alb: my-alb}\n", "", "rendering http.alb is not supported yet"},
+		{"imported ALB offline", base + "http: {path: /, alb: my-alb}\n", "", `http.alb "my-alb": its listeners, DNS name, hosted zone and security groups come from Elastic Load Balancing`},
 		{"additional rule without a path", base + "http: {path: /, additional_rules: [{target_port: 8080}]}\n", "", `"path" must be specified in "http.additional_rules[0]"`},
 		{"additional rule without alias behind HTTPS", base + "http: {path: /, alias: a.example.com, additional_rules: [{path: /b}]}\n", certEnv, "needs http.additional_rules[0].alias"},
 		{"TLS network load balancer without the application's domain", base + "http: false\nnlb: {port: 443/tls}\n", "", "a TLS listener needs the application's domain"},

@@ -56,6 +56,12 @@ type Options struct {
 	// origin-facing managed prefix list (an EC2 lookup Copilot makes), which
 	// http.public.ingress.cdn restricts the public load balancer to.
 	CloudFrontPrefixList string
+	// ImportedALBs are the load balancers services import (http.alb), by
+	// the name or ARN the manifest gives: Copilot describes them through
+	// Elastic Load Balancing at deploy time, and so do plan and deploy
+	// (ImportedALBNames lists them). A render without the one a service
+	// names refuses that service.
+	ImportedALBs map[string]ImportedALB
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
@@ -242,42 +248,49 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		// renumbers one.
 		// The main rule is keyed by the service's name, additional rule N
 		// by name#N, so adding a rule renumbers no other.
-		publicPaths, internalPaths := map[string]string{}, map[string]string{}
+		// Listeners are the environment's public and internal ones, and
+		// each imported load balancer's (by its http.alb).
+		pathsByListener := map[string]map[string]string{}
 		ruleKeys := map[string][]string{}
+		listenerOf := map[string]string{}
 		for _, w := range ws.Workloads {
 			m := decoded[w.Name]
 			if m == nil {
 				continue
 			}
-			paths := publicPaths
+			var listener string
 			switch n := needsOf(m); {
 			case n.alb:
+				listener = "public"
 			case n.internalALB:
-				paths = internalPaths
+				listener = "internal"
+			case w.Kind == workspace.LoadBalancedWebService && m.ECS.HTTP.Enabled && m.ECS.HTTP.ALB != nil:
+				listener = "alb:" + *m.ECS.HTTP.ALB
 			default:
 				continue
 			}
+			if pathsByListener[listener] == nil {
+				pathsByListener[listener] = map[string]string{}
+			}
+			listenerOf[w.Name] = listener
 			h := m.ECS.HTTP
 			for i, r := range append([]manifest.RoutingRule{h.RoutingRule}, h.AdditionalRules...) {
 				key := w.Name
 				if i > 0 {
 					key = fmt.Sprintf("%s#%d", w.Name, i)
 				}
-				paths[key] = normalizePath(deref(r.Path))
+				pathsByListener[listener][key] = normalizePath(deref(r.Path))
 				ruleKeys[w.Name] = append(ruleKeys[w.Name], key)
 			}
 		}
-		byKey := assignRulePriorities(app, env, publicPaths)
-		for key, p := range assignRulePriorities(app, env, internalPaths) {
-			byKey[key] = p
+		byListener := map[string]map[string]int{}
+		for listener, paths := range pathsByListener {
+			byListener[listener] = assignRulePriorities(app, env, paths)
 		}
 		priorities := map[string][]int{}
 		for name, keys := range ruleKeys {
-			paths := publicPaths
-			if _, ok := paths[keys[0]]; !ok {
-				paths = internalPaths
-			}
-			priorities[name] = inRuleOrder(keys, paths, byKey)
+			listener := listenerOf[name]
+			priorities[name] = inRuleOrder(keys, pathsByListener[listener], byListener[listener])
 		}
 		for _, w := range ws.Workloads {
 			if len(selected) > 0 && !selected[w.Name] {

@@ -141,7 +141,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	addAccessPoint(add, m.task.storage)
 	add("ExecutionRole", ecsExecutionRole(m.task))
 	add("TaskRole", ecsTaskRole(m, topics, addonPolicies))
-	addAutoscaling(add, m.Count, nil)
+	addAutoscaling(add, m.Count, nil, "")
 	addQueueDelayScaling(add, m.Count, subs)
 	addRollbackAlarms(add, m.task.rollback)
 	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, taskPorts{ruleTarget: ruleTarget{targetPort: -1}}))

@@ -80,8 +80,12 @@ type PlanOptions struct {
 	// configuration (tests).
 	CloudFormation deploy.CloudFormationAPI
 	Uploader       deploy.Uploader
-	Account        string
-	Region         string
+	// ELBV2 describes the load balancers services import (http.alb); nil
+	// (offline, or a test without it) leaves them undescribed, which
+	// render refuses.
+	ELBV2   deploy.ELBV2API
+	Account string
+	Region  string
 
 	// deployOpts are extra options for deploy (a test seam: faster waits).
 	deployOpts []deploy.Option
@@ -230,6 +234,10 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		AccountID: o.Account, Region: o.Region, Artifacts: given}
 	if !o.Offline {
 		ro.PinImage = imagePinner(ctx, o)
+		var err error
+		if ro.ImportedALBs, err = describeImportedALBs(ctx, ws, o); err != nil {
+			return nil, "", err
+		}
 	}
 	rendered, _, err := renderWorkspace(ctx, ws, ro)
 	if err != nil {
@@ -289,6 +297,29 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		stacks = append(stacks, s)
 	}
 	return stacks, ws.App, nil
+}
+
+// describeImportedALBs reads, through Elastic Load Balancing, each load
+// balancer the selected services import (http.alb), as Copilot does at
+// deploy time.
+func describeImportedALBs(ctx context.Context, ws *workspace.Workspace, o *PlanOptions) (map[string]render.ImportedALB, error) {
+	names := render.ImportedALBNames(ws, o.Envs, workspace.Vars{App: ws.App, Lookup: o.Lookup})
+	if len(names) == 0 || o.ELBV2 == nil {
+		return nil, nil
+	}
+	out := map[string]render.ImportedALB{}
+	for _, name := range names {
+		lb, err := deploy.DescribeLoadBalancer(ctx, o.ELBV2, name)
+		if err != nil {
+			return nil, fmt.Errorf("http.alb: %w", err)
+		}
+		alb := render.ImportedALB{ARN: lb.ARN, Name: lb.Name, DNSName: lb.DNSName, HostedZoneID: lb.HostedZoneID, SecurityGroups: lb.SecurityGroups}
+		for _, l := range lb.Listeners {
+			alb.Listeners = append(alb.Listeners, render.ALBListener{ARN: l.ARN, Port: l.Port, Protocol: l.Protocol})
+		}
+		out[name] = alb
+	}
+	return out, nil
 }
 
 // imagePinner names image references by digest, asking each registry
@@ -369,6 +400,9 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
 		api, o.Region, o.s3 = clients.CloudFormation, clients.Region, clients.S3
+		if o.ELBV2 == nil {
+			o.ELBV2 = clients.ELBV2
+		}
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
 		}

@@ -50,6 +50,9 @@ type RenderOptions struct {
 	Artifacts deploy.Artifacts
 	// PinImage names container images by digest (plan and deploy).
 	PinImage func(string) (string, error)
+	// ImportedALBs are the load balancers services import (http.alb), as
+	// plan and deploy describe them.
+	ImportedALBs map[string]render.ImportedALB
 }
 
 // Render lints the selection and renders its stacks; with OutDir set it
@@ -110,6 +113,7 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 		Context:              ctx,
 		AppDomain:            o.AppDomain,
 		CloudFrontPrefixList: o.CloudFrontPrefixList,
+		ImportedALBs:         o.ImportedALBs,
 	})
 	var failure *diag.Failure
 	switch {
