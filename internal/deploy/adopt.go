@@ -295,18 +295,41 @@ func requireLive(live []byte, keep []LiveResource) error {
 	}
 	for _, k := range keep {
 		res, ok := tmpl.Resources[k.ID]
+		if !ok && k.Optional {
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("%s needs Copilot's resource %s, which the deployed stack does not have and autopilot cannot create (its Lambda code is Copilot's): "+
 				"add the setting with Copilot first, or remove it", k.For, k.ID)
 		}
 		for _, name := range sortedKeys(k.Properties) {
-			if got, _ := res.Properties[name].(string); got != k.Properties[name] {
+			if got := propertyString(res.Properties[name]); got != k.Properties[name] {
 				return fmt.Errorf("%s: the deployed %s has %s %q, the manifest %q; autopilot keeps Copilot's resource as it is and cannot change it: "+
 					"change it with Copilot, or set it back to %q", k.For, k.ID, name, got, k.Properties[name], got)
 			}
 		}
 	}
 	return nil
+}
+
+// propertyString is a deployed property value as LiveResource.Properties
+// states it: a string as it is, a list of strings joined with ",".
+func propertyString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Sprint(v)
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ",")
+	}
+	return ""
 }
 
 // carryCustomResources copies the Copilot custom resources of the live

@@ -417,10 +417,14 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 // (Stack.Live) cannot be created: there is no deployed stack to keep them
 // from. live is the deployed stack, nil or in review for a new one.
 func liveMissing(s Stack, live *types.Stack) string {
-	if len(s.Live) == 0 || live != nil && live.StackStatus != types.StackStatusReviewInProgress {
+	if live != nil && live.StackStatus != types.StackStatusReviewInProgress {
 		return ""
 	}
-	l := s.Live[0]
+	i := slices.IndexFunc(s.Live, func(l LiveResource) bool { return !l.Optional })
+	if i < 0 {
+		return ""
+	}
+	l := s.Live[i]
 	return fmt.Sprintf("stack %s: %s needs Copilot's resource %s, which autopilot cannot create (its Lambda code is Copilot's): "+
 		"create the stack with Copilot first, or remove the setting", s.Name, l.For, l.ID)
 }

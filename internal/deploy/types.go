@@ -67,6 +67,10 @@ type LiveResource struct {
 	Properties map[string]string
 	// For says what the resource does, for messages.
 	For string
+	// Optional: a deployed stack without it (a new one, or one Copilot
+	// made without the setting) is fine, the template's own resource of
+	// that ID stands for it; one with it must hold Properties.
+	Optional bool
 }
 
 // Image is a pushed (or placeholder) container image a stack uses.

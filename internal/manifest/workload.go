@@ -338,8 +338,7 @@ type TaskdefOverride struct {
 type NLB struct {
 	NLBListener         `yaml:",inline"`
 	AdditionalListeners []NLBListener `yaml:"additional_listeners"`
-	// Alias is read by lint; render refuses it (it needs the
-	// application's domain).
+	// Alias needs the application's domain (render/ecs_nlb.go).
 	Alias Alias `yaml:"alias"`
 }
 

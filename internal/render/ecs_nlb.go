@@ -25,8 +25,7 @@ import (
 // certificate for <svc>-nlb.<env>.<app>.<domain> validated in the
 // environment's zone: the name Copilot's certificate Lambda
 // (NLBCertValidatorAction, which deploy keeps retained on a stack Copilot
-// made) requests. nlb.alias (Copilot's custom-domain Lambda writes its
-// records and certificates in the application's zones) is refused.
+// made) requests. nlb.alias: see nlbAliasLive.
 
 // nlbListenerSpec is nlb or one of nlb.additional_listeners.
 type nlbListenerSpec struct {
@@ -46,6 +45,10 @@ type nlbListenerSpec struct {
 type nlbSpec struct {
 	manifest.NLB
 	listeners []nlbListenerSpec // the main listener, then the additional ones
+	// aliases are nlb.alias; nativeAliases says they are all in the
+	// environment's zone, where a native record set can hold them.
+	aliases       []string
+	nativeAliases bool
 }
 
 // parseNLB decodes and validates `nlb`; nil without one.
@@ -58,9 +61,12 @@ func parseNLB(in ecsInput, n manifest.NLB, fail failFunc) *nlbSpec {
 		return nil
 	}
 	s := nlbSpec{NLB: n}
-	if n.Has("alias") {
-		fail(n.Pos, ruleUnsupported, "rendering nlb.alias is not supported yet: Copilot adds the records with its custom-domain Lambda through the application's domain", "remove nlb.alias for now, or deploy this service with your current tooling")
+	s.aliases = n.Alias.Strings()
+	if len(s.aliases) > 0 && !in.tls.delegated {
+		fail(n.At("alias"), ruleManifest, "nlb.alias needs the application's domain (Copilot's app init --domain) and no imported public certificate: Copilot writes its records through the domain's hosted zones",
+			"give the application's domain (--app-domain), or remove nlb.alias")
 	}
+	s.nativeAliases = !slices.ContainsFunc(s.aliases, func(a string) bool { return !coveredBy(a, in.tls.domain) })
 	ok := true
 	for i, ml := range append([]manifest.NLBListener{n.NLBListener}, n.AdditionalListeners...) {
 		l := nlbListenerSpec{NLBListener: ml}
@@ -89,6 +95,11 @@ func parseNLB(in ecsInput, n manifest.NLB, fail failFunc) *nlbSpec {
 		switch l.protocol {
 		case "TCP", "UDP":
 		case "TLS":
+			if in.tls.delegated && !s.nativeAliases {
+				bad(ruleUnsupported, fmt.Sprintf("a TLS listener with nlb.alias outside %s: its certificate would name them, and Copilot validates those in the application's zones with its Lambda, which is not rendered", in.tls.domain),
+					fmt.Sprintf("use aliases under %s, or listen on TCP", in.tls.domain))
+				continue
+			}
 			if !in.tls.delegated {
 				bad(ruleUnsupported, "a TLS listener needs the application's domain and no imported public certificate: its certificate is requested for <svc>-nlb.<env>.<app>.<domain> and validated in the environment's zone",
 					"give the application's domain (--app-domain), or listen on TCP")
@@ -298,17 +309,50 @@ func addNLB(add func(string, *yaml.Node), s *nlbSpec) {
 			"Properties", props,
 		))
 	}
+	envZone := func() *yaml.Node { return importValue(sub("${AppName}-${EnvName}-HostedZone")) }
 	if slices.ContainsFunc(s.listeners, func(l nlbListenerSpec) bool { return l.protocol == "TLS" }) {
 		name := join(".", seq(sub("${WorkloadName}-nlb"), importValue(sub("${AppName}-${EnvName}-SubDomain"))))
+		props := kv("DomainName", name)
+		validation := seq(kv("DomainName", deepCopy(name), "HostedZoneId", envZone()))
+		if len(s.aliases) > 0 {
+			// Copilot's certificate Lambda adds the aliases to the
+			// certificate; they are in the environment's zone (parseNLB).
+			set(props, "SubjectAlternativeNames", s.aliases)
+			for _, a := range s.aliases {
+				validation.Content = append(validation.Content, kv("DomainName", a, "HostedZoneId", envZone()))
+			}
+		}
+		set(props, "DomainValidationOptions", validation)
+		set(props, "ValidationMethod", "DNS")
 		add("NLBCertificate", kv(
 			"Metadata", kv("aws:copilot:description", "The certificate of the network load balancer's TLS listeners"),
 			"Type", "AWS::CertificateManager::Certificate",
-			"Properties", kv(
-				"DomainName", name,
-				"DomainValidationOptions", seq(kv("DomainName", deepCopy(name), "HostedZoneId", importValue(sub("${AppName}-${EnvName}-HostedZone")))),
-				"ValidationMethod", "DNS",
-			),
+			"Properties", props,
 		))
+	}
+	if len(s.aliases) > 0 {
+		// Copilot's NLBCustomDomainAction (a Lambda) writes these records;
+		// on a stack Copilot made it is kept (nlbAliasLive), and this
+		// native record set of the same ID stands for it on a new one.
+		if s.nativeAliases {
+			records := seq()
+			for _, a := range s.aliases {
+				records.Content = append(records.Content, kv("Name", a, "Type", "A", "AliasTarget", kv(
+					"HostedZoneId", getAtt("PublicNetworkLoadBalancerV2.CanonicalHostedZoneID"),
+					"DNSName", getAtt("PublicNetworkLoadBalancerV2.DNSName"))))
+			}
+			add("NLBCustomDomainAction", kv(
+				"Metadata", kv("aws:copilot:description", "Add A-records for your Network Load Balancer aliases"),
+				"Type", "AWS::Route53::RecordSetGroup",
+				"Condition", "HasAssociatedDomain",
+				"Properties", kv(
+					"HostedZoneId", envZone(),
+					"Comment", sub("NetworkLoadBalancer aliases for service ${WorkloadName}"),
+					"RecordSets", records,
+				),
+			))
+		}
+		return
 	}
 	add("NLBDNSAlias", kv(
 		"Metadata", kv("aws:copilot:description", "The default alias record for the network load balancer"),
@@ -327,6 +371,25 @@ func addNLB(add func(string, *yaml.Node), s *nlbSpec) {
 			)),
 		),
 	))
+}
+
+// nlbAliasLive are Copilot's resources for nlb.alias, which deploy keeps
+// as deployed on a stack Copilot made (its Aliases must be the
+// manifest's: autopilot cannot change what its Lambda wrote). With
+// aliases all in the environment's zone they are optional (a native
+// record set stands for them); otherwise the records are in zones
+// Copilot's Lambda reaches through the domain's account, and only a
+// stack Copilot made with them can be deployed.
+func nlbAliasLive(s *nlbSpec) []LiveResource {
+	if s == nil || len(s.aliases) == 0 {
+		return nil
+	}
+	why := "nlb.alias " + strings.Join(s.aliases, ", ") + " (Copilot's NLB custom-domain Lambda)"
+	return []LiveResource{
+		{ID: "NLBCustomDomainAction", Properties: map[string]string{"Aliases": strings.Join(s.aliases, ",")}, For: why, Optional: s.nativeAliases},
+		{ID: "NLBCustomDomainFunction", For: why, Optional: true},
+		{ID: "NLBCustomDomainRole", For: why, Optional: true},
+	}
 }
 
 // nlbServiceTargets are the service's LoadBalancers entries for the NLB.

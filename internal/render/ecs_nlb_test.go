@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/autopilot-dev/autopilot/internal/diag"
 )
 
 // Copilot's svc-nlb-manifest.yml in environment "dev" (v1.33.2), restated
@@ -113,5 +115,76 @@ sidecars:
 		"Resources.TaskDefinition.Properties.ContainerDefinitions.1.PortMappings":        "[{ContainerPort: 85, Protocol: tcp}]",
 		"Resources.TaskDefinition.Properties.ContainerDefinitions.2.PortMappings":        "[{ContainerPort: 82, Protocol: tcp}, {ContainerPort: 443, Protocol: tcp}, {ContainerPort: 8085, Protocol: tcp}]",
 		"Resources.TaskDefinition.Properties.ContainerDefinitions.0.PortMappings":        "[{ContainerPort: 80, Protocol: tcp, Name: target}, {ContainerPort: 9000, Protocol: udp}]",
+	})
+}
+
+// nlb.alias, as Copilot v1.33's nlb.yml renders it with the application's
+// domain: no NLBDNSAlias; NLBCustomDomainAction (with its function and
+// role) writes the records and NLBCertValidatorAction adds the aliases to
+// the TLS certificate. Aliases in the environment's zone render natively
+// (a record set of Copilot's ID, and the certificate's names), the
+// Copilot resources optional for deploy to keep; others need the
+// deployed Copilot resource, and TLS is refused for them.
+func TestNLBAlias(t *testing.T) {
+	render := func(t *testing.T, nlb string) (Stack, diag.List) {
+		ws := loadWorkspace(t, "my-app", map[string]string{
+			"copilot/fe/manifest.yml":                "name: fe\ntype: Load Balanced Web Service\nimage:\n  location: 123456789000.dkr.ecr.us-east-1.amazonaws.com/fe:1\n  port: 80\nhttp: false\n" + nlb,
+			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+		})
+		opts := seedOptions
+		opts.AppDomain = "example.com"
+		stacks, diags, _ := Render(ws, nil, nil, opts)
+		if len(stacks) < 2 {
+			return Stack{}, diags
+		}
+		return stacks[1], diags
+	}
+	t.Run("in the environment's zone", func(t *testing.T) {
+		st, diags := render(t, "nlb:\n  port: 443/tls\n  alias: [api.test.my-app.example.com, grpc.test.my-app.example.com]\n")
+		if st.Template == nil {
+			t.Fatalf("not rendered: %v", diags)
+		}
+		validateTemplate(t, st.Name, st.Template)
+		root := parseTemplate(t, st.Template)
+		if nodeAt(root, "Resources", "NLBDNSAlias") != nil {
+			t.Error("NLBDNSAlias rendered; Copilot leaves it out with aliases")
+		}
+		target := "{HostedZoneId: !GetAtt PublicNetworkLoadBalancerV2.CanonicalHostedZoneID, DNSName: !GetAtt PublicNetworkLoadBalancerV2.DNSName}"
+		checkFacts(t, root, map[string]string{
+			"Resources.NLBCustomDomainAction.Type":                          "AWS::Route53::RecordSetGroup",
+			"Resources.NLBCustomDomainAction.Condition":                     "HasAssociatedDomain",
+			"Resources.NLBCustomDomainAction.Properties.HostedZoneId":       "{'Fn::ImportValue': !Sub '${AppName}-${EnvName}-HostedZone'}",
+			"Resources.NLBCustomDomainAction.Properties.RecordSets":         "[{Name: api.test.my-app.example.com, Type: A, AliasTarget: " + target + "}, {Name: grpc.test.my-app.example.com, Type: A, AliasTarget: " + target + "}]",
+			"Resources.NLBCertificate.Properties.SubjectAlternativeNames":   "[api.test.my-app.example.com, grpc.test.my-app.example.com]",
+			"Resources.NLBCertificate.Properties.DomainValidationOptions.2": "{DomainName: grpc.test.my-app.example.com, HostedZoneId: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-HostedZone'}}",
+		})
+		want := []LiveResource{
+			{ID: "NLBCustomDomainAction", Properties: map[string]string{"Aliases": "api.test.my-app.example.com,grpc.test.my-app.example.com"}, For: "nlb.alias api.test.my-app.example.com, grpc.test.my-app.example.com (Copilot's NLB custom-domain Lambda)", Optional: true},
+			{ID: "NLBCustomDomainFunction", For: "nlb.alias api.test.my-app.example.com, grpc.test.my-app.example.com (Copilot's NLB custom-domain Lambda)", Optional: true},
+			{ID: "NLBCustomDomainRole", For: "nlb.alias api.test.my-app.example.com, grpc.test.my-app.example.com (Copilot's NLB custom-domain Lambda)", Optional: true},
+		}
+		if diff := cmp.Diff(want, st.Live); diff != "" {
+			t.Errorf("Live (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("in the application's zone", func(t *testing.T) {
+		st, diags := render(t, "nlb:\n  port: 80/tcp\n  alias: api.my-app.example.com\n")
+		if st.Template == nil {
+			t.Fatalf("not rendered: %v", diags)
+		}
+		validateTemplate(t, st.Name, st.Template)
+		root := parseTemplate(t, st.Template)
+		if nodeAt(root, "Resources", "NLBCustomDomainAction") != nil || nodeAt(root, "Resources", "NLBDNSAlias") != nil {
+			t.Error("a record rendered for an alias outside the environment's zone")
+		}
+		if len(st.Live) != 3 || st.Live[0].ID != "NLBCustomDomainAction" || st.Live[0].Optional {
+			t.Errorf("Live = %+v; want Copilot's NLBCustomDomainAction required", st.Live)
+		}
+	})
+	t.Run("TLS in the application's zone", func(t *testing.T) {
+		_, diags := render(t, "nlb:\n  port: 443/tls\n  alias: api.my-app.example.com\n")
+		if !hasFinding(diags, ruleUnsupported, "a TLS listener with nlb.alias outside test.my-app.example.com") {
+			t.Errorf("findings %v", diags)
+		}
 	})
 }

@@ -346,6 +346,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
+	st.Live = append(st.Live, nlbAliasLive(nlb)...)
 	addObjects(st, envFileObjects(m.task))
 	return st, append(diags, sizeCheck(st, in.file)...)
 }

@@ -342,7 +342,7 @@ func TestLBWSRefusals(t *testing.T) {
 		{"additional rule without a path", base + "http: {path: /, additional_rules: [{target_port: 8080}]}\n", "", `"path" must be specified in "http.additional_rules[0]"`},
 		{"additional rule without alias behind HTTPS", base + "http: {path: /, alias: a.example.com, additional_rules: [{path: /b}]}\n", certEnv, "needs http.additional_rules[0].alias"},
 		{"TLS network load balancer without the application's domain", base + "http: false\nnlb: {port: 443/tls}\n", "", "a TLS listener needs the application's domain"},
-		{"network load balancer alias", base + "http: false\nnlb: {port: 80/tcp, alias: nlb.example.com}\n", "", "rendering nlb.alias is not supported yet"},
+		{"network load balancer alias", base + "http: false\nnlb: {port: 80/tcp, alias: nlb.example.com}\n", "", "nlb.alias needs the application's domain"},
 		{"no port", "name: web\ntype: Load Balanced Web Service\nimage: {location: nginx}\nhttp: {path: /}\n", "", `"image.port" must be specified`},
 		{"no path", base + "http: {healthcheck: /ping}\n", "", `"path" must be specified in "http"`},
 		{"no http", base, "", `"http" must be specified`},

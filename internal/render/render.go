@@ -141,6 +141,9 @@ type LiveResource struct {
 	ID         string
 	Properties map[string]string
 	For        string
+	// Optional: a stack without it is fine (the template's resource of
+	// that ID stands for it); see deploy.LiveResource.
+	Optional bool
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.

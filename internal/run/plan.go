@@ -282,7 +282,7 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
 		}
 		for _, l := range r.Live {
-			s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For})
+			s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For, Optional: l.Optional})
 		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
