@@ -25,8 +25,8 @@ func TestLintReportsWhatRenderRefuses(t *testing.T) {
 		{"environment with vpc.cidr but no subnets", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\nnetwork:\n  vpc:\n    cidr: 10.0.0.0/16\n",
 		}, diag.Error, ruleRenderManifest, ""},
-		{"environment with a CDN, for an application with a domain", map[string]string{
-			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n",
+		{"environment with a CDN whose static alias the environment's certificate does not cover, for an application with a domain", map[string]string{
+			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn:\n  static_assets: {location: assets.s3.us-east-1.amazonaws.com, alias: static.example.com, path: static/*}\n",
 		}, diag.Notice, ruleRenderUnsupported, "example.com"},
 		{"alias the environment's certificate does not cover, for an application with a domain", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",

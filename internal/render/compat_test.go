@@ -549,9 +549,9 @@ func TestEnvironmentRefusesWhatItWouldRemove(t *testing.T) {
 		files             map[string]string
 		want              string
 	}{
-		{"CloudFront for an application with a domain, without cdn.certificate", "",
-			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n"},
-			"Copilot copies the environment's certificate to us-east-1"},
+		{"CloudFront for an application with a domain, without cdn.certificate, for a static alias outside the environment's domain", "",
+			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn:\n  static_assets: {location: assets.s3.us-east-1.amazonaws.com, alias: static.example.com, path: static/*}\n"},
+			"cdn.static_assets.alias static.example.com is not covered by environment test's certificate"},
 		{"environment addons", "",
 			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
 				"copilot/environments/addons/bucket.yml": "Parameters: {App: {Type: String}, Env: {Type: String}}\nResources:\n  B: {Type: AWS::S3::Bucket}\n"},

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -98,13 +99,15 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 			needs[w.Name] = needsOf(wm)
 		}
 	}
-	if m.CDNEnabled() {
-		// Without cdn.certificate, Copilot's viewer certificate for a
-		// domain is the environment's, copied to us-east-1 by its
-		// CertificateReplicator Lambda: nothing native does that.
-		if opts.AppDomain != "" && (!m.CDN.IsMap || m.CDN.Map.Certificate == nil) {
-			fail(m.At("cdn"), ruleUnsupported, "rendering cdn for an application with a domain is not supported yet without cdn.certificate: Copilot copies the environment's certificate to us-east-1 with a Lambda",
-				"import a certificate from us-east-1 as cdn.certificate, or deploy this environment with your current tooling")
+	cdnDomainCert := m.CDNEnabled() && opts.AppDomain != "" && (!m.CDN.IsMap || m.CDN.Map.Certificate == nil) && len(m.HTTP.Public.Certificates) == 0
+	if cdnDomainCert {
+		// The viewer certificate is the environment's (HTTPSCert), which
+		// CloudFront can use only from us-east-1; its names must cover
+		// the static assets' alias.
+		envDomain := env + "." + app + "." + opts.AppDomain
+		if a := m.CDN.Map.StaticAssets.Alias; a != "" && !coveredBy(a, envDomain) {
+			fail(m.CDN.Map.StaticAssets.At("alias"), ruleUnsupported, fmt.Sprintf("cdn.static_assets.alias %s is not covered by environment %s's certificate (%s, *.%s), which the distribution serves without cdn.certificate: Copilot adds other names with its certificate Lambda, which is not rendered", a, env, envDomain, envDomain),
+				fmt.Sprintf("use a name under %s, or import a certificate from us-east-1 as cdn.certificate", envDomain))
 		}
 	}
 	plan, pd := planVPC(m, em.Path, env)
@@ -174,11 +177,19 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
-	var cdnAliases []string
-	if m.CDN.IsMap && m.CDN.Map.Certificate != nil {
-		cdnAliases = cloudFrontAliases(workloads, alb, m.CDN.Map.StaticAssets.Alias)
+	var cdn cdnViewer
+	switch {
+	case m.CDN.IsMap && m.CDN.Map.Certificate != nil:
+		cdn.certificate = kv("AcmCertificateArn", *m.CDN.Map.Certificate, "MinimumProtocolVersion", "TLSv1", "SslSupportMethod", "sni-only")
+	case cdnDomainCert && opts.Region == "us-east-1":
+		// In us-east-1 CloudFront takes the environment's certificate
+		// itself: nothing to copy.
+		cdn.certificate = ifFn("DelegateDNS", kv("AcmCertificateArn", ref("HTTPSCert"), "MinimumProtocolVersion", "TLSv1", "SslSupportMethod", "sni-only"), noValue())
 	}
-	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0, cdnAliases)
+	if cdn.certificate != nil {
+		cdn.aliases = cloudFrontAliases(workloads, alb, m.CDN.Map.StaticAssets.Alias)
+	}
+	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0, cdn)
 	body, err := opts.encode(tpl)
 	if err != nil {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
@@ -196,6 +207,13 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		MergeLists:   []string{"ALBWorkloads", "AppRunnerPrivateWorkloads", "InternalALBWorkloads", "NATWorkloads"},
 		CarryLive:    copilotEnvCustomResources,
 		Fixed:        fixedEnvParams,
+	}
+	if cdnDomainCert && cdn.certificate == nil {
+		// Outside us-east-1 the certificate must be copied there, which
+		// only Copilot's Lambda does: a stack Copilot made keeps it (and
+		// the distribution keeps its certificate and aliases from it).
+		why := fmt.Sprintf("cdn without cdn.certificate in %s (CloudFront takes certificates from us-east-1 only; Copilot copies the environment's certificate there with its CertificateReplicator Lambda)", cmp.Or(opts.Region, "a region other than us-east-1"))
+		st.Live = []LiveResource{{ID: "CertificateReplicator", For: why}, {ID: "CertificateReplicatorFunction", For: why}}
 	}
 	rendered := map[string]bool{}
 	if len(efs) > 0 {
@@ -298,7 +316,7 @@ func sgRules(m *manifest.Environment, file, env string) (ingress, egress []portR
 // withEFS renders the managed EFS file system (under CreateEFS): only when
 // a workload of the workspace needs it, so an environment without one keeps
 // Copilot's template shape and deploy's refusal of a live EFSWorkloads.
-func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool, cdnAliases []string) *yaml.Node {
+func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool, cdn cdnViewer) *yaml.Node {
 	stringParams := func(ps ...string) *yaml.Node {
 		n := kv()
 		for _, name := range ps {
@@ -420,7 +438,7 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 		addAccessLogsBucket(add, lb.logsPrefix)
 	}
 	if m.CDNEnabled() {
-		addCDN(add, m.CDN.Map, cdnAliases)
+		addCDN(add, m.CDN.Map, cdn)
 	}
 	if opts.AppDomain != "" && len(lb.publicCerts) == 0 {
 		addDomain(add)

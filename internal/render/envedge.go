@@ -114,12 +114,18 @@ func cloudFrontAliases(workloads map[string]*manifest.Workload, albWorkloads []s
 	return out
 }
 
+// cdnViewer is the distribution's viewer certificate (cdn.certificate, or
+// in us-east-1 the environment's own) and its aliases; without a
+// certificate CloudFront serves its default domain only.
+type cdnViewer struct {
+	certificate *yaml.Node
+	aliases     []string
+}
+
 // addCDN adds the CloudFront distribution in front of the public load
 // balancer (`cdn: true` or its map), with static_assets' S3 origin and its
-// origin access control, and with cdn.certificate its aliases and viewer
-// certificate. The domain's certificate (Copilot's CertificateReplicator)
-// is refused before this is reached.
-func addCDN(add func(string, *yaml.Node), cdn manifest.CDN, aliases []string) {
+// origin access control, and the viewer certificate and aliases.
+func addCDN(add func(string, *yaml.Node), cdn manifest.CDN, edge cdnViewer) {
 	terminate := cdn.TerminateTLS != nil && *cdn.TerminateTLS
 	static := cdn.StaticAssets.Set
 	if static {
@@ -138,8 +144,8 @@ func addCDN(add func(string, *yaml.Node), cdn manifest.CDN, aliases []string) {
 	origins := seq(kv("Id", sub("copilot-${AppName}-${EnvironmentName}-origin"), "DomainName", getAtt("PublicLoadBalancer.DNSName"),
 		"CustomOriginConfig", kv("OriginProtocolPolicy", origin)))
 	config := kv()
-	if cdn.Certificate != nil && len(aliases) > 0 {
-		set(config, "Aliases", aliases)
+	if edge.certificate != nil && len(edge.aliases) > 0 {
+		set(config, "Aliases", edge.aliases)
 	}
 	set(config, "DefaultCacheBehavior", kv("AllowedMethods", allMethods, "CachePolicyId", cachingDisabledPolicy,
 		"TargetOriginId", sub("copilot-${AppName}-${EnvironmentName}-origin"), "OriginRequestPolicyId", allViewerRequestPolicy,
@@ -155,8 +161,8 @@ func addCDN(add func(string, *yaml.Node), cdn manifest.CDN, aliases []string) {
 		set(config, "CacheBehaviors", seq(kv("AllowedMethods", deepCopy(allMethods), "ViewerProtocolPolicy", "allow-all",
 			"CachePolicyId", cachingOptimizedPolicy, "TargetOriginId", sub("copilot-${AppName}-${EnvironmentName}-s3"), "PathPattern", cdn.StaticAssets.Path)))
 	}
-	if cdn.Certificate != nil {
-		set(config, "ViewerCertificate", kv("AcmCertificateArn", *cdn.Certificate, "MinimumProtocolVersion", "TLSv1", "SslSupportMethod", "sni-only"))
+	if edge.certificate != nil {
+		set(config, "ViewerCertificate", edge.certificate)
 	}
 	add("CloudFrontDistribution", kv("Metadata", kv("aws:copilot:description", "A CloudFront distribution for global content delivery"),
 		"Condition", "CreateALB", "Type", "AWS::CloudFront::Distribution", "Properties", kv("DistributionConfig", config)))

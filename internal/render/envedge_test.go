@@ -19,9 +19,8 @@ func TestEnvironmentEdgeWorkspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// CloudFront with the application's domain and no cdn.certificate is
-	// refused (Copilot copies the viewer certificate to us-east-1 with a
-	// Lambda), so the domain is given to the other environments only.
+	// Environment cdn has no domain: CloudFront serves its own name
+	// (TestCDNWithTheEnvironmentsCertificate has the domain's case).
 	var stacks []Stack
 	for _, env := range []string{"cdn", "cdncert", "domain", "https", "logs"} {
 		opts := seedOptions
