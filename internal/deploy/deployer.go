@@ -101,10 +101,20 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	err = runOrdered(ctx, o.jobs, r.deps, true, func(ctx context.Context, i int) bool {
 		if late[i] {
 			sp := &r.plan.Stacks[i]
+			preview := sp.Changes
 			*sp = StackPlan{StackName: sp.StackName, Kind: sp.Kind, Env: sp.Env, Workload: sp.Workload, Images: sp.Images}
 			r.planStack(ctx, r.stacks[i], sp)
 			if sp.Error != "" {
 				res.Stacks[i] = StackResult{StackName: sp.StackName, Error: sp.Error}
+				return false
+			}
+			// What was reviewed, and gated, is the preview: a change set
+			// that does more (the live stack changed meanwhile) executes
+			// nothing.
+			if beyond := beyondPreview(preview, sp.Changes); len(beyond) > 0 {
+				r.forget(ctx, sp.StackName)
+				refused[i] = fmt.Errorf("its change set does what its preview did not show (%s); plan it again on a pull request and review it", strings.Join(beyond, "; "))
+				res.Stacks[i] = StackResult{StackName: sp.StackName, Error: "planned again once its dependencies deployed, and not executed: " + refused[i].Error()}
 				return false
 			}
 			// The gate saw a preview; this change set is what executes.
