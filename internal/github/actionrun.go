@@ -502,8 +502,12 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		a.logf("cache-repo %s is not used on pull requests: their RUN steps run before AWS credentials are obtained", a.in.CacheRepo)
 		a.buildOpts.CacheRepo = ""
 	}
-	if a.env.Actions {
-		a.buildOpts.GuardRunOutput = a.rt.StopCommands
+	if mw, ok := a.log.(*MaskWriter); ok && a.env.Actions {
+		a.buildOpts.GuardRunOutput = func() (start, stop string, err error) {
+			start, stop, err = a.rt.StopCommands()
+			mw.Guard(start, stop)
+			return start, stop, err
+		}
 	}
 	imgs, err := run.BuildImages(ctx, a.buildOpts)
 	if errors.Is(err, run.ErrNotIsolated) {
