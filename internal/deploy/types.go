@@ -11,6 +11,13 @@ type Stack struct {
 	// S3 URL (the addons nested stack's AddonsTemplateURL): deploy uploads
 	// each to the artifacts bucket and sets that parameter to its URL.
 	Assets map[string][]byte
+	// Objects are files the parameters already name by their key in the
+	// artifacts bucket (env files, addons' local artifacts; each key holds
+	// a hash of the content). Plan
+	// never uploads them: a change set needs the key only, and a pull
+	// request's plan writes nothing. Deploy puts the missing ones before it
+	// executes anything. Their content may be secret and is never printed.
+	Objects map[string][]byte
 	// DependsOn names stacks that must be deployed first (a workload's
 	// environment stack).
 	DependsOn []string
@@ -49,6 +56,7 @@ type Stack struct {
 // Image is a pushed (or placeholder) container image a stack uses.
 type Image struct {
 	Workload   string `json:"workload"`
+	Sidecar    string `json:"sidecar,omitempty"`
 	Repository string `json:"repository"`
 	Tag        string `json:"tag,omitempty"`
 	Digest     string `json:"digest,omitempty"`

@@ -28,10 +28,10 @@ func TestLintReportsWhatRenderRefuses(t *testing.T) {
 		{"environment with a CDN, for an application with a domain", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n",
 		}, diag.Notice, ruleRenderUnsupported, "example.com"},
-		{"worker scaling on queue delay", map[string]string{
+		{"worker whose env file is missing", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
-			"copilot/svc/manifest.yml":               "name: svc\ntype: Worker Service\nimage:\n  location: nginx\ncount:\n  range: 1-2\n  queue_delay:\n    acceptable_latency: 1m\n    msg_processing_time: 250ms\n",
-		}, diag.Notice, ruleRenderUnsupported, ""},
+			"copilot/svc/manifest.yml":               "name: svc\ntype: Worker Service\nimage:\n  location: nginx\nenv_file: svc.env\n",
+		}, diag.Error, ruleRenderManifest, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,9 @@ type Options struct {
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
+	// workspaceRoot is the folder holding copilot/, where env files and
+	// addons' local artifacts are read from.
+	workspaceRoot string
 }
 
 // checkDone reports that a Check has all a workload's findings once its
@@ -91,6 +94,12 @@ type Stack struct {
 	// it and sets the AddonsTemplateURL parameter, which Parameters then
 	// leaves out (it is "" for a workload without addons).
 	AddonsTemplate []byte
+	// Objects are files by their key in the artifacts bucket, which the
+	// template already names: env files (the env-file parameters) and
+	// addons' packaged local artifacts. Keys hold a content hash; deploy
+	// uploads the missing ones before executing, plan uploads none. Env
+	// files may be secret: never print an object's content.
+	Objects map[string][]byte
 	// DependsOn names stacks to deploy first (a workload's environment).
 	DependsOn []string
 	// KeepPrevious names parameters whose live value wins when the stack
@@ -131,6 +140,7 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			diags = append(diags, d)
 		}
 	}
+	opts.workspaceRoot = ws.Root
 	app := opts.App
 	if app == "" {
 		app = ws.App
@@ -424,8 +434,19 @@ func workloadStack(app, env, name string, kind workspace.Kind, opts Options, tpl
 	}
 	if addons != nil {
 		st.AddonsTemplate = addons.Template
+		addObjects(st, addons.Objects)
 	}
 	return st, nil
+}
+
+// addObjects adds objects for deploy to upload to the stack's.
+func addObjects(st *Stack, objects map[string][]byte) {
+	for k, v := range objects {
+		if st.Objects == nil {
+			st.Objects = map[string][]byte{}
+		}
+		st.Objects[k] = v
+	}
 }
 
 // workloadTemplate starts a workload template as Copilot's do — format

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,8 +87,11 @@ var ErrNotIsolated = chroot.ErrNotIsolated
 // Built is one built image: where it went and the URI stacks should use.
 type Built struct {
 	Workload string
-	Image    deploy.Image
-	URI      string // repository@digest, what render puts in the stack
+	// Sidecar names the sidecar this image is for (sidecars.<name>.image.build);
+	// empty for the main container.
+	Sidecar string
+	Image   deploy.Image
+	URI     string // repository@digest, what render puts in the stack
 }
 
 // Build builds every selected workload that has image.build and pushes it
@@ -107,11 +111,14 @@ type Images struct {
 	tags   []string
 	opts   []image.Option
 	images []workloadImage
+	// single: one workload is built (its sidecars aside), so it goes to
+	// --repository itself.
+	single bool
 }
 
 type workloadImage struct {
-	workload string
-	img      v1.Image
+	workload, sidecar string
+	img               v1.Image
 }
 
 // BuildImages builds every selected workload that has image.build, running
@@ -167,21 +174,27 @@ func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
 	}
 
-	type job struct {
-		workload string
-		spec     image.BuildSpec
-	}
-	var jobs []job
+	var jobs []buildJob
+	workloads := map[string]bool{}
 	for _, m := range ws.Workloads {
 		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
 			continue
 		}
-		spec, ok, err := buildSpec(ws, m, o)
+		spec, ok, err := buildSpec(ws, m, "", o)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			jobs = append(jobs, job{m.Name, spec})
+			jobs = append(jobs, buildJob{workload: m.Name, spec: spec})
+			workloads[m.Name] = true
+		}
+		sidecars, err := sidecarJobs(ws, m, o)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range sidecars {
+			jobs = append(jobs, j)
+			workloads[m.Name] = true
 		}
 	}
 	buildOpts := opts
@@ -197,16 +210,16 @@ func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 	if runner != nil {
 		buildOpts = append(opts[:len(opts):len(opts)], image.WithRunner(runner))
 	}
-	imgs := &Images{ws: ws, tags: tags, opts: opts}
+	imgs := &Images{ws: ws, tags: tags, opts: opts, single: len(workloads) == 1}
 	for _, j := range jobs {
 		j.spec.Platform = o.Platform
-		j.spec.Labels = image.CopilotLabels(o.Version, j.workload)
+		j.spec.Labels = image.CopilotLabels(o.Version, cmp.Or(j.sidecar, j.workload))
 		j.spec.Annotations = image.SourceAnnotations(o.Source, revision)
 		img, err := image.Build(ctx, j.spec, buildOpts...)
 		if err != nil {
-			return nil, fmt.Errorf("build %s: %w", j.workload, err)
+			return nil, fmt.Errorf("build %s: %w", j.name(), err)
 		}
-		imgs.images = append(imgs.images, workloadImage{j.workload, img})
+		imgs.images = append(imgs.images, workloadImage{j.workload, j.sidecar, img})
 	}
 	return imgs, nil
 }
@@ -216,22 +229,24 @@ func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 func (imgs *Images) Deliver(ctx context.Context, o BuildOptions) ([]Built, error) {
 	var out []Built
 	for _, w := range imgs.images {
-		b, err := deliver(ctx, imgs.ws, w.workload, w.img, imgs.tags, o, len(imgs.images) == 1, imgs.opts)
+		b, err := deliver(ctx, imgs.ws, w.workload, w.img, sidecarTags(w.sidecar, imgs.tags), o, imgs.single, imgs.opts)
 		if err != nil {
 			verb := "push"
 			if o.Output != "" {
 				verb = "write"
 			}
-			return out, fmt.Errorf("%s %s: %w", verb, w.workload, err)
+			return out, fmt.Errorf("%s %s: %w", verb, buildJob{workload: w.workload, sidecar: w.sidecar}.name(), err)
 		}
+		b.Sidecar, b.Image.Sidecar = w.sidecar, w.sidecar
 		out = append(out, b)
 	}
 	return out, nil
 }
 
-// buildSpec resolves image.build for the selected environments; a build
-// that differs between environments must be built one environment at a time.
-func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (image.BuildSpec, bool, error) {
+// buildSpec resolves image.build (of the sidecar, when named) for the
+// selected environments; a build that differs between environments must be
+// built one environment at a time.
+func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, sidecar string, o BuildOptions) (image.BuildSpec, bool, error) {
 	envs := o.Envs
 	if len(envs) == 0 {
 		envs = ws.EnvNames()
@@ -245,7 +260,10 @@ func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (
 		if ds.HasErrors() {
 			return image.BuildSpec{}, false, failWith(nil, "build "+m.Name, ds)
 		}
-		spec, ok, err := image.SpecFromManifest(ws.Root, m.Name, doc)
+		if sidecar != "" {
+			doc = workspace.Lookup(doc, "sidecars", sidecar)
+		}
+		spec, ok, err := image.SpecFromManifest(ws.Root, cmp.Or(sidecar, m.Name), doc)
 		if err != nil {
 			return image.BuildSpec{}, false, fmt.Errorf("%s: %w", m.Path, err)
 		}
