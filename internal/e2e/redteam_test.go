@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/base64"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,5 +34,38 @@ func TestActionErrorsIssueNoWorkflowCommands(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPullRequestStoresNothingInTheLayerCache: a shared RUN layer cache
+// (cache-repo, here a registry outside ECR) is keyed by the parent image and
+// the instruction, not by what a cache mount held. A pull request's
+// Dockerfile fills a cache mount first, so a step identical to main's
+// stores a layer of its choosing under main's key; the next build on main
+// would take it from the cache into the image it deploys. A pull request
+// may read the cache, never write it.
+func TestPullRequestStoresNothingInTheLayerCache(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("RUN needs root, as in the action's container")
+	}
+	w := newWorld(t)
+	w.base = "busybox=oci:" + busyboxImage(t)
+	writeFileT(t, filepath.Join(w.ws, "api/Dockerfile"), "FROM busybox\n"+
+		"RUN --mount=type=cache,id=shared,target=/c echo poisoned > /c/x\n"+
+		"RUN --mount=type=cache,id=shared,target=/c cp /c/x /x 2>/dev/null || echo clean > /x\n")
+	dockerConfig := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(w.reg.Username + ":" + w.reg.Password))
+	writeFileT(t, filepath.Join(dockerConfig, "config.json"), `{"auths":{"`+w.reg.Host+`":{"auth":"`+auth+`"}}}`)
+	before := w.reg.BlobUploads()
+	r := w.run(t, step{event: "pull_request", payload: "pull_request-opened.payload.json",
+		set: prPayload(14, headA, repo), sha: "f00dfeed00000000000000000000000000000014", ref: "refs/pull/14/merge", runID: "314",
+		inputs: map[string]string{"cache-repo": w.reg.Host + "/shop/cache", "cache-dir": t.TempDir()},
+		env:    map[string]string{"DOCKER_CONFIG": dockerConfig}})
+	mustExit(t, r, 0)
+	if !strings.Contains(r.stderr, "DONE") {
+		t.Fatalf("the RUN steps did not run:\n%s", r.stderr)
+	}
+	if n := w.reg.BlobUploads() - before; n != 0 {
+		t.Errorf("the pull request stored %d blobs in the layer cache that main's builds read:\n%s", n, r.stderr)
 	}
 }
