@@ -434,8 +434,10 @@ func (r *run) cancelled(ctx context.Context, res *Result) (*Result, error) {
 
 // putObjects stores the stacks' objects (env files, addon artifacts) in the
 // artifacts bucket before anything executes, so a task never starts without
-// its file. A key already stored is not put again: the key holds the
-// content's hash. Messages name keys only, never content.
+// its file. Each is put even when its key is stored already: the key names
+// the content's hash, but whoever else can write the bucket (the plan role
+// of a pull request) could have stored other bytes there. Messages name
+// keys only, never content.
 func (r *run) putObjects(ctx context.Context) error {
 	for _, s := range r.stacks {
 		if len(s.Objects) == 0 {
@@ -445,16 +447,6 @@ func (r *run) putObjects(ctx context.Context) error {
 			return fmt.Errorf("stack %s has files to upload (env files, addon artifacts) and no artifacts bucket; pass --artifacts-bucket", s.Name)
 		}
 		for _, key := range sortedKeys(s.Objects) {
-			if c, ok := r.o.uploader.(ObjectChecker); ok {
-				stored, err := c.Exists(ctx, key)
-				if err != nil {
-					return fmt.Errorf("stack %s: %w", s.Name, err)
-				}
-				if stored {
-					r.o.log.Info("already uploaded", "stack", s.Name, "key", key)
-					continue
-				}
-			}
 			if _, err := r.o.uploader.Upload(ctx, key, s.Objects[key]); err != nil {
 				return fmt.Errorf("stack %s: %w", s.Name, err)
 			}

@@ -111,8 +111,11 @@ func TestEnvFilesUploadOnDeployOnly(t *testing.T) {
 	if _, err := Deploy(ctx, opts()); err != nil {
 		t.Fatalf("second deploy: %v", err)
 	}
-	if n := f.s3.Puts(); n != 2 {
-		t.Errorf("an unchanged deploy put objects again: %d puts", n)
+	// Every deploy puts its objects, stored or not: another writer of the
+	// bucket may have put other bytes at a key (see
+	// TestDeployOverwritesAnObjectPlantedAtItsKey).
+	if n := f.s3.Puts(); n != 4 {
+		t.Errorf("an unchanged deploy put %d objects in all, want 4 (its own 2 again)", n)
 	}
 
 	edited := "LEVEL=info\n"
@@ -125,8 +128,8 @@ func TestEnvFilesUploadOnDeployOnly(t *testing.T) {
 	if got, ok := f.s3.Object("artifacts", render.EnvFileKey("router.env", []byte(edited))); !ok || string(got) != edited {
 		t.Errorf("the edited file is not uploaded under its new key")
 	}
-	if n := f.s3.Puts(); n != 3 {
-		t.Errorf("%d puts after the edit, want 3 (the edited file only)", n)
+	if n := f.s3.Puts(); n != 6 {
+		t.Errorf("%d puts after the edit, want 6", n)
 	}
 	if strings.Contains(log.String(), "correct-horse") {
 		t.Errorf("the log holds an env file's content:\n%s", log.String())
@@ -228,5 +231,60 @@ Resources:
 	}
 	if body, ok := f.s3.Object("artifacts", key); !ok || !bytes.HasPrefix(body, []byte("PK")) {
 		t.Errorf("s3://artifacts/%s is not the uploaded zip", key)
+	}
+}
+
+// The attack: whoever can write the artifacts bucket (the plan role a pull
+// request's workflow assumes) stores other code at the content-addressed
+// key a reviewed addon will name. The reviewed template names the key, so
+// the fingerprint matches; the deploy must still put its own bytes there.
+func TestDeployOverwritesAnObjectPlantedAtItsKey(t *testing.T) {
+	f := newFakeAWS(t)
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"copilot/.workspace":                     "application: shop\n",
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+		"copilot/api/manifest.yml":               "name: api\ntype: Backend Service\nimage:\n  location: " + pinnedNginx + "\n",
+		"copilot/api/addons/fn.yml": `Parameters:
+  App: {Type: String}
+  Env: {Type: String}
+  Name: {Type: String}
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Handler: index.handler
+      Runtime: nodejs18.x
+      Role: arn:aws:iam::123456789012:role/fn
+      Code: lambdas/fn
+`,
+		"lambdas/fn/index.js": "exports.handler = async () => 'hi';\n",
+	})
+	o := f.options()
+	o.Paths = []string{root}
+	o.ArtifactsBucket = "artifacts"
+	planned, err := Plan(context.Background(), o)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	var key string
+	var want []byte
+	for _, s := range planned.Stacks {
+		for k, body := range s.Objects {
+			key, want = k, body
+		}
+	}
+	if key == "" {
+		t.Fatal("no packaged artifact planned")
+	}
+	planted := []byte("PK\x03\x04 someone else's code")
+	if _, err := f.up.Upload(context.Background(), key, planted); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Deploy(context.Background(), o); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if body, _ := f.s3.Object("artifacts", key); !bytes.Equal(body, want) {
+		t.Errorf("s3://artifacts/%s holds %q after the deploy, not the reviewed artifact", key, body)
 	}
 }
