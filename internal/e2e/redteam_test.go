@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	fakegithub "github.com/autopilot-dev/autopilot/internal/fakes/github"
 	"github.com/autopilot-dev/autopilot/internal/fakes/runner"
 )
 
@@ -67,5 +68,24 @@ func TestPullRequestStoresNothingInTheLayerCache(t *testing.T) {
 	}
 	if n := w.reg.BlobUploads() - before; n != 0 {
 		t.Errorf("the pull request stored %d blobs in the layer cache that main's builds read:\n%s", n, r.stderr)
+	}
+}
+
+// TestClosedPullRequestDoesNotDeploy: a pull request is planned, then closed
+// without merging; its head commit lands on main by another way (a direct
+// push past branch protection). Its plan statuses are autopilot's own and
+// match, but no merged pull request reviewed the commit.
+func TestClosedPullRequestDoesNotDeploy(t *testing.T) {
+	w := newWorld(t)
+	mustExit(t, w.run(t, prStep(9, headA, "501", nil)), 0)
+	w.gh.AddPullRequest(repo, fakegithub.PullRequest{Number: 9, State: "closed", HeadSHA: headA, BaseRef: "main"}, headA)
+	w.gh.SetBranch(repo, "main", headA)
+	r := w.run(t, pushStep(headA, "502", reviewed))
+	mustExit(t, r, 1)
+	if n := w.cfn.Count("ExecuteChangeSet"); n != 0 {
+		t.Errorf("%d change sets executed for a commit no merged pull request brought in", n)
+	}
+	if !strings.Contains(r.summary, "did not come from a merged pull request") {
+		t.Errorf("the summary does not say why:\n%s", r.summary)
 	}
 }
