@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	fakegithub "github.com/autopilot-dev/autopilot/internal/fakes/github"
 	"github.com/autopilot-dev/autopilot/internal/fakes/runner"
@@ -87,5 +88,43 @@ func TestClosedPullRequestDoesNotDeploy(t *testing.T) {
 	}
 	if !strings.Contains(r.summary, "did not come from a merged pull request") {
 		t.Errorf("the summary does not say why:\n%s", r.summary)
+	}
+}
+
+// TestMergeDuringDeployExecutesNothing: a workflow without the
+// concurrency group; while the first merge's deploy builds, a second merge
+// lands. The older deploy must not execute over the newer one.
+func TestMergeDuringDeployExecutesNothing(t *testing.T) {
+	w := newWorld(t)
+	mustExit(t, w.run(t, prStep(7, headA, "601", nil)), 0)
+	w.merge(7, headA, mergeSHA)
+	done := make(chan *result)
+	go func() { done <- w.run(t, pushStep(mergeSHA, "602", nil)) }()
+	branchReads := func() int {
+		n := 0
+		for _, r := range w.gh.Requests() {
+			if r.Method == "GET" && strings.HasSuffix(r.Path, "/branches/main") {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for branchReads() == 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	select {
+	case r := <-done:
+		t.Skipf("the deploy ended before the second merge could land:\n%s", r.stderr)
+	default:
+	}
+	w.gh.SetBranch(repo, "main", merge2SHA) // the second merge, while the first deploy builds
+	r := <-done
+	mustExit(t, r, 1)
+	if n := w.cfn.Count("ExecuteChangeSet"); n != 0 {
+		t.Errorf("the older deploy executed %d change sets after a newer merge", n)
+	}
+	if !strings.Contains(r.stderr, "moved to "+merge2SHA[:7]) {
+		t.Errorf("the log does not say why:\n%s", r.stderr)
 	}
 }

@@ -693,6 +693,10 @@ func (a *actionRun) client() (*Client, error) {
 func (a *actionRun) deploy(ctx context.Context) (err error) {
 	o := a.planOptions(Decision{})
 	o.AllowDestructive, o.AllowDestroyTypes = a.in.AllowDestructive, a.in.AllowedDestroyTypes
+	// The commit was the branch's head before the build; a merge since
+	// (a workflow without the concurrency group) makes it stale, and its
+	// deploy would overwrite the newer one's.
+	o.Gate = func(*deploy.Plan) error { return a.stillHead(ctx) }
 	if a.in.RequireReviewedPlan {
 		reviewed, why := a.reviewedPlans(ctx)
 		if a.deployStatus != nil {
@@ -786,6 +790,26 @@ func (a *actionRun) checkCurrent(ctx context.Context) error {
 			"re-runs of older deploys are refused. Deploy the newest commit, or set `allow-stale: true` for a deliberate rollback.", sha, branch, shortSHA(head)))
 	}
 	a.logf("commit %s is the head of %s", sha, branch)
+	return nil
+}
+
+// stillHead is checkCurrent again, just before executing.
+func (a *actionRun) stillHead(ctx context.Context) error {
+	if a.in.AllowStale {
+		return nil
+	}
+	client, err := a.client()
+	if err != nil {
+		return err
+	}
+	head, err := client.BranchHead(ctx, a.ev.DefaultBranch)
+	if err != nil {
+		return err
+	}
+	if head != a.env.SHA {
+		return fmt.Errorf("%s moved to %s while this deploy of %s ran: a newer commit deploys instead (give deploy jobs one concurrency group per environment, cancel-in-progress: false)",
+			a.ev.DefaultBranch, shortSHA(head), shortSHA(a.env.SHA))
+	}
 	return nil
 }
 
