@@ -481,12 +481,11 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		// A plan pushes nothing: it names each image by the digest the
 		// deploy that executes it will push, so the plan role needs no
 		// write access to the repositories production pulls from.
-		NoPush:     d.Has(StagePlan),
-		BaseImages: a.in.BaseImages,
-		CacheDir:   a.in.CacheDir,
-		CacheRepo:  a.in.CacheRepo,
-		// A pull request's RUN layers must not reach main's builds.
-		CacheRepoReadOnly:  onPullRequest,
+		NoPush:             d.Has(StagePlan),
+		BaseImages:         a.in.BaseImages,
+		CacheDir:           a.in.CacheDir,
+		CacheRepo:          a.in.CacheRepo,
+		CacheRepoReadOnly:  onPullRequest, // a pull request's RUN layers never reach main's builds
 		Secrets:            a.in.Secrets,
 		Tags:               a.in.Tags,
 		MutableTags:        a.in.MutableTags,
