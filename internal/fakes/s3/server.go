@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,4 +172,16 @@ func readBody(r *http.Request) ([]byte, error) {
 			return nil, fmt.Errorf("aws-chunked data: %w", err)
 		}
 	}
+}
+
+// List returns a bucket's keys, sorted.
+func (s *Server) List(bucket string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.buckets[bucket]))
+	for k := range s.buckets[bucket] {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
