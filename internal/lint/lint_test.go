@@ -288,7 +288,7 @@ files:
     destination: /
     recursive: true
     exclude: "*.map"
-`)},
+`, "dist/index.html")},
 		{"environment with imported VPC, CDN and internal ALB subnets", env(`name: test
 type: Environment
 network:

@@ -28,6 +28,7 @@ var goldenWorkspaces = map[string]struct{ dir, golden string }{
 	"render-ecs-sidecars":    {ecsSidecarsDir, ecsSidecarsDir + "/golden"},
 	"render-ecs-web":         {ecsWebDir, ecsWebDir + "/golden"},
 	"render-env-addons":      {envAddonsDir, envAddonsDir + "/golden"},
+	"render-static-site":     {staticSiteDir, staticSiteDir + "/golden"},
 	"run-broken":             {"../run/testdata/broken", goldenDir + "/run-broken"},
 }
 
