@@ -13,15 +13,19 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
 )
 
-// envControllerIDs are the resources Copilot adds to workload stacks to
-// register the workload with its environment (NATWorkloads). autopilot's
-// templates leave them out.
-var envControllerIDs = []string{"EnvControllerAction", "EnvControllerFunction", "EnvControllerRole"}
+// carriedIDs are Copilot's Lambda-backed custom resources, and what they
+// start, that autopilot's templates leave out: the env controller Copilot
+// adds to workload stacks to register the workload with its environment
+// (NATWorkloads), and the file copy of a Static Site (a custom resource
+// starting a state machine that copies from the artifacts bucket).
+var carriedIDs = []string{"EnvControllerAction", "EnvControllerFunction", "EnvControllerRole",
+	"TriggerStateMachineAction", "TriggerStateMachineFunction", "TriggerStateMachineFunctionRole", "CopyAssetsStateMachine", "CopyAssetsStateMachineRole"}
 
 // adopt returns the template to submit for an UPDATE of s. Removing the env
 // controller from a Copilot-made stack would run the custom resource's
 // delete handler, which takes the workload out of the environment's
-// NATWorkloads; so the first autopilot deploy carries those resources over
+// NATWorkloads (a Static Site's copy trigger would run Copilot's Lambda
+// too); so the first autopilot deploy carries those resources over
 // unchanged but with DeletionPolicy Retain (a policy-only change sends the
 // handler nothing), and a later deploy lets them drop, retained. The extra
 // parameters they need keep their deployed values.
@@ -32,21 +36,21 @@ func (r *run) adopt(ctx context.Context, s Stack) ([]byte, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read deployed template of %s: %w", s.Name, err)
 	}
-	body, extra, err := carryEnvController([]byte(aws.ToString(out.TemplateBody)), s.Template)
+	body, extra, err := carryCustomResources([]byte(aws.ToString(out.TemplateBody)), s.Template)
 	if err != nil {
-		return nil, nil, fmt.Errorf("stack %s: keep Copilot's env controller: %w", s.Name, err)
+		return nil, nil, fmt.Errorf("stack %s: keep Copilot's custom resources: %w", s.Name, err)
 	}
 	if len(extra) > 0 || !bytes.Equal(body, s.Template) {
-		r.o.log.Info("keeping Copilot's env controller resources, retained", "stack", s.Name)
+		r.o.log.Info("keeping Copilot's custom resources, retained", "stack", s.Name)
 	}
 	return body, extra, nil
 }
 
-// carryEnvController copies the env controller resources of the live
+// carryCustomResources copies the carried resources (carriedIDs) of the live
 // template that next lacks into next, with DeletionPolicy Retain, along
 // with the parameters and conditions they refer to that next lacks. It
 // returns next unchanged when there is nothing to carry.
-func carryEnvController(live, next []byte) ([]byte, []string, error) {
+func carryCustomResources(live, next []byte) ([]byte, []string, error) {
 	if len(bytes.TrimSpace(live)) == 0 {
 		return next, nil, nil
 	}
@@ -70,7 +74,7 @@ func carryEnvController(live, next []byte) ([]byte, []string, error) {
 		return nil, nil, fmt.Errorf("parse deployed template: %w", err)
 	}
 	var carried []string
-	for _, id := range envControllerIDs {
+	for _, id := range carriedIDs {
 		res := lookup(liveRes, id)
 		if res == nil || lookup(nextRes, id) != nil {
 			continue

@@ -30,6 +30,8 @@ type StackRecord struct {
 	Tags       string `json:"tags"`
 	Assets     string `json:"assets"`
 	Images     string `json:"images"`
+	// Files digests a Static Site's files (keys, content types, content).
+	Files string `json:"files,omitempty"`
 	// Deferred: its change set could only be made after a dependency
 	// deploys (an import of an export the same run creates), so its effect
 	// is known only then.
@@ -58,6 +60,9 @@ func fingerprint(stacks []StackRecord) string {
 	h := sha256.New()
 	for _, s := range sorted {
 		field(h, "stack", s.Stack, s.Template, s.Parameters, s.Tags, s.Assets, s.Images, fmt.Sprint(s.Deferred, s.Failed))
+		if s.Files != "" {
+			field(h, "files", s.Files)
+		}
 		changes := slices.Clone(s.Changes)
 		sort.Slice(changes, func(i, j int) bool { return changes[i].key() < changes[j].key() })
 		for _, c := range changes {
@@ -76,7 +81,17 @@ func inputsOf(s Stack) StackRecord {
 		images = append(images, img.Workload+"\x00"+img.Repository+"\x00"+img.Tag+"\x00"+img.Digest)
 	}
 	sort.Strings(images)
+	files := ""
+	if s.Site != nil {
+		list := make([]string, 0, len(s.Site.Files))
+		for _, f := range s.Site.Files {
+			list = append(list, f.Key+"\x00"+f.ContentType+"\x00"+f.SHA256)
+		}
+		sort.Strings(list)
+		files = listDigest(list)
+	}
 	return StackRecord{
+		Files:      files,
 		Stack:      s.Name,
 		Template:   digest(s.Template),
 		Parameters: mapDigest(s.Parameters, func(v string) string { return v }),
@@ -233,7 +248,7 @@ func diffStack(r, s StackRecord) []string {
 	var out []string
 	for _, in := range []struct{ what, a, b string }{
 		{"template", r.Template, s.Template}, {"parameters", r.Parameters, s.Parameters}, {"tags", r.Tags, s.Tags},
-		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images},
+		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images}, {"site files", r.Files, s.Files},
 	} {
 		if in.a != in.b {
 			out = append(out, fmt.Sprintf("stack %s: its %s changed after review", s.Stack, in.what))

@@ -52,6 +52,9 @@ func PlanOffline(stacks []Stack, against string, opts ...Option) (*Plan, error) 
 		}
 		sp.Changes = append(changes, nested...)
 		sp.NoChanges = sp.Error == "" && old != nil && len(sp.Changes) == 0
+		if s.Site != nil {
+			sp.Files = firstSync(s.Site)
+		}
 		plan.Stacks = append(plan.Stacks, sp)
 	}
 	seal(plan, sorted, nil)

@@ -11,6 +11,8 @@ type Stack struct {
 	// S3 URL (the addons nested stack's AddonsTemplateURL): deploy uploads
 	// each to the artifacts bucket and sets that parameter to its URL.
 	Assets map[string][]byte
+	// Site, for a Static Site, is the content its bucket must hold.
+	Site *Site
 	// DependsOn names stacks that must be deployed first (a workload's
 	// environment stack).
 	DependsOn []string
@@ -91,6 +93,8 @@ type StackPlan struct {
 	NoChanges     bool             `json:"noChanges"`
 	Changes       []ResourceChange `json:"changes"`
 	Images        []Image          `json:"images,omitempty"`
+	// Files, for a Static Site, are the changes to its bucket.
+	Files *FileChanges `json:"files,omitempty"`
 	// Error is set when the stack could not be planned; other stacks still are.
 	Error string `json:"error,omitempty"`
 }
@@ -151,7 +155,7 @@ func (s StackPlan) Count() Counts {
 // HasChanges reports whether any stack in the plan changes.
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Stacks {
-		if !s.NoChanges && len(s.Changes) > 0 {
+		if !s.NoChanges && len(s.Changes) > 0 || s.Files.Changed() {
 			return true
 		}
 	}

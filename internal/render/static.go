@@ -165,6 +165,8 @@ func staticSiteTemplate(app, env, name, alias, cert string, addons *mergedAddons
 
 	out := kv("CloudFrontDistributionDomainName", kv("Value", getAtt("CloudFrontDistribution.DomainName"),
 		"Export", kv("Name", sub("${AWS::StackName}-CloudFrontDistributionDomainName"))))
+	// deploy puts the files in the bucket this output names.
+	set(out, "SiteBucketName", kv("Value", ref("Bucket"), "Description", "The bucket autopilot syncs the site's files to."))
 	if alias != "" {
 		set(out, "CloudFrontDistributionAlternativeDomainName", kv("Value", alias,
 			"Export", kv("Name", sub("${AWS::StackName}-CloudFrontDistributionAlternativeDomainName"))))

@@ -69,6 +69,7 @@ type PlanOptions struct {
 	// configuration (tests).
 	CloudFormation deploy.CloudFormationAPI
 	Uploader       deploy.Uploader
+	SiteBucket     deploy.SiteBucketAPI
 	Account        string
 	Region         string
 
@@ -234,6 +235,12 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
+		if r.Kind == string(workspace.StaticSite) {
+			s.Site = &deploy.Site{}
+			for _, f := range r.SiteFiles {
+				s.Site.Files = append(s.Site.Files, deploy.SiteFile{Key: f.Key, ContentType: f.ContentType, SHA256: f.SHA256, MD5: f.MD5, Body: f.Body})
+			}
+		}
 		if !o.Offline {
 			fillAppParameters(&s, o)
 		}
@@ -282,7 +289,7 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 // connect builds the AWS clients (unless given), learns the account and
 // region, and returns deploy's options for them.
 func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
-	api, uploader := o.CloudFormation, o.Uploader
+	api, uploader, site := o.CloudFormation, o.Uploader, o.SiteBucket
 	if api == nil {
 		awsOpts := o.AWS
 		if o.Log != nil {
@@ -294,6 +301,9 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
 		api, o.Region = clients.CloudFormation, clients.Region
+		if site == nil {
+			site = clients.S3
+		}
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
 		}
@@ -306,6 +316,9 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 	opts := append([]deploy.Option{deploy.WithRecreateFailed(o.RecreateFailed)}, o.deployOpts...)
 	if uploader != nil {
 		opts = append(opts, deploy.WithUploader(uploader))
+	}
+	if site != nil {
+		opts = append(opts, deploy.WithSiteBucketAPI(site))
 	}
 	if o.Log != nil {
 		opts = append(opts, deploy.WithLogger(o.Log))

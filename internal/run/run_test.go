@@ -26,13 +26,16 @@ const example = "../../examples/apprunner-vpc"
 type fakeAWS struct {
 	cfn    *fakecfn.Server
 	s3     *fakes3.Server
+	s3c    *s3.Client
 	client *cloudformation.Client
 	up     deploy.Uploader
 }
 
-func newFakeAWS(t *testing.T) *fakeAWS {
+// newFakeAWS starts the fakes; S3 holds the bucket artifacts and those
+// named.
+func newFakeAWS(t *testing.T, buckets ...string) *fakeAWS {
 	t.Helper()
-	f := &fakeAWS{cfn: fakecfn.New(fakecfn.WithExecDelay(20 * time.Millisecond)), s3: fakes3.New("artifacts")}
+	f := &fakeAWS{cfn: fakecfn.New(fakecfn.WithExecDelay(20 * time.Millisecond)), s3: fakes3.New(append([]string{"artifacts"}, buckets...)...)}
 	t.Cleanup(f.cfn.Close)
 	t.Cleanup(f.s3.Close)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
@@ -40,6 +43,7 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 	})}
 	f.client = cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(f.cfn.URL) })
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(f.s3.URL); o.UsePathStyle = true })
+	f.s3c = s3c
 	up, err := deploy.NewS3Uploader(s3c, "artifacts")
 	if err != nil {
 		t.Fatal(err)

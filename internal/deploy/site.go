@@ -1,0 +1,192 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// Site is a Static Site's content: after its stack deploys, deploy makes
+// the bucket named by the stack's output SiteBucketOutput hold exactly
+// these files, putting those that differ and deleting the rest.
+type Site struct {
+	Files []SiteFile
+}
+
+// SiteFile is one object of a site's bucket.
+type SiteFile struct {
+	Key, ContentType string
+	// SHA256 identifies the content for the review record; MD5 is compared
+	// with the ETag S3 lists (an object put in one part without KMS).
+	SHA256, MD5 string
+	Body        []byte
+}
+
+// SiteBucketOutput names the site's bucket in a Static Site stack's
+// outputs (autopilot adds it; a stack Copilot made has it after the first
+// deploy).
+const SiteBucketOutput = "SiteBucketName"
+
+// FileChanges are what a deploy does, or did, to a site's bucket.
+type FileChanges struct {
+	Put       int   `json:"put"`
+	PutBytes  int64 `json:"putBytes"`
+	Delete    int   `json:"delete"`
+	Unchanged int   `json:"unchanged"`
+	// FirstSync: the stack does not name its bucket yet (a new stack, or
+	// one deployed before autopilot), so every file counts as put and what
+	// to delete is found when deploy syncs.
+	FirstSync bool `json:"firstSync,omitempty"`
+}
+
+// Changed reports whether any object is put or deleted.
+func (f *FileChanges) Changed() bool { return f != nil && (f.Put > 0 || f.Delete > 0) }
+
+// SiteBucketAPI is the S3 calls that sync a site's bucket.
+type SiteBucketAPI interface {
+	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
+}
+
+var _ SiteBucketAPI = (*s3.Client)(nil)
+
+// WithSiteBucketAPI sets the S3 client that syncs Static Sites' buckets.
+func WithSiteBucketAPI(api SiteBucketAPI) Option {
+	return func(o *options) error {
+		if api == nil {
+			return errors.New("site bucket client is nil")
+		}
+		o.siteBucket = api
+		return nil
+	}
+}
+
+// planSite counts the files the deploy would put and delete, against the
+// bucket the deployed stack names.
+func (r *run) planSite(ctx context.Context, s Stack, sp *StackPlan) {
+	bucket := ""
+	if live, err := r.describeStack(ctx, s.Name); err == nil && live != nil {
+		bucket = outputValues(live)[SiteBucketOutput]
+	}
+	if bucket == "" || r.o.siteBucket == nil {
+		sp.Files = firstSync(s.Site)
+		return
+	}
+	live, err := r.listObjects(ctx, bucket)
+	if err != nil {
+		sp.Error = fmt.Sprintf("read the site's files: %v", err)
+		return
+	}
+	put, del, unchanged := siteDiff(s.Site.Files, live)
+	sp.Files = changesOf(put, del, unchanged)
+}
+
+// syncSite puts the files that differ from the bucket's, then deletes the
+// objects no file has: a page never loses a file it links to before the
+// new version of that page is in place.
+func (r *run) syncSite(ctx context.Context, s Stack, outputs map[string]string) (*FileChanges, error) {
+	bucket := outputs[SiteBucketOutput]
+	switch {
+	case bucket == "":
+		return nil, fmt.Errorf("the stack has no output %s naming its bucket", SiteBucketOutput)
+	case r.o.siteBucket == nil:
+		return nil, errors.New("no S3 client to sync the site's files with")
+	}
+	live, err := r.listObjects(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	put, del, unchanged := siteDiff(s.Site.Files, live)
+	for _, f := range put {
+		_, err := r.o.siteBucket.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(f.Key), Body: strings.NewReader(string(f.Body)),
+			ContentLength: aws.Int64(int64(len(f.Body))), ContentType: nonEmpty(f.ContentType),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("put s3://%s/%s: %w", bucket, f.Key, err)
+		}
+	}
+	// DeleteObjects takes at most 1,000 keys a call.
+	for start := 0; start < len(del); start += 1000 {
+		batch := del[start:min(start+1000, len(del))]
+		ids := make([]s3types.ObjectIdentifier, len(batch))
+		for i, k := range batch {
+			ids[i] = s3types.ObjectIdentifier{Key: aws.String(k)}
+		}
+		out, err := r.o.siteBucket.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}})
+		if err != nil {
+			return nil, fmt.Errorf("delete %d old files from s3://%s: %w", len(batch), bucket, err)
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return nil, fmt.Errorf("delete s3://%s/%s: %s", bucket, aws.ToString(e.Key), aws.ToString(e.Message))
+		}
+	}
+	fc := changesOf(put, del, unchanged)
+	r.o.log.Info("synced site files", "stack", s.Name, "bucket", bucket, "put", fc.Put, "bytes", fc.PutBytes, "deleted", fc.Delete, "unchanged", fc.Unchanged)
+	return fc, nil
+}
+
+// listObjects maps every key of bucket to its ETag without quotes.
+func (r *run) listObjects(ctx context.Context, bucket string) (map[string]string, error) {
+	out := map[string]string{}
+	pages := s3.NewListObjectsV2Paginator(r.o.siteBucket, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s: %w", bucket, err)
+		}
+		for _, o := range page.Contents {
+			out[aws.ToString(o.Key)] = strings.Trim(aws.ToString(o.ETag), `"`)
+		}
+	}
+	return out, nil
+}
+
+// siteDiff returns the files whose object is missing or differs, the keys
+// no file has, and how many objects already match.
+func siteDiff(files []SiteFile, live map[string]string) (put []SiteFile, del []string, unchanged int) {
+	want := map[string]bool{}
+	for _, f := range files {
+		want[f.Key] = true
+		if etag, ok := live[f.Key]; ok && etag == f.MD5 {
+			unchanged++
+			continue
+		}
+		put = append(put, f)
+	}
+	for _, k := range sortedKeys(live) {
+		if !want[k] {
+			del = append(del, k)
+		}
+	}
+	return put, del, unchanged
+}
+
+// firstSync counts every file as put: the bucket's content is unknown.
+func firstSync(site *Site) *FileChanges {
+	fc := changesOf(site.Files, nil, 0)
+	fc.FirstSync = true
+	return fc
+}
+
+func changesOf(put []SiteFile, del []string, unchanged int) *FileChanges {
+	fc := &FileChanges{Put: len(put), Delete: len(del), Unchanged: unchanged}
+	for _, f := range put {
+		fc.PutBytes += int64(len(f.Body))
+	}
+	return fc
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
