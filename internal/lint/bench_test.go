@@ -24,6 +24,8 @@ func writeLargeWorkspace(b *testing.B, services, envs int) string {
 		}
 	}
 	write("copilot/.workspace", "application: bench\n")
+	write("svc/Dockerfile", "FROM scratch\n")
+	write("w/Dockerfile", "FROM scratch\n")
 	for e := 0; e < envs; e++ {
 		write(fmt.Sprintf("copilot/environments/env%d/manifest.yml", e), fmt.Sprintf("name: env%d\ntype: Environment\nobservability:\n  container_insights: true\n", e))
 	}

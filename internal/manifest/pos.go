@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"reflect"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -119,38 +120,74 @@ func fillSections(v reflect.Value, n *yaml.Node) {
 	}
 }
 
-func fillStruct(v reflect.Value, n *yaml.Node) {
-	t := v.Type()
+// structField is what fillStruct needs of one field of a model struct.
+type structField struct {
+	index   int
+	section bool // the embedded Section
+	name    string
+	inline  bool
+}
+
+// fieldsOf and holdsSection are computed once per type: decoding runs for
+// every manifest in every environment, in lint and in render.
+var fieldsCache, holdsCache sync.Map // reflect.Type -> []structField, bool
+
+func fieldsOf(t reflect.Type) []structField {
+	if f, ok := fieldsCache.Load(t); ok {
+		return f.([]structField)
+	}
+	var out []structField
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Type == sectionType && f.Anonymous {
-			v.Field(i).Set(reflect.ValueOf(newSection(n)))
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		name, inline := yamlName(f)
 		switch {
-		case name == "-":
-		case inline:
-			fillSections(v.Field(i), n)
+		case f.Type == sectionType && f.Anonymous:
+			out = append(out, structField{index: i, section: true})
+		case f.IsExported():
+			name, inline := yamlName(f)
+			if name != "-" && (inline || holdsSection(f.Type)) {
+				out = append(out, structField{index: i, name: name, inline: inline})
+			}
+		}
+	}
+	fieldsCache.Store(t, out)
+	return out
+}
+
+func fillStruct(v reflect.Value, n *yaml.Node) {
+	for _, f := range fieldsOf(v.Type()) {
+		switch {
+		case f.section:
+			v.Field(f.index).Set(reflect.ValueOf(newSection(n)))
+		case f.inline:
+			fillSections(v.Field(f.index), n)
 		default:
-			fillSections(v.Field(i), valueOf(n, name))
+			fillSections(v.Field(f.index), valueOf(n, f.name))
 		}
 	}
 }
 
 // holdsSection reports whether values of t can hold a Section to fill.
 func holdsSection(t reflect.Type) bool {
+	if h, ok := holdsCache.Load(t); ok {
+		return h.(bool)
+	}
+	h := holds(t, map[reflect.Type]bool{})
+	holdsCache.Store(t, h)
+	return h
+}
+
+// holds is holdsSection without the cache; seen ends recursive types
+// (yaml.Node).
+func holds(t reflect.Type, seen map[reflect.Type]bool) bool {
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
+	if t.Kind() != reflect.Struct || seen[t] || reflect.PointerTo(t).Implements(unmarshalerType) {
 		return false
 	}
+	seen[t] = true
 	for i := range t.NumField() {
-		if f := t.Field(i); f.Type == sectionType || f.IsExported() && holdsSection(f.Type) {
+		if f := t.Field(i); f.Type == sectionType || f.IsExported() && holds(f.Type, seen) {
 			return true
 		}
 	}

@@ -175,6 +175,9 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if in.opts.checkDone(m.task.overrides) {
+		return nil, diags
+	}
 	addonSecrets, addonVars, addonPolicies, addonSGs := addonOutputsByUse(addons)
 	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, addonSGs)
 	if err != nil {

@@ -153,6 +153,9 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if in.opts.checkDone(m.task.overrides) {
+		return nil, diags
+	}
 
 	addonSecrets, addonVars, addonPolicies, addonSGs := addonOutputsByUse(addons)
 	sgs, _ = ecsSecurityGroups(m.Network.VPC.SecurityGroups, addonSGs)

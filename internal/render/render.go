@@ -21,9 +21,14 @@ import (
 type Options struct {
 	// App names the application; empty means the workspace's.
 	App string
-	// Images maps a workload name to its built image URI (tag or digest).
+	// Images maps a workload name to its built image URI (by digest).
 	// A workload with image.build and no entry gets ImagePlaceholder.
 	Images map[string]string
+	// PinImage, when set, turns an image.location that names a tag into
+	// repository@sha256:… (plan and deploy set it, so a tag moved after
+	// review changes the plan's fingerprint instead of what runs). A
+	// failure is an error finding on image.location.
+	PinImage func(location string) (string, error)
 	// Vars resolves ${VAR} in manifests; App and Env are filled per stack.
 	// Deploying commands set Strict.
 	Vars workspace.Vars
@@ -44,6 +49,13 @@ type Options struct {
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
+}
+
+// checkDone reports that a Check has all a workload's findings once its
+// manifest is validated: only taskdef_overrides (applied to the rendered
+// task definition) need the template.
+func (o Options) checkDone(overrides []overrideRule) bool {
+	return o.checkOnly && len(overrides) == 0
 }
 
 // encode encodes a template, or nothing in a Check.

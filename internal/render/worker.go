@@ -101,6 +101,10 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	// A topic's own queue is checked while it is rendered.
+	if in.opts.checkDone(m.task.overrides) && !slices.ContainsFunc(subs, func(s workerSubscription) bool { return s.queue != nil }) {
+		return nil, diags
+	}
 	addonSecrets, addonVars, addonPolicies, addonSGs := addonOutputsByUse(addons)
 	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, addonSGs)
 	if err != nil {

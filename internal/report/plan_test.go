@@ -391,6 +391,26 @@ func BenchmarkPlanComments(b *testing.B) {
 	}
 }
 
+func TestPreviewedStackIsShownWithWhy(t *testing.T) {
+	p := destructivePlan()
+	s := &p.Stacks[1]
+	s.ChangeSetName, s.ChangeSetType, s.Preview = "", "UPDATE", true
+	s.StatusReason = "CloudFormation can plan this stack only after apprunner-vpc-prod deploys (No export named X found)"
+	var text bytes.Buffer
+	if err := PlanText(&text, p); err != nil {
+		t.Fatal(err)
+	}
+	body := PlanComments(p, testRun)[0].Body
+	for name, out := range map[string]string{"text": text.String(), "comment": body} {
+		if !strings.Contains(out, "only after apprunner-vpc-prod deploys") || !strings.Contains(out, "UploadsBucket") {
+			t.Errorf("%s does not show the previewed changes and why:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(body, ":warning:") {
+		t.Errorf("the comment does not flag the previewed destructive change:\n%s", body)
+	}
+}
+
 // A Static Site's files show in the comment and the text: counts and bytes
 // to put, deletions, unchanged; a first sync says deletions come on deploy.
 func TestPlanShowsSiteFiles(t *testing.T) {

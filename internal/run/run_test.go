@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +14,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	"github.com/autopilot-dev/autopilot/internal/fakes/registry"
 	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
 	"github.com/autopilot-dev/autopilot/internal/report"
 )
@@ -54,7 +62,9 @@ func newFakeAWS(t *testing.T, buckets ...string) *fakeAWS {
 
 func (f *fakeAWS) options(built ...Built) PlanOptions {
 	return PlanOptions{
-		Selection:      Selection{Paths: []string{example}, Lookup: func(string) (string, bool) { return "", false }},
+		// The example's App Runner environment; staging (ECS Express Mode)
+		// has tests of its own.
+		Selection:      Selection{Paths: []string{example}, Envs: []string{"test"}, Lookup: func(string) (string, bool) { return "", false }},
 		Built:          built,
 		Revision:       "0123456789abcdef",
 		RunID:          "7",
@@ -315,6 +325,131 @@ func TestEnvironmentWithUnrenderedFeaturesIsRefused(t *testing.T) {
 	}
 }
 
+// Renaming the addon's database cluster deletes the deployed one: a deploy
+// executes that only when the workflow allows it.
+func TestDeployRefusesToDropTheDatabaseUnlessAllowed(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+	if _, err := Deploy(ctx, f.options(demoImage)); err != nil {
+		t.Fatalf("setting up: %v", err)
+	}
+	ws := t.TempDir()
+	if err := os.CopyFS(ws, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	addon := filepath.Join(ws, "copilot/demo-service/addons/demoDb.yml")
+	body, err := os.ReadFile(addon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(addon, []byte(strings.ReplaceAll(string(body), "demoDbDBCluster", "ordersDBCluster")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options(demoImage)
+	o.Paths = []string{ws}
+	executed := f.cfn.Count("ExecuteChangeSet")
+
+	// A plan shows the loss, and fails on it with fail-on-destructive.
+	planned, err := Plan(ctx, o)
+	if err != nil || len(planned.Plan.Destructive()) == 0 {
+		t.Fatalf("plan: %v, %d destructive changes; want the cluster's removal shown", err, len(planned.Plan.Destructive()))
+	}
+	strict := o
+	strict.FailOnDestructive = true
+	if _, err := Plan(ctx, strict); !errors.Is(err, ErrDestructive) {
+		t.Errorf("plan with fail-on-destructive: %v, want ErrDestructive", err)
+	}
+
+	_, err = Deploy(ctx, o)
+	if !errors.Is(err, deploy.ErrDestructive) {
+		t.Fatalf("deploy: %v, want the destructive refusal", err)
+	}
+	for _, want := range []string{"stack apprunner-vpc-test-demo-service/AddonsStack: demoDbDBCluster (AWS::RDS::DBCluster) is removed", "--allow-destroy-type", "allow-destructive: true"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q lacks %q", err, want)
+		}
+	}
+	if n := f.cfn.Count("ExecuteChangeSet"); n != executed {
+		t.Fatalf("%d change sets executed after the refusal", n-executed)
+	}
+
+	conflicting := o
+	conflicting.FailOnDestructive, conflicting.AllowDestructive = true, true
+	calls := f.cfn.Count("")
+	if _, err := Deploy(ctx, conflicting); !errors.Is(err, ErrCannotRun) || f.cfn.Count("") != calls {
+		t.Errorf("fail-on-destructive with allow-destructive: %v after %d calls, want a refusal before any", err, f.cfn.Count("")-calls)
+	}
+
+	o.AllowDestroyTypes = []string{"AWS::RDS::DBCluster", "AWS::RDS::DBInstance"}
+	if _, err := Deploy(ctx, o); err != nil {
+		t.Fatalf("deploy with the database types allowed: %v", err)
+	}
+}
+
+// The attack: image.location names a tag; after review someone pushes
+// other code under that tag, and the merge deploys it with the reviewed
+// fingerprint. Pinned to its digest at plan time, the moved tag changes
+// the fingerprint and the deploy refuses.
+func TestImageLocationIsPinnedToItsDigest(t *testing.T) {
+	reg := registry.StartT(t, func(o *registry.Options) { o.NoAuth = true })
+	location := reg.Host + "/shop/api:1"
+	push := func(content string) string {
+		img, err := mutate.AppendLayers(empty.Image, static.NewLayer([]byte(content), types.DockerLayer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		return d.String()
+	}
+	reviewedDigest := push("the reviewed code")
+	ws := t.TempDir()
+	writeFiles(t, ws, map[string]string{
+		"copilot/.workspace":                     "application: shop\n",
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+		"copilot/api/manifest.yml":               "name: api\ntype: Backend Service\nimage:\n  location: " + location + "\n  port: 8080\n",
+	})
+	f := newFakeAWS(t)
+	o := f.options()
+	o.Paths = []string{ws}
+	ctx := context.Background()
+	planned, err := Plan(ctx, o)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	for _, s := range planned.Stacks {
+		if s.Name == "shop-test-api" && s.Parameters["ContainerImage"] != reg.Host+"/shop/api@"+reviewedDigest {
+			t.Errorf("ContainerImage = %q, want the location pinned to %s", s.Parameters["ContainerImage"], reviewedDigest)
+		}
+	}
+
+	push("code pushed after the review")
+	o.Fingerprint = planned.Plan.Fingerprint
+	if _, err := Deploy(ctx, o); !errors.Is(err, deploy.ErrFingerprintMismatch) {
+		t.Fatalf("deploy after the tag moved: %v, want the reviewed-plan refusal", err)
+	}
+	if n := f.cfn.Count("ExecuteChangeSet"); n != 0 {
+		t.Errorf("%d change sets executed", n)
+	}
+
+	// An image that cannot be read stops the plan, naming the manifest line.
+	manifest := filepath.Join(ws, "copilot/api/manifest.yml")
+	if err := os.WriteFile(manifest, []byte("name: api\ntype: Backend Service\nimage:\n  location: "+reg.Host+"/shop/missing:1\n  port: 8080\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var diags bytes.Buffer
+	o.Diagnostics = &diags
+	if _, err := Plan(ctx, o); err == nil || !strings.Contains(diags.String()+err.Error(), "manifest.yml:4") {
+		t.Errorf("plan of an unreadable image: %v\n%s\nwant a finding on image.location", err, diags.String())
+	}
+}
+
 // copilotFlowLogs restates the flow-log resources Copilot v1.33 puts in an
 // environment whose manifest sets network.vpc.flow_logs to any value
 // (`false` included): a log group kept 14 days, the VPC flow log and the
@@ -452,5 +587,125 @@ func TestDanglingReferenceStopsThePlan(t *testing.T) {
 	want := `stack apprunner-vpc-test-demo-service: resource AddonsStack: Fn::GetAtt names "ServiceSecurityGroup"`
 	if planned != nil || err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("plan = %v, err = %v; want no plan and %q", planned, err, want)
+	}
+}
+
+// The seed example's staging environment moves demo-service to ECS Express
+// Mode in two reviewed steps against CloudFormation's wire protocol: step 1's
+// plan (and PR comment) only adds the Express service beside App Runner and
+// deploy reports the Express URL; step 2 removes App Runner. Asking for both
+// at once is refused, and nothing is executed.
+func TestExpressMigrationIsTwoReviewedSteps(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	manifestPath := filepath.Join(dir, "copilot", "demo-service", "manifest.yml")
+	original, err := os.ReadFile(manifestPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRuntime := func(xAutopilot string) {
+		t.Helper()
+		body := strings.Replace(string(original), "    x-autopilot:\n      runtime: ecs-express\n", xAutopilot, 1)
+		if body == string(original) && xAutopilot != "    x-autopilot:\n      runtime: ecs-express\n" {
+			t.Fatal("the example no longer sets x-autopilot.runtime: ecs-express for staging")
+		}
+		if err := os.WriteFile(manifestPath, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := f.options(demoImage)
+	opts.Paths, opts.Envs = []string{dir}, []string{"staging"}
+	const stack = "apprunner-vpc-staging-demo-service"
+	serviceChanges := func(p *deploy.Plan) deploy.StackPlan {
+		t.Helper()
+		for _, sp := range p.Stacks {
+			if sp.StackName == stack {
+				return sp
+			}
+		}
+		t.Fatalf("no plan for %s", stack)
+		return deploy.StackPlan{}
+	}
+
+	// The service runs on App Runner.
+	setRuntime("    x-autopilot:\n      runtime: app-runner\n")
+	if _, err := Deploy(ctx, opts); err != nil {
+		t.Fatalf("deploy on App Runner: %v", err)
+	}
+
+	// Both steps in one change: refused, App Runner untouched.
+	setRuntime("    x-autopilot:\n      runtime: ecs-express\n      app-runner: remove\n")
+	if _, err := Deploy(ctx, opts); err == nil || !strings.Contains(err.Error(), "at once") {
+		t.Fatalf("deploy creating Express and removing App Runner together: err = %v, want a refusal", err)
+	}
+	if !strings.Contains(f.cfn.StackTemplate(stack), "AWS::AppRunner::Service") || strings.Contains(f.cfn.StackTemplate(stack), "ExpressGatewayService") {
+		t.Fatal("the refused deploy changed the stack")
+	}
+
+	// Step 1: the plan adds the Express service and its roles, changes and
+	// removes nothing, and the PR comment shows the addition.
+	setRuntime("    x-autopilot:\n      runtime: ecs-express\n")
+	planned, err := Plan(ctx, opts)
+	if err != nil {
+		t.Fatalf("plan step 1: %v", err)
+	}
+	sp := serviceChanges(planned.Plan)
+	if sp.Error != "" {
+		t.Fatalf("step 1 refused: %s", sp.Error)
+	}
+	var added []string
+	for _, c := range sp.Changes {
+		if c.Action != deploy.ActionAdd || c.NestedStack != "" {
+			t.Errorf("step 1 must only add resources: %s %s (%s)", c.Action, c.LogicalID, c.ResourceType)
+		}
+		added = append(added, c.LogicalID)
+	}
+	if !slices.Contains(added, "ExpressService") {
+		t.Errorf("step 1 adds %v, want ExpressService", added)
+	}
+	comment := report.PlanComments(planned.Plan, report.RunInfo{})[0].Body
+	if !strings.Contains(comment, "ExpressService") || !strings.Contains(comment, "AWS::ECS::ExpressGatewayService") {
+		t.Errorf("the PR comment does not show the Express service being added:\n%s", comment)
+	}
+	deployed, err := Deploy(ctx, opts)
+	if err != nil {
+		t.Fatalf("deploy step 1: %v", err)
+	}
+	url := report.FromResult(deployed.Result, nil).ServiceURLs()["demo-service"]
+	if !strings.HasPrefix(url, "https://") || !strings.Contains(url, "Endpoint") {
+		t.Errorf("deploy reports %q, want the Express service's URL (its Endpoint)", url)
+	}
+
+	// Step 2: App Runner goes, the Express service and the database stay.
+	setRuntime("    x-autopilot:\n      runtime: ecs-express\n      app-runner: remove\n")
+	planned, err = Plan(ctx, opts)
+	if err != nil {
+		t.Fatalf("plan step 2: %v", err)
+	}
+	sp = serviceChanges(planned.Plan)
+	if sp.Error != "" {
+		t.Fatalf("step 2 refused: %s", sp.Error)
+	}
+	removed := map[string]bool{}
+	for _, c := range sp.Changes {
+		if c.Action == deploy.ActionRemove {
+			removed[c.LogicalID] = true
+		}
+		if c.LogicalID == "ExpressService" || c.LogicalID == "ServiceSecurityGroup" || c.NestedStack != "" {
+			t.Errorf("step 2 touches %s: %s", c.LogicalID, c.Action)
+		}
+	}
+	if !removed["Service"] || !removed["VpcConnector"] {
+		t.Errorf("step 2 removes %v, want the App Runner service and its VPC connector", removed)
+	}
+	if _, err := Deploy(ctx, opts); err != nil {
+		t.Fatalf("deploy step 2: %v", err)
+	}
+	if live := f.cfn.StackTemplate(stack); strings.Contains(live, "AWS::AppRunner::") || !strings.Contains(live, "AWS::ECS::ExpressGatewayService") {
+		t.Error("after step 2 the stack should hold the Express service and no App Runner resource")
 	}
 }
