@@ -18,6 +18,7 @@ type options struct {
 	account, region string
 	uploader        Uploader
 	siteBucket      SiteBucketAPI
+	siteCDN         SiteCDNAPI
 	jobs            int
 	minDelay        time.Duration
 	maxDelay        time.Duration

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -27,10 +29,13 @@ type SiteFile struct {
 	Body        []byte
 }
 
-// SiteBucketOutput names the site's bucket in a Static Site stack's
-// outputs (autopilot adds it; a stack Copilot made has it after the first
-// deploy).
-const SiteBucketOutput = "SiteBucketName"
+// SiteBucketOutput and SiteDistributionOutput name the site's bucket and
+// CloudFront distribution in a Static Site stack's outputs (autopilot adds
+// them; a stack Copilot made has them after the first deploy).
+const (
+	SiteBucketOutput       = "SiteBucketName"
+	SiteDistributionOutput = "SiteDistributionID"
+)
 
 // FileChanges are what a deploy does, or did, to a site's bucket.
 type FileChanges struct {
@@ -42,6 +47,9 @@ type FileChanges struct {
 	// one deployed before autopilot), so every file counts as put and what
 	// to delete is found when deploy syncs.
 	FirstSync bool `json:"firstSync,omitempty"`
+	// Invalidation is the CloudFront invalidation of /* a sync that
+	// changed files made, so cached copies are not served.
+	Invalidation string `json:"invalidation,omitempty"`
 }
 
 // Changed reports whether any object is put or deleted.
@@ -55,6 +63,25 @@ type SiteBucketAPI interface {
 }
 
 var _ SiteBucketAPI = (*s3.Client)(nil)
+
+// SiteCDNAPI is the CloudFront call that clears a site's cached files.
+type SiteCDNAPI interface {
+	CreateInvalidation(context.Context, *cloudfront.CreateInvalidationInput, ...func(*cloudfront.Options)) (*cloudfront.CreateInvalidationOutput, error)
+}
+
+var _ SiteCDNAPI = (*cloudfront.Client)(nil)
+
+// WithSiteCDNAPI sets the CloudFront client that invalidates a Static
+// Site's cache after its files change.
+func WithSiteCDNAPI(api SiteCDNAPI) Option {
+	return func(o *options) error {
+		if api == nil {
+			return errors.New("CloudFront client is nil")
+		}
+		o.siteCDN = api
+		return nil
+	}
+}
 
 // WithSiteBucketAPI sets the S3 client that syncs Static Sites' buckets.
 func WithSiteBucketAPI(api SiteBucketAPI) Option {
@@ -129,8 +156,43 @@ func (r *run) syncSite(ctx context.Context, s Stack, outputs map[string]string) 
 		}
 	}
 	fc := changesOf(put, del, unchanged)
+	if fc.Changed() {
+		// The same sync retried (a lost response, a re-run job) is the
+		// same invalidation; another set of changes is a new one.
+		var what strings.Builder
+		for _, f := range put {
+			what.WriteString(f.Key + "\x00" + f.MD5 + "\x00")
+		}
+		what.WriteString(strings.Join(del, "\x00"))
+		ref := clientToken(r.name+"-"+digest([]byte(what.String()))[:16], s.Name)
+		if fc.Invalidation, err = r.invalidate(ctx, outputs[SiteDistributionOutput], ref); err != nil {
+			return fc, err
+		}
+	}
 	r.o.log.Info("synced site files", "stack", s.Name, "bucket", bucket, "put", fc.Put, "bytes", fc.PutBytes, "deleted", fc.Delete, "unchanged", fc.Unchanged)
 	return fc, nil
+}
+
+// invalidate clears the distribution's cache of every path, as Copilot's
+// copy does after copying.
+func (r *run) invalidate(ctx context.Context, distribution, reference string) (string, error) {
+	switch {
+	case distribution == "":
+		return "", fmt.Errorf("the stack has no output %s naming its distribution, so its cache cannot be cleared", SiteDistributionOutput)
+	case r.o.siteCDN == nil:
+		return "", errors.New("no CloudFront client to clear the site's cache with")
+	}
+	out, err := r.o.siteCDN.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+		DistributionId: aws.String(distribution),
+		InvalidationBatch: &cftypes.InvalidationBatch{
+			CallerReference: aws.String(reference),
+			Paths:           &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/*"}},
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("invalidate the cache of distribution %s: %w", distribution, err)
+	}
+	return aws.ToString(out.Invalidation.Id), nil
 }
 
 // listObjects maps every key of bucket to its ETag without quotes.

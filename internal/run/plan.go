@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -78,6 +79,7 @@ type PlanOptions struct {
 	CloudFormation deploy.CloudFormationAPI
 	Uploader       deploy.Uploader
 	SiteBucket     deploy.SiteBucketAPI
+	SiteCDN        deploy.SiteCDNAPI
 	Account        string
 	Region         string
 
@@ -325,7 +327,7 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 // connect builds the AWS clients (unless given), learns the account and
 // region, and returns deploy's options for them.
 func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
-	api, uploader, site := o.CloudFormation, o.Uploader, o.SiteBucket
+	api, uploader, site, cdn := o.CloudFormation, o.Uploader, o.SiteBucket, o.SiteCDN
 	if api == nil {
 		awsOpts := o.AWS
 		if o.Log != nil {
@@ -339,6 +341,9 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		api, o.Region = clients.CloudFormation, clients.Region
 		if site == nil {
 			site = clients.S3
+		}
+		if cdn == nil {
+			cdn = cloudfront.NewFromConfig(clients.Config)
 		}
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
@@ -355,6 +360,9 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 	}
 	if site != nil {
 		opts = append(opts, deploy.WithSiteBucketAPI(site))
+	}
+	if cdn != nil {
+		opts = append(opts, deploy.WithSiteCDNAPI(cdn))
 	}
 	if o.Log != nil {
 		opts = append(opts, deploy.WithLogger(o.Log))

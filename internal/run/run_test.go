@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	fakecloudfront "github.com/autopilot-dev/autopilot/internal/fakes/cloudfront"
 	"github.com/autopilot-dev/autopilot/internal/fakes/registry"
 	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
 	"github.com/autopilot-dev/autopilot/internal/report"
@@ -35,6 +37,8 @@ type fakeAWS struct {
 	cfn    *fakecfn.Server
 	s3     *fakes3.Server
 	s3c    *s3.Client
+	cdn    *fakecloudfront.Server
+	cdnc   *cloudfront.Client
 	client *cloudformation.Client
 	up     deploy.Uploader
 }
@@ -52,6 +56,9 @@ func newFakeAWS(t *testing.T, buckets ...string) *fakeAWS {
 	f.client = cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(f.cfn.URL) })
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(f.s3.URL); o.UsePathStyle = true })
 	f.s3c = s3c
+	f.cdn = fakecloudfront.New()
+	t.Cleanup(f.cdn.Close)
+	f.cdnc = cloudfront.NewFromConfig(cfg, func(o *cloudfront.Options) { o.BaseEndpoint = aws.String(f.cdn.URL) })
 	up, err := deploy.NewS3Uploader(s3c, "artifacts")
 	if err != nil {
 		t.Fatal(err)

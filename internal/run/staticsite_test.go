@@ -14,9 +14,11 @@ import (
 const (
 	staticSiteWorkspace = "../render/testdata/static-site"
 	siteStack           = "brochure-test-www"
-	// siteBucket is the fake CloudFormation's physical ID of the stack's
-	// Bucket, which the output SiteBucketName names.
-	siteBucket = siteStack + "-Bucket"
+	// siteBucket and siteDistribution are the fake CloudFormation's
+	// physical IDs of the stack's Bucket and CloudFrontDistribution, which
+	// its outputs name.
+	siteBucket       = siteStack + "-Bucket"
+	siteDistribution = siteStack + "-CloudFrontDistribution"
 )
 
 // copyDir copies a workspace so a test can edit its files.
@@ -43,10 +45,12 @@ func copyDir(t *testing.T, src string) string {
 	return dst
 }
 
+// siteOptions plans dir with S3 and CloudFront clients on the fakes.
 func (f *fakeAWS) siteOptions(dir string) PlanOptions {
 	o := f.options()
 	o.Paths = []string{dir}
 	o.SiteBucket = f.s3c
+	o.SiteCDN = f.cdnc
 	return o
 }
 
@@ -106,6 +110,9 @@ func TestStaticSitePlanAndDeploy(t *testing.T) {
 	if _, ok := f.s3.Object(siteBucket, "drafts/plans.md"); ok {
 		t.Error("an excluded draft was published")
 	}
+	if inv := f.cdn.Invalidations(siteDistribution); len(inv) != 1 || len(inv[0].Paths) != 1 || inv[0].Paths[0] != "/*" || done.Invalidation != inv[0].ID {
+		t.Errorf("invalidations after the first sync = %+v (reported %q), want one of /*", inv, done.Invalidation)
+	}
 
 	// Edit one page, remove robots.txt from the workspace.
 	if err := os.WriteFile(filepath.Join(dir, "site/index.html"), []byte("<h1>New</h1>\n"), 0o644); err != nil {
@@ -146,6 +153,9 @@ func TestStaticSitePlanAndDeploy(t *testing.T) {
 	}
 	if got := siteResult(t, again.Result.Plan.Stacks); got.Changed() || f.s3.Puts() != puts {
 		t.Errorf("a deploy with nothing new changed files: %+v, %d puts", got, f.s3.Puts()-puts)
+	}
+	if n := len(f.cdn.Invalidations(siteDistribution)); n != 2 {
+		t.Errorf("%d invalidations after two syncs that changed files and one that did not, want 2", n)
 	}
 }
 
