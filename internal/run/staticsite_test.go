@@ -273,13 +273,7 @@ func TestFirstDeployOverCopilotStaticSiteRemovesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first autopilot deploy: %v", err)
 	}
-	for _, sp := range deployed.Result.Plan.Stacks {
-		for _, c := range sp.Changes {
-			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Destructive {
-				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
-			}
-		}
-	}
+	removesNothing(t, deployed.Result.Plan)
 	if got := siteResult(t, deployed.Result.Plan.Stacks); got == nil || !got.FirstSync {
 		t.Errorf("plan files = %+v, want a first sync (the Copilot-made stack names no bucket)", got)
 	}
@@ -295,6 +289,19 @@ func TestFirstDeployOverCopilotStaticSiteRemovesNothing(t *testing.T) {
 	for _, sr := range deployed.Result.Stacks {
 		if sr.StackName == siteStack && (sr.Files == nil || sr.Error != "") {
 			t.Errorf("site not synced: %+v", sr)
+		}
+	}
+}
+
+// removesNothing fails t for every change of the plan that removes or
+// replaces a resource, or destroys data.
+func removesNothing(t *testing.T, p *deploy.Plan) {
+	t.Helper()
+	for _, sp := range p.Stacks {
+		for _, c := range sp.Changes {
+			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Destructive {
+				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
+			}
 		}
 	}
 }
