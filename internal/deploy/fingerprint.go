@@ -32,6 +32,9 @@ type StackRecord struct {
 	Images     string `json:"images"`
 	// Files digests a Static Site's files (keys, content types, content).
 	Files string `json:"files,omitempty"`
+	// Objects digests the files uploaded on deploy (env files, addon
+	// artifacts), when any.
+	Objects string `json:"objects,omitempty"`
 	// Deferred: its change set could only be made after a dependency
 	// deploys (an import of an export the same run creates), so its effect
 	// is known only then.
@@ -63,6 +66,9 @@ func fingerprint(stacks []StackRecord) string {
 		if s.Files != "" {
 			field(h, "files", s.Files)
 		}
+		if s.Objects != "" {
+			field(h, "objects", s.Objects)
+		}
 		changes := slices.Clone(s.Changes)
 		sort.Slice(changes, func(i, j int) bool { return changes[i].key() < changes[j].key() })
 		for _, c := range changes {
@@ -90,9 +96,14 @@ func inputsOf(s Stack) StackRecord {
 		sort.Strings(list)
 		files = listDigest(list)
 	}
+	var objects string
+	if len(s.Objects) > 0 {
+		objects = mapDigest(s.Objects, digest)
+	}
 	return StackRecord{
 		Files:      files,
 		Stack:      s.Name,
+		Objects:    objects,
 		Template:   digest(s.Template),
 		Parameters: mapDigest(s.Parameters, func(v string) string { return v }),
 		Tags:       mapDigest(s.Tags, func(v string) string { return v }),
@@ -248,7 +259,8 @@ func diffStack(r, s StackRecord) []string {
 	var out []string
 	for _, in := range []struct{ what, a, b string }{
 		{"template", r.Template, s.Template}, {"parameters", r.Parameters, s.Parameters}, {"tags", r.Tags, s.Tags},
-		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images}, {"site files", r.Files, s.Files},
+		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images}, {"uploaded files (env files, addon artifacts)", r.Objects, s.Objects},
+		{"site files", r.Files, s.Files},
 	} {
 		if in.a != in.b {
 			out = append(out, fmt.Sprintf("stack %s: its %s changed after review", s.Stack, in.what))

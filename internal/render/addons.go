@@ -40,6 +40,8 @@ type mergedAddons struct {
 	Outputs  []addonOutput
 	// Params are the key/value nodes of addons.parameters.yml, in file order.
 	Params []*yaml.Node
+	// Objects are the packaged local artifacts, by key in the artifacts bucket.
+	Objects map[string][]byte
 }
 
 // templateSections lists the template sections in the order Copilot writes
@@ -402,18 +404,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// workloadAddons merges a workload's addons (nil without any), its findings
-// naming the environment being rendered.
-func workloadAddons(a *workspace.Addons, env string) (*mergedAddons, diag.List) {
-	return addonsIn(a, env, workloadReservedParams)
+// workloadAddons merges a workload's addons (nil without any) and packages
+// their local artifacts, its findings naming the environment being rendered.
+func workloadAddons(a *workspace.Addons, env, workload string, opts Options) (*mergedAddons, diag.List) {
+	return addonsIn(a, env, workload, workloadReservedParams, opts)
 }
 
-// addonsIn merges an addons folder for one environment's render.
-func addonsIn(a *workspace.Addons, env string, reserved []string) (*mergedAddons, diag.List) {
+// envAddonsKey is the folder Copilot keys environment addons' local
+// artifacts under, in place of a workload's name:
+// manual/addons/environments/assets/<hash>.
+const envAddonsKey = "environments"
+
+// addonsIn merges an addons folder for one environment's render, with the
+// parameters its parent passes (reserved), and packages its local
+// artifacts under key.
+func addonsIn(a *workspace.Addons, env, key string, reserved []string, opts Options) (*mergedAddons, diag.List) {
 	if a == nil {
 		return nil, nil
 	}
 	merged, diags := mergeAddons(a, reserved)
+	if merged != nil {
+		diags = append(diags, packageAddonAssets(merged, a, key, opts)...)
+	}
 	for i := range diags {
 		diags[i].Env = env
 	}

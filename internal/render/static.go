@@ -77,7 +77,7 @@ func renderStaticSite(in ecsInput, root string) (*Stack, diag.List) {
 			"import a certificate for the alias in us-east-1 (ACM) and name it with http.certificate")
 	}
 	files := siteFiles(root, site.Files, !in.opts.checkOnly, fail)
-	addons, adiags := workloadAddons(in.addons, in.env)
+	addons, adiags := workloadAddons(in.addons, in.env, in.name, in.opts)
 	diags = append(diags, adiags...)
 	if diags.HasErrors() {
 		return nil, diags

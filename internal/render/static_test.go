@@ -214,7 +214,7 @@ func TestStaticSiteRefusesFilesOutsideTheWorkspace(t *testing.T) {
 // through Check.
 func TestStaticSiteAliasWithoutCertificate(t *testing.T) {
 	ws := loadSite(t, "name: www\ntype: Static Site\nhttp:\n  alias: www.example.com\n", nil)
-	findings := Check(ws, "test", seedOptions.Vars)
+	findings := Check(ws, "test", seedOptions.Vars, "")
 	if !slices.ContainsFunc(findings, func(d diag.Diagnostic) bool {
 		return d.Rule == ruleUnsupported && d.Line == 4 && strings.Contains(d.Message, "http.alias without http.certificate") && strings.Contains(d.Fix, "us-east-1")
 	}) {

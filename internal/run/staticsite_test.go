@@ -292,16 +292,3 @@ func TestFirstDeployOverCopilotStaticSiteRemovesNothing(t *testing.T) {
 		}
 	}
 }
-
-// removesNothing fails t for every change of the plan that removes or
-// replaces a resource, or destroys data.
-func removesNothing(t *testing.T, p *deploy.Plan) {
-	t.Helper()
-	for _, sp := range p.Stacks {
-		for _, c := range sp.Changes {
-			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Destructive {
-				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
-			}
-		}
-	}
-}
