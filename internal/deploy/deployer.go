@@ -123,7 +123,7 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 		res.Stacks[i] = r.executeStack(ctx, r.stacks[i], r.plan.Stacks[i])
 		if sr := &res.Stacks[i]; sr.Error == "" && r.stacks[i].Site != nil {
 			var err error
-			if sr.Files, err = r.syncSite(ctx, r.stacks[i], sr.Outputs); err != nil {
+			if sr.Files, err = r.syncSite(ctx, r.stacks[i]); err != nil {
 				sr.Error = fmt.Sprintf("sync the site's files: %v", err)
 			}
 		}

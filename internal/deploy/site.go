@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -14,8 +15,8 @@ import (
 )
 
 // Site is a Static Site's content: after its stack deploys, deploy makes
-// the bucket named by the stack's output SiteBucketOutput hold exactly
-// these files, putting those that differ and deleting the rest.
+// the stack's bucket (its resource SiteBucketID) hold exactly these files,
+// putting those that differ and deleting the rest.
 type Site struct {
 	Files []SiteFile
 }
@@ -29,12 +30,11 @@ type SiteFile struct {
 	Body        []byte
 }
 
-// SiteBucketOutput and SiteDistributionOutput name the site's bucket and
-// CloudFront distribution in a Static Site stack's outputs (autopilot adds
-// them; a stack Copilot made has them after the first deploy).
+// SiteBucketID and SiteDistributionID are the logical IDs of a Static
+// Site's bucket and CloudFront distribution, Copilot's and autopilot's.
 const (
-	SiteBucketOutput       = "SiteBucketName"
-	SiteDistributionOutput = "SiteDistributionID"
+	SiteBucketID       = "Bucket"
+	SiteDistributionID = "CloudFrontDistribution"
 )
 
 // FileChanges are what a deploy does, or did, to a site's bucket.
@@ -43,10 +43,9 @@ type FileChanges struct {
 	PutBytes  int64 `json:"putBytes"`
 	Delete    int   `json:"delete"`
 	Unchanged int   `json:"unchanged"`
-	// FirstSync: the stack does not name its bucket yet (a new stack, or
-	// one deployed before autopilot), so every file counts as put and what
-	// to delete is found when deploy syncs.
-	FirstSync bool `json:"firstSync,omitempty"`
+	// NewBucket: the stack and its bucket do not exist yet, so every file
+	// counts as put.
+	NewBucket bool `json:"newBucket,omitempty"`
 	// Invalidation is the CloudFront invalidation of /* a sync that
 	// changed files made, so cached copies are not served.
 	Invalidation string `json:"invalidation,omitempty"`
@@ -95,14 +94,19 @@ func WithSiteBucketAPI(api SiteBucketAPI) Option {
 }
 
 // planSite counts the files the deploy would put and delete, against the
-// bucket the deployed stack names.
+// deployed stack's bucket.
 func (r *run) planSite(ctx context.Context, s Stack, sp *StackPlan) {
-	bucket := ""
-	if live, err := r.describeStack(ctx, s.Name); err == nil && live != nil {
-		bucket = outputValues(live)[SiteBucketOutput]
+	bucket, err := r.physicalID(ctx, s.Name, SiteBucketID)
+	if err != nil {
+		sp.Error = err.Error()
+		return
 	}
-	if bucket == "" || r.o.siteBucket == nil {
-		sp.Files = firstSync(s.Site)
+	if bucket == "" {
+		sp.Files = newBucketSync(s.Site)
+		return
+	}
+	if r.o.siteBucket == nil {
+		sp.Error = "no S3 client to read the site's bucket with"
 		return
 	}
 	live, err := r.listObjects(ctx, bucket)
@@ -117,11 +121,13 @@ func (r *run) planSite(ctx context.Context, s Stack, sp *StackPlan) {
 // syncSite puts the files that differ from the bucket's, then deletes the
 // objects no file has: a page never loses a file it links to before the
 // new version of that page is in place.
-func (r *run) syncSite(ctx context.Context, s Stack, outputs map[string]string) (*FileChanges, error) {
-	bucket := outputs[SiteBucketOutput]
+func (r *run) syncSite(ctx context.Context, s Stack) (*FileChanges, error) {
+	bucket, err := r.physicalID(ctx, s.Name, SiteBucketID)
 	switch {
+	case err != nil:
+		return nil, err
 	case bucket == "":
-		return nil, fmt.Errorf("the stack has no output %s naming its bucket", SiteBucketOutput)
+		return nil, fmt.Errorf("the stack has no resource %s", SiteBucketID)
 	case r.o.siteBucket == nil:
 		return nil, errors.New("no S3 client to sync the site's files with")
 	}
@@ -165,7 +171,7 @@ func (r *run) syncSite(ctx context.Context, s Stack, outputs map[string]string) 
 		}
 		what.WriteString(strings.Join(del, "\x00"))
 		ref := clientToken(r.name+"-"+digest([]byte(what.String()))[:16], s.Name)
-		if fc.Invalidation, err = r.invalidate(ctx, outputs[SiteDistributionOutput], ref); err != nil {
+		if fc.Invalidation, err = r.invalidate(ctx, s.Name, ref); err != nil {
 			return fc, err
 		}
 	}
@@ -173,12 +179,15 @@ func (r *run) syncSite(ctx context.Context, s Stack, outputs map[string]string) 
 	return fc, nil
 }
 
-// invalidate clears the distribution's cache of every path, as Copilot's
-// copy does after copying.
-func (r *run) invalidate(ctx context.Context, distribution, reference string) (string, error) {
+// invalidate clears the stack's distribution's cache of every path, as
+// Copilot's copy does after copying.
+func (r *run) invalidate(ctx context.Context, stack, reference string) (string, error) {
+	distribution, err := r.physicalID(ctx, stack, SiteDistributionID)
 	switch {
+	case err != nil:
+		return "", err
 	case distribution == "":
-		return "", fmt.Errorf("the stack has no output %s naming its distribution, so its cache cannot be cleared", SiteDistributionOutput)
+		return "", fmt.Errorf("the stack has no resource %s, so its cache cannot be cleared", SiteDistributionID)
 	case r.o.siteCDN == nil:
 		return "", errors.New("no CloudFront client to clear the site's cache with")
 	}
@@ -193,6 +202,23 @@ func (r *run) invalidate(ctx context.Context, distribution, reference string) (s
 		return "", fmt.Errorf("invalidate the cache of distribution %s: %w", distribution, err)
 	}
 	return aws.ToString(out.Invalidation.Id), nil
+}
+
+// physicalID is the physical ID of a stack's resource, "" when the stack
+// or the resource does not exist.
+func (r *run) physicalID(ctx context.Context, stack, logicalID string) (string, error) {
+	out, err := r.api.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{
+		StackName: aws.String(stack), LogicalResourceId: aws.String(logicalID),
+	})
+	switch {
+	case isNotExist(err):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("find %s of stack %s: %w", logicalID, stack, err)
+	case out.StackResourceDetail == nil:
+		return "", nil
+	}
+	return aws.ToString(out.StackResourceDetail.PhysicalResourceId), nil
 }
 
 // listObjects maps every key of bucket to its ETag without quotes.
@@ -231,10 +257,10 @@ func siteDiff(files []SiteFile, live map[string]string) (put []SiteFile, del []s
 	return put, del, unchanged
 }
 
-// firstSync counts every file as put: the bucket's content is unknown.
-func firstSync(site *Site) *FileChanges {
+// newBucketSync counts every file as put: the bucket does not exist yet.
+func newBucketSync(site *Site) *FileChanges {
 	fc := changesOf(site.Files, nil, 0)
-	fc.FirstSync = true
+	fc.NewBucket = true
 	return fc
 }
 

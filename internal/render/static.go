@@ -165,10 +165,6 @@ func staticSiteTemplate(app, env, name, alias, cert string, addons *mergedAddons
 
 	out := kv("CloudFrontDistributionDomainName", kv("Value", getAtt("CloudFrontDistribution.DomainName"),
 		"Export", kv("Name", sub("${AWS::StackName}-CloudFrontDistributionDomainName"))))
-	// deploy puts the files in the bucket these outputs name and clears
-	// the distribution's cache.
-	set(out, "SiteBucketName", kv("Value", ref("Bucket"), "Description", "The bucket autopilot syncs the site's files to."))
-	set(out, "SiteDistributionID", kv("Value", ref("CloudFrontDistribution"), "Description", "The distribution whose cache autopilot clears after the files change."))
 	if alias != "" {
 		set(out, "CloudFrontDistributionAlternativeDomainName", kv("Value", alias,
 			"Export", kv("Name", sub("${AWS::StackName}-CloudFrontDistributionAlternativeDomainName"))))

@@ -68,7 +68,7 @@ func TestStaticSiteMatchesCopilot(t *testing.T) {
 	if got, want := sectionKeys(root, "Parameters"), []string{"AddonsTemplateURL", "AppName", "EnvName", "WorkloadName"}; !slices.Equal(got, want) {
 		t.Errorf("parameters = %q, want %q", got, want)
 	}
-	if got, want := sectionKeys(root, "Outputs"), []string{"CloudFrontDistributionAlternativeDomainName", "CloudFrontDistributionDomainName", "SiteBucketName", "SiteDistributionID"}; !slices.Equal(got, want) {
+	if got, want := sectionKeys(root, "Outputs"), []string{"CloudFrontDistributionAlternativeDomainName", "CloudFrontDistributionDomainName"}; !slices.Equal(got, want) {
 		t.Errorf("outputs = %q, want %q", got, want)
 	}
 	dist := nodeAt(root, "Resources", "CloudFrontDistribution", "Properties", "DistributionConfig")

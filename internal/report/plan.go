@@ -171,8 +171,8 @@ func siteFilesLine(f *deploy.FileChanges) string {
 		return fmt.Sprintf("Site files: no changes (%s).", plural(f.Unchanged, "file", "files"))
 	}
 	s := fmt.Sprintf("Site files: %s to put (%s)", plural(f.Put, "file", "files"), byteSize(f.PutBytes))
-	if f.FirstSync {
-		return s + "; the bucket is first synced on deploy, which deletes what it holds beyond these."
+	if f.NewBucket {
+		return s + ", into a new bucket."
 	}
 	return s + fmt.Sprintf(", %d to delete, %d unchanged.", f.Delete, f.Unchanged)
 }

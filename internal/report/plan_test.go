@@ -419,7 +419,7 @@ func TestPlanShowsSiteFiles(t *testing.T) {
 			Files: &deploy.FileChanges{Put: 2, PutBytes: 3 << 20, Delete: 1, Unchanged: 40}},
 		{StackName: "brochure-test-blog", Env: "test", Kind: "Static Site", Workload: "blog", ChangeSetType: "CREATE",
 			Changes: []deploy.ResourceChange{{Action: deploy.ActionAdd, LogicalID: "Bucket", ResourceType: "AWS::S3::Bucket"}},
-			Files:   &deploy.FileChanges{Put: 1, PutBytes: 900, FirstSync: true}},
+			Files:   &deploy.FileChanges{Put: 1, PutBytes: 900, NewBucket: true}},
 	}}
 	var text bytes.Buffer
 	if err := PlanText(&text, p); err != nil {
@@ -428,7 +428,7 @@ func TestPlanShowsSiteFiles(t *testing.T) {
 	body := PlanComments(p, testRun)[0].Body
 	for _, want := range []string{
 		"Site files: 2 files to put (3.0 MiB), 1 to delete, 40 unchanged.",
-		"Site files: 1 file to put (900 B); the bucket is first synced on deploy, which deletes what it holds beyond these.",
+		"Site files: 1 file to put (900 B), into a new bucket.",
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("plan text lacks %q:\n%s", want, text.String())

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
 )
@@ -80,8 +83,8 @@ func TestStaticSitePlanAndDeploy(t *testing.T) {
 		t.Fatalf("plan: %v", err)
 	}
 	files := siteResult(t, planned.Plan.Stacks)
-	if files == nil || files.Put != 6 || !files.FirstSync || files.Delete != 0 || files.PutBytes == 0 {
-		t.Fatalf("plan files = %+v, want 6 files to put on the first sync", files)
+	if files == nil || files.Put != 6 || !files.NewBucket || files.Delete != 0 || files.PutBytes == 0 {
+		t.Fatalf("plan files = %+v, want 6 files to put into a new bucket", files)
 	}
 	if n := f.s3.Keys(siteBucket); n != 0 {
 		t.Fatalf("plan put %d objects in the site's bucket", n)
@@ -130,7 +133,7 @@ func TestStaticSitePlanAndDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := siteResult(t, planned.Plan.Stacks); got == nil || got.Put != 1 || got.PutBytes != int64(len("<h1>New</h1>\n")) || got.Delete != 1 || got.Unchanged != 4 || got.FirstSync {
+	if got := siteResult(t, planned.Plan.Stacks); got == nil || got.Put != 1 || got.PutBytes != int64(len("<h1>New</h1>\n")) || got.Delete != 1 || got.Unchanged != 4 || got.NewBucket {
 		t.Errorf("second plan files = %+v, want index.html put, robots.txt deleted, 4 unchanged", got)
 	}
 	if !planned.Plan.HasChanges() {
@@ -246,8 +249,9 @@ const copilotFileCopy = `  TriggerStateMachineFunction:
 // The first autopilot deploy over a Static Site Copilot made removes
 // nothing: the copy machinery is carried over retained (its custom
 // resource's handler never runs), the bucket and distribution are kept,
-// and the files, whose bucket the stack did not name before, are synced
-// once the deploy adds the output.
+// and the plan already counts what the sync will do to the bucket Copilot
+// filled: here a file Copilot's copy left that no file of the workspace
+// has any more (Copilot never deletes).
 func TestFirstDeployOverCopilotStaticSiteRemovesNothing(t *testing.T) {
 	f := newFakeAWS(t, siteBucket)
 	ctx := context.Background()
@@ -255,13 +259,7 @@ func TestFirstDeployOverCopilotStaticSiteRemovesNothing(t *testing.T) {
 		t.Fatalf("setting up: %v", err)
 	}
 	tpl := f.cfn.StackTemplate(siteStack)
-	outputStart := strings.Index(tpl, "  SiteBucketName:\n")
-	outputEnd := strings.Index(tpl[outputStart+1:], "\n  CloudFront")
-	if outputStart < 0 || outputEnd < 0 {
-		t.Fatalf("cannot find the SiteBucketName output in:\n%s", tpl)
-	}
-	copilotMade := tpl[:outputStart] + tpl[outputStart+1+outputEnd+1:]
-	copilotMade = strings.Replace(copilotMade, "\nResources:\n", "\nResources:\n"+copilotFileCopy, 1)
+	copilotMade := strings.Replace(tpl, "\nResources:\n", "\nResources:\n"+copilotFileCopy, 1)
 	copilotMade = strings.Replace(copilotMade, "\nParameters:\n", "\nParameters:\n  ArtifactKeyARN:\n    Type: String\n", 1)
 	if err := f.cfn.SeedStack(fakecfn.Seed{Name: siteStack, Template: copilotMade,
 		Parameters: map[string]string{"AppName": "brochure", "EnvName": "test", "WorkloadName": "www", "AddonsTemplateURL": "",
@@ -269,13 +267,19 @@ func TestFirstDeployOverCopilotStaticSiteRemovesNothing(t *testing.T) {
 		Tags: map[string]string{"copilot-application": "brochure", "copilot-environment": "test", "copilot-service": "www"}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(siteBucket), Key: aws.String("old/launch.html"), Body: strings.NewReader("old")}); err != nil {
+		t.Fatal(err)
+	}
 	deployed, err := Deploy(ctx, f.siteOptions(staticSiteWorkspace))
 	if err != nil {
 		t.Fatalf("first autopilot deploy: %v", err)
 	}
 	removesNothing(t, deployed.Result.Plan)
-	if got := siteResult(t, deployed.Result.Plan.Stacks); got == nil || !got.FirstSync {
-		t.Errorf("plan files = %+v, want a first sync (the Copilot-made stack names no bucket)", got)
+	if got := siteResult(t, deployed.Result.Plan.Stacks); got == nil || got.NewBucket || got.Put != 0 || got.Delete != 1 || got.Unchanged != 6 {
+		t.Errorf("plan files = %+v, want the old page to delete and 6 files unchanged", got)
+	}
+	if _, ok := f.s3.Object(siteBucket, "old/launch.html"); ok {
+		t.Error("the page no file has any more was not deleted")
 	}
 	got := f.cfn.StackTemplate(siteStack)
 	for _, id := range []string{"TriggerStateMachineAction", "TriggerStateMachineFunction", "CopyAssetsStateMachine", "CopyAssetsStateMachineRole", "TriggerStateMachineFunctionRole"} {
