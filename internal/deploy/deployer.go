@@ -151,6 +151,7 @@ func (r *run) executeStack(ctx context.Context, s Stack, sp StackPlan) StackResu
 		sr.NoChanges = true
 		if st, err := r.describeStack(ctx, s.Name); err == nil && st != nil {
 			sr.Status = string(st.StackStatus)
+			sr.Outputs = outputValues(st)
 		}
 		return sr
 	}
@@ -189,12 +190,19 @@ func (r *run) executeStack(ctx context.Context, s Stack, sp StackPlan) StackResu
 		return sr
 	}
 	if st, err := r.describeStack(ctx, s.Name); err == nil && st != nil {
-		sr.Outputs = map[string]string{}
-		for _, out := range st.Outputs {
-			sr.Outputs[aws.ToString(out.OutputKey)] = aws.ToString(out.OutputValue)
-		}
+		sr.Outputs = outputValues(st)
 	}
 	return sr
+}
+
+// outputValues are a stack's outputs by key; a stack unchanged by this deploy
+// has them too, so a workflow can always read them.
+func outputValues(st *types.Stack) map[string]string {
+	out := map[string]string{}
+	for _, o := range st.Outputs {
+		out[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	return out
 }
 
 func clientToken(changeSet, stack string) string {

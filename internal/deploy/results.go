@@ -49,7 +49,8 @@ type StackResult struct {
 	Error string `json:"error,omitempty"`
 	// RootCause is the first resource that failed, when one did.
 	RootCause *StackEvent `json:"rootCause,omitempty"`
-	// Outputs are the stack's outputs after a successful deploy.
+	// Outputs are the stack's outputs after a successful deploy, or of a
+	// stack the deploy left unchanged.
 	Outputs map[string]string `json:"outputs,omitempty"`
 }
 

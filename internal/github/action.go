@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v93/github"
+
+	"github.com/autopilot-dev/autopilot/internal/run"
 )
 
 // Inputs are the action's inputs (action.yml), read from INPUT_* variables.
@@ -31,6 +33,16 @@ type Inputs struct {
 	BaseImages map[string]string
 	// ArtifactsBucket receives addon templates and large templates.
 	ArtifactsBucket string
+	// CacheDir keeps built layers between runs; CacheRepo shares RUN
+	// layers between machines (REGISTRY/NAME).
+	CacheDir, CacheRepo string
+	// Secrets are build secrets, one id=NAME,src=FILE or id=NAME,env=VAR each.
+	Secrets []string
+	// Tags are extra image tags; Platform is the images' os/arch.
+	Tags     []string
+	Platform string
+	// AddLabels keeps the pull request's autopilot:* labels in step with its plan.
+	AddLabels bool
 }
 
 // Commands the action runs; auto picks from the event.
@@ -50,6 +62,10 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		SARIFFile:       r.Input("sarif-file"),
 		Repository:      r.Input("repository"),
 		ArtifactsBucket: r.Input("artifacts-bucket"),
+		CacheDir:        r.Input("cache-dir"),
+		CacheRepo:       r.Input("cache-repo"),
+		Tags:            splitList(r.Input("tags")),
+		Platform:        r.Input("platform"),
 	}
 	if in.Command == "" {
 		in.Command = "auto"
@@ -71,6 +87,7 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		{"fail-on-destructive", &in.FailOnDestructive},
 		{"require-reviewed-plan", &in.RequireReviewedPlan},
 		{"strict", &in.Strict},
+		{"add-labels", &in.AddLabels},
 	} {
 		v, err := r.BoolInput(b.name, false)
 		errs = append(errs, err)
@@ -86,6 +103,17 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 			in.BaseImages = map[string]string{}
 		}
 		in.BaseImages[ref] = src
+	}
+	// A secret's fields are comma-separated, so secrets are one per line.
+	for i, line := range strings.Split(r.Input("secrets"), "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		if _, err := run.ParseSecret(line); err != nil {
+			errs = append(errs, fmt.Errorf("input secrets, line %d: %w", i+1, err))
+			continue
+		}
+		in.Secrets = append(in.Secrets, line)
 	}
 	return in, errors.Join(errs...)
 }

@@ -115,14 +115,19 @@ func TestReadInputs(t *testing.T) {
 			"INPUT_ROLE-SESSION-NAME": "gh-42", "INPUT_GITHUB-TOKEN": "ghs_x", "INPUT_FAIL-ON-DESTRUCTIVE": "true",
 			"INPUT_REQUIRE-REVIEWED-PLAN": "True", "INPUT_SARIF-FILE": "lint.sarif", "INPUT_STRICT": "FALSE",
 			"INPUT_REPOSITORY": "localhost:5000/shop", "INPUT_BASE-IMAGES": "busybox=oci:/images/busybox\nalpine:3=tar:/images/alpine.tar",
-			"INPUT_ARTIFACTS-BUCKET": "shop-artifacts",
+			"INPUT_ARTIFACTS-BUCKET": "shop-artifacts", "INPUT_CACHE-DIR": "/cache", "INPUT_CACHE-REPO": "localhost:5000/cache",
+			"INPUT_SECRETS": "id=npm,env=NPM_TOKEN\n\n  id=pip,src=/run/pip.conf\n", "INPUT_TAGS": "v1.2.3, stable",
+			"INPUT_PLATFORM": "linux/arm64", "INPUT_ADD-LABELS": "true",
 		}, Inputs{
 			Command: "deploy", Path: "infra", Environments: []string{"test", "prod"}, Services: []string{"api", "web"},
 			Region: "eu-west-1", RoleToAssume: testRole, RoleSessionName: "gh-42", GitHubToken: "ghs_x",
 			FailOnDestructive: true, RequireReviewedPlan: true, SARIFFile: "lint.sarif", Repository: "localhost:5000/shop",
 			BaseImages:      map[string]string{"busybox": "oci:/images/busybox", "alpine:3": "tar:/images/alpine.tar"},
-			ArtifactsBucket: "shop-artifacts",
+			ArtifactsBucket: "shop-artifacts", CacheDir: "/cache", CacheRepo: "localhost:5000/cache",
+			Secrets: []string{"id=npm,env=NPM_TOKEN", "id=pip,src=/run/pip.conf"}, Tags: []string{"v1.2.3", "stable"},
+			Platform: "linux/arm64", AddLabels: true,
 		}, ""},
+		{"bad secret", map[string]string{"INPUT_SECRETS": "id=npm,env=NPM_TOKEN\nnpm=secret-value"}, Inputs{}, "input secrets, line 2"},
 		{"unknown command", map[string]string{"INPUT_COMMAND": "destroy"}, Inputs{}, "use one of auto, lint"},
 		{"bad boolean", map[string]string{"INPUT_STRICT": "yes"}, Inputs{}, "input strict"},
 		{"bad base image", map[string]string{"INPUT_BASE-IMAGES": "busybox=/images"}, Inputs{}, "REF=oci:DIR"},
@@ -134,6 +139,9 @@ func TestReadInputs(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "secret-value") {
+					t.Errorf("the error repeats a mistaken secret's value: %v", err)
 				}
 				return
 			}

@@ -17,6 +17,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
+	"github.com/autopilot-dev/autopilot/internal/diag"
 	"github.com/autopilot-dev/autopilot/internal/report"
 	"github.com/autopilot-dev/autopilot/internal/run"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
@@ -55,6 +56,8 @@ type actionRun struct {
 
 	outputs map[string]string
 	built   []run.Built
+	// findings are lint's, masked, for the plan comment.
+	findings diag.List
 	// merged is the pull request a push to the default branch came from,
 	// when it could be found.
 	merged *MergedPull
@@ -67,6 +70,7 @@ func newActionRun(getenv func(string) string) (*actionRun, error) {
 		outputs: map[string]string{
 			"has-changes": "false", "destructive-changes": "false", "service-urls": "{}",
 			"images": "[]", "change-sets": "[]", "fingerprint": "",
+			"stack-outputs": "{}", "aws-account-id": "",
 		},
 	}
 	mw := a.masker.Writer(os.Stderr)
@@ -83,7 +87,25 @@ func newActionRun(getenv func(string) string) (*actionRun, error) {
 	for _, s := range []string{a.in.GitHubToken, getenv("GITHUB_TOKEN"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")} {
 		a.secret(s)
 	}
+	a.maskBuildSecrets()
 	return a, nil
+}
+
+// maskBuildSecrets masks the values of the build secrets: a workflow may
+// pass them from a plain variable or a file the runner does not mask.
+func (a *actionRun) maskBuildSecrets() {
+	for _, spec := range a.in.Secrets {
+		s, err := run.ParseSecret(spec)
+		switch {
+		case err != nil:
+		case s.Env != "":
+			a.secret(a.getenv(s.Env))
+		case s.File != "":
+			if b, err := os.ReadFile(s.File); err == nil {
+				a.secret(strings.TrimRight(string(b), "\r\n"))
+			}
+		}
+	}
 }
 
 // secret masks a credential in the runner's log and in everything autopilot
@@ -244,6 +266,7 @@ func (a *actionRun) credentials(ctx context.Context) (bool, error) {
 		}
 		a.aws = opts
 		a.logf("assumed %s", a.in.RoleToAssume)
+		a.identify(ctx)
 		return true, nil
 	}
 	opts, ok, err := StandardCredentials(ctx, a.in.Region, a.secret)
@@ -253,10 +276,23 @@ func (a *actionRun) credentials(ctx context.Context) (bool, error) {
 	a.aws = opts
 	if ok {
 		a.logf("using AWS credentials from the environment")
+		a.identify(ctx)
 	} else {
 		a.logf("no AWS credentials found")
 	}
 	return ok, nil
+}
+
+// identify sets the aws-account-id output. The plan and deploy stages ask
+// the account again and fail there if they must; a build does not need it.
+func (a *actionRun) identify(ctx context.Context) {
+	clients, err := deploy.NewClients(ctx, a.aws...)
+	if err == nil {
+		a.outputs["aws-account-id"], err = clients.Account(ctx)
+	}
+	if err != nil {
+		a.logf("could not identify the AWS account: %v", err)
+	}
 }
 
 func (a *actionRun) selection() run.Selection {
@@ -277,16 +313,20 @@ func (a *actionRun) lint(ctx context.Context) error {
 	if root := a.getenv("GITHUB_WORKSPACE"); root != "" {
 		opts = append(opts, report.WithRoot(root))
 	}
-	if err := report.Lint(os.Stdout, res.Findings, report.FormatGitHub, opts...); err != nil {
+	// Findings may quote what a secret became; the reports escape what
+	// they print, so the data is masked before any of them sees it.
+	findings := masked(&a.masker, res.Findings)
+	a.findings = findings
+	if err := report.Lint(os.Stdout, findings, report.FormatGitHub, opts...); err != nil {
 		return fmt.Errorf("write lint annotations: %w", err)
 	}
 	if a.in.SARIFFile != "" {
-		if err := writeSARIF(a.in.SARIFFile, res, opts); err != nil {
+		if err := writeSARIF(a.in.SARIFFile, findings, opts); err != nil {
 			return err
 		}
 		a.logf("SARIF written to %s", a.in.SARIFFile)
 	}
-	if md, err := report.LintMarkdown(res.Findings, report.SummaryLimit/4, opts...); err == nil {
+	if md, err := report.LintMarkdown(findings, report.SummaryLimit/4, opts...); err == nil {
 		a.summary(md)
 	}
 	if res.Failed(a.in.Strict) {
@@ -296,12 +336,12 @@ func (a *actionRun) lint(ctx context.Context) error {
 	return nil
 }
 
-func writeSARIF(path string, res *run.LintResult, opts []report.Option) error {
+func writeSARIF(path string, findings diag.List, opts []report.Option) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("%w: sarif-file: %v", run.ErrCannotRun, err)
 	}
-	werr := report.Lint(f, res.Findings, report.FormatSARIF, opts...)
+	werr := report.Lint(f, findings, report.FormatSARIF, opts...)
 	if err := errors.Join(werr, f.Close()); err != nil {
 		return fmt.Errorf("write SARIF to %s: %w", path, err)
 	}
@@ -357,6 +397,11 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		Selection:  a.selection(),
 		Repository: a.in.Repository,
 		BaseImages: a.in.BaseImages,
+		CacheDir:   a.in.CacheDir,
+		CacheRepo:  a.in.CacheRepo,
+		Secrets:    a.in.Secrets,
+		Tags:       a.in.Tags,
+		Platform:   a.in.Platform,
 		Revision:   a.buildRevision(ctx, d),
 		Source:     sourceURL(a.env),
 		AWS:        a.aws,
@@ -373,7 +418,7 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		a.logf("built %s: %s", b.Workload, b.URI)
 		images = append(images, b.Image)
 	}
-	a.outputs["images"] = jsonString(images)
+	a.outputs["images"] = a.json(images)
 	return nil
 }
 
@@ -428,7 +473,7 @@ func (a *actionRun) planOutputs(p *deploy.Plan) {
 		sets = append(sets, changeSet{Stack: s.StackName, Name: s.ChangeSetName, ID: s.ChangeSetID,
 			Type: s.ChangeSetType, Status: s.Status, NoChanges: s.NoChanges, Error: s.Error})
 	}
-	a.outputs["change-sets"] = jsonString(sets)
+	a.outputs["change-sets"] = a.json(sets)
 }
 
 func (a *actionRun) plan(ctx context.Context, d Decision) error {
@@ -436,14 +481,18 @@ func (a *actionRun) plan(ctx context.Context, d Decision) error {
 	if planned == nil || planned.Plan == nil {
 		return err
 	}
-	a.planOutputs(planned.Plan)
+	plan := masked(&a.masker, planned.Plan)
+	a.planOutputs(plan)
 	var text strings.Builder
-	_ = report.PlanText(&text, planned.Plan)
+	_ = report.PlanText(&text, plan)
 	a.untrusted(text.String())
 	ri := a.runInfo(a.revision(d))
-	a.summary(report.PlanSummary(planned.Plan, ri))
+	a.summary(report.PlanSummary(plan, ri))
 	if d.PullRequest > 0 {
-		a.comment(ctx, d.PullRequest, planned.Plan, ri)
+		a.comment(ctx, d.PullRequest, plan, ri)
+		if a.in.AddLabels {
+			a.label(ctx, d.PullRequest, plan)
+		}
 	}
 	if errors.Is(err, run.ErrDestructive) {
 		a.logf("the plan has destructive changes and fail-on-destructive is set")
@@ -470,7 +519,38 @@ func (a *actionRun) comment(ctx context.Context, pr int, plan *deploy.Plan, ri r
 	}
 	postPlanComments(ctx, client, pr, plan, ri, a.masker.Mask,
 		func(url string) { a.logf("plan comment: %s", url) },
-		func(err error) { a.notice("No plan comment was posted: " + err.Error()) })
+		func(err error) { a.notice("No plan comment was posted: " + err.Error()) },
+		report.WithFindings(a.findings, a.getenv("GITHUB_WORKSPACE")), report.WithOnMerge(a.onMerge()))
+}
+
+// onMerge says what the deploy of a merge does, read from this run's
+// inputs: the usual workflow runs the same step on the pull request and on
+// the push.
+func (a *actionRun) onMerge() report.OnMerge {
+	m := report.OnMerge{Envs: a.in.Environments, RefuseDestructive: a.in.FailOnDestructive, RequireReviewed: a.in.RequireReviewedPlan}
+	if pr := a.ev.PullRequest; pr != nil {
+		m.Branch = pr.BaseRef
+	}
+	return m
+}
+
+// label keeps the autopilot:* labels in step with the plan; a refusal
+// never fails the run.
+func (a *actionRun) label(ctx context.Context, pr int, plan *deploy.Plan) {
+	planned := true
+	for _, s := range plan.Stacks {
+		planned = planned && s.Error == ""
+	}
+	client, err := a.client()
+	if err == nil {
+		err = client.SyncLabels(ctx, pr, map[Label]bool{
+			LabelDestructive: len(plan.Destructive()) > 0,
+			LabelNoChanges:   planned && !plan.HasChanges(),
+		})
+	}
+	if err != nil {
+		a.notice("The pull request's labels were not updated: " + err.Error())
+	}
 }
 
 func (a *actionRun) client() (*Client, error) {
@@ -505,9 +585,11 @@ func (a *actionRun) deploy(ctx context.Context) error {
 		}
 		return err
 	}
-	a.planOutputs(deployed.Result.Plan)
-	d := report.FromResult(deployed.Result, nil)
-	a.outputs["service-urls"] = jsonString(d.ServiceURLs())
+	result := masked(&a.masker, deployed.Result)
+	a.planOutputs(result.Plan)
+	d := report.FromResult(result, nil)
+	a.outputs["service-urls"] = a.json(d.ServiceURLs())
+	a.outputs["stack-outputs"] = a.json(stackOutputs(result))
 	var text strings.Builder
 	_ = report.DeployText(&text, d)
 	a.untrusted(text.String())
@@ -522,6 +604,18 @@ func (a *actionRun) deploy(ctx context.Context) error {
 		return run.ErrFailed
 	}
 	return nil
+}
+
+// stackOutputs maps each stack that has outputs to them, as a workflow
+// reads them: fromJSON(steps.<id>.outputs.stack-outputs)[stack][key].
+func stackOutputs(r *deploy.Result) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, s := range r.Stacks {
+		if len(s.Outputs) > 0 {
+			out[s.StackName] = s.Outputs
+		}
+	}
+	return out
 }
 
 // reviewedFingerprint finds the plan reviewed on the pull request that
@@ -660,8 +754,10 @@ func shortSHA(sha string) string {
 	return sha
 }
 
-func jsonString(v any) string {
-	b, err := json.Marshal(v)
+// json encodes an output value, masked before encoding: JSON escapes
+// characters a secret may hold.
+func (a *actionRun) json(v any) string {
+	b, err := json.Marshal(masked(&a.masker, v))
 	if err != nil {
 		return "null"
 	}

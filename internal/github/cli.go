@@ -97,8 +97,8 @@ func (c *CLI) PublishDeploy(d report.Deployment) {
 // postPlanComments upserts the plan's sticky comments (one per target),
 // masking each body, and reports each comment's URL or failure.
 func postPlanComments(ctx context.Context, client *Client, pr int, plan *deploy.Plan, ri report.RunInfo,
-	mask func(string) string, posted func(url string), failed func(error)) {
-	for _, c := range report.PlanComments(plan, ri) {
+	mask func(string) string, posted func(url string), failed func(error), opts ...report.CommentOption) {
+	for _, c := range report.PlanComments(plan, ri, opts...) {
 		url, err := client.UpsertComment(ctx, pr, c.Marker, mask(c.Body))
 		if err != nil {
 			failed(err)

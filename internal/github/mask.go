@@ -2,8 +2,11 @@ package github
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -17,21 +20,36 @@ type Masker struct {
 }
 
 // Add registers a secret; each line of a multi-line secret counts on its own
-// too, as log lines are masked one at a time.
+// too, as log lines are masked one at a time, and so do its escaped forms.
 func (m *Masker) Add(secret string) {
-	parts := []string{secret}
-	if strings.ContainsAny(secret, "\r\n") {
-		parts = append(parts, strings.FieldsFunc(secret, func(r rune) bool { return r == '\n' || r == '\r' })...)
-	}
+	forms := maskForms(secret)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, p := range parts {
-		if strings.TrimSpace(p) == "" || slices.Contains(m.secrets, p) {
-			continue
+	for _, f := range forms {
+		if !slices.Contains(m.secrets, f) {
+			m.secrets = append(m.secrets, f)
 		}
-		m.secrets = append(m.secrets, p)
 	}
 	slices.SortFunc(m.secrets, func(a, b string) int { return len(b) - len(a) })
+}
+
+// maskForms lists what a secret looks like in what autopilot writes: as
+// is, each of its lines, and escaped inside a JSON string (outputs, JSON
+// reports) or a quoted Go string (log values).
+func maskForms(secret string) []string {
+	forms := []string{secret}
+	if strings.ContainsAny(secret, "\r\n") {
+		forms = append(forms, strings.FieldsFunc(secret, func(r rune) bool { return r == '\n' || r == '\r' })...)
+	}
+	quoted, _ := json.Marshal(secret)
+	forms = append(forms, strings.Trim(string(quoted), `"`), strings.Trim(strconv.Quote(secret), `"`))
+	var out []string
+	for _, f := range forms {
+		if strings.TrimSpace(f) != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Mask replaces every registered secret in s with "***".
@@ -85,4 +103,57 @@ func (mw *MaskWriter) Close() error {
 	mw.buf = mw.buf[:0]
 	_, err := io.WriteString(mw.w, out)
 	return err
+}
+
+// masked returns a copy of v (a report's data: findings, a plan, a deploy
+// result) with every registered secret masked in every string it holds.
+// Reports escape what they print (Markdown, JSON, SARIF), and an escaped
+// secret no longer matches the secret: masking the data before rendering
+// is what keeps it out.
+func masked[T any](m *Masker, v T) T {
+	return maskValue(m, reflect.ValueOf(&v).Elem()).Interface().(T)
+}
+
+func maskValue(m *Masker, v reflect.Value) reflect.Value {
+	out := reflect.New(v.Type()).Elem()
+	switch v.Kind() {
+	case reflect.String:
+		out.SetString(m.Mask(v.String()))
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		if v.Kind() == reflect.Interface {
+			out.Set(maskValue(m, v.Elem()))
+			break
+		}
+		out.Set(reflect.New(v.Type().Elem()))
+		out.Elem().Set(maskValue(m, v.Elem()))
+	case reflect.Struct:
+		out.Set(v) // unexported fields stay as they are
+		for i := range v.NumField() {
+			if out.Field(i).CanSet() {
+				out.Field(i).Set(maskValue(m, v.Field(i)))
+			}
+		}
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		out.Set(reflect.MakeSlice(v.Type(), v.Len(), v.Len()))
+		for i := range v.Len() {
+			out.Index(i).Set(maskValue(m, v.Index(i)))
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		out.Set(reflect.MakeMapWithSize(v.Type(), v.Len()))
+		for iter := v.MapRange(); iter.Next(); {
+			out.SetMapIndex(maskValue(m, iter.Key()), maskValue(m, iter.Value()))
+		}
+	default:
+		return v
+	}
+	return out
 }

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/report"
 )
 
 func TestMasker(t *testing.T) {
@@ -51,5 +55,53 @@ func TestRuntimeMaskCoversCommentBodies(t *testing.T) {
 	}
 	if got := r.Mask("body with ghs_token123"); got != "body with ***" {
 		t.Errorf("Mask = %q", got)
+	}
+}
+
+// TestSummaryMasksBeforeEscaping is the attack of issue 10, item 8: a
+// secret with Markdown-special characters, escaped by the report, no
+// longer matches the secret, so masking the rendered text misses it.
+// Masking the data before rendering does not.
+func TestSummaryMasksBeforeEscaping(t *testing.T) {
+	const secret = `p*ss_w|rd<1>&[x]`
+	var m Masker
+	m.Add(secret)
+	plan := &deploy.Plan{App: "shop", Stacks: []deploy.StackPlan{
+		{StackName: "shop-test", Env: "test", Error: "template refers to " + secret},
+		{StackName: "shop-test-api", Env: "test", Workload: "api", ChangeSetName: "cs", Changes: []deploy.ResourceChange{{
+			Action: deploy.ActionModify, LogicalID: "Service", ResourceType: "AWS::AppRunner::Service",
+			Details: []deploy.PropertyChange{{Path: "Properties.Token", Before: "old", After: secret}},
+		}}},
+	}}
+	findings := diag.List{{File: "copilot/api/manifest.yml", Line: 3, Severity: diag.Warning, Rule: "x", Message: "value " + secret + " is odd"}}
+	escaped := "p\\*ss\\_w\\|rd&lt;1&gt;"
+	if after := m.Mask(report.PlanSummary(plan, report.RunInfo{})); !strings.Contains(after, escaped) {
+		t.Fatalf("the attack does not reproduce: masking the rendered summary no longer leaks %q", escaped)
+	}
+	lint, err := report.LintMarkdown(masked(&m, findings), report.SummaryLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{"plan summary": report.PlanSummary(masked(&m, plan), report.RunInfo{}), "lint summary": lint}
+	for _, c := range report.PlanComments(masked(&m, plan), report.RunInfo{}) {
+		texts["comment "+c.Env] = c.Body
+	}
+	var sarif bytes.Buffer
+	if err := report.Lint(&sarif, masked(&m, findings), report.FormatSARIF); err != nil {
+		t.Fatal(err)
+	}
+	texts["SARIF"] = sarif.String()
+	for what, text := range texts {
+		for _, leak := range []string{secret, escaped, "p*ss_w", `p\*ss`, "rd\\u003c1"} {
+			if strings.Contains(text, leak) {
+				t.Errorf("the %s holds the secret as %q:\n%s", what, leak, text)
+			}
+		}
+		if !strings.Contains(text, "***") && !strings.Contains(text, `\*\*\*`) {
+			t.Errorf("the %s does not show the mask:\n%s", what, text)
+		}
+	}
+	if plan.Stacks[0].Error != "template refers to "+secret {
+		t.Error("masked changed the plan it was given")
 	}
 }

@@ -179,22 +179,13 @@ func (r *Runtime) AppendSummary(markdown string) error {
 
 // AddMask asks the runner to hide secret in every later log line, and adds
 // it to Mask. A multi-line secret is masked line by line too, because the
-// runner matches masks within single lines.
+// runner matches masks within single lines, and so are its escaped forms.
 func (r *Runtime) AddMask(secret string) error {
 	r.masker.Add(secret)
-	values := []string{secret}
-	if strings.ContainsAny(secret, "\r\n") {
-		for _, l := range strings.FieldsFunc(secret, func(c rune) bool { return c == '\n' || c == '\r' }) {
-			if strings.TrimSpace(l) != "" {
-				values = append(values, l)
-			}
-		}
-	}
 	var b strings.Builder
-	for _, v := range values {
-		if v == "" {
-			continue // an empty mask would hide nothing and confuse the runner
-		}
+	// maskForms leaves out empty and blank values: an empty mask would
+	// hide nothing and confuse the runner.
+	for _, v := range maskForms(secret) {
 		b.WriteString("::add-mask::" + report.EscapeData(v) + "\n")
 	}
 	return r.write(b.String())

@@ -152,15 +152,21 @@ func TestAppendSummaryCapped(t *testing.T) {
 
 func TestAddMask(t *testing.T) {
 	r, out := newTestRuntime(t, nil)
-	for _, s := range []string{"AKIAEXAMPLE", "", "50%:off", "-----BEGIN KEY-----\nabc\n-----END KEY-----"} {
+	for _, s := range []string{"AKIAEXAMPLE", "", "50%:off", "-----BEGIN KEY-----\nabc\n-----END KEY-----", `pa"ss<1>`} {
 		if err := r.AddMask(s); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// Escaped forms are masked too: JSON outputs and quoted log values
+	// carry a secret that way.
 	want := "::add-mask::AKIAEXAMPLE\n" +
 		"::add-mask::50%25:off\n" +
 		"::add-mask::-----BEGIN KEY-----%0Aabc%0A-----END KEY-----\n" +
-		"::add-mask::-----BEGIN KEY-----\n::add-mask::abc\n::add-mask::-----END KEY-----\n"
+		"::add-mask::-----BEGIN KEY-----\n::add-mask::abc\n::add-mask::-----END KEY-----\n" +
+		"::add-mask::-----BEGIN KEY-----\\nabc\\n-----END KEY-----\n" +
+		"::add-mask::pa\"ss<1>\n" +
+		"::add-mask::pa\\\"ss\\u003c1\\u003e\n" +
+		"::add-mask::pa\\\"ss<1>\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("mask commands (-want +got):\n%s", diff)
 	}

@@ -83,13 +83,15 @@ func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string,
 	}
 	var perEnv []diag.List
 	for _, env := range envs {
-		doc, ds := m.Resolve(env, workspace.Vars{App: ws.App, Lookup: opts.Lookup, Strict: opts.Strict})
+		seen := envValues{}
+		doc, ds := m.Resolve(env, workspace.Vars{App: ws.App, Lookup: seen.recording(opts.Lookup), Strict: opts.Strict})
 		found, err := validate(string(m.Kind), doc, m.Path, env)
 		if err != nil {
 			return nil, err
 		}
 		ds = append(ds, found...)
 		ds = append(ds, runRules(&context{ws: ws, m: m, doc: doc, env: env})...)
+		seen.redact(ds)
 		for i := range ds {
 			ds[i].Env = env
 		}

@@ -7,30 +7,37 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 )
 
+// foldRows is the most additions a stack shows unfolded.
+const foldRows = 10
+
 // maxValue bounds one property value in a diff, so one huge policy document
 // cannot crowd every other change out of a comment.
 const maxValue = 4000
 
 // PlanComments renders one sticky-comment body per (application,
 // environment, account, region) of the plan, in the order environments
-// appear in it.
+// appear in it; opts add the lint findings and what a merge does.
 //
 // A body that would pass CommentLimit is trimmed: it keeps the headline and
 // every destructive row, drops the other rows and the property diffs, and
 // says that the full preview is in the job summary.
-func PlanComments(p *deploy.Plan, run RunInfo) []Comment {
+func PlanComments(p *deploy.Plan, run RunInfo, opts ...CommentOption) []Comment {
+	o := &commentOptions{}
+	for _, opt := range opts {
+		opt(o)
+	}
 	var out []Comment
 	for _, e := range splitByEnv(p) {
 		c := Comment{Target: e.Target, Marker: e.Marker()}
-		c.Full = renderEnv(p, e, run, full)
+		c.Full = renderEnv(p, e, run, full, o)
 		header := c.Marker + "\n" + FingerprintLine(p.Fingerprint) + "\n"
 		c.Body = header + c.Full
 		if len(c.Body) > CommentLimit {
 			c.Trimmed = true
-			c.Body = header + renderEnv(p, e, run, withoutDiffs)
+			c.Body = header + renderEnv(p, e, run, withoutDiffs, o)
 		}
 		if len(c.Body) > CommentLimit {
-			c.Body = header + renderEnv(p, e, run, destructiveOnly)
+			c.Body = header + renderEnv(p, e, run, destructiveOnly, o)
 		}
 		// The header comes first, so even this last-resort cut keeps it.
 		c.Body = Truncate(c.Body, CommentLimit, trimmedNote(run))
@@ -51,7 +58,7 @@ func PlanSummary(p *deploy.Plan, run RunInfo) string {
 		if i > 0 {
 			b.WriteString("\n---\n\n")
 		}
-		b.WriteString(renderEnv(p, e, run, full))
+		b.WriteString(renderEnv(p, e, run, full, nil))
 	}
 	return Truncate(b.String(), SummaryLimit, "> [!NOTE]\n> This preview was cut to fit the 1 MiB job summary; run `autopilot plan` locally for all of it.")
 }
@@ -69,8 +76,9 @@ const (
 	destructiveOnly        // the headline and the destructive rows
 )
 
-// renderEnv renders one environment's preview at the given detail.
-func renderEnv(p *deploy.Plan, e envPlan, run RunInfo, level detail) string {
+// renderEnv renders one environment's preview at the given detail; o adds
+// a comment's sections (nil for none).
+func renderEnv(p *deploy.Plan, e envPlan, run RunInfo, level detail, o *commentOptions) string {
 	var b strings.Builder
 	c := e.counts()
 	title := "### autopilot plan: " + code(p.App)
@@ -90,6 +98,7 @@ func renderEnv(p *deploy.Plan, e envPlan, run RunInfo, level detail) string {
 	if c.Destructive > 0 {
 		b.WriteString("> [!CAUTION]\n> This plan removes or replaces stateful resources (rows marked :warning:). Their data is lost unless it is backed up or retained.\n\n")
 	}
+	b.WriteString(o.sections(e, c))
 	switch level {
 	case withoutDiffs:
 		fmt.Fprintf(&b, "> [!NOTE]\n> Trimmed to fit GitHub's comment limit: the property diffs are left out here. The full preview is in the %s.\n\n",
@@ -145,14 +154,23 @@ func renderStack(b *strings.Builder, s deploy.StackPlan, level detail) {
 		return
 	}
 	sc := s.Count()
-	line := headline(sc)
+	line, plain := headline(sc), headline(sc)
 	if s.ChangeSetName != "" {
 		line += " · change set " + code(s.ChangeSetName)
+		plain += " · change set " + s.ChangeSetName
 		if s.ChangeSetType != "" {
 			line += " (" + text(s.ChangeSetType) + ")"
+			plain += " (" + s.ChangeSetType + ")"
 		}
 	}
-	b.WriteString(line + "\n\n")
+	// A long list of additions (a new stack) says little row by row: it
+	// folds under its headline, as tfcmt and Atlantis fold long plans.
+	fold := level != destructiveOnly && sc.Add == len(s.Changes) && len(s.Changes) > foldRows
+	if fold {
+		fmt.Fprintf(b, "<details><summary>%s</summary>\n\n", htmlText(plain))
+	} else {
+		b.WriteString(line + "\n\n")
+	}
 
 	rows := orderedChanges(s.Changes)
 	if level == destructiveOnly {
@@ -178,6 +196,9 @@ func renderStack(b *strings.Builder, s deploy.StackPlan, level detail) {
 		if left := len(s.Changes) - len(rows); left > 0 {
 			fmt.Fprintf(b, "_%s not shown._\n\n", plural(left, "more change", "more changes"))
 		}
+	}
+	if fold {
+		b.WriteString("</details>\n\n")
 	}
 	renderImages(b, s.Images)
 }

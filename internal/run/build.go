@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -278,30 +279,45 @@ func newRunner(ctx context.Context, o BuildOptions) (*chroot.Runner, error) {
 	return r, nil
 }
 
-// secretOption parses "id=NAME,src=FILE" or "id=NAME,env=VAR", the form
-// `docker build --secret` takes.
-func secretOption(spec string) (chroot.Option, error) {
-	var id, src, env string
-	for _, part := range strings.Split(spec, ",") {
-		k, v, _ := strings.Cut(part, "=")
+// BuildSecret is a build secret for RUN --mount=type=secret, read from a
+// file or an environment variable.
+type BuildSecret struct {
+	ID, File, Env string
+}
+
+// ParseSecret parses "id=NAME,src=FILE" or "id=NAME,env=VAR", the form
+// `docker build --secret` takes. Its errors never repeat the spec: a
+// mistaken one may hold the secret's value itself.
+func ParseSecret(spec string) (BuildSecret, error) {
+	var s BuildSecret
+	for i, part := range strings.Split(spec, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
 		switch k {
 		case "id":
-			id = v
+			s.ID = v
 		case "src", "source":
-			src = v
+			s.File = v
 		case "env":
-			env = v
+			s.Env = v
 		default:
-			return nil, fmt.Errorf("--secret %q: unknown field %q; write id=NAME,src=FILE or id=NAME,env=VAR", spec, k)
+			return s, fmt.Errorf("field %d is not id=, src= or env=; write id=NAME,src=FILE or id=NAME,env=VAR", i+1)
 		}
 	}
-	switch {
-	case id == "" || (src == "") == (env == ""):
-		return nil, fmt.Errorf("--secret %q: write id=NAME,src=FILE or id=NAME,env=VAR", spec)
-	case src != "":
-		return chroot.WithSecretFile(id, src), nil
+	if s.ID == "" || (s.File == "") == (s.Env == "") {
+		return s, errors.New("write id=NAME,src=FILE or id=NAME,env=VAR")
 	}
-	return chroot.WithSecretEnv(id, env), nil
+	return s, nil
+}
+
+func secretOption(spec string) (chroot.Option, error) {
+	s, err := ParseSecret(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--secret: %w", err)
+	}
+	if s.File != "" {
+		return chroot.WithSecretFile(s.ID, s.File), nil
+	}
+	return chroot.WithSecretEnv(s.ID, s.Env), nil
 }
 
 func newECR(ctx context.Context, aws []func(*config.LoadOptions) error) (image.ECRAPI, error) {

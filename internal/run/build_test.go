@@ -37,15 +37,7 @@ func buildWorkspace(t *testing.T) (string, map[string]string) {
 		"web/.dockerignore":        "*.tmp\n",
 		"web/site/scratch.tmp":     "must not be in the image",
 	}
-	for p, c := range files {
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, root, files)
 	base, err := mutate.AppendLayers(empty.Image, static.NewLayer([]byte("not a real tar, never unpacked"), types.DockerLayer))
 	if err != nil {
 		t.Fatal(err)

@@ -77,7 +77,7 @@ func substitute(n *yaml.Node, vars Vars, path string, ds *diag.List) string {
 		if want, ok := reserved[name]; ok {
 			if inOS && osVal != want && want != "" {
 				*ds = append(*ds, diag.Diagnostic{File: path, Line: n.Line, Column: n.Column, Severity: diag.Error, Rule: "reserved-variable",
-					Message: fmt.Sprintf("predefined variable %s cannot be overridden: the environment sets it to %q but it is %q", name, osVal, want),
+					Message: fmt.Sprintf("predefined variable %s cannot be overridden: the job's environment sets it to another value than %q", name, want),
 					Fix:     fmt.Sprintf("unset %s in the job's environment", name)})
 			}
 			if want != "" {

@@ -237,3 +237,48 @@ func TestInjectedThrottling(t *testing.T) {
 		t.Errorf("second call: %v", err)
 	}
 }
+
+// TestStackOutputs checks outputs as the recorded test_no_echo_parameter
+// shows them: the key, the value (a NoEcho parameter's in clear, while the
+// parameter itself is masked), the description, and the export name.
+func TestStackOutputs(t *testing.T) {
+	srv := fake.New(fake.WithAccount("111111111111"))
+	defer srv.Close()
+	const tmpl = `Parameters:
+  SecretParameter:
+    Type: String
+    NoEcho: true
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+Outputs:
+  SecretValue:
+    Description: Secret value from parameter
+    Value: !Ref SecretParameter
+  TopicArn:
+    Value: !Ref Topic
+    Export:
+      Name: !Sub ${AWS::StackName}-TopicArn
+`
+	if err := srv.SeedStack(fake.Seed{Name: "live", Template: tmpl, Parameters: map[string]string{"SecretParameter": "SecretValue"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client(t, srv).DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String("live")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := out.Stacks[0]
+	if len(st.Parameters) != 1 || aws.ToString(st.Parameters[0].ParameterValue) != "****" {
+		t.Errorf("parameters = %+v, want the NoEcho one masked", st.Parameters)
+	}
+	got := map[string]types.Output{}
+	for _, o := range st.Outputs {
+		got[aws.ToString(o.OutputKey)] = o
+	}
+	if o := got["SecretValue"]; aws.ToString(o.OutputValue) != "SecretValue" || aws.ToString(o.Description) != "Secret value from parameter" || o.ExportName != nil {
+		t.Errorf("SecretValue output = value %q, description %q, export %v", aws.ToString(o.OutputValue), aws.ToString(o.Description), o.ExportName)
+	}
+	if o := got["TopicArn"]; aws.ToString(o.OutputValue) == "" || aws.ToString(o.ExportName) != "live-TopicArn" || o.Description != nil {
+		t.Errorf("TopicArn output = value %q, export %q, description %v", aws.ToString(o.OutputValue), aws.ToString(o.ExportName), o.Description)
+	}
+}

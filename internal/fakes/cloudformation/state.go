@@ -650,7 +650,7 @@ func (s *Server) describeStacks(form url.Values) (any, *APIError) {
 		for _, k := range sortedKeys(st.tags) {
 			x.Tags = append(x.Tags, xmlTag{Key: k, Value: st.tags[k]})
 		}
-		x.Outputs = outputs(st)
+		x.Outputs = s.outputs(st)
 		out.Stacks = append(out.Stacks, x)
 	}
 	return out, nil
@@ -757,15 +757,17 @@ func sortedKeys(m map[string]string) []string {
 
 // outputs evaluates the template's Outputs the simple way: parameters are
 // substituted, a Ref to a resource gives its physical ID and a GetAtt
-// gives "<physical ID>.<attribute>".
+// gives "<physical ID>.<attribute>". As in AWS, each output carries its
+// Description and ExportName when declared, and a NoEcho parameter's value
+// is returned in clear (AWS masks NoEcho parameters, not outputs).
 var subAttr = regexp.MustCompile(`\$\{([A-Za-z0-9]+)\.([A-Za-z0-9.]+)\}`)
 
-func outputs(st *stack) []xmlOutput {
+func (s *Server) outputs(st *stack) []xmlOutput {
 	if st.tmpl == nil || !strings.HasSuffix(st.status, "_COMPLETE") {
 		return nil
 	}
 	decls, _ := st.tmpl.Other["Outputs"].(map[string]any)
-	vals := st.tmpl.Effective(st.params)
+	vals := s.pseudo(st.name, st.tmpl.Effective(st.params))
 	for id := range st.tmpl.Resources {
 		if _, isParam := vals[id]; !isParam {
 			vals[id] = physicalID(st.name, id)
@@ -781,13 +783,18 @@ func outputs(st *stack) []xmlOutput {
 				vals[m[1]+"."+m[2]] = physicalID(st.name, m[1]) + "." + m[2]
 			}
 		}
-		v := cfn.Resolve(decl["Value"], vals, st.tmpl.NoEcho())
+		v := cfn.Resolve(decl["Value"], vals, nil)
 		if m, ok := v.(map[string]any); ok {
 			if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
 				v = physicalID(st.name, cfn.Display(ga[0])) + "." + cfn.Display(ga[1])
 			}
 		}
-		out = append(out, xmlOutput{OutputKey: key, OutputValue: cfn.Display(v)})
+		o := xmlOutput{OutputKey: key, OutputValue: cfn.Display(v)}
+		o.Description, _ = decl["Description"].(string)
+		if export, ok := decl["Export"].(map[string]any); ok {
+			o.ExportName, _ = cfn.Resolve(export["Name"], vals, nil).(string)
+		}
+		out = append(out, o)
 	}
 	return out
 }
@@ -818,20 +825,12 @@ func sortedAnyKeys(m map[string]any) []string {
 func (s *Server) exports() map[string]string {
 	out := map[string]string{}
 	for _, st := range s.stacks {
-		if st.tmpl == nil || !strings.HasSuffix(st.status, "_COMPLETE") || strings.Contains(st.status, "ROLLBACK") {
+		if strings.Contains(st.status, "ROLLBACK") {
 			continue
 		}
-		decls, _ := st.tmpl.Other["Outputs"].(map[string]any)
-		values := map[string]string{}
-		for _, o := range outputs(st) {
-			values[o.OutputKey] = o.OutputValue
-		}
-		vals := s.pseudo(st.name, st.tmpl.Effective(st.params))
-		for key, d := range decls {
-			decl, _ := d.(map[string]any)
-			export, _ := decl["Export"].(map[string]any)
-			if name, ok := cfn.Resolve(export["Name"], vals, nil).(string); ok && name != "" {
-				out[name] = values[key]
+		for _, o := range s.outputs(st) {
+			if o.ExportName != "" {
+				out[o.ExportName] = o.OutputValue
 			}
 		}
 	}

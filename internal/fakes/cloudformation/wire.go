@@ -216,6 +216,8 @@ type xmlStack struct {
 type xmlOutput struct {
 	OutputKey   string `xml:"OutputKey"`
 	OutputValue string `xml:"OutputValue"`
+	Description string `xml:"Description,omitempty"`
+	ExportName  string `xml:"ExportName,omitempty"`
 }
 
 type xmlEvent struct {

@@ -20,9 +20,9 @@ import (
 // MaxCommentBody is GitHub's limit on a comment body, in characters.
 const MaxCommentBody = 65536
 
-// Server is a fake GitHub: issue comments, the pull requests of a commit,
-// and the Actions OIDC token endpoint. It checks the token on every API
-// request and records each request.
+// Server is a fake GitHub: issue comments and labels, the pull requests of
+// a commit, and the Actions OIDC token endpoint. It checks the token on
+// every API request and records each request.
 type Server struct {
 	srv    *httptest.Server
 	prefix string
@@ -35,10 +35,14 @@ type Server struct {
 	nextID   int64
 	comments map[string][]*Comment // "owner/repo#number" → comments, oldest first
 	pulls    map[string][]PullRequest
-	requests []Request
-	failures []failure
-	mints    int
-	now      func() time.Time
+	// labels are each repository's, by lower-case name; issueLabels are
+	// the names on each "owner/repo#number".
+	labels      map[string]map[string]*Label
+	issueLabels map[string][]string
+	requests    []Request
+	failures    []failure
+	mints       int
+	now         func() time.Time
 }
 
 // Comment is a stored issue comment.
@@ -120,10 +124,12 @@ func New(opts ...Option) *Server {
 			"iss": "https://token.actions.githubusercontent.com",
 			"sub": "repo:octo-org/octo-repo:ref:refs/heads/main",
 		},
-		nextID:   1000,
-		comments: map[string][]*Comment{},
-		pulls:    map[string][]PullRequest{},
-		now:      time.Now,
+		nextID:      1000,
+		comments:    map[string][]*Comment{},
+		pulls:       map[string][]PullRequest{},
+		labels:      map[string]map[string]*Label{},
+		issueLabels: map[string][]string{},
+		now:         time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -142,6 +148,9 @@ func New(opts ...Option) *Server {
 		case r.PathValue("b") == "comments":
 			r.SetPathValue("number", r.PathValue("a"))
 			s.listComments(w, r)
+		case r.PathValue("b") == "labels":
+			r.SetPathValue("number", r.PathValue("a"))
+			s.listIssueLabels(w, r)
 		default:
 			writeError(w, http.StatusNotFound, "Not Found")
 		}
@@ -149,6 +158,7 @@ func New(opts ...Option) *Server {
 	api.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
 	api.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.updateComment)
 	api.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}/pulls", s.commitPulls)
+	s.routeLabels(api)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 
 	root := http.NewServeMux()
