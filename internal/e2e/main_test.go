@@ -30,7 +30,9 @@ func buildAndRun(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "autopilot")
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, "../../cmd/autopilot")
+	// Built as the release workflow builds it (static, stripped), so the
+	// release recipe test packs this same binary.
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", binary, "../../cmd/autopilot")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
