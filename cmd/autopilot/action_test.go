@@ -2,25 +2,16 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 )
 
 func TestActionOutsideActions(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := t.TempDir() + "/autopilot"
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	broken := writeFiles(t, map[string]string{
 		"copilot/.workspace":       "application: shop\n",
 		"copilot/api/manifest.yml": "name: api\ntype: Backend Service\nimage:\n  location: nginx\n  port: \"80\"\n",
 	})
+	misspelled := misspelledPlacement(t)
 	cases := []struct {
 		name     string
 		inputs   []string
@@ -34,34 +25,24 @@ func TestActionOutsideActions(t *testing.T) {
 		{"lint errors fail", []string{"INPUT_COMMAND=lint", "INPUT_PATH=" + broken}, exitFailed, "nothing else runs", false},
 		{"unknown command", []string{"INPUT_COMMAND=destroy"}, exitUsage, "use one of", true},
 		{"bad boolean", []string{"INPUT_COMMAND=lint", "INPUT_STRICT=yes"}, exitUsage, "input strict", true},
+		{"a misspelled key fails by default", []string{"INPUT_COMMAND=plan", "INPUT_PATH=" + misspelled}, exitFailed, "unknown key \"placment\"", false},
+		{"unless strict is off", []string{"INPUT_COMMAND=lint", "INPUT_STRICT=false", "INPUT_PATH=" + misspelled}, exitOK, "unknown key \"placment\"", false},
 		{"deploy without credentials", []string{"INPUT_COMMAND=deploy", "INPUT_PATH=../../examples/apprunner-vpc"}, exitUsage, "needs AWS credentials", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(bin, "action")
-			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_EC2_METADATA_DISABLED=true",
-				"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent"}, tc.inputs...)
-			var stdout, stderr strings.Builder
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				code = exit.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			code, stdout, stderr := runBinary(t, tc.inputs, "action")
 			if code != tc.wantCode {
-				t.Errorf("exit %d, want %d\nstderr: %s", code, tc.wantCode, stderr.String())
+				t.Errorf("exit %d, want %d\nstderr: %s", code, tc.wantCode, stderr)
 			}
-			if !strings.Contains(stdout.String()+stderr.String(), tc.wantErr) {
-				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tc.wantErr, stdout.String(), stderr.String())
+			if !strings.Contains(stdout+stderr, tc.wantErr) {
+				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tc.wantErr, stdout, stderr)
 			}
 			if tc.noOutputs {
 				return
 			}
 			// The outputs close standard output as one JSON object.
-			out := stdout.String()
+			out := stdout
 			var outputs map[string]string
 			if err := json.Unmarshal([]byte(out[strings.LastIndex(out, "\n{")+1:]), &outputs); err != nil {
 				t.Fatalf("no outputs object at the end of standard output: %v\n%s", err, out)

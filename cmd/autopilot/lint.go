@@ -1,74 +1,62 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/autopilot-dev/autopilot/internal/report"
 	"github.com/autopilot-dev/autopilot/internal/run"
 )
 
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return fmt.Sprint(*s) }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-func newFlagSet(name, args string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: autopilot %s %s\n\nflags:\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses flags, turning a flag error into a usage error.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+func lintCommand() *cobra.Command {
+	var (
+		o              run.LintOptions
+		format, output string
+	)
+	cmd := &cobra.Command{
+		Use:   "lint [PATH...]",
+		Short: "Check manifests and addons against Copilot's schemas and rules",
+		Long: `Check every manifest and addon against Copilot's JSON Schemas and rules, for every environment the
+workspace names (after ${VAR} interpolation and the environments: overrides), with file:line:column
+findings. Exit 1 on errors; under --strict unknown keys are errors.`,
+		Example: `  autopilot lint examples/apprunner-vpc
+  autopilot lint --strict --env test .
+  autopilot lint --format sarif --output autopilot.sarif .`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := lintFormat(format)
+			if err != nil {
+				return err
+			}
+			var out io.Writer = os.Stdout
+			if output != "" {
+				file, err := os.Create(output)
+				if err != nil {
+					return fmt.Errorf("%w: %v", run.ErrCannotRun, err)
+				}
+				defer file.Close()
+				out = file
+			}
+			o.Paths, o.Format, o.Out, o.Version = args, f, out, version
+			res, err := run.Lint(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if res.Failed() {
+				return errFailed
+			}
 			return nil
-		}
-		return usageError{err.Error()}
+		},
 	}
-	return nil
-}
-
-func runLint(ctx context.Context, args []string) error {
-	fs := newFlagSet("lint", "[--env NAME]... [--strict] [--format text|json|github|sarif] [--output FILE] [PATH...]")
-	var envs stringList
-	fs.Var(&envs, "env", "lint for this environment (repeatable; default: every environment the workspace names)")
-	strict := fs.Bool("strict", false, "fail on warnings too")
-	format := fs.String("format", "", "report format: text, json, github or sarif (default: github under GitHub Actions, else text)")
-	output := fs.String("output", "", "write the report to this file instead of standard output")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	f, err := lintFormat(*format)
-	if err != nil {
-		return err
-	}
-	var out io.Writer = os.Stdout
-	if *output != "" {
-		file, err := os.Create(*output)
-		if err != nil {
-			return fmt.Errorf("%w: %v", run.ErrCannotRun, err)
-		}
-		defer file.Close()
-		out = file
-	}
-	res, err := run.Lint(ctx, run.LintOptions{Paths: fs.Args(), Envs: envs, Strict: *strict, Format: f, Out: out, Version: version})
-	if err != nil {
-		return err
-	}
-	if res.Failed(*strict) {
-		return errFailed
-	}
-	return nil
+	fs := cmd.Flags()
+	fs.StringArrayVar(&o.Envs, "env", nil, "lint for environment `NAME` (repeatable; default: every environment the workspace names)")
+	completeEnvs(cmd)
+	addStrict(fs, &o.Strict)
+	fs.StringVar(&format, "format", "", "report `FORMAT`: text, json, github or sarif (default: github under GitHub Actions, else text)")
+	fs.StringVar(&output, "output", "", "write the report to `FILE` instead of standard output")
+	return cmd
 }
 
 func lintFormat(name string) (report.Format, error) {

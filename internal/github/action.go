@@ -25,7 +25,9 @@ type Inputs struct {
 	FailOnDestructive   bool
 	RequireReviewedPlan bool
 	SARIFFile           string
-	Strict              bool
+	// Strict makes lint warnings (unknown keys among them) errors that stop
+	// the run before anything is built, planned or deployed.
+	Strict bool
 	// Repository pushes images to REGISTRY/NAME instead of Amazon ECR.
 	Repository string
 	// BaseImages replace base images with local ones (REF=oci:DIR or
@@ -83,13 +85,16 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
+		def  bool
 	}{
-		{"fail-on-destructive", &in.FailOnDestructive},
-		{"require-reviewed-plan", &in.RequireReviewedPlan},
-		{"strict", &in.Strict},
-		{"add-labels", &in.AddLabels},
+		{"fail-on-destructive", &in.FailOnDestructive, false},
+		{"require-reviewed-plan", &in.RequireReviewedPlan, false},
+		// Strict unless the workflow says otherwise: a misspelled key,
+		// which Copilot ignores, must not silently change what deploys.
+		{"strict", &in.Strict, true},
+		{"add-labels", &in.AddLabels, false},
 	} {
-		v, err := r.BoolInput(b.name, false)
+		v, err := r.BoolInput(b.name, b.def)
 		errs = append(errs, err)
 		*b.dst = v
 	}

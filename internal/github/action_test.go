@@ -108,7 +108,7 @@ func TestReadInputs(t *testing.T) {
 		want    Inputs
 		wantErr string
 	}{
-		{"defaults", map[string]string{}, Inputs{Command: "auto", Path: ".", RoleSessionName: "autopilot"}, ""},
+		{"defaults", map[string]string{}, Inputs{Command: "auto", Path: ".", RoleSessionName: "autopilot", Strict: true}, ""},
 		{"everything", map[string]string{
 			"INPUT_COMMAND": "Deploy", "INPUT_PATH": "infra", "INPUT_ENVIRONMENTS": "test, prod",
 			"INPUT_SERVICES": "api\nweb\n", "INPUT_AWS-REGION": "eu-west-1", "INPUT_ROLE-TO-ASSUME": testRole,
@@ -199,5 +199,24 @@ func TestActionYAMLDeclaresEveryInput(t *testing.T) {
 	}
 	if diff := cmp.Diff(declared, read); diff != "" {
 		t.Errorf("inputs declared in action.yml (-) and read by ReadInputs (+):\n%s", diff)
+	}
+
+	// The defaults agree: ReadInputs given action.yml's defaults reads what
+	// it reads with none (a CLI run of `autopilot action`), strict included.
+	defaults := map[string]string{}
+	for name, in := range action.Inputs {
+		if !strings.HasPrefix(*in.Default, "${{") {
+			defaults["INPUT_"+strings.ToUpper(name)] = *in.Default
+		}
+	}
+	withDefaults, _ := newTestRuntime(t, defaults)
+	fromYAML, err := ReadInputs(withDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, _ := newTestRuntime(t, nil)
+	fromCode, _ := ReadInputs(none)
+	if diff := cmp.Diff(fromCode, fromYAML); diff != "" || !fromYAML.Strict {
+		t.Errorf("defaults of ReadInputs (-) and action.yml (+) differ, or strict is off by default:\n%s", diff)
 	}
 }

@@ -329,7 +329,7 @@ func (a *actionRun) lint(ctx context.Context) error {
 	if md, err := report.LintMarkdown(findings, report.SummaryLimit/4, opts...); err == nil {
 		a.summary(md)
 	}
-	if res.Failed(a.in.Strict) {
+	if res.Failed() {
 		a.logf("lint found problems: nothing else runs until they are fixed")
 		return run.ErrFailed
 	}
@@ -432,6 +432,7 @@ func sourceURL(env Env) string {
 func (a *actionRun) planOptions(d Decision) run.PlanOptions {
 	return run.PlanOptions{
 		Selection:         a.selection(),
+		Strict:            a.in.Strict,
 		Built:             a.built,
 		Revision:          a.revision(d),
 		RunID:             a.env.RunID,

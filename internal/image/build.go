@@ -93,7 +93,7 @@ type builder struct {
 
 func newBuilder(ctx context.Context, spec BuildSpec, o *options) (*builder, error) {
 	if spec.Dockerfile == "" || spec.Context == "" {
-		return nil, fmt.Errorf("build %s: BuildSpec needs both Context and Dockerfile", spec.Workload)
+		return nil, errors.New("BuildSpec needs both Context and Dockerfile")
 	}
 	platform := spec.Platform
 	if platform == "" {
@@ -101,7 +101,7 @@ func newBuilder(ctx context.Context, spec BuildSpec, o *options) (*builder, erro
 	}
 	p, err := v1.ParsePlatform(platform)
 	if err != nil {
-		return nil, fmt.Errorf("build %s: platform %q: %w", spec.Workload, platform, err)
+		return nil, fmt.Errorf("platform %q: %w", platform, err)
 	}
 	epoch, err := o.epochFor(spec.Context)
 	if err != nil {
@@ -114,7 +114,7 @@ func newBuilder(ctx context.Context, spec BuildSpec, o *options) (*builder, erro
 	}
 	src, err := os.ReadFile(spec.Dockerfile)
 	if err != nil {
-		return nil, fmt.Errorf("build %s: read Dockerfile: %w", spec.Workload, err)
+		return nil, fmt.Errorf("read Dockerfile: %w", err)
 	}
 	if err := b.parse(src); err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func newBuilder(ctx context.Context, spec BuildSpec, o *options) (*builder, erro
 	sum := sha256.Sum256([]byte(spec.Context))
 	stats := openStatCache(filepath.Join(o.cacheDir, "stat", hex.EncodeToString(sum[:8])+".json"))
 	if b.ctx, err = loadContext(spec.Context, spec.Dockerfile, stats); err != nil {
-		return nil, fmt.Errorf("build %s: %w", spec.Workload, err)
+		return nil, err
 	}
 	return b, nil
 }

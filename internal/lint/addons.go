@@ -118,15 +118,14 @@ func lintTemplate(t workspace.AddonTemplate, required []string) diag.List {
 			}
 		}
 	})
-	for _, k := range keys(resources) {
-		r := get(resources, k.Value)
+	entries(resources, func(k, r *yaml.Node) {
 		if scalar(get(r, "Type")) == "AWS::RDS::DBCluster" {
 			if mode := get(get(r, "Properties"), "EngineMode"); scalar(mode) == "serverless" {
 				add(mode, diag.Error, "aurora-serverless-v1", fmt.Sprintf("%s uses Aurora Serverless v1 (EngineMode: serverless), which AWS has retired: it will not deploy", k.Value),
 					"use Aurora Serverless v2: remove EngineMode, set ServerlessV2ScalingConfiguration and add an AWS::RDS::DBInstance with DBInstanceClass db.serverless")
 			}
 		}
-	}
+	})
 	return out
 }
 

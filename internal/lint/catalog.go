@@ -20,13 +20,14 @@ var ruleHelp = map[string]string{
 	"override-type":      "An `environments.<name>` override must be a mapping of the fields it overrides.",
 	"pipeline-skipped":   "Copilot pipeline manifests are not deployed; GitHub workflows replace them.",
 	// Schema.
-	"unknown-key":        "A key Copilot does not know; Copilot ignores it silently, which usually hides a typo.",
+	RuleUnknownKey:       "A key Copilot does not know; Copilot ignores it silently, which usually hides a typo.",
 	"schema/type":        "A value has the wrong type for its field.",
 	"schema/required":    "A field Copilot requires is missing.",
 	"schema/enum":        "A value is not one of those the field accepts.",
 	"schema/range":       "A number is outside the range the field accepts.",
 	"schema/pattern":     "A value does not have the format the field expects.",
 	"schema/not-allowed": "A value the field reserves or forbids.",
+	"image-build-path":   "image.build names a Dockerfile or build context that is not in the workspace.",
 	"exclusive-fields":   "Two alternative forms of a field are set together (for example image.build and image.location).",
 	// App Runner.
 	"apprunner-availability":      "AWS App Runner is closed to new customers since 2026-04-30.",
@@ -90,3 +91,7 @@ func RuleHelp() map[string]string {
 	}
 	return out
 }
+
+// RuleUnknownKey is the id of a key Copilot does not know: a warning, which
+// strict makes an error.
+const RuleUnknownKey = "unknown-key"

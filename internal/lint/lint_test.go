@@ -73,8 +73,14 @@ func lintWorkspace(t testing.TB, files map[string]string, envs ...string) diag.L
 	return out
 }
 
-func svc(manifest string) map[string]string {
-	return map[string]string{"copilot/svc/manifest.yml": manifest}
+// svc is a workspace with the manifest copilot/svc/manifest.yml and the
+// (empty) files named.
+func svc(manifest string, files ...string) map[string]string {
+	m := map[string]string{"copilot/svc/manifest.yml": manifest}
+	for _, f := range files {
+		m[f] = ""
+	}
+	return m
 }
 
 func env(manifest string) map[string]string {
@@ -191,7 +197,7 @@ environments:
     count: 1
     image:
       location: nginx:${TAG}
-`)},
+`, "svc/Dockerfile")},
 		{"backend service with service connect and internal http", svc(`name: svc
 type: Backend Service
 image:
@@ -224,6 +230,7 @@ cpu: 1024
 memory: 2048
 `)},
 		{"worker service subscribing to a topic published in the workspace", map[string]string{
+			"svc/Dockerfile": "",
 			"copilot/pub/manifest.yml": `name: pub
 type: Backend Service
 image:
@@ -270,7 +277,7 @@ environments:
   prod:
     on:
       schedule: rate(5 minutes)
-`)},
+`, "job/Dockerfile")},
 		{"static site with a us-east-1 certificate", svc(`name: svc
 type: Static Site
 http:
@@ -447,10 +454,16 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "unknown-key", sev: W, line: 5, col: 1, text: `did you mean "cpu"?`}}},
 		{name: "unknown nested key", files: svc("name: svc\ntype: Backend Service\nimage:\n  location: nginx\n  prot: 80\n"),
 			want: []want{{rule: "unknown-key", sev: W, line: 5, col: 3, text: `"port"`}}},
-		{name: "request-driven service without a port", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  build: Dockerfile\n"),
+		{name: "request-driven service without a port", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  build: Dockerfile\n", "Dockerfile"),
 			want: []want{{rule: "schema/required", sev: E, line: 4, col: 3, text: "port"}}},
-		{name: "image with both build and location", files: svc("name: svc\ntype: Backend Service\nimage:\n  build: Dockerfile\n  location: nginx\n"),
+		{name: "image with both build and location", files: svc("name: svc\ntype: Backend Service\nimage:\n  build: Dockerfile\n  location: nginx\n", "Dockerfile"),
 			want: []want{{rule: "exclusive-fields", sev: E, line: 5, col: 13, text: `"build" and "location"`}}},
+		{name: "missing Dockerfile is found at image.build", files: svc("name: svc\ntype: Backend Service\nimage:\n  build: svc/Dockerfile\n  port: 80\n", "svc/app.py"),
+			want: []want{{rule: "image-build-path", sev: E, line: 4, col: 10, text: `"svc/Dockerfile"`}}},
+		{name: "missing build context", files: svc("name: svc\ntype: Backend Service\nimage:\n  build:\n    context: web\n  port: 80\n"),
+			want: []want{{rule: "image-build-path", sev: E, line: 5, col: 14, text: `"web" is not a folder`}}},
+		{name: "context without its Dockerfile", files: svc("name: svc\ntype: Backend Service\nimage:\n  build:\n    context: svc\n  port: 80\n", "svc/app.py"),
+			want: []want{{rule: "image-build-path", sev: E, line: 5, col: 14, text: `"svc/Dockerfile"`}}},
 		{name: "load balanced service without http", files: svc("name: svc\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\n"),
 			want: []want{{rule: "schema/required", sev: E, line: 1, col: 1, text: "http"}}},
 		{name: "http disabled without nlb", files: svc("name: svc\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\nhttp: false\n"),
@@ -704,7 +717,7 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "http-hosted-zone", sev: E, line: 11, col: 7, env: "test"}}},
 		{name: "override setting both build and location", files: svc("name: svc\ntype: Backend Service\nimage:\n  build: Dockerfile\nenvironments:\n  prod:\n    image:\n      build: Dockerfile.prod\n      location: nginx\n"),
 			want: []want{{rule: "exclusive-fields", sev: E, line: 9, col: 17, env: "prod"}}, others: true},
-		{name: "override that is not a mapping", files: svc("name: svc\ntype: Backend Service\nimage:\n  build: Dockerfile\nenvironments:\n  test: true\n"),
+		{name: "override that is not a mapping", files: svc("name: svc\ntype: Backend Service\nimage:\n  build: Dockerfile\nenvironments:\n  test: true\n", "Dockerfile"),
 			want: []want{{rule: "override-type", sev: E, line: 6, col: 9, env: "test"}}},
 		{name: "interpolated scalar where a list belongs", files: svc("name: svc\ntype: Backend Service\nimage:\n  location: nginx\nnetwork:\n  vpc:\n    placement:\n      subnets: ${CPU}\n"),
 			want: []want{{rule: "schema/type", sev: E, line: 8, col: 16}}},

@@ -304,7 +304,7 @@ func (f *findings) leaf(e *jsonschema.ValidationError) {
 			if s := suggest(p, allowed); s != "" {
 				fix = fmt.Sprintf("did you mean %q?", s)
 			}
-			f.addKey(append(slices.Clone(loc), p), "unknown-key", diag.Warning, msg, fix)
+			f.addKey(append(slices.Clone(loc), p), RuleUnknownKey, diag.Warning, msg, fix)
 		}
 	case *kind.Required:
 		for _, p := range k.Missing {

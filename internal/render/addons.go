@@ -59,6 +59,8 @@ func mergeAddons(a *workspace.Addons) (*mergedAddons, diag.List) {
 	var diags diag.List
 	merged := map[string]*yaml.Node{}
 	origin := map[*yaml.Node]string{} // node -> file it came from, for conflict messages
+	index := keyIndex{}
+	perFile := map[string]map[string]int{} // section -> file -> entries, for the limit messages
 	for _, t := range a.Templates {
 		doc := t.Doc
 		if doc == nil {
@@ -101,9 +103,14 @@ func mergeAddons(a *workspace.Addons) (*mergedAddons, diag.List) {
 			if section == "Mappings" {
 				depth = 2
 			}
-			diags = append(diags, mergeMaps(dst, src, depth, section, t.Path, origin)...)
+			diags = append(diags, mergeMaps(dst, src, depth, section, t.Path, origin, index)...)
+			if perFile[section] == nil {
+				perFile[section] = map[string]int{}
+			}
+			perFile[section][filepath.Base(t.Path)] += len(src.Content) / 2
 		}
 	}
+	diags = append(diags, checkAddonLimits(a, merged, perFile)...)
 	if merged["Resources"] == nil && !diags.HasErrors() {
 		diags = append(diags, diag.Diagnostic{File: a.Dir, Severity: diag.Error, Rule: ruleAddons,
 			Message: "addon templates define no Resources", Fix: "add a Resources section to an addon template, or remove the addons folder"})
@@ -123,24 +130,97 @@ func mergeAddons(a *workspace.Addons) (*mergedAddons, diag.List) {
 	if err != nil {
 		return nil, append(diags, diag.Diagnostic{File: a.Dir, Severity: diag.Error, Rule: ruleAddons, Message: fmt.Sprintf("encode merged addons template: %v", err)})
 	}
-	return &mergedAddons{Template: out, Outputs: classifyOutputs(merged["Resources"], merged["Outputs"]), Params: params}, diags
+	if len(out) > maxS3Template {
+		sizes := map[string]int{}
+		for _, t := range a.Templates {
+			sizes[filepath.Base(t.Path)] = len(t.Raw)
+		}
+		return nil, append(diags, diag.Diagnostic{File: a.Dir, Severity: diag.Error, Rule: ruleAddons,
+			Message: fmt.Sprintf("the merged addons template is %d bytes (%s), over CloudFormation's limit of %d bytes for a template in S3", len(out), byFile(sizes, "bytes"), maxS3Template),
+			Fix:     "make the addon templates smaller, or deploy part of them as a stack of their own"})
+	}
+	return &mergedAddons{Template: out, Outputs: classifyOutputs(merged["Resources"], merged["Outputs"], index), Params: params}, diags
+}
+
+// CloudFormation's limits for one stack (its quotas table), which the
+// nested addons stack must fit: a template in S3 may not exceed 1,000,000
+// bytes ("Template may not exceed 1000000 bytes in size").
+const maxS3Template = 1000000
+
+var addonLimits = []struct {
+	section string
+	max     int
+}{{"Resources", 500}, {"Outputs", 200}, {"Parameters", 200}, {"Mappings", 200}}
+
+// checkAddonLimits refuses merged addons with more resources, outputs,
+// parameters or mappings than one stack may hold, naming each file's share.
+func checkAddonLimits(a *workspace.Addons, merged map[string]*yaml.Node, perFile map[string]map[string]int) diag.List {
+	var diags diag.List
+	for _, l := range addonLimits {
+		n := merged[l.section]
+		if n == nil || len(n.Content)/2 <= l.max {
+			continue
+		}
+		diags = append(diags, diag.Diagnostic{File: a.Dir, Severity: diag.Error, Rule: ruleAddons,
+			Message: fmt.Sprintf("the addon templates define %d %s (%s), over CloudFormation's limit of %d per stack",
+				len(n.Content)/2, strings.ToLower(l.section), byFile(perFile[l.section], strings.ToLower(l.section)), l.max),
+			Fix: fmt.Sprintf("keep this workload's addons to %d %s, and deploy the rest as a stack of their own", l.max, strings.ToLower(l.section))})
+	}
+	return diags
+}
+
+// byFile lists counts per file: "a.yml: 300 resources, b.yml: 250 resources".
+func byFile(counts map[string]int, unit string) string {
+	parts := make([]string, 0, len(counts))
+	for _, f := range sortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%s: %d %s", f, counts[f], unit))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keyIndex maps a merged mapping node to its keys' values, so merging n
+// keys costs O(n) rather than a scan of the mapping per key.
+type keyIndex map[*yaml.Node]map[string]*yaml.Node
+
+// get returns m's value for key (the first, as yaml's own lookup does).
+func (ix keyIndex) get(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	keys, ok := ix[m]
+	if !ok {
+		keys = make(map[string]*yaml.Node, len(m.Content)/2)
+		for i := len(m.Content) - 2; i >= 0; i -= 2 {
+			keys[m.Content[i].Value] = m.Content[i+1]
+		}
+		ix[m] = keys
+	}
+	return keys[key]
+}
+
+// add appends key: v to m.
+func (ix keyIndex) add(m *yaml.Node, key string, v *yaml.Node) {
+	m.Content = append(m.Content, str(key), v)
+	if keys, ok := ix[m]; ok {
+		keys[key] = v
+	}
 }
 
 // mergeMaps adds src's keys to dst; a key already present must hold an equal
 // value (depth 1) or be merged one level down (depth 2).
-func mergeMaps(dst, src *yaml.Node, depth int, path, file string, origin map[*yaml.Node]string) diag.List {
+func mergeMaps(dst, src *yaml.Node, depth int, path, file string, origin map[*yaml.Node]string, ix keyIndex) diag.List {
 	var diags diag.List
 	for i := 0; i+1 < len(src.Content); i += 2 {
 		k, v := src.Content[i], src.Content[i+1]
-		existing := get(dst, k.Value)
+		existing := ix.get(dst, k.Value)
 		if existing == nil {
 			c := deepCopy(v)
 			origin[c] = file
-			dst.Content = append(dst.Content, str(k.Value), c)
+			ix.add(dst, k.Value, c)
 			continue
 		}
 		if depth > 1 && existing.Kind == yaml.MappingNode && v.Kind == yaml.MappingNode {
-			diags = append(diags, mergeMaps(existing, v, depth-1, path+"."+k.Value, file, origin)...)
+			diags = append(diags, mergeMaps(existing, v, depth-1, path+"."+k.Value, file, origin, ix)...)
 			continue
 		}
 		if !sameNode(existing, v) {
@@ -247,7 +327,7 @@ func addonParams(a *workspace.Addons, tplParams *yaml.Node) ([]*yaml.Node, diag.
 	return nodes, diags
 }
 
-func classifyOutputs(resources, outputs *yaml.Node) []addonOutput {
+func classifyOutputs(resources, outputs *yaml.Node, ix keyIndex) []addonOutput {
 	if outputs == nil {
 		return nil
 	}
@@ -255,7 +335,7 @@ func classifyOutputs(resources, outputs *yaml.Node) []addonOutput {
 	for i := 0; i+1 < len(outputs.Content); i += 2 {
 		o := addonOutput{Name: outputs.Content[i].Value}
 		if target, ok := refTarget(get(outputs.Content[i+1], "Value")); ok {
-			switch typ := scalarValue(get(get(resources, target), "Type")); typ {
+			switch typ := scalarValue(get(ix.get(resources, target), "Type")); typ {
 			case "AWS::SecretsManager::Secret":
 				o.IsSecret = true
 			case "AWS::IAM::ManagedPolicy":

@@ -1,13 +1,18 @@
 package render
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 const rdwsOnECR = "name: svc\ntype: Request-Driven Web Service\nimage: {location: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app/svc:v1, port: 80}\nnetwork: {vpc: {placement: private}}\n"
@@ -111,6 +116,17 @@ func TestAddonsErrors(t *testing.T) {
 			"copilot/svc/addons/a.yml":                 reservedAddonParams + "Resources:\n  Topic: {Type: AWS::SNS::Topic}\n",
 			"copilot/svc/addons/addons.parameters.yml": "Parameters:\n  Ghost: x\n",
 		}, `do not declare the parameter "Ghost"`},
+		{"more resources than a stack may hold", map[string]string{
+			"copilot/svc/addons/a.yml": reservedAddonParams + topics("A", 300, ""),
+			"copilot/svc/addons/b.yml": reservedAddonParams + topics("B", 201, ""),
+		}, "the addon templates define 501 resources (a.yml: 300 resources, b.yml: 201 resources), over CloudFormation's limit of 500 per stack"},
+		{"more outputs than a stack may hold", map[string]string{
+			"copilot/svc/addons/a.yml": reservedAddonParams + topics("A", 201, "") + outputs("A", 201),
+		}, "define 201 outputs (a.yml: 201 outputs), over CloudFormation's limit of 200 per stack"},
+		{"a merged template over 1,000,000 bytes", map[string]string{
+			"copilot/svc/addons/a.yml": reservedAddonParams + topics("A", 200, strings.Repeat("x", 2600)),
+			"copilot/svc/addons/b.yml": reservedAddonParams + topics("B", 200, strings.Repeat("y", 2600)),
+		}, "over CloudFormation's limit of 1000000 bytes for a template in S3"},
 		{"missing reserved parameter", map[string]string{
 			"copilot/svc/addons/a.yml": "Parameters:\n  App: {Type: String}\nResources:\n  Topic: {Type: AWS::SNS::Topic}\n",
 		}, `required parameter "Env" is missing`},
@@ -146,5 +162,83 @@ func TestIdenticalDefinitionsMergeQuietly(t *testing.T) {
 	_, svc := renderService(t, rdwsOnECR, files, seedOptions)
 	if got := sectionKeys(parseTemplate(t, svc.AddonsTemplate), "Resources"); !slices.Equal(got, []string{"Topic"}) {
 		t.Errorf("resources = %q, want the one shared Topic", got)
+	}
+}
+
+// topics writes n SNS topics named <prefix><i> under Resources, each with a
+// display name of filler (to make a template big).
+func topics(prefix string, n int, filler string) string {
+	var b strings.Builder
+	b.WriteString("Resources:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  %s%d:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: !Sub '${App}-${Env}-${Name}-%s%d', DisplayName: '%s'}\n", prefix, i, prefix, i, filler)
+	}
+	return b.String()
+}
+
+// outputs writes n outputs naming the topics topics(prefix, n) writes.
+func outputs(prefix string, n int) string {
+	var b strings.Builder
+	b.WriteString("Outputs:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  %s%dArn: {Value: !Ref %s%d}\n", prefix, i, prefix, i)
+	}
+	return b.String()
+}
+
+// CloudFormation's limits apply to the merged template: two files of 300
+// and 300 resources sharing 100 identical definitions hold 500, which fits.
+func TestAddonsAtCloudFormationsLimitRender(t *testing.T) {
+	shared := topics("Shared", 100, "")
+	files := map[string]string{
+		"copilot/svc/addons/a.yml": reservedAddonParams + topics("A", 200, "") + strings.TrimPrefix(shared, "Resources:\n"),
+		"copilot/svc/addons/b.yml": reservedAddonParams + topics("B", 200, "") + strings.TrimPrefix(shared, "Resources:\n"),
+	}
+	files["copilot/svc/manifest.yml"], files["copilot/environments/test/manifest.yml"] = rdwsOnECR, testEnvManifest
+	stacks, diags, err := Render(loadWorkspace(t, "app", files), nil, nil, seedOptions)
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	if got := len(sectionKeys(parseTemplate(t, stacks[1].AddonsTemplate), "Resources")); got != 500 {
+		t.Errorf("merged %d resources, want 500", got)
+	}
+}
+
+// A render whose context is done (SIGINT, SIGTERM) stops with its error
+// instead of rendering every stack.
+func TestRenderStopsWhenCancelled(t *testing.T) {
+	ws := loadWorkspace(t, "app", map[string]string{"copilot/svc/manifest.yml": rdwsOnECR, "copilot/environments/test/manifest.yml": testEnvManifest})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	opts := seedOptions
+	opts.Context = ctx
+	stacks, _, err := Render(ws, nil, nil, opts)
+	if !errors.Is(err, context.Canceled) || stacks != nil {
+		t.Fatalf("render of a cancelled context = %d stacks, %v; want none and context.Canceled", len(stacks), err)
+	}
+}
+
+// BenchmarkMergeAddons merges two addon files of n resources each (parsed
+// beforehand, as the workspace loads them): time per resource stays flat
+// as n grows, the merge being linear. Above 500 resources in all the merge
+// ends in the limit's refusal, after merging everything.
+func BenchmarkMergeAddons(b *testing.B) {
+	for _, n := range []int{250, 1000, 4000, 16000, 64000} {
+		b.Run(fmt.Sprintf("resources=%d", 2*n), func(b *testing.B) {
+			a := &workspace.Addons{Dir: "addons"}
+			for _, prefix := range []string{"A", "B"} {
+				raw := []byte(reservedAddonParams + topics(prefix, n, ""))
+				var doc yaml.Node
+				if err := yaml.Unmarshal(raw, &doc); err != nil {
+					b.Fatal(err)
+				}
+				a.Templates = append(a.Templates, workspace.AddonTemplate{Path: prefix + ".yml", Raw: raw, Doc: doc.Content[0]})
+			}
+			b.ResetTimer()
+			for range b.N {
+				mergeAddons(a)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*n), "ns/resource")
+		})
 	}
 }

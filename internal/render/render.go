@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type Options struct {
 	// bucket and its KMS key (from the app stack), used by the environment
 	// manager role and by workloads with secrets.
 	ArtifactBucketARN, ArtifactKeyARN string
+	// Context, when set, stops a render between stacks once it is done
+	// (SIGINT, SIGTERM); Render then returns its error.
+	Context context.Context
 }
 
 // Stack is one rendered CloudFormation stack.
@@ -127,6 +131,9 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 
 	var envStacks, wkldStacks []Stack
 	for _, env := range envs {
+		if err := opts.cancelled(); err != nil {
+			return nil, diags, err
+		}
 		vars := opts.Vars
 		vars.App, vars.Env = app, env
 		resolved := map[string]*yaml.Node{}
@@ -179,6 +186,9 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		for _, w := range ws.Workloads {
 			if len(selected) > 0 && !selected[w.Name] {
 				continue
+			}
+			if err := opts.cancelled(); err != nil {
+				return nil, diags, err
 			}
 			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
 				if doc := resolved[w.Name]; doc != nil {
@@ -239,6 +249,14 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		return nil, diags, &diag.Failure{Op: "render", Diags: diags}
 	}
 	return append(envStacks, wkldStacks...), diags, nil
+}
+
+// cancelled returns the context's error once it is done.
+func (o Options) cancelled() error {
+	if o.Context == nil || o.Context.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("render stopped: %w", o.Context.Err())
 }
 
 func findManifest(ms []*workspace.Manifest, name string) *workspace.Manifest {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -14,7 +15,8 @@ type Outcome string
 
 // The outcomes a stack can have.
 const (
-	Succeeded Outcome = "succeeded"
+	Created   Outcome = "created" // a new stack
+	Updated   Outcome = "updated"
 	NoChanges Outcome = "no changes"
 	Failed    Outcome = "failed"
 	Skipped   Outcome = "skipped"  // not started because a stack it depends on failed
@@ -23,23 +25,29 @@ const (
 
 // Deployment is the result of a deploy, stack by stack in the order they ran.
 type Deployment struct {
-	App, Account, Region string
-	Stacks               []StackResult
+	App     string        `json:"application"`
+	Account string        `json:"account,omitempty"`
+	Region  string        `json:"region,omitempty"`
+	Stacks  []StackResult `json:"stacks"`
 }
 
 // StackResult is what happened to one stack.
 type StackResult struct {
-	StackName, Env, Workload string
-	Outcome                  Outcome
+	StackName string  `json:"stack"`
+	Env       string  `json:"environment,omitempty"`
+	Workload  string  `json:"workload,omitempty"`
+	Outcome   Outcome `json:"outcome"`
 	// Status is the stack's CloudFormation status at the end, e.g.
 	// UPDATE_ROLLBACK_COMPLETE.
-	Status string
+	Status string `json:"status,omitempty"`
 	// FailedResource, FailedType and Reason describe the first resource
 	// that failed: the root cause, not the cascade of cancellations after it.
-	FailedResource, FailedType, Reason string
+	FailedResource string `json:"failedResource,omitempty"`
+	FailedType     string `json:"failedType,omitempty"`
+	Reason         string `json:"reason,omitempty"`
 	// ServiceURL is the workload's URL after a successful deploy.
-	ServiceURL string
-	Duration   time.Duration
+	ServiceURL string        `json:"serviceURL,omitempty"`
+	Duration   time.Duration `json:"-"`
 }
 
 // Failed reports whether any stack failed.
@@ -76,16 +84,50 @@ func (d Deployment) Headline() string {
 			return "Deploy canceled while stack " + s.StackName + " was in progress"
 		}
 	}
-	n := 0
+	counts := map[Outcome]int{}
 	for _, s := range d.Stacks {
-		if s.Outcome == Succeeded {
-			n++
-		}
+		counts[s.Outcome]++
 	}
-	if n == 0 {
+	var done []string
+	if n := counts[Created]; n > 0 {
+		done = append(done, plural(n, "stack", "stacks")+" created")
+	}
+	if n := counts[Updated]; n > 0 {
+		done = append(done, plural(n, "stack", "stacks")+" updated")
+	}
+	if len(done) == 0 {
 		return "Deploy succeeded: no changes"
 	}
-	return fmt.Sprintf("Deploy succeeded: %s updated", plural(n, "stack", "stacks"))
+	return "Deploy succeeded: " + strings.Join(done, ", ")
+}
+
+// succeeded reports whether the stack was created or updated.
+func (s StackResult) succeeded() bool { return s.Outcome == Created || s.Outcome == Updated }
+
+// DeployJSONVersion is the version of the JSON deploy format.
+const DeployJSONVersion = 1
+
+// WriteDeployJSON writes `autopilot deploy --format json`:
+//
+//	{"version": 1, "failed": false, "headline": "Deploy succeeded: 1 stack created",
+//	 "application": "shop", "account": "…", "region": "…",
+//	 "stacks": [{"stack": "shop-test", "environment": "test", "outcome": "created", "status": "CREATE_COMPLETE", …}]}
+func WriteDeployJSON(w io.Writer, d Deployment) error {
+	out := struct {
+		Version  int    `json:"version"`
+		Failed   bool   `json:"failed"`
+		Headline string `json:"headline"`
+		Deployment
+	}{DeployJSONVersion, d.Failed(), d.Headline(), d}
+	if out.Stacks == nil {
+		out.Stacks = []StackResult{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write deploy JSON: %w", err)
+	}
+	return nil
 }
 
 // ServiceURLs maps each workload to its URL, for the service-urls output.
@@ -187,8 +229,10 @@ func FromResult(r *deploy.Result, urls map[string]string) Deployment {
 			sr.Outcome = Failed
 		case s.NoChanges || !s.Executed:
 			sr.Outcome = NoChanges
+		case sp.ChangeSetType == "CREATE":
+			sr.Outcome = Created
 		default:
-			sr.Outcome = Succeeded
+			sr.Outcome = Updated
 		}
 		if rc := s.RootCause; rc != nil {
 			sr.FailedResource, sr.FailedType = rc.LogicalID, rc.ResourceType
@@ -196,7 +240,7 @@ func FromResult(r *deploy.Result, urls map[string]string) Deployment {
 				sr.Reason = rc.Reason
 			}
 		}
-		if sr.Outcome == Succeeded || sr.Outcome == NoChanges {
+		if sr.succeeded() || sr.Outcome == NoChanges {
 			sr.ServiceURL = s.Outputs["ServiceURL"]
 			if sr.ServiceURL == "" && sp.Workload != "" {
 				sr.ServiceURL = urls[sp.Workload]

@@ -20,14 +20,15 @@ func TestDeploymentHeadline(t *testing.T) {
 		{
 			name: "first failing resource is the headline",
 			d: Deployment{Stacks: []StackResult{
-				{StackName: "app-test", Outcome: Succeeded},
+				{StackName: "app-test", Outcome: Updated},
 				{StackName: "app-test-api", Outcome: Failed, Status: "UPDATE_ROLLBACK_COMPLETE", FailedResource: "Service", FailedType: "AWS::AppRunner::Service",
 					Reason: "Resource handler returned message: \"Invalid Memory\""},
 				{StackName: "app-test-web", Outcome: Skipped},
 			}},
 			want: `Deploy failed in stack app-test-api: Service (AWS::AppRunner::Service): Resource handler returned message: "Invalid Memory"`,
 		},
-		{name: "success", d: Deployment{Stacks: []StackResult{{Outcome: Succeeded}, {Outcome: NoChanges}, {Outcome: Succeeded}}}, want: "Deploy succeeded: 2 stacks updated"},
+		{name: "success", d: Deployment{Stacks: []StackResult{{Outcome: Updated}, {Outcome: NoChanges}, {Outcome: Updated}}}, want: "Deploy succeeded: 2 stacks updated"},
+		{name: "new stacks are created, not updated", d: Deployment{Stacks: []StackResult{{Outcome: Created}, {Outcome: Created}, {Outcome: Updated}}}, want: "Deploy succeeded: 2 stacks created, 1 stack updated"},
 		{name: "nothing to do", d: Deployment{Stacks: []StackResult{{Outcome: NoChanges}}}, want: "Deploy succeeded: no changes"},
 		{name: "canceled", d: Deployment{Stacks: []StackResult{{StackName: "s", Outcome: Canceled}}}, want: "Deploy canceled while stack s was in progress"},
 	}
@@ -43,7 +44,7 @@ func TestDeploymentHeadline(t *testing.T) {
 func failedDeployment() Deployment {
 	return Deployment{App: "shop", Account: "123456789012", Region: "eu-west-1", Stacks: []StackResult{
 		{StackName: "shop-prod", Env: "prod", Outcome: NoChanges, Status: "UPDATE_COMPLETE"},
-		{StackName: "shop-prod-web", Env: "prod", Workload: "web", Outcome: Succeeded, Status: "UPDATE_COMPLETE", ServiceURL: "https://web.example.com", Duration: 95 * time.Second},
+		{StackName: "shop-prod-web", Env: "prod", Workload: "web", Outcome: Updated, Status: "UPDATE_COMPLETE", ServiceURL: "https://web.example.com", Duration: 95 * time.Second},
 		{StackName: "shop-prod-api", Env: "prod", Workload: "api", Outcome: Failed, Status: "UPDATE_ROLLBACK_COMPLETE",
 			FailedResource: "TaskDefinition", FailedType: "AWS::ECS::TaskDefinition", Reason: "Invalid <cpu> | memory @admins"},
 	}}
@@ -54,7 +55,7 @@ func TestDeployMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"### :x: autopilot deploy: `shop`",
 		"**Deploy failed in stack shop-prod-api: TaskDefinition (AWS::ECS::TaskDefinition): Invalid &lt;cpu&gt; \\| memory @\u200badmins**",
-		"| `shop-prod-web` | prod | succeeded | `UPDATE_COMPLETE` | [https://web.example.com](https://web.example.com) |",
+		"| `shop-prod-web` | prod | updated | `UPDATE_COMPLETE` | [https://web.example.com](https://web.example.com) |",
 		"> `TaskDefinition` in `shop-prod-api`: Invalid &lt;cpu&gt; \\| memory @\u200badmins",
 		"[workflow run](https://github.com/acme/shop/actions/runs/42)",
 	} {
@@ -71,7 +72,7 @@ func TestDeployText(t *testing.T) {
 	}
 	want := `Deploy failed in stack shop-prod-api: TaskDefinition (AWS::ECS::TaskDefinition): Invalid <cpu> | memory @admins
   shop-prod                                no changes UPDATE_COMPLETE
-  shop-prod-web                            succeeded  UPDATE_COMPLETE in 1m35s
+  shop-prod-web                            updated    UPDATE_COMPLETE in 1m35s
     https://web.example.com
   shop-prod-api                            failed     UPDATE_ROLLBACK_COMPLETE
     TaskDefinition: Invalid <cpu> | memory @admins
@@ -107,6 +108,7 @@ func TestFromResult(t *testing.T) {
 		{StackName: "shop-prod-api", Env: "prod", Workload: "api"},
 		{StackName: "shop-prod-worker", Env: "prod", Workload: "worker"},
 		{StackName: "shop-prod-job", Env: "prod", Workload: "job"},
+		{StackName: "shop-prod-new", Env: "prod", Workload: "new", ChangeSetType: "CREATE"},
 	}}
 	res := &deploy.Result{Plan: plan, Stacks: []deploy.StackResult{
 		{StackName: "shop-prod", Status: "UPDATE_COMPLETE", NoChanges: true},
@@ -115,14 +117,16 @@ func TestFromResult(t *testing.T) {
 			RootCause: &deploy.StackEvent{LogicalID: "Service", ResourceType: "AWS::AppRunner::Service", Status: "UPDATE_FAILED", Reason: "bad memory"}},
 		{StackName: "shop-prod-worker", Error: "skipped: stack shop-prod-api it depends on did not deploy"},
 		{StackName: "shop-prod-job", Status: "UPDATE_IN_PROGRESS", Error: "cancelled"},
+		{StackName: "shop-prod-new", Status: "CREATE_COMPLETE", Executed: true},
 	}}
 	got := FromResult(res, map[string]string{"web": "https://web.example.com", "api": "https://api.example.com"})
 	want := Deployment{App: "shop", Account: "1", Region: "r", Stacks: []StackResult{
 		{StackName: "shop-prod", Env: "prod", Outcome: NoChanges, Status: "UPDATE_COMPLETE"},
-		{StackName: "shop-prod-web", Env: "prod", Workload: "web", Outcome: Succeeded, Status: "UPDATE_COMPLETE", ServiceURL: "https://web.example.com"},
+		{StackName: "shop-prod-web", Env: "prod", Workload: "web", Outcome: Updated, Status: "UPDATE_COMPLETE", ServiceURL: "https://web.example.com"},
 		{StackName: "shop-prod-api", Env: "prod", Workload: "api", Outcome: Failed, Status: "UPDATE_ROLLBACK_COMPLETE", FailedResource: "Service", FailedType: "AWS::AppRunner::Service", Reason: "bad memory"},
 		{StackName: "shop-prod-worker", Env: "prod", Workload: "worker", Outcome: Skipped, Reason: "skipped: stack shop-prod-api it depends on did not deploy"},
 		{StackName: "shop-prod-job", Env: "prod", Workload: "job", Outcome: Canceled, Status: "UPDATE_IN_PROGRESS", Reason: "cancelled"},
+		{StackName: "shop-prod-new", Env: "prod", Workload: "new", Outcome: Created, Status: "CREATE_COMPLETE"},
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("FromResult (-want +got):\n%s", diff)

@@ -210,7 +210,8 @@ func renderDetails(b *strings.Builder, rc deploy.ResourceChange) {
 	}
 	var diff strings.Builder
 	for _, d := range rc.Details {
-		diff.WriteString("  " + oneLine(d.Path))
+		v := viewProperty(d)
+		diff.WriteString("  " + oneLine(v.path))
 		var notes []string
 		if d.RequiresRecreation != "" && d.RequiresRecreation != "Never" {
 			notes = append(notes, "recreation: "+d.RequiresRecreation)
@@ -222,11 +223,14 @@ func renderDetails(b *strings.Builder, rc deploy.ResourceChange) {
 			diff.WriteString(" (" + oneLine(strings.Join(notes, ", ")) + ")")
 		}
 		diff.WriteString("\n")
-		if d.Before != "" {
-			writeDiffLines(&diff, "- ", clip(d.Before, maxValue))
+		if v.unknown {
+			diff.WriteString("  (changed; CloudFormation returned no values)\n")
 		}
-		if d.After != "" {
-			writeDiffLines(&diff, "+ ", clip(d.After, maxValue))
+		if v.before != "" {
+			writeDiffLines(&diff, "- ", clip(v.before, maxValue))
+		}
+		if v.after != "" {
+			writeDiffLines(&diff, "+ ", clip(v.after, maxValue))
 		}
 	}
 	body := diff.String()

@@ -92,7 +92,7 @@ func writeStackText(b *strings.Builder, s deploy.StackPlan) {
 		}
 		b.WriteString("\n")
 		for _, d := range rc.Details {
-			fmt.Fprintf(b, "        %s: %s → %s\n", termText(d.Path), strconv.Quote(clip(d.Before, 200)), strconv.Quote(clip(d.After, 200)))
+			b.WriteString("        " + viewProperty(d).text() + "\n")
 		}
 	}
 	for _, img := range s.Images {

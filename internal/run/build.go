@@ -21,6 +21,7 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/image"
 	"github.com/autopilot-dev/autopilot/internal/image/chroot"
+	"github.com/autopilot-dev/autopilot/internal/lint"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -29,8 +30,8 @@ type BuildOptions struct {
 	Selection
 	// Output writes images instead of pushing: "oci:DIR" or "tar:FILE".
 	Output string
-	// Repository pushes to REGISTRY/NAME instead of ECR; with several
-	// workloads each goes to REGISTRY/NAME/<workload>.
+	// Repository pushes to REGISTRY/NAME instead of ECR; when several
+	// workloads are built, each goes to REGISTRY/NAME/<workload>.
 	Repository string
 	Tags       []string // extra tags; the git short SHA is always one
 	Latest     bool     // also tag latest
@@ -58,7 +59,9 @@ type BuildOptions struct {
 	// caller can mask it.
 	Secret   func(string)
 	Progress io.Writer
-	Version  string // autopilot's version, for Copilot's image labels
+	// Diagnostics receives lint findings that stop the build (as text).
+	Diagnostics io.Writer
+	Version     string // autopilot's version, for Copilot's image labels
 }
 
 // Built is one built image: where it went and the URI stacks should use.
@@ -81,6 +84,15 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 	}
 	if err := checkSelection(ws, o.Selection); err != nil {
 		return nil, err
+	}
+	// Lint first, so a mistake in a manifest (a Dockerfile path among them)
+	// is reported at its line rather than by the build.
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
+	if err != nil {
+		return nil, err
+	}
+	if findings.HasErrors() {
+		return nil, failWith(o.Diagnostics, "build", findings)
 	}
 	revision := o.Revision
 	if revision == "" {
@@ -119,28 +131,39 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
 	}
 
-	var out []Built
+	type job struct {
+		workload string
+		spec     image.BuildSpec
+	}
+	var jobs []job
 	for _, m := range ws.Workloads {
 		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
 			continue
 		}
 		spec, ok, err := buildSpec(ws, m, o)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		if !ok {
-			continue
+		if ok {
+			jobs = append(jobs, job{m.Name, spec})
 		}
-		spec.Platform = o.Platform
-		spec.Labels = image.CopilotLabels(o.Version, m.Name)
-		spec.Annotations = image.SourceAnnotations(o.Source, revision)
-		img, err := image.Build(ctx, spec, opts...)
+	}
+	var out []Built
+	for _, j := range jobs {
+		j.spec.Platform = o.Platform
+		j.spec.Labels = image.CopilotLabels(o.Version, j.workload)
+		j.spec.Annotations = image.SourceAnnotations(o.Source, revision)
+		img, err := image.Build(ctx, j.spec, opts...)
 		if err != nil {
-			return out, fmt.Errorf("build %s: %w", m.Name, err)
+			return out, fmt.Errorf("build %s: %w", j.workload, err)
 		}
-		b, err := deliver(ctx, ws, m.Name, img, tags, o, opts)
+		b, err := deliver(ctx, ws, j.workload, img, tags, o, len(jobs) == 1, opts)
 		if err != nil {
-			return out, fmt.Errorf("build %s: %w", m.Name, err)
+			verb := "push"
+			if o.Output != "" {
+				verb = "write"
+			}
+			return out, fmt.Errorf("%s %s: %w", verb, j.workload, err)
 		}
 		out = append(out, b)
 	}
@@ -184,8 +207,9 @@ func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (
 	return *first, true, nil
 }
 
-// deliver writes or pushes one built image.
-func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img v1.Image, tags []string, o BuildOptions, opts []image.Option) (Built, error) {
+// deliver writes or pushes one built image. The only image of a build goes
+// to o.Repository itself; one of several to o.Repository/<workload>.
+func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img v1.Image, tags []string, o BuildOptions, only bool, opts []image.Option) (Built, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return Built{}, err
@@ -205,7 +229,7 @@ func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img 
 	var dst image.Destination
 	if o.Repository != "" {
 		dst = image.Destination{Repository: o.Repository}
-		if len(o.Services) != 1 {
+		if !only {
 			dst.Repository = strings.TrimSuffix(o.Repository, "/") + "/" + workload
 		}
 		dst.ImmutableTags = o.ImmutableTags

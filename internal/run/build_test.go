@@ -202,3 +202,77 @@ func TestBuildRunsRUNSteps(t *testing.T) {
 		}
 	}
 }
+
+// --repository REGISTRY/NAME is the repository when one workload is built
+// (others may use image.location); several each get REGISTRY/NAME/<workload>.
+func TestRepositoryNamesOneOrSeveralWorkloads(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	reg := registry.StartT(t, func(o *registry.Options) { o.NoAuth = true })
+	root, bases := buildWorkspace(t)
+	write := func(p, c string) {
+		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(root, "copilot/cdn"), 0o755)
+	write("copilot/cdn/manifest.yml", "name: cdn\ntype: Backend Service\nimage:\n  location: nginx\n")
+	push := func() []string {
+		t.Helper()
+		built, err := Build(context.Background(), BuildOptions{Selection: Selection{Paths: []string{root}},
+			Repository: reg.Host + "/team/app", BaseImages: bases, Revision: "0123456789abcdef", CacheDir: t.TempDir()})
+		if err != nil {
+			t.Fatalf("build: %v", err)
+		}
+		var repos []string
+		for _, b := range built {
+			repos = append(repos, b.Image.Repository)
+		}
+		return repos
+	}
+	if got := push(); len(got) != 1 || got[0] != reg.Host+"/team/app" {
+		t.Errorf("one workload built went to %v, want exactly %s/team/app", got, reg.Host)
+	}
+	os.MkdirAll(filepath.Join(root, "copilot/api"), 0o755)
+	write("copilot/api/manifest.yml", "name: api\ntype: Backend Service\nimage:\n  build: web/Dockerfile\n")
+	got := push()
+	want := []string{reg.Host + "/team/app/api", reg.Host + "/team/app/web"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("two workloads went to %v, want %v", got, want)
+	}
+	for _, repo := range append(want, reg.Host+"/team/app") {
+		ref, _ := name.ParseReference(repo+":0123456", name.Insecure)
+		if _, err := remote.Head(ref); err != nil {
+			t.Errorf("%s is not in the registry: %v", repo, err)
+		}
+	}
+}
+
+// A Dockerfile that is not there is a lint finding at the manifest's
+// image.build line, before anything is built.
+func TestBuildReportsAMissingDockerfileAtTheManifestLine(t *testing.T) {
+	root, bases := buildWorkspace(t)
+	if err := os.Remove(filepath.Join(root, "web/Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	var diags bytes.Buffer
+	_, err := Build(context.Background(), BuildOptions{Selection: Selection{Paths: []string{root}}, Output: "oci:" + t.TempDir(),
+		BaseImages: bases, Diagnostics: &diags})
+	if err == nil {
+		t.Fatal("build succeeded without a Dockerfile")
+	}
+	if want := "copilot/web/manifest.yml:4:10: error: image.build names Dockerfile \"web/Dockerfile\""; !strings.Contains(diags.String(), want) {
+		t.Errorf("findings lack %q:\n%s", want, diags.String())
+	}
+}
+
+// A failed build names the workload once.
+func TestBuildErrorNamesTheWorkloadOnce(t *testing.T) {
+	root, _ := buildWorkspace(t)
+	_, err := Build(context.Background(), BuildOptions{Selection: Selection{Paths: []string{root}}, Output: "oci:" + t.TempDir(), Platform: "plan9/mips/x/y"})
+	if err == nil {
+		t.Fatal("build succeeded on a bad platform")
+	}
+	if n := strings.Count(err.Error(), "build web"); n != 1 {
+		t.Errorf("%q names the workload %d times", err, n)
+	}
+}

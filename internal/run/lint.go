@@ -15,7 +15,7 @@ import (
 type LintOptions struct {
 	Paths   []string
 	Envs    []string
-	Strict  bool          // warnings fail too
+	Strict  bool          // unknown keys are errors
 	Format  report.Format // text, json, github, sarif
 	Out     io.Writer     // where the report goes
 	Lookup  func(string) (string, bool)
@@ -28,10 +28,10 @@ type LintResult struct {
 	Findings  diag.List
 }
 
-// Failed reports whether the findings fail the run: any error, or any
-// warning under strict.
-func (r *LintResult) Failed(strict bool) bool {
-	return r.Findings.HasErrors() || (strict && r.Findings.Count(diag.Warning) > 0)
+// Failed reports whether the findings fail the run: any error (unknown
+// keys are errors under strict).
+func (r *LintResult) Failed() bool {
+	return r.Findings.HasErrors()
 }
 
 // Lint loads the workspace and lints it, writing the report in the chosen
@@ -42,9 +42,15 @@ func Lint(ctx context.Context, o LintOptions) (*LintResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 	}
+	if err := checkEnvs(ws, o.Envs); err != nil {
+		return nil, err
+	}
 	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
+	}
+	if o.Strict {
+		findings = unknownKeysAsErrors(findings)
 	}
 	if err := report.Lint(o.Out, findings, o.Format, report.WithVersion(o.Version), report.WithRuleHelp(lint.RuleHelp())); err != nil {
 		return nil, fmt.Errorf("write lint report: %w", err)

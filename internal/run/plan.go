@@ -7,10 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
@@ -21,6 +28,9 @@ import (
 // PlanOptions are the inputs of `autopilot plan` and `autopilot deploy`.
 type PlanOptions struct {
 	Selection
+	// Strict makes lint warnings (unknown keys among them) errors: nothing
+	// is planned or deployed.
+	Strict bool
 	// Offline plans without any AWS call, against an empty account or the
 	// output of an earlier render (Against).
 	Offline bool
@@ -75,6 +85,12 @@ type Planned struct {
 
 // Plan renders the selection and previews it as change sets (or offline).
 func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
+	if o.Against != "" {
+		// A missing folder would silently plan against an empty account.
+		if fi, err := os.Stat(o.Against); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: --against %s: not a folder written by `autopilot render --out`", ErrCannotRun, o.Against)
+		}
+	}
 	ws, err := load(o.Selection)
 	if err != nil {
 		return nil, err
@@ -86,7 +102,7 @@ func Plan(ctx context.Context, o PlanOptions) (*Planned, error) {
 			return nil, err
 		}
 	}
-	stacks, app, err := prepare(ws, &o)
+	stacks, app, err := prepare(ctx, ws, api, &o, false)
 	if err != nil {
 		return nil, err
 	}
@@ -130,16 +146,11 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if err != nil {
 		return nil, err
 	}
-	stacks, app, err := prepare(ws, &o)
+	stacks, app, err := prepare(ctx, ws, api, &o, true)
 	if err != nil {
 		return nil, err
 	}
 	opts = append(opts, deploy.WithTarget(app, o.Account, o.Region), deploy.WithRevision(o.Revision, o.RunID))
-	for _, s := range stacks {
-		if v, ok := s.Parameters["ContainerImage"]; ok && v == render.ImagePlaceholder(s.Workload) {
-			return nil, fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, s.Workload)
-		}
-	}
 	if o.Fingerprint != "" {
 		opts = append(opts, deploy.RequireFingerprint(o.Fingerprint))
 	}
@@ -162,18 +173,43 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	return &Deployed{Stacks: stacks, Result: res}, err
 }
 
-// prepare renders the selection into deploy's stacks.
-func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, error) {
+// prepare renders the selection into deploy's stacks; api is nil offline.
+// With requireImages a workload without its built image is refused before
+// any AWS call.
+func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudFormationAPI, o *PlanOptions, requireImages bool) ([]deploy.Stack, string, error) {
 	images := map[string]string{}
 	byWorkload := map[string]deploy.Image{}
 	for _, b := range o.Built {
 		images[b.Workload] = b.URI
 		byWorkload[b.Workload] = b.Image
 	}
-	rendered, _, err := renderWorkspace(ws, RenderOptions{Selection: o.Selection, Images: images, Strict: true, Diagnostics: o.Diagnostics,
-		AccountID: o.Account, Region: o.Region})
+	given := deploy.Artifacts{KeyARN: o.ArtifactKeyARN}
+	if o.ArtifactsBucket != "" {
+		given.BucketARN = deploy.BucketARN(o.Region, o.ArtifactsBucket)
+	}
+	ro := RenderOptions{Selection: o.Selection, Images: images, StrictVars: true, Strict: o.Strict, Diagnostics: o.Diagnostics,
+		AccountID: o.Account, Region: o.Region, Artifacts: given}
+	rendered, _, err := renderWorkspace(ctx, ws, ro)
 	if err != nil {
 		return nil, "", err
+	}
+	for _, r := range rendered {
+		if v, ok := r.Parameters["ContainerImage"]; ok && requireImages && v == render.ImagePlaceholder(r.Workload) {
+			return nil, "", fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
+		}
+	}
+	if api != nil {
+		found, err := findArtifacts(ctx, ws.App, api, rendered, given, o)
+		if err != nil {
+			return nil, "", err
+		}
+		if found != given {
+			// Lint's findings were shown by the first render.
+			ro.Artifacts, ro.Diagnostics = found, nil
+			if rendered, _, err = renderWorkspace(ctx, ws, ro); err != nil {
+				return nil, "", err
+			}
+		}
 	}
 	if o.Revision == "" {
 		o.Revision = cmp.Or(gitRevision(ws.Root), "local")
@@ -203,18 +239,57 @@ func prepare(ws *workspace.Workspace, o *PlanOptions) ([]deploy.Stack, string, e
 	return stacks, ws.App, nil
 }
 
+// findArtifacts finds the application's artifact bucket and key, which
+// the environment manager role names as Copilot renders it: first from the
+// deployed environment stacks (so a Copilot-made role keeps its
+// statements), then the flags (given), then the outputs of Copilot's
+// application StackSet in this account and region.
+func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI, rendered []render.Stack, given deploy.Artifacts, o *PlanOptions) (deploy.Artifacts, error) {
+	var envStacks []string
+	for _, r := range rendered {
+		if r.Kind == string(workspace.Environment) {
+			envStacks = append(envStacks, r.Name)
+		}
+	}
+	if len(envStacks) == 0 {
+		return given, nil // only environments name the bucket
+	}
+	found, err := deploy.DeployedArtifacts(ctx, api, envStacks)
+	if err != nil {
+		return found, err
+	}
+	if found = found.Or(given); found.Complete() {
+		return found, nil
+	}
+	fromApp, err := deploy.AppStackSetArtifacts(ctx, api, app, o.Account, o.Region)
+	if err != nil {
+		// Without them a new environment's role lacks two statements
+		// (render says so); that is no reason to stop the plan.
+		if o.Log != nil {
+			o.Log.Warn("the application's artifact bucket and key are unknown", "error", err)
+		}
+		return found, nil
+	}
+	return found.Or(fromApp), nil
+}
+
 // connect builds the AWS clients (unless given), learns the account and
 // region, and returns deploy's options for them.
 func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
 	api, uploader := o.CloudFormation, o.Uploader
 	if api == nil {
-		clients, err := deploy.NewClients(ctx, o.AWS...)
+		awsOpts := o.AWS
+		if o.Log != nil {
+			// The SDK's own warnings join the log, so a JSON log stays JSON.
+			awsOpts = append(slices.Clip(awsOpts), config.WithLogger(sdkLogger{o.Log}))
+		}
+		clients, err := deploy.NewClients(ctx, awsOpts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
 		api, o.Region = clients.CloudFormation, clients.Region
-		if o.Account, err = clients.Account(ctx); err != nil {
-			return nil, nil, fmt.Errorf("%w: no usable AWS credentials: configure them (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or role-to-assume in the Action), or plan with --offline: %v", ErrCannotRun, err)
+		if o.Account, err = account(ctx, clients); err != nil {
+			return nil, nil, err
 		}
 		if uploader == nil && o.ArtifactsBucket != "" {
 			if uploader, err = deploy.NewS3Uploader(clients.S3, o.ArtifactsBucket); err != nil {
@@ -232,26 +307,58 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 	return opts, api, nil
 }
 
+// sdkLogger passes the AWS SDK's messages to a slog.Logger.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, v...), "source", "aws-sdk")
+}
+
+// account identifies the AWS account, saying what failed: finding
+// credentials, reaching AWS, or AWS accepting the credentials.
+func account(ctx context.Context, clients *deploy.Clients) (string, error) {
+	if clients.Config.Credentials != nil {
+		if _, err := clients.Config.Credentials.Retrieve(ctx); err != nil {
+			return "", fmt.Errorf("%w: no usable AWS credentials: configure them (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or role-to-assume in the Action), or plan with --offline: %v", ErrCannotRun, err)
+		}
+	}
+	// A few attempts only: an unreachable endpoint should fail in seconds,
+	// not after the minutes of backoff a long deploy's calls get.
+	out, err := clients.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) { o.RetryMaxAttempts = 3 })
+	var send *smithyhttp.RequestSendError
+	var dns *net.DNSError
+	switch {
+	case err == nil:
+		return aws.ToString(out.Account), nil
+	case errors.As(err, &send) || errors.As(err, &dns):
+		return "", fmt.Errorf("%w: cannot reach AWS (sts:GetCallerIdentity failed on the network; the credentials were not checked): check the network connection, any proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL: %v", ErrCannotRun, err)
+	}
+	return "", fmt.Errorf("%w: AWS did not accept the credentials (sts:GetCallerIdentity): check that they are current and for the intended account: %v", ErrCannotRun, err)
+}
+
 // fillAppParameters gives values to the parameters Copilot takes from its
 // application stack, which an application deployed only by autopilot does
 // not have. An existing stack keeps its deployed value; a new one gets the
-// account's root as the tools principal (as Copilot sets it) and the given
-// artifact key, or a key ARN that matches no key and so grants nothing.
+// account's root as the tools principal (as Copilot sets it) and the
+// application's artifact key (the one rendered, or the flag's), or a key
+// ARN that matches no key and so grants nothing.
 func fillAppParameters(s *deploy.Stack, o *PlanOptions) {
 	tmpl, err := cfn.Parse(s.Template)
 	if err != nil {
 		return // deploy reports the broken template
 	}
+	// The artifact key of a workload is kept even when render names one.
 	defaults := map[string]string{
-		"ArtifactKeyARN": cmp.Or(o.ArtifactKeyARN, "arn:aws:kms:"+cmp.Or(o.Region, "*")+":"+cmp.Or(o.Account, "*")+":key/autopilot-no-artifact-key"),
+		"ArtifactKeyARN": cmp.Or(s.Parameters["ArtifactKeyARN"], o.ArtifactKeyARN, "arn:aws:kms:"+cmp.Or(o.Region, "*")+":"+cmp.Or(o.Account, "*")+":key/autopilot-no-artifact-key"),
 	}
-	if o.Account != "" {
+	if _, rendered := s.Parameters["ToolsAccountPrincipalARN"]; !rendered && o.Account != "" {
 		defaults["ToolsAccountPrincipalARN"] = "arn:aws:iam::" + o.Account + ":root"
 	}
 	for name, value := range defaults {
-		if _, given := s.Parameters[name]; given {
-			continue
-		}
 		if _, declared := tmpl.Parameters[name]; !declared {
 			continue
 		}

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
+	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/diag"
 	"github.com/autopilot-dev/autopilot/internal/lint"
 	"github.com/autopilot-dev/autopilot/internal/render"
@@ -30,13 +33,18 @@ type RenderOptions struct {
 	OutDir string
 	// Images maps workloads to built image URIs; others get a placeholder.
 	Images map[string]string
-	// Strict makes undefined ${VAR} an error, as deploying commands need.
+	// StrictVars makes undefined ${VAR} an error, as deploying commands need.
+	StrictVars bool
+	// Strict makes unknown keys errors that stop the render.
 	Strict bool
 	// Diagnostics receives lint findings that stop the render (as text).
 	Diagnostics io.Writer
 	// AccountID and Region, when known, make values concrete where Copilot
 	// writes them concretely.
 	AccountID, Region string
+	// Artifacts are the application's artifact bucket and key, for the
+	// environment manager role and workloads' ArtifactKeyARN.
+	Artifacts deploy.Artifacts
 }
 
 // Render lints the selection and renders its stacks; with OutDir set it
@@ -46,7 +54,7 @@ func Render(ctx context.Context, o RenderOptions) ([]render.Stack, *workspace.Wo
 	if err != nil {
 		return nil, ws, err
 	}
-	return renderWorkspace(ws, o)
+	return renderWorkspace(ctx, ws, o)
 }
 
 // load reads the selected workspace and checks that the application, the
@@ -65,11 +73,18 @@ func load(s Selection) (*workspace.Workspace, error) {
 	return ws, checkSelection(ws, s)
 }
 
-// renderWorkspace lints a loaded workspace and renders its stacks.
-func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, *workspace.Workspace, error) {
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.Strict})
+// renderWorkspace lints a loaded workspace and renders its stacks; ctx
+// stops it between stacks.
+func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptions) ([]render.Stack, *workspace.Workspace, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, ws, err
+	}
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.StrictVars})
 	if err != nil {
 		return nil, ws, err
+	}
+	if o.Strict {
+		findings = unknownKeysAsErrors(findings)
 	}
 	if findings.HasErrors() {
 		return nil, ws, failWith(o.Diagnostics, "render", findings)
@@ -79,20 +94,28 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 		_ = report.Lint(o.Diagnostics, findings, report.FormatText)
 	}
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
-		App:       ws.App,
-		Images:    o.Images,
-		Vars:      workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.Strict},
-		AccountID: o.AccountID,
-		Region:    o.Region,
+		App:               ws.App,
+		Images:            o.Images,
+		Vars:              workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.StrictVars},
+		AccountID:         o.AccountID,
+		Region:            o.Region,
+		ArtifactBucketARN: o.Artifacts.BucketARN,
+		ArtifactKeyARN:    o.Artifacts.KeyARN,
+		Context:           ctx,
 	})
 	var failure *diag.Failure
 	switch {
 	case errors.As(err, &failure):
 		return nil, ws, failWith(o.Diagnostics, "render", failure.Diags)
+	case err != nil && ctx.Err() != nil:
+		return nil, ws, err
 	case err != nil:
 		return nil, ws, fmt.Errorf("render: %w", err)
 	case ds.HasErrors():
 		return nil, ws, failWith(o.Diagnostics, "render", ds)
+	}
+	if err := checkReferences(stacks); err != nil {
+		return nil, ws, err
 	}
 	if o.OutDir != "" {
 		if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
@@ -105,16 +128,35 @@ func renderWorkspace(ws *workspace.Workspace, o RenderOptions) ([]render.Stack, 
 	return stacks, ws, nil
 }
 
+// checkEnvs refuses environment names the workspace lacks.
+func checkEnvs(ws *workspace.Workspace, envs []string) error {
+	for _, e := range envs {
+		if !slices.Contains(ws.EnvNames(), e) {
+			return fmt.Errorf("%w: environment %q is not in the workspace (known: %s)", ErrCannotRun, e, strings.Join(ws.EnvNames(), ", "))
+		}
+	}
+	return nil
+}
+
+// unknownKeysAsErrors is what strict does to findings: an unknown key,
+// which Copilot ignores silently (a misspelled `placment` drops the whole
+// VPC placement), fails the run like an error. Other warnings are advice
+// that holds for working Copilot workspaces too (a topic published by
+// another repository's service, `flow_logs: false`), so they never fail it.
+func unknownKeysAsErrors(findings diag.List) diag.List {
+	out := slices.Clone(findings)
+	for i := range out {
+		if out[i].Severity == diag.Warning && out[i].Rule == lint.RuleUnknownKey {
+			out[i].Severity = diag.Error
+		}
+	}
+	return out
+}
+
 // checkSelection refuses environment and service names the workspace lacks.
 func checkSelection(ws *workspace.Workspace, s Selection) error {
-	known := map[string]bool{}
-	for _, e := range ws.EnvNames() {
-		known[e] = true
-	}
-	for _, e := range s.Envs {
-		if !known[e] {
-			return fmt.Errorf("%w: environment %q is not in the workspace (known: %v)", ErrCannotRun, e, ws.EnvNames())
-		}
+	if err := checkEnvs(ws, s.Envs); err != nil {
+		return err
 	}
 	for _, name := range s.Services {
 		if ws.Workload(name) == nil {

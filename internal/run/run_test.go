@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -415,5 +416,37 @@ func TestDeployOverCopilotEnvironmentKeepsFlowLogs(t *testing.T) {
 		if !strings.Contains(after, "\n  "+id) {
 			t.Errorf("the environment lost %s", strings.TrimSuffix(id, ":"))
 		}
+	}
+}
+
+// SIGINT and SIGTERM cancel the command's context; a plan then stops
+// with that error instead of rendering and planning on.
+func TestPlanStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	planned, err := Plan(ctx, PlanOptions{Selection: Selection{Paths: []string{example}}, Offline: true})
+	if !errors.Is(err, context.Canceled) || planned != nil {
+		t.Fatalf("plan of a cancelled context = %v, %v; want nothing and context.Canceled", planned, err)
+	}
+}
+
+// Without --strict the misspelled key is a warning, but the template
+// rendered without the VPC placement still refers to the service's security
+// group: the reference check stops the plan and names stack, resource and
+// name.
+func TestDanglingReferenceStopsThePlan(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "copilot/demo-service/manifest.yml")
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), "placement: private", "placment: private", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	planned, err := Plan(context.Background(), PlanOptions{Selection: Selection{Paths: []string{dir}}, Offline: true})
+	want := `stack apprunner-vpc-test-demo-service: resource AddonsStack: Fn::GetAtt names "ServiceSecurityGroup"`
+	if planned != nil || err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("plan = %v, err = %v; want no plan and %q", planned, err, want)
 	}
 }

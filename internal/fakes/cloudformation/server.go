@@ -41,6 +41,7 @@ type Server struct {
 	lose       map[string]int
 	failRes    map[string]map[string]string // stack -> logical ID -> reason
 	failCS     map[string]string            // stack -> reason
+	stackSets  map[string][]stackSetInstance
 }
 
 type options struct {
@@ -85,6 +86,7 @@ func New(opts ...Option) *Server {
 		lose:       map[string]int{},
 		failRes:    map[string]map[string]string{},
 		failCS:     map[string]string{},
+		stackSets:  map[string][]stackSetInstance{},
 	}
 	for _, o := range opts {
 		o(&s.opts)
@@ -323,6 +325,8 @@ func (s *Server) dispatch(action string, form url.Values) (any, *APIError) {
 		return s.getTemplate(form)
 	case "DeleteStack":
 		return s.deleteStack(form)
+	case "ListStackInstances":
+		return s.listStackInstances(form)
 	}
 	return nil, &APIError{Status: http.StatusBadRequest, Type: "Sender", Code: "InvalidAction",
 		Message: fmt.Sprintf("The action %s is not valid for this web service.", action)}
