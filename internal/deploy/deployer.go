@@ -45,13 +45,6 @@ func (d *Deployer) WithGate(gate func(*Plan) error) *Deployer {
 // change sets it has not executed, and reports each stack's state.
 func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) {
 	o := d.planner.o
-	if o.requireFP != "" {
-		if fp := Fingerprint(stacks); fp != o.requireFP {
-			return nil, fmt.Errorf("%w: the stacks to deploy hash to %s but the reviewed plan was %s; "+
-				"templates, parameters or images changed after review, so nothing was executed: re-run plan and review it again",
-				ErrFingerprintMismatch, fp, o.requireFP)
-		}
-	}
 	r, err := d.planner.newRun(stacks, true)
 	if err != nil {
 		return nil, err
@@ -63,6 +56,7 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	if err := r.planAll(ctx); err != nil || ctx.Err() != nil {
 		return r.cancelled(ctx, res)
 	}
+	late := r.deferred()
 	var unplanned []string
 	deferred := make([]bool, len(r.stacks))
 	for i := range r.plan.Stacks {
@@ -83,6 +77,11 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	if len(unplanned) > 0 {
 		r.cleanup()
 		return res, fmt.Errorf("nothing was executed because %d stack(s) could not be planned: %s", len(unplanned), strings.Join(unplanned, "; "))
+	}
+	seal(r.plan, r.stacks, late)
+	if err := o.checkReviewed(r.plan); err != nil {
+		r.cleanup()
+		return res, err
 	}
 	if d.gate != nil {
 		if err := d.gate(r.plan); err != nil {

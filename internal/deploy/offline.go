@@ -28,7 +28,7 @@ func PlanOffline(stacks []Stack, against string, opts ...Option) (*Plan, error) 
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{App: o.app, Account: o.account, Region: o.region, Offline: true, Fingerprint: Fingerprint(stacks)}
+	plan := &Plan{App: o.app, Account: o.account, Region: o.region, Offline: true}
 	for _, s := range sorted {
 		sp := StackPlan{StackName: s.Name, Kind: s.Kind, Env: s.Env, Workload: s.Workload, Images: s.Images, ChangeSetType: "CREATE"}
 		var old *cfn.Template
@@ -54,6 +54,7 @@ func PlanOffline(stacks []Stack, against string, opts ...Option) (*Plan, error) 
 		sp.NoChanges = sp.Error == "" && old != nil && len(sp.Changes) == 0
 		plan.Stacks = append(plan.Stacks, sp)
 	}
+	seal(plan, sorted, nil)
 	return plan, nil
 }
 

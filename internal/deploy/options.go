@@ -27,6 +27,7 @@ type options struct {
 	recreateFailed  bool
 	keepChangeSets  bool
 	requireFP       string
+	reviewed        map[string]Reviewed
 	log             *slog.Logger
 	onEvent         func(StackEvent)
 	now             func() time.Time
@@ -57,9 +58,9 @@ func makeOptions(opts []Option) (*options, error) {
 
 var nameSafe = regexp.MustCompile(`[^a-zA-Z0-9-]+`)
 
-// WithRevision names change sets autopilot-<short sha>-<run id>, so that a
-// change set is traced back to the commit and the CI run that made it
-// (default: autopilot-local-<unix time>).
+// WithRevision names change sets autopilot-plan-<short sha>-<run id> (or
+// autopilot-deploy-…), so that a change set is traced back to the commit
+// and the CI run that made it (default: autopilot-plan-local-<unix time>).
 func WithRevision(sha, runID string) Option {
 	return func(o *options) error {
 		if sha == "" {
@@ -171,8 +172,9 @@ func WithKeepChangeSets(on bool) Option {
 	}
 }
 
-// RequireFingerprint makes Deploy refuse to execute unless the stacks'
-// fingerprint equals fp, the one of the reviewed plan (default: no check).
+// RequireFingerprint makes Deploy refuse to execute unless the plan's
+// fingerprint (inputs and effect of every stack) equals fp, the one of the
+// reviewed plan (default: no check). Deploy plans first, then compares.
 func RequireFingerprint(fp string) Option {
 	return func(o *options) error {
 		if fp == "" {
@@ -181,6 +183,32 @@ func RequireFingerprint(fp string) Option {
 		o.requireFP = fp
 		return nil
 	}
+}
+
+// RequireReviewed makes Deploy refuse to execute unless every environment
+// it deploys has a reviewed plan with the fingerprint its plan has now;
+// the error names the stacks and resources that differ (default: no check).
+func RequireReviewed(reviewed map[string]Reviewed) Option {
+	return func(o *options) error {
+		if len(reviewed) == 0 {
+			return errors.New("no reviewed plan to require")
+		}
+		o.reviewed = reviewed
+		return nil
+	}
+}
+
+// checkReviewed applies RequireFingerprint and RequireReviewed to a plan.
+func (o *options) checkReviewed(p *Plan) error {
+	if o.requireFP != "" && p.Fingerprint != o.requireFP {
+		return fmt.Errorf("%w: the plan's fingerprint is %s but the reviewed plan's was %s; "+
+			"templates, parameters, images or the live stacks changed after review, so nothing was executed: re-run plan and review it again",
+			ErrFingerprintMismatch, p.Fingerprint, o.requireFP)
+	}
+	if o.reviewed != nil {
+		return checkReviewed(p, o.reviewed)
+	}
+	return nil
 }
 
 // WithLogger sets where progress is logged (default: nowhere).

@@ -57,6 +57,7 @@ func (p *Planner) Plan(ctx context.Context, stacks []Stack) (*Plan, error) {
 		return nil, err
 	}
 	err = r.planAll(ctx)
+	late := r.deferred()
 	for i := range r.plan.Stacks {
 		sp := &r.plan.Stacks[i]
 		dep := r.changingDep(i)
@@ -72,6 +73,7 @@ func (p *Planner) Plan(ctx context.Context, stacks []Stack) (*Plan, error) {
 		sp.StatusReason = fmt.Sprintf("CloudFormation can plan this stack only after %s deploys (%s); shown: its creation from the template", dep, sp.Error)
 		sp.Error, sp.Changes = "", changes
 	}
+	seal(r.plan, r.stacks, late)
 	if !p.o.keepChangeSets || ctx.Err() != nil {
 		r.cleanup()
 	}
@@ -108,9 +110,15 @@ func (p *Planner) newRun(stacks []Stack, execute bool) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := "autopilot-local-" + strconv.FormatInt(p.o.now().Unix(), 10)
+	// Plans and deploys name their change sets apart, so the cleanup of a
+	// closed pull request's plans never touches a running deploy's.
+	kind := "autopilot-plan-"
+	if execute {
+		kind = "autopilot-deploy-"
+	}
+	name := kind + "local-" + strconv.FormatInt(p.o.now().Unix(), 10)
 	if p.o.sha != "" {
-		name = "autopilot-" + p.o.sha
+		name = kind + p.o.sha
 		if p.o.runID != "" {
 			name += "-" + p.o.runID
 		}
@@ -118,12 +126,23 @@ func (p *Planner) newRun(stacks []Stack, execute bool) (*run, error) {
 	if len(name) > 128 {
 		name = name[:128]
 	}
-	plan := &Plan{App: p.o.app, Account: p.o.account, Region: p.o.region, Fingerprint: Fingerprint(stacks), Stacks: make([]StackPlan, len(sorted))}
+	plan := &Plan{App: p.o.app, Account: p.o.account, Region: p.o.region, Stacks: make([]StackPlan, len(sorted))}
 	for i, s := range sorted {
 		plan.Stacks[i] = StackPlan{StackName: s.Name, Kind: s.Kind, Env: s.Env, Workload: s.Workload, Images: s.Images}
 	}
 	return &run{Planner: p, execute: execute, stacks: sorted, deps: deps, plan: plan, name: name,
 		csFailed: make([]bool, len(sorted)), created: map[string]*createdSet{}}, nil
+}
+
+// deferred marks the stacks whose change set CloudFormation refused while
+// a dependency of theirs changes in the same run: they are planned again
+// once it has deployed.
+func (r *run) deferred() []bool {
+	out := make([]bool, len(r.stacks))
+	for i, sp := range r.plan.Stacks {
+		out[i] = sp.Error != "" && r.csFailed[i] && r.changingDep(i) != ""
+	}
+	return out
 }
 
 func (r *run) planAll(ctx context.Context) error {

@@ -30,8 +30,8 @@ func TestFirstDeployCreatesStacksInDependencyOrder(t *testing.T) {
 			t.Errorf("stack %s is %s, want CREATE_COMPLETE", name, got)
 		}
 		sp := find(t, res.Plan, name)
-		if sp.ChangeSetType != "CREATE" || sp.ChangeSetName != "autopilot-0123456-42" {
-			t.Errorf("stack %s: change set %s %s, want CREATE autopilot-0123456-42", name, sp.ChangeSetType, sp.ChangeSetName)
+		if sp.ChangeSetType != "CREATE" || sp.ChangeSetName != "autopilot-deploy-0123456-42" {
+			t.Errorf("stack %s: change set %s %s, want CREATE autopilot-deploy-0123456-42", name, sp.ChangeSetType, sp.ChangeSetName)
 		}
 		for _, c := range sp.Changes {
 			if c.Action != deploy.ActionAdd {
@@ -334,20 +334,25 @@ func TestThreeHundredChangesAcrossPages(t *testing.T) {
 
 func TestFingerprintMismatchExecutesNothing(t *testing.T) {
 	e := newEnv(t)
+	ctx := context.Background()
 	stacks := []deploy.Stack{envStack()}
-	reviewed := deploy.Fingerprint([]deploy.Stack{serviceStack("api", "2 GB", "img:1")})
-	_, err := e.deployer(t, deploy.RequireFingerprint(reviewed)).Deploy(context.Background(), stacks)
+	reviewed := "sha256:" + strings.Repeat("0", 64)
+	res, err := e.deployer(t, deploy.RequireFingerprint(reviewed)).Deploy(ctx, stacks)
 	if !errors.Is(err, deploy.ErrFingerprintMismatch) {
 		t.Fatalf("error = %v, want ErrFingerprintMismatch", err)
 	}
-	if !strings.Contains(err.Error(), reviewed) || !strings.Contains(err.Error(), deploy.Fingerprint(stacks)) {
+	if !strings.Contains(err.Error(), reviewed) || !strings.Contains(err.Error(), res.Plan.Fingerprint) {
 		t.Errorf("error %q should name both fingerprints", err)
 	}
-	if n := e.cfn.Count(""); n != 0 {
-		t.Errorf("%d CloudFormation calls, want none", n)
+	if n := e.cfn.Count("ExecuteChangeSet"); n != 0 || len(e.cfn.ChangeSets("app-test")) != 0 {
+		t.Errorf("%d executions, change sets left %v; want none", n, e.cfn.ChangeSets("app-test"))
 	}
-	// The matching fingerprint deploys.
-	if _, err := e.deployer(t, deploy.RequireFingerprint(deploy.Fingerprint(stacks))).Deploy(context.Background(), stacks); err != nil {
+	// The plan's own fingerprint deploys: planning and deploying agree.
+	plan, err := e.planner(t).Plan(ctx, stacks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.deployer(t, deploy.RequireFingerprint(plan.Fingerprint)).Deploy(ctx, stacks); err != nil {
 		t.Errorf("Deploy with the reviewed fingerprint: %v", err)
 	}
 }
@@ -748,5 +753,10 @@ func TestDependentPlannedAgainAfterItsDependencyCreatesExports(t *testing.T) {
 	got := find(t, plan, "app-test-api")
 	if got.Error != "" || len(got.Changes) != 4 || !strings.Contains(got.StatusReason, "No export named app-test-VpcId found") {
 		t.Errorf("plan of the service = %+v, want its creation previewed, saying why", got)
+	}
+	// That plan, reviewed, is what a deploy of the same stacks matches.
+	e3 := newEnv(t)
+	if _, err := e3.deployer(t, deploy.RequireFingerprint(plan.Fingerprint)).Deploy(context.Background(), []deploy.Stack{env, svc}); err != nil {
+		t.Errorf("Deploy with the reviewed fingerprint: %v", err)
 	}
 }

@@ -65,12 +65,16 @@ const (
 
 // Plan is the result of planning a set of stacks, in dependency order.
 type Plan struct {
-	App         string      `json:"application"`
-	Account     string      `json:"account,omitempty"`
-	Region      string      `json:"region,omitempty"`
-	Offline     bool        `json:"offline"`
+	App     string `json:"application"`
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Offline bool   `json:"offline"`
+	// Fingerprint hashes every stack's record; with one environment it
+	// equals that environment's.
 	Fingerprint string      `json:"fingerprint"`
 	Stacks      []StackPlan `json:"stacks"`
+	// Records are what a reviewer approves, one per environment.
+	Records []Record `json:"records,omitempty"`
 }
 
 // StackPlan is the change set for one stack.

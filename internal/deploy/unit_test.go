@@ -39,6 +39,13 @@ func TestFingerprint(t *testing.T) {
 			{Name: "b", Template: []byte("t2"), Assets: map[string][]byte{"U": []byte("addons")}},
 		}
 	}
+	Fingerprint := func(stacks []Stack) string {
+		var r Record
+		for _, s := range stacks {
+			r.Stacks = append(r.Stacks, inputsOf(s))
+		}
+		return r.Fingerprint()
+	}
 	want := Fingerprint(base())
 	if !strings.HasPrefix(want, "sha256:") {
 		t.Fatalf("fingerprint %q lacks its algorithm", want)
@@ -177,4 +184,74 @@ func TestCarryEnvController(t *testing.T) {
 	if err != nil || string(same) != next || extra != nil {
 		t.Errorf("without env controller: %q %v %v, want the template unchanged", same, extra, err)
 	}
+}
+
+// TestRecordBindsTheEffect: the same inputs with another effect (the live
+// stack changed between review and deploy) hash differently, and the
+// difference is named by stack and resource; physical IDs and values do
+// not count.
+func TestRecordBindsTheEffect(t *testing.T) {
+	stack := Stack{Name: "shop-prod-api", Env: "prod", Template: []byte("t")}
+	plan := func(changes ...ResourceChange) *Plan {
+		p := &Plan{Stacks: []StackPlan{{StackName: stack.Name, Env: "prod", Changes: changes}}}
+		seal(p, []Stack{stack}, nil)
+		return p
+	}
+	svc := func(action Action, physical, after string, paths ...string) ResourceChange {
+		c := ResourceChange{Action: action, LogicalID: "Service", PhysicalID: physical, ResourceType: "AWS::AppRunner::Service"}
+		for _, p := range paths {
+			c.Details = append(c.Details, PropertyChange{Path: p, After: after})
+		}
+		return c
+	}
+	reviewed := plan(svc(ActionModify, "arn:1", "a", "Properties.B", "Properties.A"))
+	rec, _ := reviewed.Record("prod")
+	if reviewed.Fingerprint != rec.Fingerprint() {
+		t.Errorf("with one environment the plan's fingerprint %s should be the environment's %s", reviewed.Fingerprint, rec.Fingerprint())
+	}
+	tests := []struct {
+		name string
+		now  *Plan
+		same bool
+		want []string
+	}{
+		{"other physical ID, values and path order", plan(svc(ActionModify, "arn:2", "b", "Properties.A", "Properties.B")), true, nil},
+		{"added instead of modified", plan(svc(ActionAdd, "", "", "Properties.A", "Properties.B")), false,
+			[]string{"shop-prod-api", "resource Service (AWS::AppRunner::Service)", "reviewed Modify of Properties.A, Properties.B, now Add"}},
+		{"another property", plan(svc(ActionModify, "arn:1", "a", "Properties.C")), false, []string{"now Modify of Properties.C"}},
+		{"a resource more", plan(svc(ActionModify, "arn:1", "a", "Properties.B", "Properties.A"),
+			ResourceChange{Action: ActionRemove, LogicalID: "Db", ResourceType: "AWS::RDS::DBCluster"}), false,
+			[]string{"resource Db (AWS::RDS::DBCluster): not changed in the reviewed plan, now Remove"}},
+		{"no change any more", plan(), false, []string{"stack shop-prod-api: reviewed 1 resource changes, now none"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if (tt.now.Fingerprint == reviewed.Fingerprint) != tt.same {
+				t.Fatalf("same fingerprint = %v, want %v", !tt.same, tt.same)
+			}
+			err := checkReviewed(tt.now, map[string]Reviewed{"prod": {Fingerprint: rec.Fingerprint(), Record: &rec, Where: "pull request #7"}})
+			if (err == nil) != tt.same {
+				t.Fatalf("checkReviewed = %v", err)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+		})
+	}
+	t.Run("a record that does not hash to the reviewed fingerprint is not believed", func(t *testing.T) {
+		forged := rec
+		forged.Stacks = []StackRecord{{Stack: "elsewhere"}}
+		err := checkReviewed(plan(), map[string]Reviewed{"prod": {Fingerprint: rec.Fingerprint(), Record: &forged}})
+		if err == nil || strings.Contains(err.Error(), "elsewhere") || !strings.Contains(err.Error(), "not available") {
+			t.Errorf("checkReviewed with a record that does not match = %v", err)
+		}
+	})
+	t.Run("an environment that was not reviewed", func(t *testing.T) {
+		err := checkReviewed(reviewed, map[string]Reviewed{"test": {Fingerprint: "sha256:x"}})
+		if err == nil || !strings.Contains(err.Error(), "environment prod was not in the reviewed plan (it covered test)") {
+			t.Errorf("checkReviewed = %v", err)
+		}
+	})
 }

@@ -177,6 +177,9 @@ type step struct {
 	env     map[string]string
 	noAWS   bool // no role-to-assume and no OIDC: a run without credentials
 	noOIDC  bool // role-to-assume, but the runner offers no OIDC token
+	// exact: inputs are all the INPUT_* variables the run gets (as the
+	// runner sets them from a workflow), none of the test's defaults.
+	exact bool
 }
 
 // result is what one run left.
@@ -216,7 +219,13 @@ func (w *world) run(t *testing.T, s step) *result {
 		"INPUT_BASE-IMAGES":       w.base,
 		"INPUT_ROLE-SESSION-NAME": "autopilot-e2e",
 	}
-	if !s.noAWS {
+	if s.exact {
+		for k := range vars {
+			if strings.HasPrefix(k, "INPUT_") {
+				delete(vars, k)
+			}
+		}
+	} else if !s.noAWS {
 		vars["INPUT_ROLE-TO-ASSUME"] = role
 	}
 	if !s.noAWS && !s.noOIDC {
@@ -386,7 +395,7 @@ func TestActionLifecycle(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.outputs["change-sets"]), &sets); err != nil || len(sets) != 2 {
 			t.Fatalf("change-sets output %q: %v", r.outputs["change-sets"], err)
 		}
-		if sets[0].Stack != envStack || sets[1].Stack != svcStack || !strings.HasPrefix(sets[1].Name, "autopilot-"+headA[:7]+"-101") {
+		if sets[0].Stack != envStack || sets[1].Stack != svcStack || !strings.HasPrefix(sets[1].Name, "autopilot-plan-"+headA[:7]+"-101") {
 			t.Errorf("change sets = %+v", sets)
 		}
 		if !strings.Contains(r.sarif, `"version": "2.1.0"`) && !strings.Contains(r.sarif, `"version":"2.1.0"`) {
@@ -502,6 +511,7 @@ func TestActionLifecycle(t *testing.T) {
 	t.Run("merge push: the reviewed plan deployed", func(t *testing.T) {
 		merged := time.Now()
 		w.gh.AddPullRequest(repo, fakegithub.PullRequest{Number: 7, State: "closed", MergedAt: &merged, HeadSHA: headB, BaseRef: "main"}, mergeSHA)
+		w.gh.SetBranch(repo, "main", mergeSHA)
 		r := w.run(t, step{event: "push", payload: "push-with-new-branch.payload.json",
 			set: map[string]any{"ref": "refs/heads/main", "after": mergeSHA, "created": false,
 				"repository.full_name": repo, "repository.default_branch": "main"},
@@ -523,7 +533,7 @@ func TestActionLifecycle(t *testing.T) {
 		if !strings.Contains(r.stderr, "came from pull request #7") {
 			t.Error("the merge push did not name its images after the pull request's head")
 		}
-		if !strings.Contains(r.stderr, "reviewed plan fingerprint: "+reviewed) {
+		if !strings.Contains(r.stderr, "reviewed plan of test on pull request #7 (commit "+headB[:7]+"): "+reviewed) {
 			t.Error("the log does not say which reviewed plan was required")
 		}
 		var urls map[string]string
@@ -606,7 +616,7 @@ func TestActionLifecycle(t *testing.T) {
 
 	t.Run("pull request closed: leftover change sets deleted", func(t *testing.T) {
 		// A cancelled run of the pull request's last head left a change set.
-		leftover := "autopilot-" + headB[:7] + "-107"
+		leftover := "autopilot-plan-" + headB[:7] + "-107"
 		leaveChangeSet(t, w.cfn.URL, svcStack, leftover)
 		if !slices.Contains(w.cfn.ChangeSets(svcStack), leftover) {
 			t.Fatalf("change sets of %s: %v, want the leftover", svcStack, w.cfn.ChangeSets(svcStack))

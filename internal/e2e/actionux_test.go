@@ -111,6 +111,7 @@ func TestActionBuildInputsOutputsCommentAndLabels(t *testing.T) {
 	t.Run("merge push: stack outputs as CloudFormation returns them", func(t *testing.T) {
 		merged := time.Now()
 		w.gh.AddPullRequest(repo, fakegithub.PullRequest{Number: 11, State: "closed", MergedAt: &merged, HeadSHA: headA, BaseRef: "main"}, mergeSHA)
+		w.gh.SetBranch(repo, "main", mergeSHA) // a deploy runs only the default branch's head
 		r := w.run(t, step{event: "push", payload: "push-with-new-branch.payload.json",
 			set: map[string]any{"ref": "refs/heads/main", "after": mergeSHA, "created": false,
 				"repository.full_name": repo, "repository.default_branch": "main"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v93/github"
 
@@ -45,6 +46,10 @@ type Inputs struct {
 	Platform string
 	// AddLabels keeps the pull request's autopilot:* labels in step with its plan.
 	AddLabels bool
+	// AllowStale lets a deploy run a commit that is not the head of the
+	// default branch: a deliberate rollback, or a manual run of another
+	// branch.
+	AllowStale bool
 }
 
 // Commands the action runs; auto picks from the event.
@@ -93,6 +98,7 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		// which Copilot ignores, must not silently change what deploys.
 		{"strict", &in.Strict, true},
 		{"add-labels", &in.AddLabels, false},
+		{"allow-stale", &in.AllowStale, false},
 	} {
 		v, err := r.BoolInput(b.name, b.def)
 		errs = append(errs, err)
@@ -229,6 +235,10 @@ func Decide(ev *Event, in Inputs, hasAWS bool) (Decision, error) {
 		if pr != nil {
 			return d, errors.New("command deploy on a pull request: a pull request never executes a change set; deploy on push to the default branch (or workflow_dispatch)")
 		}
+		if ev.Dispatch != nil && ev.DefaultBranch != "" && ev.Dispatch.Ref != "refs/heads/"+ev.DefaultBranch && !in.AllowStale {
+			return d, fmt.Errorf("command deploy on workflow_dispatch of %s: deploys run only from the default branch (%s), whose commits went through review; run the workflow on %s, or set allow-stale: true to deploy another ref deliberately",
+				ev.Dispatch.Ref, ev.DefaultBranch, ev.DefaultBranch)
+		}
 		if !hasAWS {
 			return d, errors.New("command deploy needs AWS credentials: set role-to-assume (with `permissions: id-token: write`) or configure credentials in an earlier step")
 		}
@@ -252,8 +262,9 @@ func Decide(ev *Event, in Inputs, hasAWS bool) (Decision, error) {
 
 // MergedPull is the merged pull request that brought a commit in.
 type MergedPull struct {
-	Number  int
-	HeadSHA string // the last commit reviewed on the pull request
+	Number   int
+	HeadSHA  string    // the last commit reviewed on the pull request
+	MergedAt time.Time // when it was merged, which closed it
 }
 
 // FindMergedPullRequest is MergedPullRequest with the pull request's head
@@ -265,7 +276,7 @@ func (c *Client) FindMergedPullRequest(ctx context.Context, sha string) (MergedP
 	}
 	for _, pr := range prs {
 		if pr.MergedAt != nil {
-			return MergedPull{Number: pr.GetNumber(), HeadSHA: pr.GetHead().GetSHA()}, true, nil
+			return MergedPull{Number: pr.GetNumber(), HeadSHA: pr.GetHead().GetSHA(), MergedAt: pr.GetMergedAt().Time}, true, nil
 		}
 	}
 	return MergedPull{}, false, nil

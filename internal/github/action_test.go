@@ -35,6 +35,7 @@ func TestDecide(t *testing.T) {
 	fork := &Event{Name: "pull_request", PullRequest: &PullRequestEvent{Action: "opened", Number: 9, HeadSHA: "abc", HeadRepo: "mallory/shop", BaseRepo: "acme/shop"}}
 	edited := &Event{Name: "pull_request", PullRequest: &PullRequestEvent{Action: "labeled", Number: 3, HeadRepo: "acme/shop", BaseRepo: "acme/shop"}}
 	schedule := &Event{Name: "schedule"}
+	otherBranch := &Event{Name: "workflow_dispatch", DefaultBranch: "master", Dispatch: &DispatchEvent{Ref: "refs/heads/feature"}}
 
 	lint, build, plan, deploy, cleanup := StageLint, StageBuild, StagePlan, StageDeploy, StageCleanup
 	cases := []struct {
@@ -60,6 +61,8 @@ func TestDecide(t *testing.T) {
 		{"tag push lints", tag, "auto", "", true, []Stage{lint}, "not to the default branch", ""},
 		{"dispatch without a command plans", dispatch, "auto", "", true, []Stage{lint, build, plan}, "", ""},
 		{"dispatch deploy", dispatch, "deploy", "", true, []Stage{lint, build, deploy}, "", ""},
+		{"dispatch deploy of another branch is refused", otherBranch, "deploy", "", true, nil, "", "deploys run only from the default branch (master)"},
+		{"dispatch plan of another branch", otherBranch, "plan", "", true, []Stage{lint, build, plan}, "", ""},
 		{"dispatch lint", dispatch, "lint", "", false, []Stage{lint}, "", ""},
 		{"build to a registry needs no AWS", dispatch, "build", "registry.example.com/shop", false, []Stage{lint, build}, "", ""},
 		{"build to ECR needs AWS", dispatch, "build", "", false, []Stage{lint}, "No AWS credentials", ""},
@@ -117,7 +120,7 @@ func TestReadInputs(t *testing.T) {
 			"INPUT_REPOSITORY": "localhost:5000/shop", "INPUT_BASE-IMAGES": "busybox=oci:/images/busybox\nalpine:3=tar:/images/alpine.tar",
 			"INPUT_ARTIFACTS-BUCKET": "shop-artifacts", "INPUT_CACHE-DIR": "/cache", "INPUT_CACHE-REPO": "localhost:5000/cache",
 			"INPUT_SECRETS": "id=npm,env=NPM_TOKEN\n\n  id=pip,src=/run/pip.conf\n", "INPUT_TAGS": "v1.2.3, stable",
-			"INPUT_PLATFORM": "linux/arm64", "INPUT_ADD-LABELS": "true",
+			"INPUT_PLATFORM": "linux/arm64", "INPUT_ADD-LABELS": "true", "INPUT_ALLOW-STALE": "true",
 		}, Inputs{
 			Command: "deploy", Path: "infra", Environments: []string{"test", "prod"}, Services: []string{"api", "web"},
 			Region: "eu-west-1", RoleToAssume: testRole, RoleSessionName: "gh-42", GitHubToken: "ghs_x",
@@ -125,7 +128,7 @@ func TestReadInputs(t *testing.T) {
 			BaseImages:      map[string]string{"busybox": "oci:/images/busybox", "alpine:3": "tar:/images/alpine.tar"},
 			ArtifactsBucket: "shop-artifacts", CacheDir: "/cache", CacheRepo: "localhost:5000/cache",
 			Secrets: []string{"id=npm,env=NPM_TOKEN", "id=pip,src=/run/pip.conf"}, Tags: []string{"v1.2.3", "stable"},
-			Platform: "linux/arm64", AddLabels: true,
+			Platform: "linux/arm64", AddLabels: true, AllowStale: true,
 		}, ""},
 		{"bad secret", map[string]string{"INPUT_SECRETS": "id=npm,env=NPM_TOKEN\nnpm=secret-value"}, Inputs{}, "input secrets, line 2"},
 		{"unknown command", map[string]string{"INPUT_COMMAND": "destroy"}, Inputs{}, "use one of auto, lint"},
@@ -218,5 +221,18 @@ func TestActionYAMLDeclaresEveryInput(t *testing.T) {
 	fromCode, _ := ReadInputs(none)
 	if diff := cmp.Diff(fromCode, fromYAML); diff != "" || !fromYAML.Strict {
 		t.Errorf("defaults of ReadInputs (-) and action.yml (+) differ, or strict is off by default:\n%s", diff)
+	}
+}
+
+// TestDecideAllowStale: allow-stale is the explicit opt-in that lets a
+// manual run deploy a branch other than the default one.
+func TestDecideAllowStale(t *testing.T) {
+	ev := &Event{Name: "workflow_dispatch", DefaultBranch: "main", Dispatch: &DispatchEvent{Ref: "refs/tags/v1.2.0"}}
+	if _, err := Decide(ev, Inputs{Command: "deploy"}, true); err == nil {
+		t.Fatal("a dispatch of a tag deployed without allow-stale")
+	}
+	d, err := Decide(ev, Inputs{Command: "deploy", AllowStale: true}, true)
+	if err != nil || !d.Has(StageDeploy) {
+		t.Errorf("with allow-stale: %v, %v", d.Stages, err)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,6 +63,10 @@ type actionRun struct {
 	// merged is the pull request a push to the default branch came from,
 	// when it could be found.
 	merged *MergedPull
+	gh     *Client // see client()
+	// deployStatus is the pending status a deploy set on its commit to
+	// learn its identity; it is completed when the deploy ends.
+	deployStatus *CommitStatus
 }
 
 func newActionRun(getenv func(string) string) (*actionRun, error) {
@@ -207,6 +213,12 @@ func (a *actionRun) run(ctx context.Context) error {
 		a.summary("### autopilot: what ran\n\n> [!NOTE]\n> " + d.Skipped + "\n")
 	}
 	a.logf("autopilot %s: event %s, stages %v", a.version, cmp.Or(ev.Name, "none"), d.Stages)
+	if d.Has(StageDeploy) {
+		// Before anything is built: a stale commit deploys nothing.
+		if err := a.stage("check the commit is current", func() error { return a.checkCurrent(ctx) }); err != nil {
+			return err
+		}
+	}
 	for _, s := range d.Stages {
 		var err error
 		switch s {
@@ -490,6 +502,9 @@ func (a *actionRun) plan(ctx context.Context, d Decision) error {
 	ri := a.runInfo(a.revision(d))
 	a.summary(report.PlanSummary(plan, ri))
 	if d.PullRequest > 0 {
+		// The statuses first: their creator tells the client which
+		// comments are its own.
+		a.recordReview(ctx, d.HeadSHA, planned.Plan)
 		a.comment(ctx, d.PullRequest, plan, ri)
 		if a.in.AddLabels {
 			a.label(ctx, d.PullRequest, plan)
@@ -554,36 +569,47 @@ func (a *actionRun) label(ctx context.Context, pr int, plan *deploy.Plan) {
 	}
 }
 
+// client returns the run's one GitHub client, which keeps what its writes
+// taught it (whose comments are its own).
 func (a *actionRun) client() (*Client, error) {
+	if a.gh != nil {
+		return a.gh, nil
+	}
 	token := cmp.Or(a.in.GitHubToken, a.getenv("GITHUB_TOKEN"))
 	if token == "" {
 		return nil, errors.New("no github-token")
 	}
-	return NewClient(token, a.env.Repository, WithAPIURL(a.env.APIURL))
+	c, err := NewClient(token, a.env.Repository, WithAPIURL(a.env.APIURL))
+	a.gh = c
+	return c, err
 }
 
-func (a *actionRun) deploy(ctx context.Context) error {
+func (a *actionRun) deploy(ctx context.Context) (err error) {
 	o := a.planOptions(Decision{})
 	if a.in.RequireReviewedPlan {
-		fp, why := a.reviewedFingerprint(ctx)
-		if fp == "" {
-			msg := "Nothing was deployed: require-reviewed-plan is set and " + why
-			a.logf("%s", msg)
-			a.summary("### autopilot deploy refused\n\n> [!CAUTION]\n> " + msg + "\n")
-			return run.ErrFailed
+		reviewed, why := a.reviewedPlans(ctx)
+		if a.deployStatus != nil {
+			defer func() { a.finishDeployStatus(ctx, err) }()
 		}
-		a.logf("reviewed plan fingerprint: %s", fp)
-		o.Fingerprint = fp
+		if reviewed == nil {
+			return a.refuse("require-reviewed-plan is set and " + why)
+		}
+		for _, env := range slices.Sorted(maps.Keys(reviewed)) {
+			a.logf("reviewed plan of %s on %s: %s", env, reviewed[env].Where, reviewed[env].Fingerprint)
+		}
+		o.Reviewed = reviewed
 	}
 	// Stack events reach the log through the deploy logger, one quoted
 	// key=value line each, so CloudFormation's text cannot start a
 	// workflow command.
 	deployed, err := run.Deploy(ctx, o)
-	if deployed == nil || deployed.Result == nil {
-		if errors.Is(err, deploy.ErrFingerprintMismatch) {
-			a.summary("### autopilot deploy refused\n\n> [!CAUTION]\n> Nothing was deployed: the plan differs from the one reviewed on the pull request.\n\n" + fence(err.Error()))
-			return run.ErrFailed
+	if errors.Is(err, deploy.ErrFingerprintMismatch) {
+		if deployed != nil && deployed.Result != nil {
+			a.planOutputs(masked(&a.masker, deployed.Result.Plan))
 		}
+		return a.refuse("the plan differs from the one reviewed on the pull request.\n\n" + fence(err.Error()))
+	}
+	if deployed == nil || deployed.Result == nil {
 		return err
 	}
 	result := masked(&a.masker, deployed.Result)
@@ -598,9 +624,6 @@ func (a *actionRun) deploy(ctx context.Context) error {
 	if err != nil || d.Failed() {
 		if err != nil {
 			a.logf("deploy: %v", err)
-			if errors.Is(err, deploy.ErrFingerprintMismatch) {
-				a.summary("> [!CAUTION]\n> Nothing was deployed: the plan differs from the one reviewed on the pull request.\n")
-			}
 		}
 		return run.ErrFailed
 	}
@@ -619,62 +642,164 @@ func stackOutputs(r *deploy.Result) map[string]map[string]string {
 	return out
 }
 
-// reviewedFingerprint finds the plan reviewed on the pull request that
-// brought GITHUB_SHA in: the fingerprint in its sticky comments for this
-// application, account and region. It returns "" and the reason when there
-// is none to trust.
-func (a *actionRun) reviewedFingerprint(ctx context.Context) (string, string) {
+// refuse reports a deploy that executed nothing, and why.
+func (a *actionRun) refuse(why string) error {
+	msg := "Nothing was deployed: " + why
+	a.logf("%s", msg)
+	a.summary("### autopilot deploy refused\n\n> [!CAUTION]\n> " + strings.ReplaceAll(strings.TrimSpace(msg), "\n", "\n> ") + "\n")
+	return run.ErrFailed
+}
+
+// checkCurrent refuses a deploy of a commit that is not the head of the
+// default branch (one API call): re-running an older merge's deploy would
+// roll production back to it. allow-stale lets a deliberate rollback run.
+func (a *actionRun) checkCurrent(ctx context.Context) error {
+	sha := shortSHA(a.env.SHA)
+	if a.in.AllowStale {
+		a.logf("allow-stale is set: commit %s deploys whether or not it is the head of the default branch", sha)
+		return nil
+	}
+	branch := a.ev.DefaultBranch
+	if branch == "" || a.env.SHA == "" {
+		return a.refuse("the event names no default branch or commit, so autopilot cannot check that the commit is the default branch's head. Deploy on a push or workflow_dispatch, or set `allow-stale: true`.")
+	}
 	client, err := a.client()
 	if err != nil {
-		return "", "the merged pull request cannot be read: " + err.Error()
+		return a.refuse(fmt.Sprintf("autopilot cannot check that commit %s is the head of %s: %v. Give the step github-token (`permissions: contents: read`), or set `allow-stale: true`.", sha, branch, err))
+	}
+	head, err := client.BranchHead(ctx, branch)
+	if err != nil {
+		return a.refuse(fmt.Sprintf("autopilot cannot check that commit %s is the head of %s: %v", sha, branch, err))
+	}
+	if head != a.env.SHA {
+		return a.refuse(fmt.Sprintf("commit %s is no longer the head of %s (%s is). Deploying it would roll back what came after it: "+
+			"re-runs of older deploys are refused. Deploy the newest commit, or set `allow-stale: true` for a deliberate rollback.", sha, branch, shortSHA(head)))
+	}
+	a.logf("commit %s is the head of %s", sha, branch)
+	return nil
+}
+
+// recordReview sets, on the pull request's head commit, one status per
+// environment holding the fingerprint of its plan: what a deploy with
+// require-reviewed-plan trusts. A comment cannot set one.
+func (a *actionRun) recordReview(ctx context.Context, head string, plan *deploy.Plan) {
+	client, err := a.client()
+	if err != nil || head == "" {
+		return // the comment step has said why
+	}
+	failed := map[string]bool{}
+	for _, s := range plan.Stacks {
+		if s.Error != "" {
+			failed[s.Env] = true
+		}
+	}
+	for _, rec := range plan.Records {
+		t := report.Target{App: plan.App, Env: rec.Env, Account: plan.Account, Region: plan.Region}
+		state := "success"
+		if failed[rec.Env] {
+			state = "failure"
+		}
+		if _, err := client.SetStatus(ctx, head, CommitStatus{Context: PlanContext(t), State: state,
+			Description: rec.Fingerprint(), TargetURL: a.env.RunURL()}); err != nil {
+			a.notice("The reviewed plan was not recorded, so a deploy with require-reviewed-plan will refuse it: " + err.Error())
+			return
+		}
+	}
+}
+
+// reviewedPlans finds the plans reviewed on the pull request that brought
+// GITHUB_SHA in, one per environment to deploy: the fingerprint in the
+// newest plan status on its final head commit that autopilot's own
+// identity set while it was open, and the record in its comment when that
+// hashes to it. It returns nil and the reason when there is none to trust.
+func (a *actionRun) reviewedPlans(ctx context.Context) (map[string]deploy.Reviewed, string) {
+	client, err := a.client()
+	if err != nil {
+		return nil, "the merged pull request cannot be read: " + err.Error()
 	}
 	merged, err := a.mergedPullRequest(ctx)
 	if err != nil {
-		return "", "the merged pull request cannot be found: " + err.Error()
+		return nil, "the merged pull request cannot be found: " + err.Error()
 	}
 	if merged == nil {
-		return "", fmt.Sprintf("commit %s did not come from a merged pull request, so no plan was reviewed", a.env.SHA)
+		return nil, fmt.Sprintf("commit %s did not come from a merged pull request, so no plan was reviewed", a.env.SHA)
 	}
 	pr := merged.Number
 	ws, err := workspace.Load(a.in.Path)
 	if err != nil {
-		return "", "the workspace cannot be read: " + err.Error()
+		return nil, "the workspace cannot be read: " + err.Error()
 	}
 	clients, err := deploy.NewClients(ctx, a.aws...)
 	if err != nil {
-		return "", err.Error()
+		return nil, err.Error()
 	}
 	account, err := clients.Account(ctx)
 	if err != nil {
-		return "", err.Error()
+		return nil, err.Error()
+	}
+	identity, err := client.Identity(ctx, func(ctx context.Context) (string, error) {
+		st := CommitStatus{Context: DeployContext(ws.App, account, clients.Region), State: "pending",
+			Description: "deploying", TargetURL: a.env.RunURL()}
+		login, err := client.SetStatus(ctx, a.env.SHA, st)
+		if err == nil {
+			a.deployStatus = &st
+		}
+		return login, err
+	})
+	if err != nil {
+		return nil, "the identity autopilot writes as cannot be learnt: " + err.Error()
+	}
+	a.logf("trusting plans written by %s, autopilot's identity", identity)
+	statuses, err := client.Statuses(ctx, merged.HeadSHA)
+	if err != nil {
+		return nil, fmt.Sprintf("the plan statuses of pull request #%d cannot be read: %v", pr, err)
 	}
 	envs := a.in.Environments
 	if len(envs) == 0 {
 		envs = ws.EnvNames()
 	}
-	found := map[string]bool{}
+	where := fmt.Sprintf("pull request #%d (commit %s)", pr, shortSHA(merged.HeadSHA))
+	reviewed := map[string]deploy.Reviewed{}
 	for _, env := range envs {
 		t := report.Target{App: ws.App, Env: env, Account: account, Region: clients.Region}
-		body, ok, err := client.FindComment(ctx, pr, t.Marker())
-		if err != nil {
-			return "", fmt.Sprintf("the plan comments of pull request #%d cannot be read: %v", pr, err)
+		st, ignored, why := trustedPlan(statuses, PlanContext(t), identity, merged.MergedAt, pr)
+		for _, s := range ignored {
+			a.logf("environment %s: ignored a plan status: %s", env, s)
 		}
-		if !ok {
-			continue
+		if why != "" {
+			why = fmt.Sprintf("environment %s has no reviewed plan to trust: %s", env, why)
+			if planned := plannedEnvs(statuses, ws.App, account, clients.Region, identity); !slices.Contains(planned, env) {
+				why += fmt.Sprintf(". The selection differs: the pull request planned %s, this deploy selects %s; plan %s on the pull request too (its `environments` input), or deploy only what was planned",
+					orNone(planned), strings.Join(envs, ", "), env)
+			}
+			return nil, why
 		}
-		if fp, ok := report.ParseFingerprint(body); ok {
-			found[fp] = true
+		rv := deploy.Reviewed{Fingerprint: st.Description, Where: where}
+		if body, ok, err := client.FindCommentBy(ctx, pr, t.Marker(), identity); err == nil && ok {
+			if rec, ok := report.ParseRecord(body); ok && rec.Fingerprint() == st.Description {
+				rv.Record = &rec
+			}
 		}
+		reviewed[env] = rv
 	}
-	switch len(found) {
-	case 0:
-		return "", fmt.Sprintf("pull request #%d has no autopilot plan comment for application %s in account %s, %s", pr, ws.App, account, clients.Region)
-	case 1:
-		for fp := range found {
-			return fp, ""
-		}
+	return reviewed, ""
+}
+
+// finishDeployStatus completes the status whose creator told autopilot its
+// identity, so no commit is left pending.
+func (a *actionRun) finishDeployStatus(ctx context.Context, err error) {
+	client, cerr := a.client()
+	if cerr != nil {
+		return
 	}
-	return "", fmt.Sprintf("the plan comments of pull request #%d carry different fingerprints; push to the pull request again so one plan covers every environment", pr)
+	st := *a.deployStatus
+	st.State, st.Description = "success", "deployed"
+	if err != nil {
+		st.State, st.Description = "failure", "nothing or not everything was deployed: see the run"
+	}
+	if _, err := client.SetStatus(context.WithoutCancel(ctx), a.env.SHA, st); err != nil {
+		a.logf("could not complete the deploy status: %v", err)
+	}
 }
 
 // changeSetAPI is what the cleanup of a closed pull request calls.
@@ -685,8 +810,9 @@ type changeSetAPI interface {
 
 // cleanup deletes the change sets the pull request's runs left behind (a
 // run that was cancelled before it deleted them): those named
-// autopilot-<short head sha>-*, on the workspace's stacks. Executed and
-// executing ones are left alone.
+// autopilot-plan-<short head sha>-*, on the workspace's stacks. Executed
+// and executing ones are left alone, and a deploy's are never touched
+// (they are named autopilot-deploy-…, even for the same commit).
 func (a *actionRun) cleanup(ctx context.Context, d Decision) error {
 	if d.HeadSHA == "" {
 		a.logf("the closed pull request names no head commit: nothing to clean up")
@@ -705,7 +831,7 @@ func (a *actionRun) cleanup(ctx context.Context, d Decision) error {
 	for _, s := range stacks {
 		names = append(names, s.Name)
 	}
-	deleted, err := deleteChangeSets(ctx, clients.CloudFormation, names, "autopilot-"+shortSHA(d.HeadSHA)+"-")
+	deleted, err := deleteChangeSets(ctx, clients.CloudFormation, names, "autopilot-plan-"+shortSHA(d.HeadSHA)+"-")
 	for _, n := range deleted {
 		a.logf("deleted change set %s", n)
 	}

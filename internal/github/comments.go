@@ -39,6 +39,10 @@ var (
 type Client struct {
 	gh          *gh.Client
 	owner, repo string
+	// self is the login this token writes as, once a write has shown it:
+	// UpsertComment then updates only its own comments, never one a
+	// commenter wrote with the marker in it.
+	self string
 }
 
 // ClientOption configures NewClient.
@@ -108,14 +112,15 @@ func NewClient(token, repository string, opts ...ClientOption) (*Client, error) 
 
 // UpsertComment implements Publisher. It reads every page of the pull
 // request's comments, takes the newest one holding marker on a line of its
-// own, and updates it when its body differs; with none, it creates one.
+// own (among the client's own, once a write has shown who that is), and
+// updates it when its body differs; with none, it creates one.
 // The body gets the marker as its first line when it lacks it.
 func (c *Client) UpsertComment(ctx context.Context, pr int, marker, body string) (string, error) {
 	body, err := prepareBody(pr, marker, body)
 	if err != nil {
 		return "", err
 	}
-	existing, err := c.find(ctx, pr, marker)
+	existing, err := c.find(ctx, pr, marker, c.self)
 	if err != nil {
 		return "", err
 	}
@@ -133,6 +138,7 @@ func (c *Client) UpsertComment(ctx context.Context, pr int, marker, body string)
 	if err != nil {
 		return "", c.explain(fmt.Sprintf("comment on pull request #%d", pr), err)
 	}
+	c.self = created.GetUser().GetLogin()
 	return created.GetHTMLURL(), nil
 }
 
@@ -141,15 +147,25 @@ func (c *Client) FindComment(ctx context.Context, pr int, marker string) (string
 	if err := checkMarker(marker); err != nil {
 		return "", false, err
 	}
-	existing, err := c.find(ctx, pr, marker)
+	existing, err := c.find(ctx, pr, marker, "")
 	if err != nil || existing == nil {
 		return "", false, err
 	}
 	return existing.GetBody(), true, nil
 }
 
-// find returns the newest comment holding marker, reading every page.
-func (c *Client) find(ctx context.Context, pr int, marker string) (*gh.IssueComment, error) {
+// FindCommentBy is FindComment among the comments author wrote.
+func (c *Client) FindCommentBy(ctx context.Context, pr int, marker, author string) (string, bool, error) {
+	existing, err := c.find(ctx, pr, marker, author)
+	if err != nil || existing == nil {
+		return "", false, err
+	}
+	return existing.GetBody(), true, nil
+}
+
+// find returns the newest comment holding marker (written by author, when
+// given), reading every page.
+func (c *Client) find(ctx context.Context, pr int, marker, author string) (*gh.IssueComment, error) {
 	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
 	var found *gh.IssueComment
 	for {
@@ -158,7 +174,7 @@ func (c *Client) find(ctx context.Context, pr int, marker string) (*gh.IssueComm
 			return nil, c.explain(fmt.Sprintf("list comments of pull request #%d", pr), err)
 		}
 		for _, cm := range page {
-			if hasLine(cm.GetBody(), marker) {
+			if hasLine(cm.GetBody(), marker) && (author == "" || cm.GetUser().GetLogin() == author) {
 				found = cm // comments come oldest first; the last match is the newest
 			}
 		}
@@ -167,22 +183,6 @@ func (c *Client) find(ctx context.Context, pr int, marker string) (*gh.IssueComm
 		}
 		opts.Page = resp.NextPage
 	}
-}
-
-// MergedPullRequest returns the merged pull request that brought commit sha
-// into the repository (a push to the default branch after a merge), so a
-// deploy can read the plan reviewed there.
-func (c *Client) MergedPullRequest(ctx context.Context, sha string) (int, bool, error) {
-	prs, _, err := c.gh.PullRequests.ListPullRequestsWithCommit(ctx, c.owner, c.repo, sha, &gh.ListOptions{PerPage: 100})
-	if err != nil {
-		return 0, false, c.explain("find the pull request of commit "+sha, err)
-	}
-	for _, pr := range prs {
-		if pr.MergedAt != nil {
-			return pr.GetNumber(), true, nil
-		}
-	}
-	return 0, false, nil
 }
 
 // explain wraps an API error with what to do about the usual causes.

@@ -252,9 +252,12 @@ func TestMergedPullRequest(t *testing.T) {
 		{"unknown", 0, false},
 	}
 	for _, tc := range tests {
-		n, found, err := c.MergedPullRequest(context.Background(), tc.sha)
-		if err != nil || n != tc.want || found != tc.found {
-			t.Errorf("MergedPullRequest(%s) = %d, %v, %v; want %d, %v", tc.sha, n, found, err, tc.want, tc.found)
+		pr, found, err := c.FindMergedPullRequest(context.Background(), tc.sha)
+		if err != nil || pr.Number != tc.want || found != tc.found {
+			t.Errorf("FindMergedPullRequest(%s) = %+v, %v, %v; want #%d, %v", tc.sha, pr, found, err, tc.want, tc.found)
+		}
+		if found && (pr.HeadSHA != "bbb" || !pr.MergedAt.Equal(merged)) {
+			t.Errorf("FindMergedPullRequest(%s) = %+v, want head bbb merged at %s", tc.sha, pr, merged)
 		}
 	}
 	for _, r := range fake.Requests() {

@@ -14,11 +14,14 @@ import (
 // PullRequest, Push and Dispatch is set for the events autopilot acts on;
 // other events leave all three nil.
 type Event struct {
-	Name        string // GITHUB_EVENT_NAME
-	Repository  string // full name of the repository the workflow runs in
-	PullRequest *PullRequestEvent
-	Push        *PushEvent
-	Dispatch    *DispatchEvent
+	Name       string // GITHUB_EVENT_NAME
+	Repository string // full name of the repository the workflow runs in
+	// DefaultBranch is the repository's default branch, the one deploys
+	// run from.
+	DefaultBranch string
+	PullRequest   *PullRequestEvent
+	Push          *PushEvent
+	Dispatch      *DispatchEvent
 }
 
 // PullRequestEvent is a pull_request or pull_request_target event.
@@ -146,7 +149,7 @@ func ParseEvent(name string, data []byte) (*Event, error) {
 	}
 	ev := &Event{Name: name}
 	if p.Repository != nil {
-		ev.Repository = p.Repository.FullName
+		ev.Repository, ev.DefaultBranch = p.Repository.FullName, p.Repository.DefaultBranch
 	}
 	switch name {
 	case "pull_request", "pull_request_target":

@@ -35,24 +35,24 @@ func TestParseRealEvents(t *testing.T) {
 		want       *Event
 		toDefault  bool
 	}{
-		{file: "pull_request-opened.payload.json", name: "pull_request", want: &Event{Name: "pull_request", Repository: "Codertocat/Hello-World", PullRequest: pr("opened")}},
-		{file: "pull_request-synchronize.payload.json", name: "pull_request", want: &Event{Name: "pull_request", Repository: "Codertocat/Hello-World", PullRequest: pr("synchronize")}},
-		{file: "pull_request-closed.payload.json", name: "pull_request", want: &Event{Name: "pull_request", Repository: "Codertocat/Hello-World", PullRequest: pr("closed")}},
+		{file: "pull_request-opened.payload.json", name: "pull_request", want: &Event{Name: "pull_request", Repository: "Codertocat/Hello-World", DefaultBranch: "master", PullRequest: pr("opened")}},
+		{file: "pull_request-synchronize.payload.json", name: "pull_request", want: &Event{Name: "pull_request", Repository: "Codertocat/Hello-World", DefaultBranch: "master", PullRequest: pr("synchronize")}},
+		{file: "pull_request-closed.payload.json", name: "pull_request", want: &Event{Name: "pull_request", Repository: "Codertocat/Hello-World", DefaultBranch: "master", PullRequest: pr("closed")}},
 		{
 			file: "push-payload.json", name: "push",
-			want: &Event{Name: "push", Repository: "Codertocat/Hello-World", Push: &PushEvent{
+			want: &Event{Name: "push", Repository: "Codertocat/Hello-World", DefaultBranch: "master", Push: &PushEvent{
 				Ref: "refs/tags/simple-tag", Before: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", After: "0000000000000000000000000000000000000000",
 				DefaultBranch: "master", Deleted: true}},
 		},
 		{
 			file: "push-with-new-branch.payload.json", name: "push", toDefault: true,
-			want: &Event{Name: "push", Repository: "Codertocat/Hello-World", Push: &PushEvent{
+			want: &Event{Name: "push", Repository: "Codertocat/Hello-World", DefaultBranch: "master", Push: &PushEvent{
 				Ref: "refs/heads/master", Before: "0000000000000000000000000000000000000000", After: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
 				DefaultBranch: "master", Created: true}},
 		},
 		{
 			file: "workflow_dispatch-payload.json", name: "workflow_dispatch",
-			want: &Event{Name: "workflow_dispatch", Repository: "octo-org/octo-repo", Dispatch: &DispatchEvent{Ref: "refs/heads/master", Inputs: map[string]string{"name": "Mona the Octocat"}}},
+			want: &Event{Name: "workflow_dispatch", Repository: "octo-org/octo-repo", DefaultBranch: "master", Dispatch: &DispatchEvent{Ref: "refs/heads/master", Inputs: map[string]string{"name": "Mona the Octocat"}}},
 		},
 	}
 	for _, tc := range tests {

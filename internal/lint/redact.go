@@ -27,13 +27,13 @@ func (e envValues) recording(lookup func(string) (string, bool)) func(string) (s
 		// The reserved variables take the application's and environment's
 		// names, never the environment's value.
 		reserved := name == workspace.VarAppName || name == workspace.VarEnvName
-		if ok && !reserved && strings.TrimSpace(v) != "" {
+		if ok && !reserved && worthRedacting(v) {
 			e[v] = "${" + name + "}"
 			// A JSON list turns into one field per item.
 			var items []string
 			if json.Unmarshal([]byte(v), &items) == nil {
 				for _, item := range items {
-					if strings.TrimSpace(item) != "" {
+					if worthRedacting(item) {
 						e[item] = "${" + name + "}"
 					}
 				}
@@ -42,6 +42,13 @@ func (e envValues) recording(lookup func(string) (string, bool)) func(string) (s
 		return v, ok
 	}
 }
+
+// minRedacted is the shortest value redacted: shorter ones (a count of
+// "2", "on") are no secret, and replacing them inside other words ("1024"
+// for a value of "1") would garble every message.
+const minRedacted = 4
+
+func worthRedacting(v string) bool { return len(strings.TrimSpace(v)) >= minRedacted }
 
 // redact replaces each remembered value in the findings' messages and
 // fixes by its variable, in the raw form and in the escaped forms a message

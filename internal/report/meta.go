@@ -1,8 +1,15 @@
 package report
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"io"
 	"net/url"
 	"strings"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
 )
 
 // Hidden metadata in comment bodies: HTML comments GitHub does not render.
@@ -10,12 +17,16 @@ import (
 //	<!-- autopilot:plan app=demo env=test account=123456789012 region=us-east-1 -->
 //	<!-- autopilot:fingerprint sha256:0f1e... -->
 //
+//	<!-- autopilot:record H4sI... -->
+//
 // The plan marker identifies the one sticky comment per application,
-// environment, account and region; the fingerprint is what
-// --require-reviewed-plan compares with on merge.
+// environment, account and region; the fingerprint is the environment's
+// (the commit status autopilot sets is what require-reviewed-plan trusts);
+// the record is what it hashes, to name what a refused deploy changes.
 const (
 	planMarkerPrefix  = "<!-- autopilot:plan "
 	fingerprintPrefix = "<!-- autopilot:fingerprint "
+	recordPrefix      = "<!-- autopilot:record "
 	metaSuffix        = " -->"
 )
 
@@ -63,6 +74,59 @@ func ParseMarker(body string) (Target, bool) {
 		}
 	}
 	return Target{}, false
+}
+
+// reviewLines are the hidden lines of environment env's comment: its
+// fingerprint and the record it hashes, which lets a refused deploy say
+// what differs. A record too large for the comment is left out.
+func reviewLines(p *deploy.Plan, env string) string {
+	rec, ok := p.Record(env)
+	if !ok {
+		return FingerprintLine(p.Fingerprint) + "\n"
+	}
+	lines := FingerprintLine(rec.Fingerprint()) + "\n"
+	if line := RecordLine(rec); len(line) <= maxRecordLine {
+		lines += line + "\n"
+	}
+	return lines
+}
+
+// maxRecordLine leaves most of a comment's 65,536 characters to the plan.
+const maxRecordLine = 24 << 10
+
+// RecordLine is the hidden line carrying an environment's reviewed record:
+// its JSON, gzipped, in base64.
+func RecordLine(r deploy.Record) string {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_ = json.NewEncoder(zw).Encode(r)
+	_ = zw.Close()
+	return recordPrefix + base64.RawURLEncoding.EncodeToString(buf.Bytes()) + metaSuffix
+}
+
+// ParseRecord returns the record a comment body carries.
+func ParseRecord(body string) (deploy.Record, bool) {
+	for line := range strings.Lines(body) {
+		rest, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), recordPrefix)
+		if !ok {
+			continue
+		}
+		rest, ok = strings.CutSuffix(rest, metaSuffix)
+		b, err := base64.RawURLEncoding.DecodeString(rest)
+		if !ok || err != nil {
+			return deploy.Record{}, false
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return deploy.Record{}, false
+		}
+		var r deploy.Record
+		if err := json.NewDecoder(io.LimitReader(zr, 4<<20)).Decode(&r); err != nil {
+			return deploy.Record{}, false
+		}
+		return r, true
+	}
+	return deploy.Record{}, false
 }
 
 // FingerprintLine is the hidden line carrying a plan's fingerprint.

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/autopilot-dev/autopilot/internal/deploy"
 )
 
 func TestMarker(t *testing.T) {
@@ -96,4 +98,34 @@ func FuzzMarkerRoundTrip(f *testing.F) {
 			t.Fatalf("fingerprint %q round-tripped to %q, %v", app, fp, ok)
 		}
 	})
+}
+
+// TestEachCommentCarriesItsEnvironmentsReview: with two environments, each
+// comment carries its own environment's fingerprint and the record that
+// hashes to it, not the whole plan's.
+func TestEachCommentCarriesItsEnvironmentsReview(t *testing.T) {
+	p := &deploy.Plan{App: "shop", Account: "123456789012", Region: "us-east-1", Fingerprint: "sha256:whole",
+		Stacks: []deploy.StackPlan{{StackName: "shop-test", Env: "test"}, {StackName: "shop-prod", Env: "prod"}},
+		Records: []deploy.Record{
+			{Env: "test", Stacks: []deploy.StackRecord{{Stack: "shop-test", Template: "aa"}}},
+			{Env: "prod", Stacks: []deploy.StackRecord{{Stack: "shop-prod", Template: "bb", Changes: []deploy.ChangeRecord{{Action: "Add", Resource: "Db", Type: "AWS::RDS::DBCluster"}}}}},
+		}}
+	comments := PlanComments(p, RunInfo{})
+	if len(comments) != 2 {
+		t.Fatalf("%d comments, want 2", len(comments))
+	}
+	for i, c := range comments {
+		want := p.Records[i]
+		fp, ok := ParseFingerprint(c.Body)
+		if !ok || fp != want.Fingerprint() {
+			t.Errorf("%s: fingerprint %q, want the environment's %q", c.Env, fp, want.Fingerprint())
+		}
+		got, ok := ParseRecord(c.Body)
+		if !ok || got.Fingerprint() != want.Fingerprint() || got.Env != want.Env {
+			t.Errorf("%s: record %+v (%v), want %+v", c.Env, got, ok, want)
+		}
+	}
+	if _, ok := ParseRecord("<!-- autopilot:record not-base64! -->"); ok {
+		t.Error("a broken record line parsed")
+	}
 }

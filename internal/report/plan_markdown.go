@@ -30,7 +30,7 @@ func PlanComments(p *deploy.Plan, run RunInfo, opts ...CommentOption) []Comment 
 	for _, e := range splitByEnv(p) {
 		c := Comment{Target: e.Target, Marker: e.Marker()}
 		c.Full = renderEnv(p, e, run, full, o)
-		header := c.Marker + "\n" + FingerprintLine(p.Fingerprint) + "\n"
+		header := c.Marker + "\n" + reviewLines(p, e.Env)
 		c.Body = header + c.Full
 		if len(c.Body) > CommentLimit {
 			c.Trimmed = true

@@ -70,3 +70,29 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 		}
 	}
 }
+
+// A short value taken from the environment (a count, "on") is no secret;
+// redacting it inside other words would garble findings, so a finding keeps
+// its numbers whole.
+func TestLintKeepsShortValuesReadable(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"copilot/.workspace":                     "application: shop\n",
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+		"copilot/api/manifest.yml": "name: api\ntype: Request-Driven Web Service\nimage:\n  location: nginx\n  port: 80\n" +
+			"cpu: 1024\nmemory: 1024\ncount: ${REPLICAS}\n",
+	})
+	lookup := func(name string) (string, bool) {
+		if name == "REPLICAS" {
+			return "1", true
+		}
+		return "", false
+	}
+	var out bytes.Buffer
+	if _, err := Lint(context.Background(), LintOptions{Paths: []string{dir}, Format: report.FormatText, Out: &out, Lookup: lookup, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "1024") || strings.Contains(out.String(), "${REPLICAS}024") {
+		t.Errorf("the findings lost their numbers:\n%s", out.String())
+	}
+}

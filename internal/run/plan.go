@@ -53,6 +53,9 @@ type PlanOptions struct {
 	FailOnDestructive bool
 	// Fingerprint, for deploy, must equal the new plan's (the reviewed plan).
 	Fingerprint string
+	// Reviewed, for deploy, are the reviewed plans by environment: each
+	// environment deployed must match its own.
+	Reviewed map[string]deploy.Reviewed
 	// Events receives stack events while deploy waits.
 	Events func(deploy.StackEvent)
 	// Log receives progress; nil discards it.
@@ -153,6 +156,9 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	opts = append(opts, deploy.WithTarget(app, o.Account, o.Region), deploy.WithRevision(o.Revision, o.RunID))
 	if o.Fingerprint != "" {
 		opts = append(opts, deploy.RequireFingerprint(o.Fingerprint))
+	}
+	if o.Reviewed != nil {
+		opts = append(opts, deploy.RequireReviewed(o.Reviewed))
 	}
 	if o.Events != nil {
 		opts = append(opts, deploy.WithEvents(o.Events))

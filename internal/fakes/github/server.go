@@ -20,13 +20,17 @@ import (
 // MaxCommentBody is GitHub's limit on a comment body, in characters.
 const MaxCommentBody = 65536
 
-// Server is a fake GitHub: issue comments and labels, the pull requests of
-// a commit, and the Actions OIDC token endpoint. It checks the token on
-// every API request and records each request.
+// Server is a fake GitHub: issue comments and labels, commit statuses,
+// branches, the pull requests of a commit, the authenticated user, and the
+// Actions OIDC token endpoint. It checks the token on every API request,
+// answers as the token's identity (with its permissions) and records each
+// request.
 type Server struct {
 	srv    *httptest.Server
 	prefix string
 	token  string
+	// identities maps each accepted token to whom it acts as.
+	identities map[string]*Identity
 
 	oidcToken  string
 	oidcClaims map[string]any
@@ -43,6 +47,8 @@ type Server struct {
 	failures    []failure
 	mints       int
 	now         func() time.Time
+	statuses    map[string][]*Status // "owner/repo@sha" → statuses, oldest first
+	branches    map[string]string    // "owner/repo:branch" → head commit
 }
 
 // Comment is a stored issue comment.
@@ -56,6 +62,8 @@ type Comment struct {
 	User      User      `json:"user"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// App is set when a GitHub App's installation token wrote the comment.
+	App *App `json:"performed_via_github_app"`
 }
 
 // User is a comment's author.
@@ -70,6 +78,7 @@ type PullRequest struct {
 	Number   int        `json:"number"`
 	State    string     `json:"state"` // "open" or "closed"
 	MergedAt *time.Time `json:"merged_at"`
+	ClosedAt *time.Time `json:"closed_at"` // default: MergedAt
 	HeadSHA  string     `json:"-"`
 	HeadRef  string     `json:"-"`
 	BaseRef  string     `json:"-"`
@@ -94,7 +103,8 @@ type failure struct {
 // Option configures New.
 type Option func(*Server)
 
-// WithToken sets the API token requests must carry (default "test-token").
+// WithToken sets the workflow's token (default "test-token"): an
+// installation token of the github-actions app, as GITHUB_TOKEN is.
 func WithToken(token string) Option { return func(s *Server) { s.token = token } }
 
 // WithPathPrefix serves the API under a prefix, as GitHub Enterprise Server
@@ -129,10 +139,16 @@ func New(opts ...Option) *Server {
 		pulls:       map[string][]PullRequest{},
 		labels:      map[string]map[string]*Label{},
 		issueLabels: map[string][]string{},
+		statuses:    map[string][]*Status{},
+		branches:    map[string]string{},
+		identities:  map[string]*Identity{},
 		now:         time.Now,
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if _, ok := s.identities[s.token]; !ok {
+		s.identities[s.token] = actionsBot()
 	}
 	if s.prefix == "/" {
 		s.prefix = ""
@@ -158,6 +174,10 @@ func New(opts ...Option) *Server {
 	api.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
 	api.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.updateComment)
 	api.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}/pulls", s.commitPulls)
+	api.HandleFunc("POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
+	api.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/statuses", s.listStatuses)
+	api.HandleFunc("GET /repos/{owner}/{repo}/branches/{branch}", s.getBranch)
+	api.HandleFunc("GET /user", s.getUser)
 	s.routeLabels(api)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 
@@ -208,12 +228,13 @@ func (s *Server) FailNext(method string, status int, msg string) {
 	s.failures = append(s.failures, failure{method: method, status: status, msg: msg})
 }
 
-// AddComment stores a comment as if user had written it, and returns it.
+// AddComment stores a comment as if user had written it (through the
+// web interface), and returns it.
 func (s *Server) AddComment(repo string, issue int, user, body string) Comment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	owner, name, _ := strings.Cut(repo, "/")
-	return *s.add(owner, name, issue, user, body)
+	return *s.add(owner, name, issue, &Identity{Login: user}, body)
 }
 
 // Comments returns an issue's comments, oldest first.
@@ -244,9 +265,18 @@ func (s *Server) checked(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		auth := r.Header.Get("Authorization")
-		ok := s.token != "" && (auth == "Bearer "+s.token || auth == "token "+s.token)
+		token := r.Header.Get("Authorization")
+		if t, found := strings.CutPrefix(token, "Bearer "); found {
+			token = t
+		} else {
+			token, _ = strings.CutPrefix(token, "token ")
+		}
 		s.mu.Lock()
+		id, ok := s.identities[token]
+		var denied string
+		if ok {
+			denied = id.denied(r)
+		}
 		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), Authorized: ok})
 		var fail *failure
 		for i, f := range s.failures {
@@ -260,11 +290,13 @@ func (s *Server) checked(next http.Handler) http.Handler {
 		switch {
 		case !ok:
 			writeError(w, http.StatusUnauthorized, "Bad credentials")
+		case denied != "":
+			writeError(w, http.StatusForbidden, denied)
 		case fail != nil:
 			writeError(w, fail.status, fail.msg)
 		default:
 			w.Header().Set("X-GitHub-Api-Version-Selected", "2022-11-28")
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), id)))
 		}
 	})
 }
@@ -276,22 +308,26 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	perPage := queryInt(r, "per_page", 30)
-	perPage = min(max(perPage, 1), 100) // GitHub's bounds
-	page := max(queryInt(r, "page", 1), 1)
-
 	s.mu.Lock()
 	all := s.comments[fmt.Sprintf("%s/%s#%d", owner, repo, number)]
-	lastPage := max((len(all)+perPage-1)/perPage, 1)
-	start := min((page-1)*perPage, len(all))
-	end := min(start+perPage, len(all))
+	start, end := s.paginate(w, r, len(all))
 	out := make([]Comment, 0, end-start)
 	for _, c := range all[start:end] {
 		out = append(out, *c)
 	}
 	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
 
-	var links []string
+// paginate picks the page of a list of n items that r asks for (per_page
+// within GitHub's bounds, page from 1) and sets the Link header GitHub
+// sends, which go-github follows.
+func (s *Server) paginate(w http.ResponseWriter, r *http.Request, n int) (start, end int) {
+	perPage := min(max(queryInt(r, "per_page", 30), 1), 100) // GitHub's bounds
+	page := max(queryInt(r, "page", 1), 1)
+	lastPage := max((n+perPage-1)/perPage, 1)
+	start = min((page-1)*perPage, n)
+	end = min(start+perPage, n)
 	pageURL := func(p int) string {
 		u := url.URL{Scheme: "http", Host: r.Host, Path: s.prefix + r.URL.Path} // r.URL.Path has lost the prefix
 		q := r.URL.Query()
@@ -300,6 +336,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
+	var links []string
 	if page < lastPage {
 		links = append(links, fmt.Sprintf("<%s>; rel=\"next\"", pageURL(page+1)), fmt.Sprintf("<%s>; rel=\"last\"", pageURL(lastPage)))
 	}
@@ -309,7 +346,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 	if len(links) > 0 {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return start, end
 }
 
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
@@ -324,7 +361,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	c := *s.add(owner, repo, number, "github-actions[bot]", body)
+	c := *s.add(owner, repo, number, identityOf(r), body)
 	s.mu.Unlock()
 	w.Header().Set("Location", c.URL)
 	writeJSON(w, http.StatusCreated, c)
@@ -374,10 +411,15 @@ func (s *Server) commitPulls(w http.ResponseWriter, r *http.Request) {
 	out := make([]map[string]any, 0, len(prs))
 	for _, pr := range prs {
 		full := owner + "/" + repo
+		closed := pr.ClosedAt
+		if closed == nil {
+			closed = pr.MergedAt
+		}
 		out = append(out, map[string]any{
 			"number":    pr.Number,
 			"state":     pr.State,
 			"merged_at": pr.MergedAt,
+			"closed_at": closed,
 			"html_url":  fmt.Sprintf("https://github.com/%s/pull/%d", full, pr.Number),
 			"head":      map[string]any{"sha": pr.HeadSHA, "ref": pr.HeadRef, "repo": map[string]any{"full_name": full}},
 			"base":      map[string]any{"ref": pr.BaseRef, "repo": map[string]any{"full_name": full}},
@@ -421,7 +463,7 @@ func fakeJWT(claims map[string]any) string {
 }
 
 // add stores a comment; the caller holds s.mu.
-func (s *Server) add(owner, repo string, issue int, user, body string) *Comment {
+func (s *Server) add(owner, repo string, issue int, author *Identity, body string) *Comment {
 	s.nextID++
 	now := s.now().UTC().Truncate(time.Second)
 	c := &Comment{
@@ -431,9 +473,10 @@ func (s *Server) add(owner, repo string, issue int, user, body string) *Comment 
 		HTMLURL:   fmt.Sprintf("https://github.com/%s/%s/pull/%d#issuecomment-%d", owner, repo, issue, s.nextID),
 		IssueURL:  fmt.Sprintf("%s/repos/%s/%s/issues/%d", s.URL(), owner, repo, issue),
 		Body:      body,
-		User:      User{Login: user, ID: int64(len(user)) * 7919, Type: userType(user)},
+		User:      author.user(),
 		CreatedAt: now,
 		UpdatedAt: now,
+		App:       author.App,
 	}
 	key := fmt.Sprintf("%s/%s#%d", owner, repo, issue)
 	s.comments[key] = append(s.comments[key], c)
@@ -460,13 +503,6 @@ func (s *Server) find(owner, repo, id string) *Comment {
 	return nil
 }
 
-func userType(login string) string {
-	if strings.HasSuffix(login, "[bot]") {
-		return "Bot"
-	}
-	return "User"
-}
-
 // readBody decodes {"body": "..."} and enforces GitHub's validation.
 func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	var in struct {
@@ -488,14 +524,18 @@ func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 func writeValidation(w http.ResponseWriter, code, field, msg string) {
-	e := map[string]string{"resource": "IssueComment", "code": code, "field": field}
+	writeInvalid(w, "IssueComment", "https://docs.github.com/rest/issues/comments", code, field, msg)
+}
+
+func writeInvalid(w http.ResponseWriter, resource, docs, code, field, msg string) {
+	e := map[string]string{"resource": resource, "code": code, "field": field}
 	if msg != "" {
 		e["message"] = msg
 	}
 	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
 		"message":           "Validation Failed",
 		"errors":            []any{e},
-		"documentation_url": "https://docs.github.com/rest/issues/comments",
+		"documentation_url": docs,
 		"status":            "422",
 	})
 }

@@ -131,3 +131,56 @@ func TestOIDCToken(t *testing.T) {
 		t.Errorf("Mints() = %d, want 1", s.Mints())
 	}
 }
+
+// TestIdentitiesAndPermissions: the workflow token is the github-actions
+// app's installation token (no GET /user; its writes carry the app), a
+// personal token is its user, and a permissions block limits the
+// workflow token as GitHub does.
+func TestIdentitiesAndPermissions(t *testing.T) {
+	s := New(WithUser("pat", "mallory"))
+	defer s.Close()
+	const sha = "4444444ddddddddddddddddddddddddddddddddd"
+	if resp, body := do(t, "GET", s.URL()+"/user", s.Token(), ""); resp.StatusCode != 403 || !strings.Contains(body, "Resource not accessible by integration") {
+		t.Errorf("GET /user with the workflow token: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := do(t, "GET", s.URL()+"/user", "pat", ""); resp.StatusCode != 200 || !strings.Contains(body, `"login":"mallory"`) {
+		t.Errorf("GET /user with a personal token: %d %s", resp.StatusCode, body)
+	}
+	_, body := do(t, "POST", s.URL()+"/repos/o/r/issues/1/comments", s.Token(), `{"body":"hi"}`)
+	var c Comment
+	if err := json.Unmarshal([]byte(body), &c); err != nil || c.User.Login != "github-actions[bot]" || c.User.Type != "Bot" || c.App == nil || c.App.Slug != "github-actions" {
+		t.Errorf("comment by the workflow token: %s", body)
+	}
+	_, body = do(t, "POST", s.URL()+"/repos/o/r/statuses/"+sha, "pat", `{"state":"success","context":"ci","description":"ok"}`)
+	if !strings.Contains(body, `"creator":{"login":"mallory"`) {
+		t.Errorf("status by a personal token: %s", body)
+	}
+	if resp, _ := do(t, "POST", s.URL()+"/repos/o/r/statuses/"+sha, "pat", `{"state":"green"}`); resp.StatusCode != 422 {
+		t.Errorf("a status with an unknown state: %d, want 422", resp.StatusCode)
+	}
+	if resp, _ := do(t, "POST", s.URL()+"/repos/o/r/statuses/main", "pat", `{"state":"success"}`); resp.StatusCode != 422 {
+		t.Errorf("a status on a ref that is not a commit SHA: %d, want 422", resp.StatusCode)
+	}
+	s.SetBranch("o/r", "main", sha)
+	if _, body := do(t, "GET", s.URL()+"/repos/o/r/commits/main/statuses", s.Token(), ""); !strings.Contains(body, `"context":"ci"`) {
+		t.Errorf("statuses of a branch: %s", body)
+	}
+	if _, body := do(t, "GET", s.URL()+"/repos/o/r/branches/main", s.Token(), ""); !strings.Contains(body, `"sha":"`+sha+`"`) {
+		t.Errorf("branch: %s", body)
+	}
+
+	s.SetPermissions(map[string]string{"contents": "read", "pull-requests": "write"})
+	for _, tc := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/repos/o/r/branches/main", "", 200},
+		{"POST", "/repos/o/r/issues/1/comments", `{"body":"hi"}`, 201},
+		{"GET", "/repos/o/r/commits/" + sha + "/statuses", "", 403},
+		{"POST", "/repos/o/r/statuses/" + sha, `{"state":"success"}`, 403},
+	} {
+		if resp, body := do(t, tc.method, s.URL()+tc.path, s.Token(), tc.body); resp.StatusCode != tc.want {
+			t.Errorf("%s %s with contents: read, pull-requests: write: %d %s, want %d", tc.method, tc.path, resp.StatusCode, body, tc.want)
+		}
+	}
+}
