@@ -19,6 +19,13 @@ func TestMain(m *testing.M) {
 
 func buildAndRun(m *testing.M) int {
 	flag.Parse()
+	// The tests wait on the binary's poll delays far more than they
+	// compute: run more at once than there are cores, unless -parallel says.
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		flag.Set("test.parallel", "8")
+	}
 	if testing.Short() {
 		fmt.Fprintln(os.Stderr, "e2e: -short: skipping the end-to-end tests")
 		return 0
