@@ -78,7 +78,7 @@ func TestDeployReportsAndEvents(t *testing.T) {
 	ws := writeFiles(t, map[string]string{
 		"copilot/.workspace":                     "application: shop\n",
 		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
-		"copilot/api/manifest.yml":               "name: api\ntype: Backend Service\nimage:\n  location: public.ecr.aws/nginx/nginx:1.27\n  port: 80\n",
+		"copilot/api/manifest.yml":               "name: api\ntype: Backend Service\nimage:\n  location: public.ecr.aws/nginx/nginx@sha256:" + strings.Repeat("e", 64) + "\n  port: 80\n",
 	})
 	env := []string{"AWS_ACCESS_KEY_ID=AKIAEXAMPLEEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret/example", "AWS_REGION=us-east-1",
 		"AWS_ENDPOINT_URL_CLOUDFORMATION=" + cfn.URL, "AWS_ENDPOINT_URL_STS=" + sts.URL}

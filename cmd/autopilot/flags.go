@@ -78,11 +78,11 @@ func buildFlags(fs *pflag.FlagSet, o *run.BuildOptions) {
 	o.BaseImages = keyValues{}
 	fs.StringVar(&o.Repository, "repository", "", "push to `REGISTRY/NAME` instead of Amazon ECR (with several workloads, to REGISTRY/NAME/<workload>)")
 	fs.StringArrayVar(&o.Tags, "tag", nil, "extra image `TAG` (repeatable); the git short SHA is always a tag")
-	fs.BoolVar(&o.Latest, "latest", false, "also tag images latest")
+	fs.BoolVar(&o.Latest, "latest", false, "also tag images latest (moves the tag: needs --mutable-tags)")
 	fs.StringVar(&o.Platform, "platform", "", "target `OS/ARCH` (default linux/amd64, what App Runner runs)")
 	fs.Var(keyValues(o.BaseImages), "base-image", "use a local image for a base: `REF=oci:DIR|REF=tar:FILE` (repeatable; for air-gapped builds)")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "layer cache `DIR`, which an Actions cache step can persist (default: the user cache dir)")
-	fs.BoolVar(&o.ImmutableTags, "immutable-tags", false, "create ECR repositories with immutable tags")
+	fs.BoolVar(&o.MutableTags, "mutable-tags", false, "create ECR repositories with mutable tags, and let a push move an existing tag (default: a tag always names one image)")
 	fs.BoolVar(&o.ScanOnPush, "scan-on-push", true, "create ECR repositories with scan on push")
 	fs.StringVar(&o.CacheRepo, "cache-repo", "", "registry repository `REGISTRY/NAME` caching RUN layers between machines")
 	fs.StringArrayVar(&o.Secrets, "secret", nil, "build secret for RUN --mount=type=secret: `id=NAME,src=FILE|id=NAME,env=VAR` (repeatable)")

@@ -80,7 +80,8 @@ Every command takes the workspace as PATH (the repository root, its copilot/ fol
 files; default: the current directory). Flags may come before or after PATH.
 
 Exit codes: 0 success; 1 findings with errors (unknown keys under --strict), a failed or refused
-deployment, or destructive changes under --fail-on-destructive; 2 the command could not run.`,
+deployment (destructive changes not allowed included), or destructive changes in a plan under
+--fail-on-destructive; 2 the command could not run.`,
 		Version:       version,
 		SilenceErrors: true,
 		SilenceUsage:  true,

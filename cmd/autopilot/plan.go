@@ -32,13 +32,13 @@ func (p *planFlags) bind(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	addSelection(cmd, &p.o.Selection)
 	addStrict(fs, &p.o.Strict)
-	fs.BoolVar(&p.doBuild, "build", false, "build and push the images first (the image flags below are those of autopilot build)")
+	fs.BoolVar(&p.doBuild, "build", false, "build the images first: deploy pushes them, plan names them by digest and pushes nothing (the image flags below are those of autopilot build)")
 	buildFlags(fs, &p.build)
 	fs.StringVar(&p.build.Output, "build-output", "", "with --build, write images to `oci:DIR|tar:FILE` instead of pushing (offline plans)")
 	fs.StringVar(&p.o.ArtifactsBucket, "artifacts-bucket", os.Getenv("AUTOPILOT_ARTIFACTS_BUCKET"), "S3 `BUCKET` for addon templates and templates over 51,200 bytes; a new environment's manager role may write to it when neither a deployed environment nor the application's StackSet names Copilot's bucket (default $AUTOPILOT_ARTIFACTS_BUCKET)")
 	fs.StringVar(&p.o.ArtifactKeyARN, "artifact-key-arn", os.Getenv("AUTOPILOT_ARTIFACT_KEY_ARN"), "KMS key `ARN` of the application's artifacts, for new stacks when neither a deployed environment nor the application's StackSet names it (existing stacks keep theirs; default $AUTOPILOT_ARTIFACT_KEY_ARN)")
 	fs.BoolVar(&p.o.RecreateFailed, "recreate-failed", false, "delete and recreate a stack left in ROLLBACK_COMPLETE by a failed creation")
-	fs.BoolVar(&p.o.FailOnDestructive, "fail-on-destructive", false, "fail when a change removes or replaces a stateful resource (databases, buckets, secrets, ...)")
+	fs.BoolVar(&p.o.FailOnDestructive, "fail-on-destructive", false, "fail when a change removes or replaces a stateful resource (databases, buckets, secrets, ...); a deploy refuses those anyway unless allowed")
 	fs.StringVar(&p.format, "format", "text", "report `FORMAT`: text, json or markdown")
 	fs.StringVar(&p.output, "output", "", "write the report to `FILE` instead of standard output")
 	fs.BoolVar(&p.verbose, "verbose", false, "log each step (log/slog text on standard error)")
@@ -122,6 +122,9 @@ In GitHub Actions on a pull request, the preview becomes one sticky comment.`,
 			if p.o.Against != "" && !p.o.Offline {
 				return usageError{"--against needs --offline"}
 			}
+			// A plan names images by the digest a deploy will push; it
+			// pushes nothing itself.
+			p.build.NoPush = true
 			if err := p.prepare(cmd.Context(), args); err != nil {
 				return err
 			}
@@ -174,7 +177,9 @@ func deployCommand() *cobra.Command {
 		Short: "Plan, then execute the change sets in order and wait",
 		Long: `Plan as autopilot plan does, then execute the change sets in dependency order (environment before its
 workloads), streaming each stack event once on standard error, and report each stack. With
---fingerprint, only the plan that was reviewed executes.`,
+--fingerprint, only the plan that was reviewed executes. A change that removes or replaces a
+stateful resource (database, bucket, file system, log group, ...) executes only with
+--allow-destructive or --allow-destroy-type TYPE; otherwise nothing executes.`,
 		Example: `  autopilot deploy --build .
   autopilot deploy --build --fingerprint "$REVIEWED_FINGERPRINT" --format json .`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -207,6 +212,8 @@ workloads), streaming each stack event once on standard error, and report each s
 	p.bind(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&p.o.Fingerprint, "fingerprint", "", "execute only if the new plan's fingerprint equals `SHA256` (the reviewed plan's)")
+	fs.BoolVar(&p.o.AllowDestructive, "allow-destructive", false, "execute changes that remove or replace stateful resources (by default such a deploy executes nothing)")
+	fs.StringArrayVar(&p.o.AllowDestroyTypes, "allow-destroy-type", nil, "execute removals and replacements of resources of this `TYPE`, e.g. AWS::Logs::LogGroup (repeatable)")
 	return cmd
 }
 

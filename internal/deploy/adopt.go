@@ -26,13 +26,11 @@ var envControllerIDs = []string{"EnvControllerAction", "EnvControllerFunction", 
 // handler nothing), and a later deploy lets them drop, retained. The extra
 // parameters they need keep their deployed values.
 func (r *run) adopt(ctx context.Context, s Stack) ([]byte, []string, error) {
-	out, err := r.api.GetTemplate(ctx, &cloudformation.GetTemplateInput{
-		StackName: aws.String(s.Name), TemplateStage: types.TemplateStageOriginal,
-	})
+	deployed, err := r.deployedTemplate(ctx, s.Name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read deployed template of %s: %w", s.Name, err)
+		return nil, nil, err
 	}
-	body, extra, err := carryEnvController([]byte(aws.ToString(out.TemplateBody)), s.Template)
+	body, extra, err := carryEnvController(deployed, s.Template)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stack %s: keep Copilot's env controller: %w", s.Name, err)
 	}
@@ -40,6 +38,17 @@ func (r *run) adopt(ctx context.Context, s Stack) ([]byte, []string, error) {
 		r.o.log.Info("keeping Copilot's env controller resources, retained", "stack", s.Name)
 	}
 	return body, extra, nil
+}
+
+// deployedTemplate reads the template a stack was deployed with.
+func (r *run) deployedTemplate(ctx context.Context, stack string) ([]byte, error) {
+	out, err := r.api.GetTemplate(ctx, &cloudformation.GetTemplateInput{
+		StackName: aws.String(stack), TemplateStage: types.TemplateStageOriginal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read deployed template of %s: %w", stack, err)
+	}
+	return []byte(aws.ToString(out.TemplateBody)), nil
 }
 
 // carryEnvController copies the env controller resources of the live

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +17,7 @@ import (
 type Deployer struct {
 	planner *Planner
 	gate    func(*Plan) error
+	gateMu  *sync.Mutex
 }
 
 // NewDeployer returns a Deployer over a CloudFormation client.
@@ -24,13 +26,16 @@ func NewDeployer(api CloudFormationAPI, opts ...Option) (*Deployer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Deployer{planner: p}, nil
+	return &Deployer{planner: p, gateMu: &sync.Mutex{}}, nil
 }
 
 // WithGate returns a copy of d that calls gate with the complete plan before
 // executing anything; an error from gate stops the deploy (its change sets
-// are deleted). Callers use it to print the plan or to refuse destructive
-// changes.
+// are deleted). A stack planned again once its dependencies deployed (see
+// Deploy) is shown to gate again, alone, with the change set that would
+// execute; an error then leaves that stack and its dependents unexecuted.
+// Destructive changes are refused before gate is asked, unless allowed
+// (AllowDestructive).
 func (d *Deployer) WithGate(gate func(*Plan) error) *Deployer {
 	c := *d
 	c.gate = gate
@@ -56,18 +61,19 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	if err := r.planAll(ctx); err != nil || ctx.Err() != nil {
 		return r.cancelled(ctx, res)
 	}
+	// A stack whose change set failed while a dependency changes likely
+	// imports something that dependency creates: it is planned again once
+	// the dependency is deployed. Until then the gate sees a preview.
 	late := r.deferred()
 	var unplanned []string
-	deferred := make([]bool, len(r.stacks))
 	for i := range r.plan.Stacks {
 		sp := &r.plan.Stacks[i]
-		if dep := r.changingDep(i); sp.Error != "" && r.csFailed[i] && dep != "" {
-			// Likely an import of something dep creates: plan it again
-			// once dep is deployed.
-			deferred[i] = true
-			sp.StatusReason = fmt.Sprintf("planned again after %s deploys; first attempt: %s", dep, sp.Error)
-			sp.Error = ""
-			continue
+		if late[i] {
+			err := r.previewUntilDeployed(ctx, i, r.changingDep(i))
+			if err == nil {
+				continue
+			}
+			sp.Error += "; no preview either: " + err.Error()
 		}
 		if sp.Error != "" {
 			res.Stacks[i].Error = sp.Error
@@ -83,20 +89,30 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 		r.cleanup()
 		return res, err
 	}
-	if d.gate != nil {
-		if err := d.gate(r.plan); err != nil {
-			r.cleanup()
-			return res, fmt.Errorf("nothing was executed: %w", err)
+	if err := d.check(r.plan); err != nil {
+		r.cleanup()
+		for i := range res.Stacks {
+			res.Stacks[i].Error = "skipped: the deploy was refused before anything executed"
 		}
+		return res, fmt.Errorf("nothing was executed: %w", err)
 	}
 
+	refused := make([]error, len(r.stacks))
 	err = runOrdered(ctx, o.jobs, r.deps, true, func(ctx context.Context, i int) bool {
-		if deferred[i] {
+		if late[i] {
 			sp := &r.plan.Stacks[i]
 			*sp = StackPlan{StackName: sp.StackName, Kind: sp.Kind, Env: sp.Env, Workload: sp.Workload, Images: sp.Images}
 			r.planStack(ctx, r.stacks[i], sp)
 			if sp.Error != "" {
 				res.Stacks[i] = StackResult{StackName: sp.StackName, Error: sp.Error}
+				return false
+			}
+			// The gate saw a preview; this change set is what executes.
+			if err := d.check(&Plan{App: r.plan.App, Account: r.plan.Account, Region: r.plan.Region,
+				Fingerprint: r.plan.Fingerprint, Stacks: []StackPlan{*sp}}); err != nil {
+				r.forget(ctx, sp.StackName)
+				refused[i] = err
+				res.Stacks[i] = StackResult{StackName: sp.StackName, Error: "planned again once its dependencies deployed, and not executed: " + err.Error()}
 				return false
 			}
 		}
@@ -108,13 +124,30 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	if err != nil || ctx.Err() != nil {
 		return r.cancelled(ctx, res)
 	}
-	for _, sr := range res.Stacks {
-		if sr.Error == "" {
+	for i, sr := range res.Stacks {
+		switch {
+		case sr.Error == "":
 			continue
+		case refused[i] != nil:
+			return res, fmt.Errorf("stack %s was planned again once its dependencies deployed, and not executed: %w", sr.StackName, refused[i])
 		}
 		return res, errors.New(headline(sr))
 	}
 	return res, nil
+}
+
+// check refuses a plan with destructive changes the options do not allow,
+// then asks the caller's gate. Calls never overlap.
+func (d *Deployer) check(p *Plan) error {
+	d.gateMu.Lock()
+	defer d.gateMu.Unlock()
+	if err := d.planner.o.refuseDestructive(p); err != nil {
+		return err
+	}
+	if d.gate != nil {
+		return d.gate(p)
+	}
+	return nil
 }
 
 // changingDep names a stack that stack i depends on, directly or not, and

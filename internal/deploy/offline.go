@@ -46,7 +46,20 @@ func PlanOffline(stacks []Stack, against string, opts ...Option) (*Plan, error) 
 		if err != nil {
 			sp.Error = err.Error()
 		}
-		nested, err := offlineNested(s, against)
+		nested, err := offlineNested(s, func(id string, params map[string]string) (*cfn.Template, map[string]string, error) {
+			if against == "" {
+				return nil, nil, nil
+			}
+			b, err := os.ReadFile(filepath.Join(against, nestedTemplateFile(s.Name, id)))
+			if err != nil {
+				return nil, nil, nil // new
+			}
+			old, err := cfn.Parse(b)
+			if err != nil {
+				return nil, nil, fmt.Errorf("parse earlier nested template %s of %s: %w", id, s.Name, err)
+			}
+			return old, params, nil // parameters of nested stacks are not rendered separately
+		})
 		if err != nil && sp.Error == "" {
 			sp.Error = err.Error()
 		}
@@ -101,8 +114,10 @@ func offlineChanges(s Stack, old *cfn.Template, oldParams map[string]string, mas
 }
 
 // offlineNested diffs the nested stacks whose template is one of the
-// stack's assets.
-func offlineNested(s Stack, against string) ([]ResourceChange, error) {
+// stack's assets with what previous returns for each: its template and
+// parameters before, nil for a new nested stack. params are the nested
+// stack's new parameters.
+func offlineNested(s Stack, previous func(id string, params map[string]string) (*cfn.Template, map[string]string, error)) ([]ResourceChange, error) {
 	if len(s.Assets) == 0 {
 		return nil, nil
 	}
@@ -130,15 +145,9 @@ func offlineNested(s Stack, against string) ([]ResourceChange, error) {
 				params[k] = cfn.Display(cfn.Resolve(v, vals, nil))
 			}
 		}
-		var old *cfn.Template
-		var oldParams map[string]string
-		if against != "" {
-			if b, err := os.ReadFile(filepath.Join(against, nestedTemplateFile(s.Name, id))); err == nil {
-				if old, err = cfn.Parse(b); err != nil {
-					return nil, fmt.Errorf("parse earlier nested template %s of %s: %w", id, s.Name, err)
-				}
-				oldParams = params // parameters of nested stacks are not rendered separately
-			}
+		old, oldParams, err := previous(id, params)
+		if err != nil {
+			return nil, err
 		}
 		nestedStack := Stack{Name: s.Name + "/" + id, Template: body, Parameters: params}
 		out = append(out, convertDiff(cfn.Diff(old, oldParams, next, params), id, newMasker(nestedStack))...)

@@ -28,9 +28,13 @@ type options struct {
 	keepChangeSets  bool
 	requireFP       string
 	reviewed        map[string]Reviewed
-	log             *slog.Logger
-	onEvent         func(StackEvent)
-	now             func() time.Time
+	// allowAllDestructive and allowDestroyTypes are the opt-ins for
+	// destructive changes (AllowDestructive).
+	allowAllDestructive bool
+	allowDestroyTypes   []string
+	log                 *slog.Logger
+	onEvent             func(StackEvent)
+	now                 func() time.Time
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -56,7 +60,10 @@ func makeOptions(opts []Option) (*options, error) {
 	return o, nil
 }
 
-var nameSafe = regexp.MustCompile(`[^a-zA-Z0-9-]+`)
+var (
+	nameSafe    = regexp.MustCompile(`[^a-zA-Z0-9-]+`)
+	cfnTypeName = regexp.MustCompile(`^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$`)
+)
 
 // WithRevision names change sets autopilot-plan-<short sha>-<run id> (or
 // autopilot-deploy-…), so that a change set is traced back to the commit

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -59,19 +60,10 @@ func (p *Planner) Plan(ctx context.Context, stacks []Stack) (*Plan, error) {
 	err = r.planAll(ctx)
 	late := r.deferred()
 	for i := range r.plan.Stacks {
-		sp := &r.plan.Stacks[i]
-		dep := r.changingDep(i)
-		if sp.Error == "" || !r.csFailed[i] || dep == "" || sp.ChangeSetType != string(types.ChangeSetTypeCreate) {
-			continue
+		if late[i] {
+			// Keep the refusal as the error when not even a preview can be had.
+			_ = r.previewUntilDeployed(ctx, i, r.changingDep(i))
 		}
-		// A new stack importing what a dependency of this run creates
-		// cannot get a change set yet; preview its creation instead.
-		changes, cerr := offlineChanges(r.stacks[i], nil, nil, newMasker(r.stacks[i]))
-		if cerr != nil {
-			continue
-		}
-		sp.StatusReason = fmt.Sprintf("CloudFormation can plan this stack only after %s deploys (%s); shown: its creation from the template", dep, sp.Error)
-		sp.Error, sp.Changes = "", changes
 	}
 	seal(r.plan, r.stacks, late)
 	if !p.o.keepChangeSets || ctx.Err() != nil {
@@ -81,6 +73,95 @@ func (p *Planner) Plan(ctx context.Context, stacks []Stack) (*Plan, error) {
 		return r.plan, fmt.Errorf("plan cancelled: %w", err)
 	}
 	return r.plan, nil
+}
+
+// previewUntilDeployed fills the plan of stack i, whose change set
+// CloudFormation refused while dep, a stack this run changes, has yet to
+// deploy (an import of an export dep creates): the changes come from the
+// templates, the deployed one for an existing stack, so the plan and the
+// destructive gate see what the stack will do.
+func (r *run) previewUntilDeployed(ctx context.Context, i int, dep string) error {
+	sp, s := &r.plan.Stacks[i], r.stacks[i]
+	var old *cfn.Template
+	oldParams := map[string]string{}
+	live, err := r.describeStack(ctx, s.Name)
+	if err != nil {
+		return err
+	}
+	if live != nil && live.StackStatus != types.StackStatusReviewInProgress {
+		deployed, err := r.deployedTemplate(ctx, s.Name)
+		if err != nil {
+			return err
+		}
+		if old, err = cfn.Parse(deployed); err != nil {
+			return fmt.Errorf("parse deployed template of %s: %w", s.Name, err)
+		}
+		if s.Template, _, err = carryEnvController(deployed, s.Template); err != nil {
+			return fmt.Errorf("stack %s: keep Copilot's env controller: %w", s.Name, err)
+		}
+		for _, p := range live.Parameters {
+			oldParams[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+		}
+		// Parameters not given, or kept, keep their deployed value.
+		params := maps.Clone(oldParams)
+		for k, v := range s.Parameters {
+			if _, kept := oldParams[k]; !kept || !slices.Contains(s.KeepPrevious, k) {
+				params[k] = v
+			}
+		}
+		s.Parameters = params
+	}
+	changes, err := offlineChanges(s, old, oldParams, newMasker(s))
+	if err != nil {
+		return err
+	}
+	nested, err := offlineNested(s, func(id string, _ map[string]string) (*cfn.Template, map[string]string, error) {
+		if res, ok := old.Active(oldParams)[id]; !ok || res.Type != "AWS::CloudFormation::Stack" {
+			return nil, nil, nil
+		}
+		return r.deployedNested(ctx, s.Name, id)
+	})
+	if err != nil {
+		return err
+	}
+	changes = append(changes, nested...)
+	*sp = StackPlan{StackName: sp.StackName, Kind: sp.Kind, Env: sp.Env, Workload: sp.Workload, Images: sp.Images,
+		ChangeSetType: sp.ChangeSetType, Preview: true, Changes: changes,
+		StatusReason: fmt.Sprintf("CloudFormation can plan this stack only after %s deploys (%s); shown: a preview from the templates. "+
+			"Deploy plans it again then, and checks that change set for destructive changes before executing it", dep, sp.Error)}
+	return nil
+}
+
+// deployedNested reads the template and parameters of the nested stack a
+// deployed stack holds as logicalID.
+func (r *run) deployedNested(ctx context.Context, stack, logicalID string) (*cfn.Template, map[string]string, error) {
+	out, err := r.api.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{
+		StackName: aws.String(stack), LogicalResourceId: aws.String(logicalID),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("find nested stack %s of %s: %w", logicalID, stack, err)
+	}
+	if out.StackResourceDetail == nil {
+		return nil, nil, fmt.Errorf("find nested stack %s of %s: CloudFormation returned no resource", logicalID, stack)
+	}
+	id := aws.ToString(out.StackResourceDetail.PhysicalResourceId)
+	live, err := r.describeStack(ctx, id)
+	if err != nil || live == nil {
+		return nil, nil, err
+	}
+	body, err := r.deployedTemplate(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := cfn.Parse(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse deployed template of nested stack %s of %s: %w", logicalID, stack, err)
+	}
+	params := map[string]string{}
+	for _, p := range live.Parameters {
+		params[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+	}
+	return t, params, nil
 }
 
 // run is one Plan or Deploy: the stacks in order and the change sets made.

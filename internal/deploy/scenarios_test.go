@@ -562,8 +562,8 @@ func TestTransientErrorsRetriedNothingExecutedTwice(t *testing.T) {
 	}
 }
 
-func TestNestedStackChangesAreRead(t *testing.T) {
-	const root = `Parameters:
+// addonsRoot is a service stack with an addons nested stack.
+const addonsRoot = `Parameters:
   AddonsTemplateURL: {Type: String}
   App: {Type: String}
 Resources:
@@ -577,6 +577,8 @@ Resources:
       Parameters:
         App: !Ref App
 `
+
+func TestNestedStackChangesAreRead(t *testing.T) {
 	addons := func(table string) string {
 		return `Parameters:
   App: {Type: String}
@@ -589,7 +591,7 @@ Resources:
 	}
 	e := newEnv(t)
 	stack := func(table string) deploy.Stack {
-		return deploy.Stack{Name: "app-test-api", Template: []byte(root), Parameters: map[string]string{"App": "app"},
+		return deploy.Stack{Name: "app-test-api", Template: []byte(addonsRoot), Parameters: map[string]string{"App": "app"},
 			Assets: map[string][]byte{"AddonsTemplateURL": []byte(addons(table))}}
 	}
 	if _, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{stack("orders")}); err != nil {
@@ -676,7 +678,8 @@ func TestGateRefusesBeforeExecuting(t *testing.T) {
 	next := serviceStack("api", "2 GB", "img:1")
 	next.Template = []byte(strings.Split(string(next.Template), "  LogGroup:")[0])
 	errDestructive := errors.New("destructive changes and --fail-on-destructive")
-	d := e.deployer(t).WithGate(func(p *deploy.Plan) error {
+	// Allowed by the options, refused by the caller's gate.
+	d := e.deployer(t, deploy.AllowDestructive(true)).WithGate(func(p *deploy.Plan) error {
 		if len(p.Destructive()) > 0 {
 			return errDestructive
 		}
@@ -758,5 +761,186 @@ func TestDependentPlannedAgainAfterItsDependencyCreatesExports(t *testing.T) {
 	e3 := newEnv(t)
 	if _, err := e3.deployer(t, deploy.RequireFingerprint(plan.Fingerprint)).Deploy(context.Background(), []deploy.Stack{env, svc}); err != nil {
 		t.Errorf("Deploy with the reviewed fingerprint: %v", err)
+	}
+}
+
+// replanScenario is an environment that starts exporting its VPC and a
+// deployed service that starts importing it while dropping its table:
+// CloudFormation refuses the service's first change set (the export does
+// not exist yet), so the service is planned again once the environment
+// deployed.
+func replanScenario(t *testing.T, e *env) []deploy.Stack {
+	t.Helper()
+	table := "  Table:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: orders\n"
+	e.seed(t, fakecfn.Seed{Name: "app-test", Template: envTemplate, Parameters: map[string]string{"AppName": "app"}})
+	e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB") + table, Parameters: map[string]string{"ContainerImage": "img:1"}})
+	env, svc := envStack(), serviceStack("api", "2 GB", "img:1")
+	env.Template = []byte(envTemplate + "    Export:\n      Name: !Sub ${AppName}-test-VpcId\n")
+	svc.Template = []byte(serviceTemplate("2 GB") + "  Connector:\n    Type: AWS::AppRunner::VpcConnector\n    Properties:\n      Subnets: [!ImportValue app-test-VpcId]\n")
+	return []deploy.Stack{env, svc}
+}
+
+func TestReplannedStackIsGatedBeforeAnythingExecutes(t *testing.T) {
+	// The attack: the destructive change hides in a stack whose first
+	// change set fails, so the gate saw no change for it.
+	e := newEnv(t)
+	stacks := replanScenario(t, e)
+	res, err := e.deployer(t).Deploy(context.Background(), stacks)
+	if !errors.Is(err, deploy.ErrDestructive) {
+		t.Fatalf("error = %v, want the destructive refusal", err)
+	}
+	for _, want := range []string{"app-test-api", "Table", "AWS::DynamoDB::Table", "removed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not name %q", err, want)
+		}
+	}
+	if n := e.cfn.Count("ExecuteChangeSet"); n != 0 {
+		t.Errorf("%d change sets executed after the refusal; want none (no stack half-deployed)", n)
+	}
+	if !strings.Contains(e.cfn.StackTemplate("app-test-api"), "Table") {
+		t.Error("the table was deleted")
+	}
+	sp := find(t, res.Plan, "app-test-api")
+	if c, ok := change(sp, "Table"); !ok || !c.Destructive || c.Action != deploy.ActionRemove {
+		t.Errorf("the plan of the service shows %+v, want the table's removal marked destructive", sp.Changes)
+	}
+	for _, name := range []string{"app-test", "app-test-api"} {
+		if cs := e.cfn.ChangeSets(name); len(cs) != 0 {
+			t.Errorf("change sets left on %s: %v", name, cs)
+		}
+	}
+
+	// Plan shows the same preview, so the pull request shows it too.
+	plan, err := newEnvWith(t, replanScenario).planner(t).Plan(context.Background(), stacks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := find(t, plan, "app-test-api")
+	if c, ok := change(got, "Table"); got.Error != "" || !ok || !c.Destructive || !got.Preview || !strings.Contains(got.StatusReason, "Deploy plans it again") {
+		t.Errorf("plan of the service = %+v, want the table's removal previewed, saying it is planned again on deploy", got)
+	}
+
+	// With the opt-in, the deploy goes through and re-plans the service.
+	e3 := newEnvWith(t, replanScenario)
+	if _, err := e3.deployer(t, deploy.AllowDestructive(false, "AWS::DynamoDB::Table")).Deploy(context.Background(), stacks); err != nil {
+		t.Fatalf("Deploy with the table's type allowed: %v", err)
+	}
+	if strings.Contains(e3.cfn.StackTemplate("app-test-api"), "Table") {
+		t.Error("the allowed removal did not happen")
+	}
+}
+
+func TestGateSeesTheChangeSetThatExecutes(t *testing.T) {
+	e := newEnv(t)
+	stacks := replanScenario(t, e)
+	var seen []*deploy.Plan
+	refuse := errors.New("refused on the final change set")
+	d := e.deployer(t, deploy.AllowDestructive(true)).WithGate(func(p *deploy.Plan) error {
+		seen = append(seen, p)
+		for _, s := range p.Stacks {
+			if s.StackName == "app-test-api" && s.ChangeSetID != "" {
+				return refuse
+			}
+		}
+		return nil
+	})
+	res, err := d.Deploy(context.Background(), stacks)
+	if !errors.Is(err, refuse) {
+		t.Fatalf("error = %v, want the gate's refusal of the re-planned stack", err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("gate called %d times, want twice: the whole plan, then the re-planned stack", len(seen))
+	}
+	if e.cfn.Executions("app-test-api") != 0 || e.cfn.Executions("app-test") != 1 {
+		t.Errorf("executions: env %d, service %d; want the environment only", e.cfn.Executions("app-test"), e.cfn.Executions("app-test-api"))
+	}
+	if sr := res.Stacks[1]; sr.StackName != "app-test-api" || !strings.Contains(sr.Error, refuse.Error()) {
+		t.Errorf("service result %+v, want the refusal", sr)
+	}
+	if cs := e.cfn.ChangeSets("app-test-api"); len(cs) != 0 {
+		t.Errorf("the refused change set was left behind: %v", cs)
+	}
+}
+
+// newEnvWith is a fresh fake account prepared by setup.
+func newEnvWith(t *testing.T, setup func(*testing.T, *env) []deploy.Stack) *env {
+	e := newEnv(t)
+	setup(t, e)
+	return e
+}
+
+func TestDestructiveChangesNeedAnOptIn(t *testing.T) {
+	// The environment changes harmlessly; the service drops its log group.
+	setup := func(t *testing.T, e *env) []deploy.Stack {
+		e.seed(t, fakecfn.Seed{Name: "app-test", Template: envTemplate, Parameters: map[string]string{"AppName": "app"}})
+		e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+		env, svc := envStack(), serviceStack("api", "2 GB", "img:2")
+		env.Template = []byte(strings.Replace(envTemplate, "10.0.0.0/16", "10.1.0.0/16", 1))
+		svc.Template = []byte(strings.Split(string(svc.Template), "  LogGroup:")[0])
+		return []deploy.Stack{env, svc}
+	}
+	for _, tc := range []struct {
+		name    string
+		opts    []deploy.Option
+		refused bool
+	}{
+		{"by default", nil, true},
+		{"another type allowed", []deploy.Option{deploy.AllowDestructive(false, "AWS::S3::Bucket")}, true},
+		{"its type allowed", []deploy.Option{deploy.AllowDestructive(false, "AWS::S3::Bucket", "AWS::Logs::LogGroup")}, false},
+		{"all allowed", []deploy.Option{deploy.AllowDestructive(true)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			stacks := setup(t, e)
+			_, err := e.deployer(t, tc.opts...).Deploy(context.Background(), stacks)
+			if !tc.refused {
+				if err != nil || strings.Contains(e.cfn.StackTemplate("app-test-api"), "LogGroup") {
+					t.Fatalf("Deploy: %v; want the log group removed", err)
+				}
+				return
+			}
+			if !errors.Is(err, deploy.ErrDestructive) {
+				t.Fatalf("error = %v, want the destructive refusal", err)
+			}
+			for _, want := range []string{"nothing was executed", "stack app-test-api: LogGroup (AWS::Logs::LogGroup) is removed", "these types: AWS::Logs::LogGroup"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("refusal %q lacks %q", err, want)
+				}
+			}
+			if n := e.cfn.Count("ExecuteChangeSet"); n != 0 || e.cfn.Executions("app-test") != 0 {
+				t.Errorf("%d change sets executed; a refused deploy executes none, not even the harmless environment", n)
+			}
+		})
+	}
+	if _, err := deploy.NewDeployer(newEnv(t).client, deploy.AllowDestructive(false, "LogGroup")); err == nil || !strings.Contains(err.Error(), "AWS::Logs::LogGroup") {
+		t.Errorf("a type that is no CloudFormation type name: error %v, want one showing the form", err)
+	}
+}
+
+// The table to drop sits in the addon stack of a service CloudFormation
+// can plan only after the environment exports what it imports: the
+// preview reads the deployed addon stack, so the refusal comes before the
+// environment executes.
+func TestReplannedStackPreviewCoversItsNestedStacks(t *testing.T) {
+	const topic = "Parameters:\n  App: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+	const table = "  Table:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: orders\n"
+	e := newEnv(t)
+	env := envStack()
+	svc := deploy.Stack{Name: "app-test-api", Template: []byte(addonsRoot), Parameters: map[string]string{"App": "app"}, DependsOn: []string{"app-test"},
+		Assets: map[string][]byte{"AddonsTemplateURL": []byte(topic + table)}}
+	if _, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{env, svc}); err != nil {
+		t.Fatalf("first deploy: %v", err)
+	}
+	executed := e.cfn.Count("ExecuteChangeSet")
+
+	env.Template = []byte(envTemplate + "    Export:\n      Name: !Sub ${AppName}-test-VpcId\n")
+	svc.Template = []byte(addonsRoot + "  Connector:\n    Type: AWS::AppRunner::VpcConnector\n    Properties:\n      Subnets: [!ImportValue app-test-VpcId]\n")
+	svc.Assets = map[string][]byte{"AddonsTemplateURL": []byte(topic)}
+	_, err := e.deployer(t).Deploy(context.Background(), []deploy.Stack{env, svc})
+	if !errors.Is(err, deploy.ErrDestructive) || !strings.Contains(err.Error(), "stack app-test-api/AddonsStack: Table (AWS::DynamoDB::Table) is removed") {
+		t.Fatalf("error = %v, want the refusal naming the addon's table", err)
+	}
+	if n := e.cfn.Count("ExecuteChangeSet") - executed; n != 0 {
+		t.Errorf("%d change sets executed, want none: not even the environment", n)
 	}
 }

@@ -91,6 +91,11 @@ type StackPlan struct {
 	NoChanges     bool             `json:"noChanges"`
 	Changes       []ResourceChange `json:"changes"`
 	Images        []Image          `json:"images,omitempty"`
+	// Preview marks changes read from the templates rather than from a
+	// change set: CloudFormation can plan the stack only once a stack it
+	// depends on deployed (StatusReason says which). Deploy plans it again
+	// then, and checks that change set before executing it.
+	Preview bool `json:"preview,omitempty"`
 	// Error is set when the stack could not be planned; other stacks still are.
 	Error string `json:"error,omitempty"`
 }

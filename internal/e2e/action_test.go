@@ -394,8 +394,18 @@ func TestActionLifecycle(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.outputs["images"]), &images); err != nil || len(images) != 1 {
 			t.Fatalf("images output %q: %v", r.outputs["images"], err)
 		}
-		if img := images[0]; img.Workload != "api" || img.Repository != ecrHost+"/shop/api" || img.Tag != headA[:7] || !strings.HasPrefix(img.Digest, "sha256:") {
-			t.Errorf("image = %+v, want api pushed to the registry tagged with the head commit", img)
+		img := images[0]
+		if img.Workload != "api" || img.Repository != ecrHost+"/shop/api" || img.Tag != headA[:7] || !strings.HasPrefix(img.Digest, "sha256:") {
+			t.Errorf("image = %+v, want api named in the production repository, tagged with the head commit", img)
+		}
+		// The plan names the image by digest, and a pull request (whose
+		// role cannot push to production repositories) pushes nothing.
+		if got := containerImages(w, svcStack); len(got) == 0 || got[len(got)-1] != img.Repository+"@"+img.Digest {
+			t.Errorf("ContainerImage planned %v, want %s@%s", got, img.Repository, img.Digest)
+		}
+		if w.front.requests.Load() != 0 || w.reg.BlobUploads() != 0 || slices.Contains(w.ecr.Calls(), "CreateRepository") {
+			t.Errorf("the pull request pushed to the registry (%d requests, %d blobs) or made a repository (ECR calls %v)",
+				w.front.requests.Load(), w.reg.BlobUploads(), w.ecr.Calls())
 		}
 		var sets []struct{ Stack, Name string }
 		if err := json.Unmarshal([]byte(r.outputs["change-sets"]), &sets); err != nil || len(sets) != 2 {
@@ -412,9 +422,6 @@ func TestActionLifecycle(t *testing.T) {
 		}
 		if !strings.Contains(r.stdout, "::group::plan") || !strings.Contains(r.stdout, "::stop-commands::") {
 			t.Errorf("the log has no plan group or no stop-commands around untrusted text")
-		}
-		if w.front.requests.Load() == 0 || w.reg.BlobUploads() == 0 {
-			t.Error("the image did not go through the ECR front to the registry")
 		}
 		if !strings.Contains(strings.Join(w.ecr.Calls(), " "), "GetAuthorizationToken") {
 			t.Errorf("ECR calls %v: no GetAuthorizationToken", w.ecr.Calls())
@@ -536,6 +543,15 @@ func TestActionLifecycle(t *testing.T) {
 		if r.outputs["fingerprint"] != reviewed {
 			t.Errorf("deployed fingerprint %s, reviewed %s", r.outputs["fingerprint"], reviewed)
 		}
+		if w.front.requests.Load() == 0 || w.reg.BlobUploads() == 0 {
+			t.Error("the deploy did not push the image through the ECR front to the registry")
+		}
+		if repo, ok := w.ecr.Repository("shop/api"); !ok || repo.Mutability != "IMMUTABLE" {
+			t.Errorf("repository %+v, want it created with immutable tags", repo)
+		}
+		if got := containerImages(w, svcStack); !strings.Contains(got[len(got)-1], "/shop/api@sha256:") {
+			t.Errorf("ContainerImage deployed %v, want the image by digest", got)
+		}
 		if !strings.Contains(r.stderr, "came from pull request #7") {
 			t.Error("the merge push did not name its images after the pull request's head")
 		}
@@ -620,6 +636,52 @@ func TestActionLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("deploy that deletes data: refused unless the workflow allows it", func(t *testing.T) {
+		addon := filepath.Join(w.ws, "copilot/api/addons/orders.yml")
+		if err := os.MkdirAll(filepath.Dir(addon), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(addon, []byte(ordersAddon), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(addon)) })
+		dispatch := func(runID string, inputs map[string]string) *result {
+			inputs["command"], inputs["artifacts-bucket"] = "deploy", "shop-artifacts"
+			return w.run(t, step{event: "workflow_dispatch", payload: "workflow_dispatch-payload.json",
+				set: map[string]any{"ref": "refs/heads/main", "repository.full_name": repo, "repository.default_branch": "main"},
+				sha: mergeSHA, ref: "refs/heads/main", runID: runID, inputs: inputs})
+		}
+		if r := dispatch("109", map[string]string{}); r.code != 0 {
+			t.Fatalf("deploying the table: exit %d\n%s", r.code, r.stderr)
+		}
+
+		// The addon goes: its nested stack, and the table with it, would be deleted.
+		if err := os.Remove(addon); err != nil {
+			t.Fatal(err)
+		}
+		executions := w.cfn.Count("ExecuteChangeSet")
+		r := dispatch("110", map[string]string{})
+		if r.code != 1 {
+			t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+		}
+		if w.cfn.Count("ExecuteChangeSet") != executions {
+			t.Error("a change set executed although the deploy deletes data and nothing allows it")
+		}
+		for _, want := range []string{"Nothing was deployed", "stack " + svcStack + ": AddonsStack (AWS::CloudFormation::Stack)", "allowed-destroy-types"} {
+			if !strings.Contains(r.summary, want) {
+				t.Errorf("the summary lacks %q:\n%s", want, r.summary)
+			}
+		}
+		if r.outputs["destructive-changes"] != "true" {
+			t.Errorf("destructive-changes = %q, want true", r.outputs["destructive-changes"])
+		}
+
+		r = dispatch("111", map[string]string{"allowed-destroy-types": "AWS::CloudFormation::Stack"})
+		if r.code != 0 || w.cfn.Count("ExecuteChangeSet") != executions+1 {
+			t.Fatalf("with the type allowed: exit %d, %d executions\n%s", r.code, w.cfn.Count("ExecuteChangeSet")-executions, r.stderr)
+		}
+	})
+
 	t.Run("pull request closed: leftover change sets deleted", func(t *testing.T) {
 		// A cancelled run of the pull request's last head left a change set.
 		leftover := "autopilot-plan-" + headB[:7] + "-107"
@@ -673,6 +735,44 @@ func TestActionLifecycle(t *testing.T) {
 			}
 		}
 	})
+}
+
+// ordersAddon is an addon holding a table: removing it deletes data.
+const ordersAddon = `Parameters:
+  App:
+    Type: String
+  Env:
+    Type: String
+  Name:
+    Type: String
+Resources:
+  OrdersTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - AttributeName: id
+          AttributeType: S
+      KeySchema:
+        - AttributeName: id
+          KeyType: HASH
+`
+
+// containerImages lists the ContainerImage values change sets of stack
+// were created with, oldest first.
+func containerImages(w *world, stack string) []string {
+	var out []string
+	for _, c := range w.cfn.Calls() {
+		if c.Action != "CreateChangeSet" || c.StackName() != stack {
+			continue
+		}
+		for i := 1; c.Params.Has(fmt.Sprintf("Parameters.member.%d.ParameterKey", i)); i++ {
+			if c.Params.Get(fmt.Sprintf("Parameters.member.%d.ParameterKey", i)) == "ContainerImage" {
+				out = append(out, c.Params.Get(fmt.Sprintf("Parameters.member.%d.ParameterValue", i)))
+			}
+		}
+	}
+	return out
 }
 
 // withoutMaskCommands drops ::add-mask:: lines: the runner consumes them

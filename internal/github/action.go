@@ -10,6 +10,7 @@ import (
 
 	gh "github.com/google/go-github/v93/github"
 
+	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/run"
 )
 
@@ -50,6 +51,12 @@ type Inputs struct {
 	// default branch: a deliberate rollback, or a manual run of another
 	// branch.
 	AllowStale bool
+	// AllowDestructive and AllowedDestroyTypes let a deploy execute
+	// destructive changes: all, or those to resources of these types.
+	AllowDestructive    bool
+	AllowedDestroyTypes []string
+	// MutableTags lets pushes move tags (and new ECR repositories allow it).
+	MutableTags bool
 }
 
 // Commands the action runs; auto picks from the event.
@@ -58,21 +65,22 @@ var Commands = []string{"auto", "lint", "build", "plan", "deploy"}
 // ReadInputs reads and checks the action's inputs.
 func ReadInputs(r *Runtime) (Inputs, error) {
 	in := Inputs{
-		Command:         strings.ToLower(r.Input("command")),
-		Path:            r.Input("path"),
-		Environments:    splitList(r.Input("environments")),
-		Services:        splitList(r.Input("services")),
-		Region:          r.Input("aws-region"),
-		RoleToAssume:    r.Input("role-to-assume"),
-		RoleSessionName: r.Input("role-session-name"),
-		GitHubToken:     r.Input("github-token"),
-		SARIFFile:       r.Input("sarif-file"),
-		Repository:      r.Input("repository"),
-		ArtifactsBucket: r.Input("artifacts-bucket"),
-		CacheDir:        r.Input("cache-dir"),
-		CacheRepo:       r.Input("cache-repo"),
-		Tags:            splitList(r.Input("tags")),
-		Platform:        r.Input("platform"),
+		Command:             strings.ToLower(r.Input("command")),
+		Path:                r.Input("path"),
+		Environments:        splitList(r.Input("environments")),
+		Services:            splitList(r.Input("services")),
+		Region:              r.Input("aws-region"),
+		RoleToAssume:        r.Input("role-to-assume"),
+		RoleSessionName:     r.Input("role-session-name"),
+		GitHubToken:         r.Input("github-token"),
+		SARIFFile:           r.Input("sarif-file"),
+		Repository:          r.Input("repository"),
+		ArtifactsBucket:     r.Input("artifacts-bucket"),
+		CacheDir:            r.Input("cache-dir"),
+		CacheRepo:           r.Input("cache-repo"),
+		Tags:                splitList(r.Input("tags")),
+		Platform:            r.Input("platform"),
+		AllowedDestroyTypes: splitList(r.Input("allowed-destroy-types")),
 	}
 	if in.Command == "" {
 		in.Command = "auto"
@@ -99,10 +107,15 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 		{"strict", &in.Strict, true},
 		{"add-labels", &in.AddLabels, false},
 		{"allow-stale", &in.AllowStale, false},
+		{"allow-destructive", &in.AllowDestructive, false},
+		{"mutable-tags", &in.MutableTags, false},
 	} {
 		v, err := r.BoolInput(b.name, b.def)
 		errs = append(errs, err)
 		*b.dst = v
+	}
+	if err := deploy.CheckResourceTypes(in.AllowedDestroyTypes); err != nil {
+		errs = append(errs, fmt.Errorf("input allowed-destroy-types: %w", err))
 	}
 	for _, kv := range splitList(r.Input("base-images")) {
 		ref, src, ok := strings.Cut(kv, "=")

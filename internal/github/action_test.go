@@ -121,6 +121,7 @@ func TestReadInputs(t *testing.T) {
 			"INPUT_ARTIFACTS-BUCKET": "shop-artifacts", "INPUT_CACHE-DIR": "/cache", "INPUT_CACHE-REPO": "localhost:5000/cache",
 			"INPUT_SECRETS": "id=npm,env=NPM_TOKEN\n\n  id=pip,src=/run/pip.conf\n", "INPUT_TAGS": "v1.2.3, stable",
 			"INPUT_PLATFORM": "linux/arm64", "INPUT_ADD-LABELS": "true", "INPUT_ALLOW-STALE": "true",
+			"INPUT_ALLOW-DESTRUCTIVE": "true", "INPUT_ALLOWED-DESTROY-TYPES": "AWS::Logs::LogGroup,\nAWS::SQS::Queue", "INPUT_MUTABLE-TAGS": "true",
 		}, Inputs{
 			Command: "deploy", Path: "infra", Environments: []string{"test", "prod"}, Services: []string{"api", "web"},
 			Region: "eu-west-1", RoleToAssume: testRole, RoleSessionName: "gh-42", GitHubToken: "ghs_x",
@@ -129,7 +130,9 @@ func TestReadInputs(t *testing.T) {
 			ArtifactsBucket: "shop-artifacts", CacheDir: "/cache", CacheRepo: "localhost:5000/cache",
 			Secrets: []string{"id=npm,env=NPM_TOKEN", "id=pip,src=/run/pip.conf"}, Tags: []string{"v1.2.3", "stable"},
 			Platform: "linux/arm64", AddLabels: true, AllowStale: true,
+			AllowDestructive: true, AllowedDestroyTypes: []string{"AWS::Logs::LogGroup", "AWS::SQS::Queue"}, MutableTags: true,
 		}, ""},
+		{"destroy type that is no CloudFormation type", map[string]string{"INPUT_ALLOWED-DESTROY-TYPES": "LogGroup"}, Inputs{}, "input allowed-destroy-types"},
 		{"bad secret", map[string]string{"INPUT_SECRETS": "id=npm,env=NPM_TOKEN\nnpm=secret-value"}, Inputs{}, "input secrets, line 2"},
 		{"unknown command", map[string]string{"INPUT_COMMAND": "destroy"}, Inputs{}, "use one of auto, lint"},
 		{"bad boolean", map[string]string{"INPUT_STRICT": "yes"}, Inputs{}, "input strict"},

@@ -408,26 +408,35 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 	built, err := run.Build(ctx, run.BuildOptions{
 		Selection:  a.selection(),
 		Repository: a.in.Repository,
-		BaseImages: a.in.BaseImages,
-		CacheDir:   a.in.CacheDir,
-		CacheRepo:  a.in.CacheRepo,
-		Secrets:    a.in.Secrets,
-		Tags:       a.in.Tags,
-		Platform:   a.in.Platform,
-		Revision:   a.buildRevision(ctx, d),
-		Source:     sourceURL(a.env),
-		AWS:        a.aws,
-		Secret:     a.secret,
-		Progress:   a.log,
-		Version:    a.version,
+		// A plan pushes nothing: it names each image by the digest the
+		// deploy that executes it will push, so the plan role needs no
+		// write access to the repositories production pulls from.
+		NoPush:      d.Has(StagePlan),
+		BaseImages:  a.in.BaseImages,
+		CacheDir:    a.in.CacheDir,
+		CacheRepo:   a.in.CacheRepo,
+		Secrets:     a.in.Secrets,
+		Tags:        a.in.Tags,
+		MutableTags: a.in.MutableTags,
+		Platform:    a.in.Platform,
+		Revision:    a.buildRevision(ctx, d),
+		Source:      sourceURL(a.env),
+		AWS:         a.aws,
+		Secret:      a.secret,
+		Progress:    a.log,
+		Version:     a.version,
 	})
 	if err != nil {
 		return err
 	}
 	a.built = built
 	images := make([]deploy.Image, 0, len(built))
+	note := ""
+	if d.Has(StagePlan) {
+		note = " (not pushed: the deploy that executes the plan pushes it)"
+	}
 	for _, b := range built {
-		a.logf("built %s: %s", b.Workload, b.URI)
+		a.logf("built %s: %s%s", b.Workload, b.URI, note)
 		images = append(images, b.Image)
 	}
 	a.outputs["images"] = a.json(images)
@@ -586,6 +595,7 @@ func (a *actionRun) client() (*Client, error) {
 
 func (a *actionRun) deploy(ctx context.Context) (err error) {
 	o := a.planOptions(Decision{})
+	o.AllowDestructive, o.AllowDestroyTypes = a.in.AllowDestructive, a.in.AllowedDestroyTypes
 	if a.in.RequireReviewedPlan {
 		reviewed, why := a.reviewedPlans(ctx)
 		if a.deployStatus != nil {
@@ -621,6 +631,9 @@ func (a *actionRun) deploy(ctx context.Context) (err error) {
 	_ = report.DeployText(&text, d)
 	a.untrusted(text.String())
 	a.summary(report.DeployMarkdown(d, a.runInfo(a.env.SHA)))
+	if errors.Is(err, deploy.ErrDestructive) {
+		a.summary("> [!CAUTION]\n> Nothing was deployed: the plan removes or replaces resources that hold data, and the workflow does not allow it.\n\n" + fence(err.Error()))
+	}
 	if err != nil || d.Failed() {
 		if err != nil {
 			a.logf("deploy: %v", err)

@@ -120,3 +120,27 @@ func (b *builder) viewOf(img v1.Image, key string) (*imageSource, error) {
 	b.views[key] = s
 	return s, nil
 }
+
+// Pin returns ref naming the digest its registry serves now
+// (repository@sha256:…, the repository as written), so a stack keeps
+// running that image wherever the tag moves later. A reference that names
+// a digest already is returned as it is.
+func Pin(ctx context.Context, ref string, opts ...Option) (string, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return "", err
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", fmt.Errorf("parse image reference %q: %w", ref, err)
+	}
+	tag, ok := r.(name.Tag)
+	if !ok {
+		return ref, nil
+	}
+	desc, err := remote.Head(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport))
+	if err != nil {
+		return "", fmt.Errorf("read the digest of %s: %w", ref, explain(err))
+	}
+	return strings.TrimSuffix(ref, ":"+tag.TagStr()) + "@" + desc.Digest.String(), nil
+}

@@ -29,10 +29,10 @@ func RepositoryName(app, workload string) string { return app + "/" + workload }
 
 // ECRRepository is the repository to push to and how to create it.
 type ECRRepository struct {
-	Name          string            // <app>/<svc>, see RepositoryName
-	ImmutableTags bool              // create with IMMUTABLE tags
-	ScanOnPush    bool              // create with scan on push
-	Tags          map[string]string // resource tags when created
+	Name        string            // <app>/<svc>, see RepositoryName
+	MutableTags bool              // create with MUTABLE tags (default IMMUTABLE: a tag always names one image)
+	ScanOnPush  bool              // create with scan on push
+	Tags        map[string]string // resource tags when created
 }
 
 // ECRDestination makes sure the repository exists (creating it when
@@ -65,9 +65,9 @@ func ensureRepository(ctx context.Context, api ECRAPI, repo ECRRepository) (bool
 	case err != nil && !errors.As(err, &notFound):
 		return false, fmt.Errorf("describe ECR repository %s: %w", repo.Name, err)
 	}
-	mutability := ecrtypes.ImageTagMutabilityMutable
-	if repo.ImmutableTags {
-		mutability = ecrtypes.ImageTagMutabilityImmutable
+	mutability := ecrtypes.ImageTagMutabilityImmutable
+	if repo.MutableTags {
+		mutability = ecrtypes.ImageTagMutabilityMutable
 	}
 	in := &ecr.CreateRepositoryInput{
 		RepositoryName:             aws.String(repo.Name),
@@ -80,11 +80,23 @@ func ensureRepository(ctx context.Context, api ECRAPI, repo ECRRepository) (bool
 	if _, err := api.CreateRepository(ctx, in); err != nil {
 		var exists *ecrtypes.RepositoryAlreadyExistsException
 		if errors.As(err, &exists) { // created by a parallel run
-			return repo.ImmutableTags, nil
+			return !repo.MutableTags, nil
 		}
 		return false, fmt.Errorf("create ECR repository %s: %w (the role needs ecr:CreateRepository, or create it first)", repo.Name, err)
 	}
-	return repo.ImmutableTags, nil
+	return !repo.MutableTags, nil
+}
+
+// ECRRegistry returns the host of the account's ECR registry, from
+// ecr:GetAuthorizationToken, touching no repository: a plan names the
+// image a deploy will push without the right to push it.
+func ECRRegistry(ctx context.Context, api ECRAPI, opts ...Option) (string, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return "", err
+	}
+	host, _, err := ecrToken(ctx, api, o.secretHook)
+	return host, err
 }
 
 func ecrToken(ctx context.Context, api ECRAPI, hook func(string)) (string, authn.Authenticator, error) {

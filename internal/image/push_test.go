@@ -67,8 +67,8 @@ func TestPushECR(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ECRDestination: %v", err)
 	}
-	if created, ok := api.Repository("demo/demo-service"); !ok || !created.ScanOnPush || created.Mutability != "MUTABLE" {
-		t.Errorf("repository = %+v, want it created with scan on push and mutable tags", created)
+	if created, ok := api.Repository("demo/demo-service"); !ok || !created.ScanOnPush || created.Mutability != "IMMUTABLE" {
+		t.Errorf("repository = %+v, want it created with scan on push and immutable tags (the default)", created)
 	}
 	if len(secrets) != 1 || secrets[0] != reg.Password {
 		t.Errorf("secret hook got %d values, want the registry password once", len(secrets))

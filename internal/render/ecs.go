@@ -135,12 +135,11 @@ func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 // ecsImage decides the ContainerImage parameter: the built image, the
 // manifest's location, or a placeholder before a build.
 func ecsImage(in ecsInput, m ecsManifest) (string, diag.List) {
-	uri := m.Image.Location
 	if built, ok := in.opts.Images[in.name]; ok && built != "" {
-		uri = built
+		return built, nil
 	}
-	if uri != "" {
-		return uri, nil
+	if m.Image.Location != "" {
+		return pinLocation(in.opts, in.doc, in.file, in.env, m.Image.Location)
 	}
 	if m.Image.Build.IsZero() {
 		return "", diag.List{{File: in.file, Severity: diag.Error, Rule: ruleManifest, Env: in.env,

@@ -166,10 +166,14 @@ func addRollbackAlarms(add func(string, *yaml.Node), r *rollbackAlarms) {
 
 // xrayCollector is the AWS Distro for OpenTelemetry sidecar Copilot adds
 // for observability.tracing: awsxray.
-func xrayCollector() *yaml.Node {
+// otelCollectorImage is the X-Ray collector sidecar's image, as Copilot
+// writes it.
+const otelCollectorImage = "public.ecr.aws/aws-observability/aws-otel-collector:v0.17.0"
+
+func xrayCollector(image string) *yaml.Node {
 	return kv(
 		"Name", "aws-otel-collector",
-		"Image", "public.ecr.aws/aws-observability/aws-otel-collector:v0.17.0",
+		"Image", image,
 		"Command", seq("--config=/etc/ecs/ecs-xray.yaml"),
 		"LogConfiguration", awslogsConfig(),
 	)

@@ -37,7 +37,8 @@ type ecsTask struct {
 	storage     storageSpec
 	overrides   []overrideRule
 	rollback    *rollbackAlarms
-	tracing     bool // the X-Ray collector sidecar
+	tracing     bool   // the X-Ray collector sidecar
+	collector   string // its image
 	connect     *serviceConnect
 	nlb         *nlbSpec
 }
@@ -195,6 +196,15 @@ func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, f
 		t.credentials = *m.Image.Credentials
 	}
 
+	// Plan and deploy name every container image by digest.
+	pin := func(at *yaml.Node, what, ref string) string {
+		p, err := pinned(in.opts, ref)
+		if err != nil {
+			fail(at, ruleImage, fmt.Sprintf("%s %q: %v", what, ref, err), pinFix)
+			return ref
+		}
+		return p
+	}
 	if !m.Logging.IsZero() {
 		var l loggingSpec
 		if err := m.Logging.Decode(&l); err != nil {
@@ -207,6 +217,12 @@ func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, f
 				fail(&m.Logging, ruleUnsupported, "rendering logging.env_file is not supported yet: Copilot uploads the env file to S3 first", "move the variables into logging.variables")
 			}
 			if l.router() {
+				image, at, what := defaultFluentBitImage, &m.Logging, "the log router image"
+				if l.Image != nil {
+					image, at, what = *l.Image, get(&m.Logging, "image"), "logging.image"
+				}
+				image = pin(at, what, image)
+				l.Image = &image
 				t.logging = &l
 			}
 		}
@@ -244,6 +260,7 @@ func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, f
 			if s.image == "" && s.Image.Kind != yaml.MappingNode {
 				fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
 			}
+			s.image = pin(&s.Image, "sidecar "+name+" image", s.image)
 			if s.Port != nil {
 				p, proto, err := parsePort(*s.Port)
 				if err != nil {
@@ -305,6 +322,9 @@ func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, f
 	t.overrides = parseOverrides(m.TaskdefOverride, fail)
 	t.rollback = parseRollbackAlarms(in, m.Deployment.RollbackAlarms, fail)
 	t.tracing = parseTracing(in, m.Observability, fail)
+	if t.tracing {
+		t.collector = pin(&m.Observability, "the X-Ray collector image", otelCollectorImage)
+	}
 	t.connect = parseConnect(in, m.Network.Connect, fail)
 	t.nlb = parseNLB(in, m.NLB, fail)
 	for _, s := range t.sidecars {
@@ -577,11 +597,7 @@ func sidecarContainers(t ecsTask, tp taskPorts, common []*yaml.Node, serviceConn
 	}
 	var out []*yaml.Node
 	if l := t.logging; l != nil {
-		image := defaultFluentBitImage
-		if l.Image != nil {
-			image = *l.Image
-		}
-		c := kv("Name", firelensContainer, "Image", image,
+		c := kv("Name", firelensContainer, "Image", *l.Image,
 			"Environment", env(ecsVariables(l.Variables)),
 			"EnvironmentFiles", envFile("HasLoggingEnvFile", "LoggingEnvFileARN"))
 		if s := ecsSecrets(l.Secrets, nil); s != nil {
@@ -603,7 +619,7 @@ func sidecarContainers(t ecsTask, tp taskPorts, common []*yaml.Node, serviceConn
 		out = append(out, c)
 	}
 	if t.tracing {
-		out = append(out, xrayCollector())
+		out = append(out, xrayCollector(t.collector))
 	}
 	for _, s := range t.sidecars {
 		c := kv("Name", s.name, "Image", s.image)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -542,5 +543,66 @@ func BenchmarkRenderECSSidecars(b *testing.B) {
 		if _, _, err := Render(ws, nil, nil, seedOptions); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Plan and deploy name every container of a task by digest: the main
+// image, sidecars, the log router and the X-Ray collector.
+func TestEveryContainerImagePinnedWhenThePlanCanPin(t *testing.T) {
+	manifest := `name: api
+type: Backend Service
+image:
+  location: nginx:1.25
+  port: 8080
+logging:
+  destination:
+    Name: cloudwatch
+observability:
+  tracing: awsxray
+sidecars:
+  proxy:
+    image: public.ecr.aws/envoy/envoy:v1
+`
+	ws := loadWorkspace(t, "app", map[string]string{
+		"copilot/api/manifest.yml":               manifest,
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+	})
+	digest := "@sha256:" + strings.Repeat("d", 64)
+	var asked []string
+	opts := seedOptions
+	opts.PinImage = func(ref string) (string, error) {
+		asked = append(asked, ref)
+		return ref[:strings.LastIndex(ref, ":")] + digest, nil
+	}
+	stacks, diags, err := Render(ws, nil, nil, opts)
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	st := stacks[1]
+	validateTemplate(t, st.Name, st.Template)
+	if got := st.Parameters["ContainerImage"]; got != "nginx"+digest {
+		t.Errorf("ContainerImage = %q, want nginx by digest", got)
+	}
+	root := parseTemplate(t, st.Template)
+	for _, name := range []string{"proxy", "firelens_log_router", "aws-otel-collector"} {
+		c := containerNamed(root, name)
+		if c == nil {
+			t.Fatalf("no container %s", name)
+		}
+		if img := get(c, "Image").Value; !strings.HasSuffix(img, digest) {
+			t.Errorf("container %s runs %q, want it by digest", name, img)
+		}
+	}
+	if len(asked) != 4 {
+		t.Errorf("asked to pin %v, want the four images", asked)
+	}
+
+	opts.PinImage = func(string) (string, error) { return "", errors.New("401 Unauthorized") }
+	_, diags, err = Render(ws, nil, nil, opts)
+	i := slices.IndexFunc(diags, func(d diag.Diagnostic) bool {
+		return strings.Contains(d.Message, `sidecar proxy image "public.ecr.aws/envoy/envoy:v1": 401`)
+	})
+	if err == nil || i < 0 || diags[i].Line != 13 {
+		t.Errorf("a sidecar image that cannot be read: %v, findings %v; want an error on its line (13)", err, diags)
 	}
 }

@@ -155,6 +155,8 @@ func rdwsImage(in rdwsInput, m rdwsManifest) (uri, repoType string, diags diag.L
 	uri = m.Image.Location
 	if built, ok := in.opts.Images[in.name]; ok && built != "" {
 		uri = built
+	} else if uri, diags = pinLocation(in.opts, in.doc, in.file, in.env, uri); diags.HasErrors() {
+		return "", "", diags
 	}
 	if uri == "" {
 		if m.Image.Build.IsZero() {
@@ -183,6 +185,31 @@ func rdwsImage(in rdwsInput, m rdwsManifest) (uri, repoType string, diags diag.L
 		d.Line, d.Column = n.Line, n.Column
 	}
 	return "", "", append(diags, d)
+}
+
+// pinned names an image by digest when the options can pin (plan and
+// deploy), else returns it as written.
+func pinned(opts Options, ref string) (string, error) {
+	if ref == "" || opts.PinImage == nil {
+		return ref, nil
+	}
+	return opts.PinImage(ref)
+}
+
+const pinFix = "let the job's credentials read the image, or name it by digest (repository@sha256:…)"
+
+// pinLocation is pinned for image.location, with a finding on it.
+func pinLocation(opts Options, doc *yaml.Node, file, env, location string) (string, diag.List) {
+	p, err := pinned(opts, location)
+	if err == nil {
+		return p, nil
+	}
+	d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: ruleImage, Env: env,
+		Message: fmt.Sprintf("image.location %q: %v", location, err), Fix: pinFix}
+	if n := nodeAt(doc, "image", "location"); n != nil {
+		d.Line, d.Column = n.Line, n.Column
+	}
+	return "", diag.List{d}
 }
 
 // ImagePlaceholder is the ContainerImage value of a workload whose image has

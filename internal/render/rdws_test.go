@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -208,5 +209,29 @@ func TestSnakeCase(t *testing.T) {
 		if got := snakeCase(in); got != want {
 			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestImageLocationPinnedWhenThePlanCanPin(t *testing.T) {
+	manifest := "name: svc\ntype: Request-Driven Web Service\nimage:\n  location: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app/svc:v1\n  port: 80\n"
+	pinned := "123456789012.dkr.ecr.us-east-1.amazonaws.com/app/svc@sha256:" + strings.Repeat("c", 64)
+	opts := seedOptions
+	opts.PinImage = func(location string) (string, error) {
+		if !strings.HasSuffix(location, "/app/svc:v1") {
+			t.Errorf("asked to pin %q", location)
+		}
+		return pinned, nil
+	}
+	_, svc := renderService(t, manifest, nil, opts)
+	if got := svc.Parameters["ContainerImage"]; got != pinned || svc.Parameters["ImageRepositoryType"] != "ECR" {
+		t.Errorf("ContainerImage = %q (%s), want the digest %q from ECR", got, svc.Parameters["ImageRepositoryType"], pinned)
+	}
+
+	opts.PinImage = func(string) (string, error) { return "", errors.New("403 Forbidden") }
+	ws := loadWorkspace(t, "app", map[string]string{"copilot/svc/manifest.yml": manifest, "copilot/environments/test/manifest.yml": testEnvManifest})
+	_, diags, err := Render(ws, nil, nil, opts)
+	i := slices.IndexFunc(diags, func(d diag.Diagnostic) bool { return strings.Contains(d.Message, "403 Forbidden") })
+	if err == nil || i < 0 || diags[i].Line != 4 || diags[i].Severity != diag.Error {
+		t.Fatalf("an image that cannot be read: %v, findings %v; want an error on image.location (line 4)", err, diags)
 	}
 }

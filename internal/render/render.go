@@ -20,9 +20,14 @@ import (
 type Options struct {
 	// App names the application; empty means the workspace's.
 	App string
-	// Images maps a workload name to its built image URI (tag or digest).
+	// Images maps a workload name to its built image URI (by digest).
 	// A workload with image.build and no entry gets ImagePlaceholder.
 	Images map[string]string
+	// PinImage, when set, turns an image.location that names a tag into
+	// repository@sha256:… (plan and deploy set it, so a tag moved after
+	// review changes the plan's fingerprint instead of what runs). A
+	// failure is an error finding on image.location.
+	PinImage func(location string) (string, error)
 	// Vars resolves ${VAR} in manifests; App and Env are filled per stack.
 	// Deploying commands set Strict.
 	Vars workspace.Vars

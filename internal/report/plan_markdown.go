@@ -163,6 +163,9 @@ func renderStack(b *strings.Builder, s deploy.StackPlan, level detail) {
 			plain += " (" + s.ChangeSetType + ")"
 		}
 	}
+	if s.Preview {
+		fmt.Fprintf(b, "> [!NOTE]\n> Preview: %s\n\n", text(s.StatusReason))
+	}
 	// A long list of additions (a new stack) says little row by row: it
 	// folds under its headline, as tfcmt and Atlantis fold long plans.
 	fold := level != destructiveOnly && sc.Add == len(s.Changes) && len(s.Changes) > foldRows

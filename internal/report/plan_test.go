@@ -390,3 +390,23 @@ func BenchmarkPlanComments(b *testing.B) {
 		PlanComments(p, testRun)
 	}
 }
+
+func TestPreviewedStackIsShownWithWhy(t *testing.T) {
+	p := destructivePlan()
+	s := &p.Stacks[1]
+	s.ChangeSetName, s.ChangeSetType, s.Preview = "", "UPDATE", true
+	s.StatusReason = "CloudFormation can plan this stack only after apprunner-vpc-prod deploys (No export named X found)"
+	var text bytes.Buffer
+	if err := PlanText(&text, p); err != nil {
+		t.Fatal(err)
+	}
+	body := PlanComments(p, testRun)[0].Body
+	for name, out := range map[string]string{"text": text.String(), "comment": body} {
+		if !strings.Contains(out, "only after apprunner-vpc-prod deploys") || !strings.Contains(out, "UploadsBucket") {
+			t.Errorf("%s does not show the previewed changes and why:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(body, ":warning:") {
+		t.Errorf("the comment does not flag the previewed destructive change:\n%s", body)
+	}
+}

@@ -78,6 +78,9 @@ func writeStackText(b *strings.Builder, s deploy.StackPlan) {
 		b.WriteString(")")
 	}
 	b.WriteString("\n")
+	if s.Preview {
+		fmt.Fprintf(b, "    preview: %s\n", termText(s.StatusReason))
+	}
 	width := 0
 	for _, rc := range s.Changes {
 		width = max(width, len(termText(resourceName(rc))))

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -40,8 +41,15 @@ type BuildOptions struct {
 	Platform   string
 	BaseImages map[string]string // ref -> oci:DIR or tar:FILE
 	CacheDir   string
-	// ImmutableTags and ScanOnPush configure ECR repositories autopilot creates.
-	ImmutableTags, ScanOnPush bool
+	// MutableTags and ScanOnPush configure ECR repositories autopilot
+	// creates; by default their tags are immutable, and autopilot never
+	// moves a tag of a --repository either.
+	MutableTags, ScanOnPush bool
+	// NoPush builds each image and names the reference it will have in its
+	// repository (by digest), pushing nothing and creating no repository:
+	// a plan's build, whose role cannot write to production repositories.
+	// The deploy that executes the plan pushes the same image.
+	NoPush bool
 	// ECR is the ECR client; nil loads the AWS configuration (adjusted by
 	// AWS) when pushing to ECR is needed.
 	ECR image.ECRAPI
@@ -68,13 +76,16 @@ type BuildOptions struct {
 type Built struct {
 	Workload string
 	Image    deploy.Image
-	URI      string // repository:tag or repository@digest, what render puts in the stack
+	URI      string // repository@digest, what render puts in the stack
 }
 
 // Build builds every selected workload that has image.build and pushes it
 // (or writes it to Output). Workloads with image.location are skipped:
 // their image is used as written.
 func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
+	if o.Latest && !o.MutableTags && o.Output == "" && !o.NoPush {
+		return nil, fmt.Errorf("%w: --latest moves the latest tag on every build, and autopilot moves no tag unless --mutable-tags is set", ErrCannotRun)
+	}
 	ws, err := workspace.Load(o.Paths...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
@@ -232,7 +243,7 @@ func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img 
 		if !only {
 			dst.Repository = strings.TrimSuffix(o.Repository, "/") + "/" + workload
 		}
-		dst.ImmutableTags = o.ImmutableTags
+		dst.ImmutableTags = !o.MutableTags
 	} else {
 		api := o.ECR
 		if api == nil {
@@ -240,21 +251,36 @@ func deliver(ctx context.Context, ws *workspace.Workspace, workload string, img 
 				return Built{}, err
 			}
 		}
-		dst, err = image.ECRDestination(ctx, api, image.ECRRepository{Name: repoName, ImmutableTags: o.ImmutableTags, ScanOnPush: o.ScanOnPush,
-			Tags: map[string]string{"copilot-application": ws.App, "copilot-service": workload}}, opts...)
-		if err != nil {
+		if o.NoPush {
+			host, err := image.ECRRegistry(ctx, api, opts...)
+			if err != nil {
+				return Built{}, err
+			}
+			dst.Repository = host + "/" + repoName
+		} else if dst, err = image.ECRDestination(ctx, api, image.ECRRepository{Name: repoName, MutableTags: o.MutableTags, ScanOnPush: o.ScanOnPush,
+			Tags: map[string]string{"copilot-application": ws.App, "copilot-service": workload}}, opts...); err != nil {
 			return Built{}, err
 		}
+		// An existing repository may allow moving tags; autopilot still
+		// moves none unless told to.
+		dst.ImmutableTags = dst.ImmutableTags || !o.MutableTags
+	}
+	if o.NoPush {
+		repo, err := name.NewRepository(dst.Repository)
+		if err != nil {
+			return Built{}, fmt.Errorf("repository %q: %w", dst.Repository, err)
+		}
+		// Named as Push names it, so the plan and the deploy agree.
+		return Built{Workload: workload, URI: repo.String() + "@" + digest.String(),
+			Image: deploy.Image{Workload: workload, Repository: repo.String(), Tag: first(slices.Sorted(slices.Values(tags))), Digest: digest.String()}}, nil
 	}
 	pushed, err := image.Push(ctx, img, dst, tags, opts...)
 	if err != nil {
 		return Built{}, err
 	}
+	// Stacks name the image by digest: a tag can move (or be pushed again
+	// by anyone who can push), a digest always names the image reviewed.
 	uri := pushed.Repository + "@" + pushed.Digest.String()
-	if len(pushed.Tags) > 0 {
-		// Copilot puts repository:tag in the stack when a tag exists.
-		uri = pushed.Repository + ":" + pushed.Tags[0]
-	}
 	return Built{Workload: workload, URI: uri,
 		Image: deploy.Image{Workload: workload, Repository: pushed.Repository, Tag: first(pushed.Tags), Digest: pushed.Digest.String()}}, nil
 }

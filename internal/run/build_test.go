@@ -4,11 +4,17 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -20,7 +26,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	fakeecr "github.com/autopilot-dev/autopilot/internal/fakes/ecr"
 	"github.com/autopilot-dev/autopilot/internal/fakes/registry"
+	"github.com/autopilot-dev/autopilot/internal/image"
 )
 
 // buildWorkspace writes a one-service workspace whose Dockerfile builds on
@@ -102,8 +110,8 @@ func TestBuildToOCILayoutAndRegistry(t *testing.T) {
 	if desc.Digest.String() != pushed[0].Image.Digest || pushed[0].Image.Digest != built[0].Image.Digest {
 		t.Errorf("registry has %s, push reported %s, OCI build %s: want one digest", desc.Digest, pushed[0].Image.Digest, built[0].Image.Digest)
 	}
-	if pushed[0].URI != reg.Host+"/shop/web:0123456" {
-		t.Errorf("stack image URI %q, want repository:tag as Copilot writes it", pushed[0].URI)
+	if pushed[0].URI != reg.Host+"/shop/web@"+built[0].Image.Digest {
+		t.Errorf("stack image URI %q, want the repository by digest", pushed[0].URI)
 	}
 }
 
@@ -200,6 +208,95 @@ func TestBuildRunsRUNSteps(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// A pull request plans with the image's digest but pushes nothing: its
+// role cannot write to the production repository, and the reference it
+// plans with is the one the merge deploy pushes and deploys.
+func TestPlanBuildPushesNothingAndDeploysByDigest(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	reg := registry.StartT(t)
+	api := fakeecr.New("http://"+reg.Host, reg.Username, reg.Password)
+	t.Cleanup(api.Close)
+	client := ecr.New(ecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(api.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "not-a-secret", "")})
+	root, bases := buildWorkspace(t)
+	o := BuildOptions{Selection: Selection{Paths: []string{root}}, BaseImages: bases, Revision: "0123456789abcdef",
+		CacheDir: t.TempDir(), ECR: client}
+
+	plan := o
+	plan.NoPush = true
+	planned, err := Build(context.Background(), plan)
+	if err != nil {
+		t.Fatalf("build for a plan: %v", err)
+	}
+	if n := reg.Requests(); n != 0 {
+		t.Errorf("the plan's build sent %d requests to the registry, want none", n)
+	}
+	if _, ok := api.Repository("shop/web"); ok || slices.Contains(api.Calls(), "CreateRepository") {
+		t.Errorf("the plan's build created the repository (calls %v)", api.Calls())
+	}
+
+	deployed, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatalf("build for a deploy: %v", err)
+	}
+	img := deployed[0].Image
+	if want := img.Repository + "@" + img.Digest; deployed[0].URI != want || !strings.HasPrefix(img.Digest, "sha256:") {
+		t.Errorf("stack image %q, want the repository by digest %q, never a tag", deployed[0].URI, want)
+	}
+	if planned[0].URI != deployed[0].URI || planned[0].Image != img {
+		t.Errorf("plan used %+v, deploy %+v: want the same image", planned[0], deployed[0])
+	}
+	repo, ok := api.Repository("shop/web")
+	if !ok || repo.Mutability != "IMMUTABLE" {
+		t.Errorf("repository %+v, want it created with immutable tags", repo)
+	}
+
+	// The opt-out, for repositories that must move a tag such as latest.
+	mutable := o
+	mutable.MutableTags, mutable.Services = true, []string{"web"}
+	api2 := fakeecr.New("http://"+reg.Host, reg.Username, reg.Password)
+	t.Cleanup(api2.Close)
+	mutable.ECR = ecr.New(ecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(api2.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "not-a-secret", "")})
+	if _, err := Build(context.Background(), mutable); err != nil {
+		t.Fatal(err)
+	}
+	if repo, _ := api2.Repository("shop/web"); repo.Mutability != "MUTABLE" {
+		t.Errorf("with MutableTags the repository is %s", repo.Mutability)
+	}
+}
+
+// A build never moves a tag production may run, not even in an existing
+// repository whose tags ECR lets move, unless the build says so.
+func TestBuildMovesNoTagUnlessMutableTags(t *testing.T) {
+	reg := registry.StartT(t)
+	api := fakeecr.New("http://"+reg.Host, reg.Username, reg.Password)
+	t.Cleanup(api.Close)
+	api.AddRepository(fakeecr.Repository{Name: "shop/web", Mutability: "MUTABLE"})
+	root, bases := buildWorkspace(t)
+	o := BuildOptions{Selection: Selection{Paths: []string{root}}, BaseImages: bases, Revision: "0123456789abcdef", CacheDir: t.TempDir(),
+		ECR: ecr.New(ecr.Options{Region: "us-east-1", BaseEndpoint: aws.String(api.URL),
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "not-a-secret", "")})}
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	if _, err := Build(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	// Other code under the same commit tag.
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000001")
+	if _, err := Build(context.Background(), o); !errors.Is(err, image.ErrTagExists) {
+		t.Fatalf("second build of another image under tag 0123456: %v, want the tag kept", err)
+	}
+	o.MutableTags = true
+	if _, err := Build(context.Background(), o); err != nil {
+		t.Fatalf("with MutableTags: %v", err)
+	}
+
+	o.MutableTags, o.Latest = false, true
+	if _, err := Build(context.Background(), o); !errors.Is(err, ErrCannotRun) || !strings.Contains(err.Error(), "--mutable-tags") {
+		t.Errorf("--latest without --mutable-tags: %v, want a refusal saying what to set", err)
 	}
 }
 

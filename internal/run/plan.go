@@ -18,9 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
+	"github.com/autopilot-dev/autopilot/internal/image"
 	"github.com/autopilot-dev/autopilot/internal/render"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
@@ -51,6 +53,12 @@ type PlanOptions struct {
 	// FailOnDestructive fails the command when a change removes or
 	// replaces a stateful resource; a deploy then executes nothing.
 	FailOnDestructive bool
+	// AllowDestructive and AllowDestroyTypes let a deploy execute
+	// destructive changes: all of them, or those to resources of these
+	// types. Without either, a deploy with destructive changes executes
+	// nothing.
+	AllowDestructive  bool
+	AllowDestroyTypes []string
 	// Fingerprint, for deploy, must equal the new plan's (the reviewed plan).
 	Fingerprint string
 	// Reviewed, for deploy, are the reviewed plans by environment: each
@@ -76,9 +84,10 @@ type PlanOptions struct {
 	deployOpts []deploy.Option
 }
 
-// ErrDestructive fails a plan or deploy that would remove or replace stateful
-// resources while FailOnDestructive is set.
-var ErrDestructive = errors.New("the plan has destructive changes and --fail-on-destructive is set")
+// ErrDestructive fails a plan that would remove or replace stateful
+// resources while FailOnDestructive is set. (A deploy refuses those unless
+// allowed, with deploy.ErrDestructive.)
+var ErrDestructive = errors.New("the plan has destructive changes and fail-on-destructive is set")
 
 // Planned is a rendered and planned set of stacks.
 type Planned struct {
@@ -141,6 +150,9 @@ type Deployed struct {
 // dependency order, waiting for each. Images must be built first: a
 // workload with image.build and no built image is refused.
 func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
+	if o.FailOnDestructive && (o.AllowDestructive || len(o.AllowDestroyTypes) > 0) {
+		return nil, fmt.Errorf("%w: fail-on-destructive refuses the destructive changes that allow-destructive or allowed destroy types allow: set one or the other", ErrCannotRun)
+	}
 	ws, err := load(o.Selection)
 	if err != nil {
 		return nil, err
@@ -153,7 +165,8 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, deploy.WithTarget(app, o.Account, o.Region), deploy.WithRevision(o.Revision, o.RunID))
+	opts = append(opts, deploy.WithTarget(app, o.Account, o.Region), deploy.WithRevision(o.Revision, o.RunID),
+		deploy.AllowDestructive(o.AllowDestructive, o.AllowDestroyTypes...))
 	if o.Fingerprint != "" {
 		opts = append(opts, deploy.RequireFingerprint(o.Fingerprint))
 	}
@@ -167,15 +180,14 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.FailOnDestructive {
-		d = d.WithGate(func(p *deploy.Plan) error {
-			if len(p.Destructive()) > 0 {
-				return ErrDestructive
-			}
-			return nil
-		})
-	}
 	res, err := d.Deploy(ctx, stacks)
+	if errors.Is(err, deploy.ErrDestructive) {
+		how := "check them in the plan, then allow them: allow-destructive: true or allowed-destroy-types in the Action, --allow-destructive or --allow-destroy-type TYPE on the command line"
+		if o.FailOnDestructive {
+			how = "fail-on-destructive is set"
+		}
+		err = fmt.Errorf("%w (%s)", err, how)
+	}
 	return &Deployed{Stacks: stacks, Result: res}, err
 }
 
@@ -195,6 +207,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 	}
 	ro := RenderOptions{Selection: o.Selection, Images: images, StrictVars: true, Strict: o.Strict, Diagnostics: o.Diagnostics,
 		AccountID: o.Account, Region: o.Region, Artifacts: given}
+	if !o.Offline {
+		ro.PinImage = imagePinner(ctx, o)
+	}
 	rendered, _, err := renderWorkspace(ctx, ws, ro)
 	if err != nil {
 		return nil, "", err
@@ -243,6 +258,27 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		stacks = append(stacks, s)
 	}
 	return stacks, ws.App, nil
+}
+
+// imagePinner names image references by digest, asking each registry
+// once; ECR registries are read with an ecr:GetAuthorizationToken token,
+// others with the standard keychain.
+func imagePinner(ctx context.Context, o *PlanOptions) func(string) (string, error) {
+	var keychain authn.Keychain = authn.DefaultKeychain
+	if api, err := newECR(ctx, o.AWS); err == nil {
+		keychain = authn.NewMultiKeychain(image.ECRKeychain(api), authn.DefaultKeychain)
+	}
+	pinned := map[string]string{}
+	return func(ref string) (string, error) {
+		if p, ok := pinned[ref]; ok {
+			return p, nil
+		}
+		p, err := image.Pin(ctx, ref, image.WithKeychain(keychain))
+		if err == nil {
+			pinned[ref] = p
+		}
+		return p, err
+	}
 }
 
 // findArtifacts finds the application's artifact bucket and key, which

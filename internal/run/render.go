@@ -45,6 +45,8 @@ type RenderOptions struct {
 	// Artifacts are the application's artifact bucket and key, for the
 	// environment manager role and workloads' ArtifactKeyARN.
 	Artifacts deploy.Artifacts
+	// PinImage names container images by digest (plan and deploy).
+	PinImage func(string) (string, error)
 }
 
 // Render lints the selection and renders its stacks; with OutDir set it
@@ -96,6 +98,7 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
 		App:               ws.App,
 		Images:            o.Images,
+		PinImage:          o.PinImage,
 		Vars:              workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.StrictVars},
 		AccountID:         o.AccountID,
 		Region:            o.Region,

@@ -13,9 +13,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	"github.com/autopilot-dev/autopilot/internal/fakes/registry"
 	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
 	"github.com/autopilot-dev/autopilot/internal/report"
 )
@@ -308,6 +315,131 @@ func TestEnvironmentWithUnrenderedFeaturesIsRefused(t *testing.T) {
 	// The re-seeded stack counts executions from zero.
 	if !strings.Contains(err.Error(), "managed EFS file system") || f.cfn.Executions(env.Name) != 0 {
 		t.Errorf("err = %v, executions %d: want a refusal naming EFS and nothing executed", err, f.cfn.Executions(env.Name))
+	}
+}
+
+// Renaming the addon's database cluster deletes the deployed one: a deploy
+// executes that only when the workflow allows it.
+func TestDeployRefusesToDropTheDatabaseUnlessAllowed(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+	if _, err := Deploy(ctx, f.options(demoImage)); err != nil {
+		t.Fatalf("setting up: %v", err)
+	}
+	ws := t.TempDir()
+	if err := os.CopyFS(ws, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	addon := filepath.Join(ws, "copilot/demo-service/addons/demoDb.yml")
+	body, err := os.ReadFile(addon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(addon, []byte(strings.ReplaceAll(string(body), "demoDbDBCluster", "ordersDBCluster")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := f.options(demoImage)
+	o.Paths = []string{ws}
+	executed := f.cfn.Count("ExecuteChangeSet")
+
+	// A plan shows the loss, and fails on it with fail-on-destructive.
+	planned, err := Plan(ctx, o)
+	if err != nil || len(planned.Plan.Destructive()) == 0 {
+		t.Fatalf("plan: %v, %d destructive changes; want the cluster's removal shown", err, len(planned.Plan.Destructive()))
+	}
+	strict := o
+	strict.FailOnDestructive = true
+	if _, err := Plan(ctx, strict); !errors.Is(err, ErrDestructive) {
+		t.Errorf("plan with fail-on-destructive: %v, want ErrDestructive", err)
+	}
+
+	_, err = Deploy(ctx, o)
+	if !errors.Is(err, deploy.ErrDestructive) {
+		t.Fatalf("deploy: %v, want the destructive refusal", err)
+	}
+	for _, want := range []string{"stack apprunner-vpc-test-demo-service/AddonsStack: demoDbDBCluster (AWS::RDS::DBCluster) is removed", "--allow-destroy-type", "allow-destructive: true"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q lacks %q", err, want)
+		}
+	}
+	if n := f.cfn.Count("ExecuteChangeSet"); n != executed {
+		t.Fatalf("%d change sets executed after the refusal", n-executed)
+	}
+
+	conflicting := o
+	conflicting.FailOnDestructive, conflicting.AllowDestructive = true, true
+	calls := f.cfn.Count("")
+	if _, err := Deploy(ctx, conflicting); !errors.Is(err, ErrCannotRun) || f.cfn.Count("") != calls {
+		t.Errorf("fail-on-destructive with allow-destructive: %v after %d calls, want a refusal before any", err, f.cfn.Count("")-calls)
+	}
+
+	o.AllowDestroyTypes = []string{"AWS::RDS::DBCluster", "AWS::RDS::DBInstance"}
+	if _, err := Deploy(ctx, o); err != nil {
+		t.Fatalf("deploy with the database types allowed: %v", err)
+	}
+}
+
+// The attack: image.location names a tag; after review someone pushes
+// other code under that tag, and the merge deploys it with the reviewed
+// fingerprint. Pinned to its digest at plan time, the moved tag changes
+// the fingerprint and the deploy refuses.
+func TestImageLocationIsPinnedToItsDigest(t *testing.T) {
+	reg := registry.StartT(t, func(o *registry.Options) { o.NoAuth = true })
+	location := reg.Host + "/shop/api:1"
+	push := func(content string) string {
+		img, err := mutate.AppendLayers(empty.Image, static.NewLayer([]byte(content), types.DockerLayer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		return d.String()
+	}
+	reviewedDigest := push("the reviewed code")
+	ws := t.TempDir()
+	writeFiles(t, ws, map[string]string{
+		"copilot/.workspace":                     "application: shop\n",
+		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+		"copilot/api/manifest.yml":               "name: api\ntype: Backend Service\nimage:\n  location: " + location + "\n  port: 8080\n",
+	})
+	f := newFakeAWS(t)
+	o := f.options()
+	o.Paths = []string{ws}
+	ctx := context.Background()
+	planned, err := Plan(ctx, o)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	for _, s := range planned.Stacks {
+		if s.Name == "shop-test-api" && s.Parameters["ContainerImage"] != reg.Host+"/shop/api@"+reviewedDigest {
+			t.Errorf("ContainerImage = %q, want the location pinned to %s", s.Parameters["ContainerImage"], reviewedDigest)
+		}
+	}
+
+	push("code pushed after the review")
+	o.Fingerprint = planned.Plan.Fingerprint
+	if _, err := Deploy(ctx, o); !errors.Is(err, deploy.ErrFingerprintMismatch) {
+		t.Fatalf("deploy after the tag moved: %v, want the reviewed-plan refusal", err)
+	}
+	if n := f.cfn.Count("ExecuteChangeSet"); n != 0 {
+		t.Errorf("%d change sets executed", n)
+	}
+
+	// An image that cannot be read stops the plan, naming the manifest line.
+	manifest := filepath.Join(ws, "copilot/api/manifest.yml")
+	if err := os.WriteFile(manifest, []byte("name: api\ntype: Backend Service\nimage:\n  location: "+reg.Host+"/shop/missing:1\n  port: 8080\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var diags bytes.Buffer
+	o.Diagnostics = &diags
+	if _, err := Plan(ctx, o); err == nil || !strings.Contains(diags.String()+err.Error(), "manifest.yml:4") {
+		t.Errorf("plan of an unreadable image: %v\n%s\nwant a finding on image.location", err, diags.String())
 	}
 }
 

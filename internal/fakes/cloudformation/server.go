@@ -323,6 +323,8 @@ func (s *Server) dispatch(action string, form url.Values) (any, *APIError) {
 		return s.describeStackEvents(form)
 	case "GetTemplate":
 		return s.getTemplate(form)
+	case "DescribeStackResource":
+		return s.describeStackResource(form)
 	case "DeleteStack":
 		return s.deleteStack(form)
 	case "ListStackInstances":

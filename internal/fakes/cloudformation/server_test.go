@@ -117,11 +117,27 @@ func TestErrorsMatchCloudFormation(t *testing.T) {
 			_, err := c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("live"), ChangeSetName: aws.String("cs"), TemplateBody: aws.String("Resources: [")})
 			return err
 		}, "ValidationError", "Template format error: YAML not well-formed.", 400},
+		{"resource of a missing stack", func() error {
+			_, err := c.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{StackName: aws.String("not-a-valid-stack"), LogicalResourceId: aws.String("Topic")})
+			return err
+		}, "ValidationError", "Stack 'not-a-valid-stack' does not exist", 400},
+		{"missing resource", func() error {
+			_, err := c.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{StackName: aws.String("live"), LogicalResourceId: aws.String("not-a-valid-resource")})
+			return err
+		}, "ValidationError", "Resource not-a-valid-resource does not exist for stack arn:aws:cloudformation:", 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			apiError(t, tt.call(), tt.code, tt.message, tt.status)
 		})
+	}
+	out, err := c.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{StackName: aws.String("live"), LogicalResourceId: aws.String("Topic")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := out.StackResourceDetail; d == nil || aws.ToString(d.PhysicalResourceId) == "" || aws.ToString(d.ResourceType) != "AWS::SNS::Topic" ||
+		d.ResourceStatus != types.ResourceStatusCreateComplete || !strings.HasPrefix(aws.ToString(d.StackId), "arn:aws:cloudformation:") {
+		t.Errorf("StackResourceDetail = %+v", out.StackResourceDetail)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cloudformation
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -653,6 +654,43 @@ func (s *Server) describeStacks(form url.Values) (any, *APIError) {
 		x.Outputs = s.outputs(st)
 		out.Stacks = append(out.Stacks, x)
 	}
+	return out, nil
+}
+
+// describeStackResource reports one resource of a stack; a nested stack's
+// physical ID is its stack ARN, as in CloudFormation.
+func (s *Server) describeStackResource(form url.Values) (any, *APIError) {
+	name, logicalID := form.Get("StackName"), form.Get("LogicalResourceId")
+	st := s.findStack(name)
+	if st == nil {
+		return nil, validation("Stack '%s' does not exist", name)
+	}
+	res, ok := st.tmpl.Active(st.params)[logicalID]
+	if !ok || st.status == "REVIEW_IN_PROGRESS" {
+		return nil, validation("Resource %s does not exist for stack %s", logicalID, st.id)
+	}
+	physical := physicalID(st.name, logicalID)
+	if child := s.findStack(st.nested[logicalID]); child != nil {
+		physical = child.id
+	}
+	status := "CREATE_COMPLETE"
+	if !st.updated.IsZero() {
+		status = "UPDATE_COMPLETE"
+	}
+	var out struct {
+		Detail struct {
+			StackID            string `xml:"StackId"`
+			StackName          string `xml:"StackName"`
+			LogicalResourceID  string `xml:"LogicalResourceId"`
+			PhysicalResourceID string `xml:"PhysicalResourceId"`
+			ResourceType       string `xml:"ResourceType"`
+			ResourceStatus     string `xml:"ResourceStatus"`
+			LastUpdated        string `xml:"LastUpdatedTimestamp"`
+		} `xml:"StackResourceDetail"`
+	}
+	d := &out.Detail
+	d.StackID, d.StackName, d.LogicalResourceID, d.PhysicalResourceID = st.id, st.name, logicalID, physical
+	d.ResourceType, d.ResourceStatus, d.LastUpdated = res.Type, status, timestamp(cmp.Or(st.updated, st.created))
 	return out, nil
 }
 
