@@ -24,6 +24,9 @@ func writeLargeWorkspace(b *testing.B, services, envs int) string {
 		}
 	}
 	write("copilot/.workspace", "application: bench\n")
+	for _, df := range []string{"svc/Dockerfile", "w/Dockerfile"} { // the ones image.build names below
+		write(df, "FROM scratch\n")
+	}
 	for e := 0; e < envs; e++ {
 		write(fmt.Sprintf("copilot/environments/env%d/manifest.yml", e), fmt.Sprintf("name: env%d\ntype: Environment\nobservability:\n  container_insights: true\n", e))
 	}
