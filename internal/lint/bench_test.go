@@ -24,16 +24,15 @@ func writeLargeWorkspace(b *testing.B, services, envs int) string {
 		}
 	}
 	write("copilot/.workspace", "application: bench\n")
-	for _, df := range []string{"svc/Dockerfile", "w/Dockerfile"} { // the ones image.build names below
-		write(df, "FROM scratch\n")
-	}
+	write("svc/Dockerfile", "FROM scratch\n")
+	write("w/Dockerfile", "FROM scratch\n")
 	for e := 0; e < envs; e++ {
 		write(fmt.Sprintf("copilot/environments/env%d/manifest.yml", e), fmt.Sprintf("name: env%d\ntype: Environment\nobservability:\n  container_insights: true\n", e))
 	}
 	kinds := []string{
 		"type: Load Balanced Web Service\nhttp:\n  path: /\n  healthcheck: {path: /health, interval: 10s}\nimage:\n  build: svc/Dockerfile\n  port: 8080\ncpu: 512\nmemory: 1024\ncount:\n  range: 1-10\n  cpu_percentage: 70\n",
-		"type: Backend Service\nimage:\n  location: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1\n  port: 8080\ncpu: 256\nmemory: 512\n",
-		"type: Worker Service\nimage:\n  build: {context: ., dockerfile: w/Dockerfile}\nsubscribe:\n  topics:\n    - name: orders\n      service: api\n",
+		"type: Backend Service\nimage:\n  location: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1\n  port: 8080\ncpu: 256\nmemory: 512\npublish:\n  topics:\n    - name: orders\n",
+		"type: Worker Service\nimage:\n  build: {context: ., dockerfile: w/Dockerfile}\nsubscribe:\n  topics:\n    - name: orders\n      service: svc1\n",
 		"type: Request-Driven Web Service\nimage:\n  build: svc/Dockerfile\n  port: 8080\nnetwork:\n  vpc:\n    placement: private\n",
 	}
 	for s := 0; s < services; s++ {

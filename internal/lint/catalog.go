@@ -76,6 +76,9 @@ var ruleHelp = map[string]string{
 	"env-cdn-ingress":         "Ingress limited to the CDN needs the CDN enabled.",
 	"env-cdn-certificate":     "CDN certificates must be in us-east-1 and match the TLS settings.",
 	"env-flow-logs-false":     "`flow_logs: false` does not turn flow logs off: Copilot creates them for any value.",
+	// What render refuses (the same findings render and plan stop with).
+	ruleRenderManifest:    "A value autopilot cannot render into a template, found by the renderer itself.",
+	ruleRenderUnsupported: "A Copilot feature autopilot does not render yet: render and plan refuse the manifest, lint notes it.",
 	// Addons.
 	"addon-template":       "An addon must be a CloudFormation template with Resources.",
 	"addon-parameters":     "Addons declare App, Env and Name; addons.parameters.yml may only set declared, non-reserved parameters.",

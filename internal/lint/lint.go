@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	renderer "github.com/autopilot-dev/autopilot/internal/render"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -33,8 +34,9 @@ func Lint(ws *workspace.Workspace, opts Options) (diag.List, error) {
 			Message: "pipeline manifests are not deployed by autopilot; GitHub workflows replace Copilot pipelines",
 			Fix:     "run autopilot from a workflow on pull requests and on pushes to the default branch"})
 	}
+	refusals := refusalsByEnv(ws, opts)
 	for _, m := range ws.Workloads {
-		ds, err := lintManifest(ws, m, workloadEnvs(ws, m, opts.Envs), opts)
+		ds, err := lintManifest(ws, m, workloadEnvs(ws, m, opts.Envs), opts, refusals)
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +49,7 @@ func Lint(ws *workspace.Workspace, opts Options) (diag.List, error) {
 		if len(opts.Envs) > 0 && !slices.Contains(opts.Envs, m.Name) {
 			continue
 		}
-		ds, err := lintManifest(ws, m, []string{m.Name}, opts)
+		ds, err := lintManifest(ws, m, []string{m.Name}, opts, refusals)
 		if err != nil {
 			return nil, err
 		}
@@ -58,6 +60,26 @@ func Lint(ws *workspace.Workspace, opts Options) (diag.List, error) {
 	}
 	out.Sort()
 	return out, nil
+}
+
+// The rule ids of render's refusals (render.RefusalRules).
+const (
+	ruleRenderManifest    = "render/manifest"
+	ruleRenderUnsupported = "render/unsupported"
+)
+
+// refusalsByEnv returns render's refusals in an environment, computed once
+// per environment.
+func refusalsByEnv(ws *workspace.Workspace, opts Options) func(env string) diag.List {
+	byEnv := map[string]diag.List{}
+	return func(env string) diag.List {
+		if ds, ok := byEnv[env]; ok {
+			return ds
+		}
+		ds := renderer.Check(ws, env, workspace.Vars{App: ws.App, Lookup: opts.Lookup, Strict: opts.Strict})
+		byEnv[env] = ds
+		return ds
+	}
 }
 
 // workloadEnvs lists the environments a workload is linted for: the ones
@@ -74,7 +96,7 @@ func workloadEnvs(ws *workspace.Workspace, m *workspace.Manifest, want []string)
 
 // lintManifest checks one manifest for each environment and folds findings
 // that hold for every environment into one finding for the manifest.
-func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string, opts Options) (diag.List, error) {
+func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string, opts Options, refusals func(env string) diag.List) (diag.List, error) {
 	if m.Doc == nil {
 		return nil, nil // the parse error is already in ws.Diagnostics
 	}
@@ -91,6 +113,19 @@ func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string,
 		}
 		ds = append(ds, found...)
 		ds = append(ds, runRules(&context{ws: ws, m: m, doc: doc, env: env})...)
+		if !ds.HasErrors() && env != "" {
+			// What render refuses, once the schema and the rules pass. A
+			// feature render does not support yet is a valid manifest:
+			// lint notes it, render and plan stop on it.
+			for _, d := range refusals(env) {
+				if d.File == m.Path {
+					if d.Rule == ruleRenderUnsupported {
+						d.Severity = diag.Notice
+					}
+					ds = append(ds, d)
+				}
+			}
+		}
 		seen.redact(ds)
 		for i := range ds {
 			ds[i].Env = env

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -22,14 +23,37 @@ type rule struct {
 	check func(c *context)
 }
 
-// context is what a rule sees: one resolved manifest for one environment.
+// context is what a rule sees: one resolved manifest for one environment,
+// as a node and, when it decodes, as the typed model render reads too.
 type context struct {
-	ws   *workspace.Workspace
-	m    *workspace.Manifest
-	doc  *yaml.Node
-	env  string
-	rule string
-	out  diag.List
+	ws  *workspace.Workspace
+	m   *workspace.Manifest
+	doc *yaml.Node
+	// The model of the manifest: one of ecs, rdws and envm is set, by kind;
+	// none when the manifest does not decode (the schema reports why).
+	ecs    *manifest.ECSWorkload
+	rdws   *manifest.RequestDrivenWebService
+	static *manifest.StaticSite
+	envm   *manifest.Environment
+	env    string
+	rule   string
+	out    diag.List
+}
+
+// decode fills the typed model of the context's manifest.
+func (c *context) decode() {
+	if c.m.Kind == workspace.Environment {
+		c.envm, _ = manifest.DecodeEnvironment(c.doc)
+		return
+	}
+	if w, err := manifest.DecodeWorkload(c.m.Kind, c.doc); err == nil {
+		c.ecs, c.rdws, c.static = w.ECS, w.RDWS, w.Static
+	}
+}
+
+// reportAt reports a finding at a position of the model.
+func (c *context) reportAt(at manifest.Pos, sev diag.Severity, msg, fix string) {
+	c.out = append(c.out, diag.Diagnostic{File: c.m.Path, Line: at.Line, Column: at.Column, Severity: sev, Rule: c.rule, Message: msg, Fix: fix})
 }
 
 func (c *context) report(n *yaml.Node, sev diag.Severity, msg, fix string) {
@@ -43,6 +67,11 @@ func (c *context) report(n *yaml.Node, sev diag.Severity, msg, fix string) {
 
 func (c *context) errorf(n *yaml.Node, fix, format string, args ...any) {
 	c.report(n, diag.Error, fmt.Sprintf(format, args...), fix)
+}
+
+// errorAt reports an error at a position of the model.
+func (c *context) errorAt(at manifest.Pos, fix, format string, args ...any) {
+	c.reportAt(at, diag.Error, fmt.Sprintf(format, args...), fix)
 }
 
 // get walks a path of mapping keys from the document, or returns nil.
@@ -85,6 +114,7 @@ func runRules(c *context) diag.List {
 	if c.doc == nil {
 		return nil
 	}
+	c.decode()
 	for _, r := range rules {
 		if r.kinds != nil && !slices.Contains(r.kinds, c.m.Kind) {
 			continue
@@ -149,17 +179,25 @@ func init() {
 }
 
 func checkSize(c *context, defCPU, defMem int, sizes map[int][]int, platform string) {
-	cpuNode, memNode := c.get("cpu"), c.get("memory")
-	cpu, cpuOK := intValue(cpuNode)
-	mem, memOK := intValue(memNode)
-	if cpuNode == nil {
-		cpu, cpuOK = defCPU, true
-	}
-	if memNode == nil {
-		mem, memOK = defMem, true
-	}
-	if !cpuOK || !memOK || (cpuNode == nil && memNode == nil) {
+	var top manifest.Section
+	var cpuSet, memSet *int
+	switch {
+	case c.ecs != nil:
+		top, cpuSet, memSet = c.ecs.Section, c.ecs.CPU, c.ecs.Memory
+	case c.rdws != nil:
+		top, cpuSet, memSet = c.rdws.Section, c.rdws.CPU, c.rdws.Memory
+	default:
 		return
+	}
+	if cpuSet == nil && memSet == nil {
+		return
+	}
+	cpu, mem := defCPU, defMem
+	if cpuSet != nil {
+		cpu = *cpuSet
+	}
+	if memSet != nil {
+		mem = *memSet
 	}
 	var cpus []int
 	for k := range sizes {
@@ -168,15 +206,15 @@ func checkSize(c *context, defCPU, defMem int, sizes map[int][]int, platform str
 	slices.Sort(cpus)
 	mems, known := sizes[cpu]
 	if !known {
-		c.errorf(cpuNode, fmt.Sprintf("use one of %s CPU units", joinInts(cpus)), "%s does not offer cpu %d", platform, cpu)
+		c.errorAt(top.At("cpu"), fmt.Sprintf("use one of %s CPU units", joinInts(cpus)), "%s does not offer cpu %d", platform, cpu)
 		return
 	}
 	if !slices.Contains(mems, mem) {
-		at := memNode
-		if at == nil {
-			at = cpuNode
+		at := top.At("memory")
+		if memSet == nil {
+			at = top.At("cpu")
 		}
-		c.errorf(at, fmt.Sprintf("with cpu %d use memory %s", cpu, joinInts(mems)), "%s does not offer cpu %d with memory %d", platform, cpu, mem)
+		c.errorAt(at, fmt.Sprintf("with cpu %d use memory %s", cpu, joinInts(mems)), "%s does not offer cpu %d with memory %d", platform, cpu, mem)
 	}
 }
 
@@ -237,21 +275,20 @@ func scalar(n *yaml.Node) string {
 
 // checkAutoscaling ports Copilot's AdvancedCount rules.
 func checkAutoscaling(c *context) {
-	count := c.get("count")
-	if !isMap(count) {
+	if c.ecs == nil || !c.ecs.Count.Set || c.ecs.Count.Value != nil {
 		return
 	}
+	count := c.ecs.Count
 	metrics := map[workspace.Kind][]string{
 		workspace.LoadBalancedWebService: {"cpu_percentage", "memory_percentage", "requests", "response_time"},
 		workspace.BackendService:         {"cpu_percentage", "memory_percentage", "requests", "response_time"},
 		workspace.WorkerService:          {"cpu_percentage", "memory_percentage", "queue_delay"},
 	}[c.m.Kind]
 	all := []string{"cpu_percentage", "memory_percentage", "requests", "response_time", "queue_delay"}
-	var set []*yaml.Node
+	var set []manifest.Pos
 	unsupported := false
 	for _, k := range all {
-		n := get(count, k)
-		if n == nil {
+		if !count.Present(k) {
 			continue
 		}
 		if !slices.Contains(metrics, k) {
@@ -259,34 +296,28 @@ func checkAutoscaling(c *context) {
 			if len(metrics) > 0 {
 				fix = "use one of: " + strings.Join(metrics, ", ")
 			}
-			c.errorf(keyNode(count, k), fix, "count.%s is not supported for %s", k, c.m.Kind)
+			c.errorAt(count.KeyAt(k), fix, "count.%s is not supported for %s", k, c.m.Kind)
 			unsupported = true
 			continue
 		}
-		set = append(set, keyNode(count, k))
+		set = append(set, count.KeyAt(k))
 	}
-	rng, spot := get(count, "range"), get(count, "spot")
+	rng, spot := count.Present("range"), count.Present("spot")
 	switch {
-	case spot != nil && (rng != nil || len(set) > 0):
-		c.errorf(spot, "use either count.spot alone, or count.range with metrics", "count.spot cannot be combined with count.range or autoscaling metrics")
-	case rng != nil && len(set) == 0 && !unsupported:
-		c.errorf(keyNode(count, "range"), "add a metric such as cpu_percentage", "count.range needs at least one autoscaling metric")
-	case rng == nil && len(set) > 0:
-		c.errorf(set[0], "add count.range, e.g. `range: 1-10`", "autoscaling metrics need count.range")
+	case spot && (rng || len(set) > 0):
+		c.errorAt(count.At("spot"), "use either count.spot alone, or count.range with metrics", "count.spot cannot be combined with count.range or autoscaling metrics")
+	case rng && len(set) == 0 && !unsupported:
+		c.errorAt(count.KeyAt("range"), "add a metric such as cpu_percentage", "count.range needs at least one autoscaling metric")
+	case !rng && len(set) > 0:
+		c.errorAt(set[0], "add count.range, e.g. `range: 1-10`", "autoscaling metrics need count.range")
 	}
-	if isScalar(rng) {
-		lo, hi, ok := strings.Cut(rng.Value, "-")
-		a, errA := strconv.Atoi(lo)
-		b, errB := strconv.Atoi(hi)
-		if ok && errA == nil && errB == nil && a > b {
-			c.errorf(rng, "write the smaller number first", "count.range %q: min is greater than max", rng.Value)
-		}
-	} else if isMap(rng) {
-		a, okA := intValue(get(rng, "min"))
-		b, okB := intValue(get(rng, "max"))
-		if okA && okB && a > b {
-			c.errorf(rng, "make min at most max", "count.range: min %d is greater than max %d", a, b)
-		}
+	if count.Min == nil || *count.Min <= *count.Max {
+		return
+	}
+	if count.RangeText != "" {
+		c.errorAt(count.At("range"), "write the smaller number first", "count.range %q: min is greater than max", count.RangeText)
+	} else {
+		c.errorAt(count.At("range"), "make min at most max", "count.range: min %d is greater than max %d", *count.Min, *count.Max)
 	}
 }
 
@@ -302,63 +333,60 @@ func keyNode(m *yaml.Node, key string) *yaml.Node {
 
 // checkEnvVPC ports validate_env.go's VPC rules.
 func checkEnvVPC(c *context) {
-	vpc := c.get("network", "vpc")
-	if !isMap(vpc) {
+	if c.envm == nil || !c.envm.Network.VPC.Set {
 		return
 	}
-	id, cidr := get(vpc, "id"), get(vpc, "cidr")
-	if id != nil && cidr != nil {
-		c.errorf(cidr, "remove cidr to import the VPC, or id to let Copilot create it",
+	vpc := c.envm.Network.VPC
+	imported := vpc.Present("id")
+	if imported && vpc.Present("cidr") {
+		c.errorAt(vpc.At("cidr"), "remove cidr to import the VPC, or id to let Copilot create it",
 			"cannot import a VPC (network.vpc.id) and customise its CIDR (network.vpc.cidr) at the same time")
 	}
-	subnets := get(vpc, "subnets")
-	public, private := get(subnets, "public"), get(subnets, "private")
-	imported := id != nil
+	subnets := vpc.Subnets
 	for _, group := range []struct {
 		name string
-		list *yaml.Node
-	}{{"public", public}, {"private", private}} {
-		if group.list == nil || group.list.Kind != yaml.SequenceNode {
+		list []manifest.Subnet
+	}{{"public", subnets.Public}, {"private", subnets.Private}} {
+		if !subnets.Present(group.name) {
 			continue
 		}
-		for i, s := range group.list.Content {
-			sid, scidr, saz := get(s, "id"), get(s, "cidr"), get(s, "az")
+		for i, s := range group.list {
+			sid, scidr, saz := s.Present("id"), s.Present("cidr"), s.Present("az")
 			switch {
-			case sid != nil && (scidr != nil || saz != nil):
-				c.errorf(s, "keep id for an imported subnet, or cidr and az for a new one", "subnets.%s[%d]: specify either id or cidr/az, not both", group.name, i)
-			case imported && sid == nil:
-				c.errorf(s, "give the subnet's id", "subnets.%s[%d]: an imported VPC needs subnet ids", group.name, i)
-			case !imported && sid != nil:
-				c.errorf(sid, "set network.vpc.id to import the VPC, or give cidr and az", "subnets.%s[%d]: subnet ids need an imported VPC (network.vpc.id)", group.name, i)
+			case sid && (scidr || saz):
+				c.errorAt(s.Pos, "keep id for an imported subnet, or cidr and az for a new one", "subnets.%s[%d]: specify either id or cidr/az, not both", group.name, i)
+			case imported && !sid:
+				c.errorAt(s.Pos, "give the subnet's id", "subnets.%s[%d]: an imported VPC needs subnet ids", group.name, i)
+			case !imported && sid:
+				c.errorAt(s.At("id"), "set network.vpc.id to import the VPC, or give cidr and az", "subnets.%s[%d]: subnet ids need an imported VPC (network.vpc.id)", group.name, i)
 			}
 		}
-		if imported && len(group.list.Content) == 1 {
-			c.errorf(group.list, "import at least two subnets, or none", "at least two %s subnets must be imported", group.name)
+		if imported && len(group.list) == 1 {
+			c.errorAt(subnets.At(group.name), "import at least two subnets, or none", "at least two %s subnets must be imported", group.name)
 		}
 	}
-	if imported && public == nil && private == nil {
-		c.errorf(id, "list the subnets to use under network.vpc.subnets", "an imported VPC needs at least one subnet")
+	public, private := subnets.Present("public"), subnets.Present("private")
+	if imported && !public && !private {
+		c.errorAt(vpc.At("id"), "list the subnets to use under network.vpc.subnets", "an imported VPC needs at least one subnet")
 	}
-	if !imported && public != nil && private != nil {
-		pubAZ, privAZ := azs(public), azs(private)
+	if !imported && public && private {
+		pubAZ, privAZ := azs(subnets.Public), azs(subnets.Private)
 		if len(pubAZ)+len(privAZ) > 0 && !slices.Equal(pubAZ, privAZ) {
-			c.errorf(subnets, "use the same availability zones for public and private subnets",
+			c.errorAt(vpc.At("subnets"), "use the same availability zones for public and private subnets",
 				"public subnets are in %s but private subnets in %s", strings.Join(pubAZ, ", "), strings.Join(privAZ, ", "))
 		}
 		if n := len(pubAZ); n == 1 {
-			c.errorf(subnets, "spread the subnets over at least two availability zones", "subnets must span at least two availability zones")
+			c.errorAt(vpc.At("subnets"), "spread the subnets over at least two availability zones", "subnets must span at least two availability zones")
 		}
 	}
 }
 
-func azs(list *yaml.Node) []string {
-	if list == nil || list.Kind != yaml.SequenceNode {
-		return nil
-	}
+// azs are the distinct availability zones of subnets, sorted.
+func azs(list []manifest.Subnet) []string {
 	var out []string
-	for _, s := range list.Content {
-		if az := scalar(get(s, "az")); az != "" && !slices.Contains(out, az) {
-			out = append(out, az)
+	for _, s := range list {
+		if s.AZ != "" && !slices.Contains(out, s.AZ) {
+			out = append(out, s.AZ)
 		}
 	}
 	slices.Sort(out)

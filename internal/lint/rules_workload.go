@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -63,6 +64,14 @@ func init() {
 
 // --- small node helpers -------------------------------------------------
 
+func deref[T any](p *T) T {
+	var zero T
+	if p != nil {
+		return *p
+	}
+	return zero
+}
+
 // items returns the elements of a sequence, or nil.
 func items(n *yaml.Node) []*yaml.Node {
 	if n == nil || n.Kind != yaml.SequenceNode {
@@ -98,27 +107,6 @@ func boolValue(n *yaml.Node) (v, ok bool) {
 
 func isTrue(n *yaml.Node) bool { v, ok := boolValue(n); return ok && v }
 
-// enabled reports whether a "bool or map" field is switched on: true, or a
-// map (Copilot treats a map as enabled).
-func enabled(n *yaml.Node) bool { return isMap(n) || isTrue(n) }
-
-// aliasNames lists the domain names of an alias field: a string, a list
-// of strings, or a list of {name, hosted_zone}.
-func aliasNames(n *yaml.Node) []string {
-	if isScalar(n) {
-		return []string{n.Value}
-	}
-	var out []string
-	for _, a := range items(n) {
-		if isScalar(a) {
-			out = append(out, a.Value)
-		} else if name := scalar(get(a, "name")); name != "" {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // portSpec parses "8080", 8080, "8080/tcp"; ok is false when the value has
 // another shape (the schema reports it).
 func portSpec(n *yaml.Node) (port int, proto string, ok bool) {
@@ -145,9 +133,40 @@ func (c *context) mainContainer() string {
 	return c.m.Name
 }
 
+// listenerRule is the main http rule or one of http.additional_rules.
+type listenerRule struct {
+	manifest.Section
+	alias       manifest.Alias
+	sourceIPs   []string
+	healthCheck manifest.TargetHealthCheck
+}
+
 // httpRules returns the routing rules of `http` (the main rule and
 // additional_rules), or nil when http is absent or disabled.
-func (c *context) httpRules() []*yaml.Node {
+func (c *context) httpRules() []listenerRule {
+	if c.ecs == nil || !c.ecs.HTTP.IsMap {
+		return nil
+	}
+	h := c.ecs.HTTP
+	rules := []listenerRule{{h.Section, h.Alias, h.AllowedSourceIPs, h.HealthCheck}}
+	for _, r := range h.AdditionalRules {
+		rules = append(rules, listenerRule{r.Section, r.Alias, r.AllowedSourceIPs, r.HealthCheck})
+	}
+	return rules
+}
+
+// nlbListeners returns nlb and its additional_listeners.
+func (c *context) nlbListeners() []manifest.NLBListener {
+	if c.ecs == nil || !c.ecs.NLB.IsMapping() {
+		return nil
+	}
+	return append([]manifest.NLBListener{c.ecs.NLB.NLBListener}, c.ecs.NLB.AdditionalListeners...)
+}
+
+// httpRuleNodes and nlbListenerNodes are httpRules and nlbListeners as
+// nodes, for the rules that still read nodes (target containers, exposed
+// ports and the load balancer limits: they follow sidecars in file order).
+func (c *context) httpRuleNodes() []*yaml.Node {
 	h := c.get("http")
 	if !isMap(h) {
 		return nil
@@ -155,8 +174,7 @@ func (c *context) httpRules() []*yaml.Node {
 	return append([]*yaml.Node{h}, items(get(h, "additional_rules"))...)
 }
 
-// nlbListeners returns nlb and its additional_listeners.
-func (c *context) nlbListeners() []*yaml.Node {
+func (c *context) nlbListenerNodes() []*yaml.Node {
 	n := c.get("nlb")
 	if !isMap(n) {
 		return nil
@@ -175,17 +193,19 @@ func ruleName(i int, base string, list string) string {
 
 func checkHostedZone(c *context) {
 	for i, r := range c.httpRules() {
-		if hz := get(r, "hosted_zone"); hz != nil && get(r, "alias") == nil {
-			c.errorf(keyNode(r, "hosted_zone"), "add `alias:` with the domain names to create records for, or remove hosted_zone",
+		if r.Present("hosted_zone") && !r.Present("alias") {
+			c.errorAt(r.KeyAt("hosted_zone"), "add `alias:` with the domain names to create records for, or remove hosted_zone",
 				"%s.hosted_zone needs %s.alias: the hosted zone only receives records for aliases", ruleName(i, "http", "additional_rules"), ruleName(i, "http", "additional_rules"))
 		}
 	}
 }
 
 func checkTargetContainerSpelling(c *context) {
-	h := c.get("http")
-	if isMap(h) && get(h, "target_container") != nil && get(h, "targetContainer") != nil {
-		c.errorf(keyNode(h, "targetContainer"), "keep target_container and remove the deprecated targetContainer",
+	if c.ecs == nil {
+		return
+	}
+	if h := c.ecs.HTTP; h.IsMap && h.Present("target_container") && h.Present("targetContainer") {
+		c.errorAt(h.KeyAt("targetContainer"), "keep target_container and remove the deprecated targetContainer",
 			"http.target_container and http.targetContainer are the same setting; set only one")
 	}
 }
@@ -194,60 +214,62 @@ func checkTargetContainerSpelling(c *context) {
 // values, and Copilot spends them on aliases and source IPs.
 func checkRuleConditions(c *context) {
 	for i, r := range c.httpRules() {
-		aliases := aliasNames(get(r, "alias"))
-		ips := items(get(r, "allowed_source_ips"))
-		if n := len(aliases) + len(ips); n >= 5 {
+		if n := len(r.alias.Names) + len(r.sourceIPs); n >= 5 {
 			name := ruleName(i, "http", "additional_rules")
-			c.errorf(r, "split the aliases and source IPs into additional_rules with the same path, at most 4 values each",
+			c.errorAt(r.Pos, "split the aliases and source IPs into additional_rules with the same path, at most 4 values each",
 				"%s has %d aliases and allowed_source_ips; a load balancer listener rule allows at most 4 together", name, n)
 		}
 	}
 }
 
 func checkGracePeriod(c *context) {
-	var albSet, nlbSet *yaml.Node
+	var albSet, nlbSet bool
+	var nlbAt manifest.Pos
 	for i, r := range c.httpRules() {
-		gp := get(r, "healthcheck", "grace_period")
-		if gp == nil {
+		if !r.healthCheck.Present("grace_period") {
 			continue
 		}
 		if i > 0 {
-			c.errorf(gp, "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
+			c.errorAt(r.healthCheck.At("grace_period"), "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
 			continue
 		}
-		albSet = gp
+		albSet = true
 	}
 	for i, l := range c.nlbListeners() {
-		gp := get(l, "healthcheck", "grace_period")
-		if gp == nil {
+		if !l.HealthCheck.Present("grace_period") {
 			continue
 		}
 		if i > 0 {
-			c.errorf(gp, "set grace_period once, under nlb.healthcheck", "grace_period is not supported in nlb.additional_listeners[%d]: the service has a single grace period", i-1)
+			c.errorAt(l.HealthCheck.At("grace_period"), "set grace_period once, under nlb.healthcheck", "grace_period is not supported in nlb.additional_listeners[%d]: the service has a single grace period", i-1)
 			continue
 		}
-		nlbSet = gp
+		nlbSet, nlbAt = true, l.HealthCheck.At("grace_period")
 	}
-	if albSet != nil && nlbSet != nil {
-		c.errorf(nlbSet, "keep one of http.healthcheck.grace_period and nlb.healthcheck.grace_period",
+	if albSet && nlbSet {
+		c.errorAt(nlbAt, "keep one of http.healthcheck.grace_period and nlb.healthcheck.grace_period",
 			"http.healthcheck.grace_period and nlb.healthcheck.grace_period cannot both be set: the service has a single grace period")
 	}
 }
 
 func checkNLBPorts(c *context) {
 	for i, l := range c.nlbListeners() {
-		p := get(l, "port")
-		if port, _, ok := portSpec(p); ok && (port < 1 || port > 65535) {
-			c.errorf(p, "use a port from 1 to 65535", "%s.port %d is out of range", ruleName(i, "nlb", "additional_listeners"), port)
+		if l.Port == nil {
+			continue
+		}
+		num, _, _ := strings.Cut(*l.Port, "/")
+		if port, err := strconv.Atoi(num); err == nil && (port < 1 || port > 65535) {
+			c.errorAt(l.At("port"), "use a port from 1 to 65535", "%s.port %d is out of range", ruleName(i, "nlb", "additional_listeners"), port)
 		}
 	}
 }
 
 func checkNLBHostedZone(c *context) {
-	n := c.get("nlb")
-	for _, a := range items(get(n, "alias")) {
-		if hz := get(a, "hosted_zone"); hz != nil {
-			c.errorf(keyNode(a, "hosted_zone"), "remove hosted_zone; records for NLB aliases go into the application's hosted zone",
+	if c.ecs == nil {
+		return
+	}
+	for _, a := range c.ecs.NLB.Alias.Names {
+		if a.Present("hosted_zone") {
+			c.errorAt(a.KeyAt("hosted_zone"), "remove hosted_zone; records for NLB aliases go into the application's hosted zone",
 				"hosted_zone is not supported for Network Load Balancer aliases")
 		}
 	}
@@ -277,11 +299,11 @@ func checkTargetContainers(c *context) {
 			c.errorf(tc, fmt.Sprintf("set sidecars.%s.port", name), "%s: target container %q does not expose a port", where, name)
 		}
 	}
-	for i, r := range c.httpRules() {
+	for i, r := range c.httpRuleNodes() {
 		check(r, "target_container", ruleName(i, "http", "additional_rules"))
 		check(r, "targetContainer", ruleName(i, "http", "additional_rules"))
 	}
-	for i, l := range c.nlbListeners() {
+	for i, l := range c.nlbListenerNodes() {
 		check(l, "target_container", ruleName(i, "nlb", "additional_listeners"))
 	}
 }
@@ -321,7 +343,7 @@ func (c *context) exposedPorts(report bool) map[int]exposure {
 		}
 	})
 	if c.m.Kind == workspace.LoadBalancedWebService || c.m.Kind == workspace.BackendService {
-		for _, r := range c.httpRules() {
+		for _, r := range c.httpRuleNodes() {
 			tp := get(r, "target_port")
 			port, ok := intValue(tp)
 			if !ok {
@@ -336,7 +358,7 @@ func (c *context) exposedPorts(report bool) map[int]exposure {
 			}
 			add(tp, port, "TCP", container)
 		}
-		for _, l := range c.nlbListeners() {
+		for _, l := range c.nlbListenerNodes() {
 			p := get(l, "port")
 			port, proto, ok := portSpec(p)
 			if !ok {
@@ -383,7 +405,7 @@ func checkHealthCheckPorts(c *context) {
 				"%s: the health check probes port %d, which container %q exposes over %s; load balancer health checks need TCP", where, port, e.container, e.proto)
 		}
 	}
-	for i, r := range c.httpRules() {
+	for i, r := range c.httpRuleNodes() {
 		where := ruleName(i, "http", "additional_rules")
 		if p := get(r, "healthcheck", "port"); p != nil {
 			if v, ok := intValue(p); ok {
@@ -397,7 +419,7 @@ func checkHealthCheckPorts(c *context) {
 			probe(r, mainPort, where)
 		}
 	}
-	for i, l := range c.nlbListeners() {
+	for i, l := range c.nlbListenerNodes() {
 		where := ruleName(i, "nlb", "additional_listeners")
 		var at *yaml.Node
 		var port int
@@ -434,27 +456,37 @@ func checkRequestScalingNeedsHTTP(c *context) {
 }
 
 func checkConnectAlias(c *context) {
-	alias := c.get("network", "connect", "alias")
-	if alias == nil {
+	if c.ecs == nil {
 		return
 	}
+	connect := c.ecs.Network.Connect
+	if !connect.IsMap || !connect.Present("alias") {
+		return
+	}
+	alias := connect.At("alias")
 	if c.m.Kind == workspace.WorkerService {
-		c.errorf(alias, "remove network.connect.alias: a Worker Service receives work from its queue, not over Service Connect",
+		c.errorAt(alias, "remove network.connect.alias: a Worker Service receives work from its queue, not over Service Connect",
 			"network.connect.alias cannot be set for a Worker Service: it exposes no port")
 		return
 	}
-	if c.get("image", "port") == nil && c.get("http", "target_container") == nil {
-		c.errorf(alias, "set image.port so other services can reach this one", "network.connect.alias needs an exposed port, but image.port is not set")
+	if !c.ecs.Image.Present("port") && !c.ecs.HTTP.Present("target_container") {
+		c.errorAt(alias, "set image.port so other services can reach this one", "network.connect.alias needs an exposed port, but image.port is not set")
 	}
 }
 
 func checkSidecarPorts(c *context) {
-	entries(c.get("sidecars"), func(k, v *yaml.Node) {
-		p := get(v, "port")
-		if port, _, ok := portSpec(p); ok && (port < 1 || port > 65535) {
-			c.errorf(p, "use a port from 1 to 65535", "sidecars.%s.port %d is out of range", k.Value, port)
+	if c.ecs == nil {
+		return
+	}
+	for name, sc := range c.ecs.Sidecars {
+		if sc.Port == nil {
+			continue
 		}
-	})
+		num, _, _ := strings.Cut(*sc.Port, "/")
+		if port, err := strconv.Atoi(num); err == nil && (port < 1 || port > 65535) {
+			c.errorAt(sc.At("port"), "use a port from 1 to 65535", "sidecars.%s.port %d is out of range", name, port)
+		}
+	}
 }
 
 // checkCommandWords: Copilot splits a string command or entrypoint into
@@ -619,118 +651,117 @@ func checkEFS(c *context) {
 // checkMountPointVolumes: ECS rejects a task definition whose mount point
 // names a volume it does not declare.
 func checkMountPointVolumes(c *context) {
-	volumes := c.get("storage", "volumes")
-	entries(c.get("sidecars"), func(k, v *yaml.Node) {
-		for i, mp := range items(get(v, "mount_points")) {
-			src := get(mp, "source_volume")
-			if isScalar(src) && get(volumes, src.Value) == nil {
-				c.errorf(src, "declare the volume under storage.volumes, or fix the name",
-					"sidecars.%s.mount_points[%d]: volume %q is not declared under storage.volumes", k.Value, i, src.Value)
+	if c.ecs == nil {
+		return
+	}
+	for name, sc := range c.ecs.Sidecars {
+		for i, mp := range sc.MountPoints {
+			if src := mp.SourceVolume; src != nil && !c.ecs.Storage.Declares(*src) {
+				c.errorAt(mp.At("source_volume"), "declare the volume under storage.volumes, or fix the name",
+					"sidecars.%s.mount_points[%d]: volume %q is not declared under storage.volumes", name, i, *src)
 			}
 		}
-	})
-}
-
-// platform returns the lower-case OS family and architecture the
-// manifest's platform names ("" when unset), and the platform node.
-func (c *context) platform() (osFamily, arch string, at *yaml.Node) {
-	p := c.get("platform")
-	switch {
-	case isScalar(p):
-		osFamily, arch, _ = strings.Cut(p.Value, "/")
-	case isMap(p):
-		osFamily, arch = scalar(get(p, "osfamily")), scalar(get(p, "architecture"))
 	}
-	return strings.ToLower(osFamily), strings.ToLower(arch), p
 }
 
 // checkWindows: what Fargate (and Copilot) do not offer Windows tasks.
 func checkWindows(c *context) {
-	osFamily, _, at := c.platform()
-	if !strings.HasPrefix(osFamily, "windows") {
+	m := c.ecs
+	if m == nil || !strings.HasPrefix(osFamily(m.Platform), "windows") {
 		return
 	}
-	if ro := c.get("storage", "readonly_fs"); isTrue(ro) {
-		c.errorf(ro, "remove storage.readonly_fs", "storage.readonly_fs cannot be true for a Windows container")
+	if ro := m.Storage.ReadonlyFS; ro != nil && *ro {
+		c.errorAt(m.Storage.At("readonly_fs"), "remove storage.readonly_fs", "storage.readonly_fs cannot be true for a Windows container")
 	}
-	entries(c.get("storage", "volumes"), func(k, v *yaml.Node) {
-		if efs := get(v, "efs"); efs != nil && enabled(efs) {
-			c.errorf(efs, "remove the EFS volume, or run the service on Linux", "storage.volumes.%s: EFS is not supported for Windows containers", k.Value)
+	for name, v := range m.Storage.Volumes {
+		if efs := v.EFS; efs.IsMap || efs.IsBool && !efs.Bad && efs.Bool {
+			c.errorAt(efs.Pos, "remove the EFS volume, or run the service on Linux", "storage.volumes.%s: EFS is not supported for Windows containers", name)
 		}
-	})
-	if conn := c.get("network", "connect"); conn != nil && enabled(conn) && c.m.Kind != workspace.WorkerService {
-		c.errorf(conn, "remove network.connect", "Service Connect (network.connect) is not supported for Windows containers")
+	}
+	if conn := m.Network.Connect; (conn.IsMap || conn.IsBool && !conn.Bad && conn.Bool) && c.m.Kind != workspace.WorkerService {
+		c.errorAt(conn.Pos, "remove network.connect", "Service Connect (network.connect) is not supported for Windows containers")
 	}
 	// Every container of a task runs the task's OS, and the sidecars
 	// Copilot adds for these are Linux images.
-	if c.get("logging") != nil {
-		c.errorf(keyNode(c.doc, "logging"), "remove logging; Windows tasks send logs to CloudWatch with awslogs",
+	if m.Present("logging") {
+		c.errorAt(m.KeyAt("logging"), "remove logging; Windows tasks send logs to CloudWatch with awslogs",
 			"FireLens (logging) is not supported for Windows tasks: its log router image runs on Linux only")
 	}
-	if tr := c.get("observability", "tracing"); tr != nil {
-		c.errorf(tr, "remove observability.tracing", "X-Ray tracing is not supported for Windows tasks: the X-Ray daemon sidecar runs on Linux only")
+	if m.Observability.Present("tracing") {
+		c.errorAt(m.Observability.At("tracing"), "remove observability.tracing", "X-Ray tracing is not supported for Windows tasks: the X-Ray daemon sidecar runs on Linux only")
 	}
-	if count := c.get("count"); isMap(count) {
-		if s := get(count, "spot"); s != nil {
-			c.errorf(s, "remove count.spot", "Fargate Spot is not available for Windows containers")
-		} else if s := get(count, "range", "spot_from"); s != nil {
-			c.errorf(s, "remove count.range.spot_from", "Fargate Spot is not available for Windows containers")
-		}
+	if count := m.Count; count.Present("spot") {
+		c.errorAt(count.At("spot"), "remove count.spot", "Fargate Spot is not available for Windows containers")
+	} else if count.Range.Present("spot_from") {
+		c.errorAt(count.Range.At("spot_from"), "remove count.range.spot_from", "Fargate Spot is not available for Windows containers")
 	}
-	cpu, cpuOK := intValue(c.get("cpu"))
-	mem, memOK := intValue(c.get("memory"))
-	if c.get("cpu") == nil || c.get("memory") == nil {
-		c.errorf(at, "set `cpu: 1024` and `memory: 2048` (or more)",
+	cpu, mem := deref(m.CPU), deref(m.Memory)
+	if !m.Present("cpu") || !m.Present("memory") {
+		c.errorAt(m.Platform.Pos, "set `cpu: 1024` and `memory: 2048` (or more)",
 			"a Windows task needs at least 1024 CPU units and 2048 MiB; the defaults (256 and 512) are too small")
-	} else if (cpuOK && cpu < 1024) || (memOK && mem < 2048) {
-		c.errorf(c.get("cpu"), "use cpu 1024 or more and memory 2048 or more", "a Windows task needs at least 1024 CPU units and 2048 MiB, not %d and %d", cpu, mem)
+	} else if (m.CPU != nil && cpu < 1024) || (m.Memory != nil && mem < 2048) {
+		c.errorAt(m.At("cpu"), "use cpu 1024 or more and memory 2048 or more", "a Windows task needs at least 1024 CPU units and 2048 MiB, not %d and %d", cpu, mem)
 	}
-	if e := c.get("exec"); e != nil && enabled(e) {
-		c.report(e, diag.Warning, "exec is not supported for Windows containers by Copilot's `svc exec`", "remove exec, or connect with `aws ecs execute-command` directly")
+	if m.Exec.Enabled() {
+		c.reportAt(m.Exec.Pos, diag.Warning, "exec is not supported for Windows containers by Copilot's `svc exec`", "remove exec, or connect with `aws ecs execute-command` directly")
 	}
 }
 
+// osFamily and arch are the lower-case parts of the task's platform, ""
+// when unset.
+func osFamily(p manifest.Platform) string {
+	os, _, _ := strings.Cut(strings.ToLower(p.Value), "/")
+	return os
+}
+
+func arch(p manifest.Platform) string {
+	_, a, _ := strings.Cut(strings.ToLower(p.Value), "/")
+	return a
+}
+
 func checkARMSpot(c *context) {
-	_, arch, _ := c.platform()
-	if arch != "arm" && arch != "arm64" {
+	if c.ecs == nil {
 		return
 	}
-	count := c.get("count")
-	if s := get(count, "spot"); s != nil {
-		c.errorf(s, "remove count.spot, or run on x86_64", "Fargate Spot is not available on ARM")
-	} else if s := get(count, "range", "spot_from"); s != nil {
-		c.errorf(s, "remove count.range.spot_from, or run on x86_64", "Fargate Spot is not available on ARM")
+	if a := arch(c.ecs.Platform); a != "arm" && a != "arm64" {
+		return
+	}
+	if count := c.ecs.Count; count.Present("spot") {
+		c.errorAt(count.At("spot"), "remove count.spot, or run on x86_64", "Fargate Spot is not available on ARM")
+	} else if count.Range.Present("spot_from") {
+		c.errorAt(count.Range.At("spot_from"), "remove count.range.spot_from, or run on x86_64", "Fargate Spot is not available on ARM")
 	}
 }
 
 // checkFIFOQueues ports FIFOAdvanceConfig.validate for the worker's queue
 // and each topic's own queue.
 func checkFIFOQueues(c *context) {
-	check := func(q *yaml.Node, where string) {
-		fifo := get(q, "fifo")
-		if !isMap(fifo) {
+	if c.ecs == nil {
+		return
+	}
+	check := func(q manifest.Queue, where string) {
+		fifo := q.FIFO
+		if !fifo.IsMap {
 			return
 		}
-		ht, scope, limit := get(fifo, "high_throughput"), get(fifo, "deduplication_scope"), get(fifo, "throughput_limit")
-		if ht != nil {
-			for _, other := range []struct {
-				name string
-				n    *yaml.Node
-			}{{"deduplication_scope", scope}, {"throughput_limit", limit}} {
-				if other.n != nil {
-					c.errorf(keyNode(fifo, other.name), "keep high_throughput, or set deduplication_scope and throughput_limit yourself",
-						"%s.fifo: high_throughput cannot be combined with %s (it sets both)", where, other.name)
+		if fifo.Present("high_throughput") {
+			for _, other := range []string{"deduplication_scope", "throughput_limit"} {
+				if fifo.Present(other) {
+					c.errorAt(fifo.KeyAt(other), "keep high_throughput, or set deduplication_scope and throughput_limit yourself",
+						"%s.fifo: high_throughput cannot be combined with %s (it sets both)", where, other)
 				}
 			}
 			return
 		}
-		if scalar(scope) == "queue" && scalar(limit) == "perMessageGroupId" {
-			c.errorf(limit, "set throughput_limit to perQueue", "%s.fifo: throughput_limit must be perQueue when deduplication_scope is queue", where)
+		if deref(fifo.Map.DedupScope) == "queue" && deref(fifo.Map.Throughput) == "perMessageGroupId" {
+			c.errorAt(fifo.At("throughput_limit"), "set throughput_limit to perQueue", "%s.fifo: throughput_limit must be perQueue when deduplication_scope is queue", where)
 		}
 	}
-	check(c.get("subscribe", "queue"), "subscribe.queue")
-	for i, t := range items(c.get("subscribe", "topics")) {
-		check(get(t, "queue"), fmt.Sprintf("subscribe.topics[%d].queue", i))
+	check(c.ecs.Subscribe.Queue, "subscribe.queue")
+	for i, t := range c.ecs.Subscribe.Topics {
+		if t.Queue.IsMap {
+			check(t.Queue.Map, fmt.Sprintf("subscribe.topics[%d].queue", i))
+		}
 	}
 }
 
@@ -738,15 +769,17 @@ func checkFIFOQueues(c *context) {
 // not exist. When the publishing service is in this workspace, check it
 // publishes the topic.
 func checkSubscribedTopics(c *context) {
-	for i, t := range items(c.get("subscribe", "topics")) {
-		name, svc := scalar(get(t, "name")), scalar(get(t, "service"))
-		if name == "" || svc == "" {
+	if c.ecs == nil {
+		return
+	}
+	for i, t := range c.ecs.Subscribe.Topics {
+		if t.Name == "" || t.Service == "" {
 			continue
 		}
-		pub := c.ws.Workload(svc)
+		pub := c.ws.Workload(t.Service)
 		if pub == nil {
 			if c.ws.App != "" {
-				c.report(get(t, "service"), diag.Warning, fmt.Sprintf("subscribe.topics[%d]: service %q is not in this workspace; the deploy fails unless it publishes topic %q", i, svc, name),
+				c.reportAt(t.At("service"), diag.Warning, fmt.Sprintf("subscribe.topics[%d]: service %q is not in this workspace; the deploy fails unless it publishes topic %q", i, t.Service, t.Name),
 					"check the service name")
 			}
 			continue
@@ -755,15 +788,13 @@ func checkSubscribedTopics(c *context) {
 		if doc == nil {
 			continue // the publisher's own parse error is reported
 		}
-		found := false
-		for _, pt := range items(get(doc, "publish", "topics")) {
-			if scalar(get(pt, "name")) == name {
-				found = true
-			}
+		w, err := manifest.DecodeWorkload(pub.Kind, doc)
+		if err != nil {
+			continue // and so is a publisher that does not decode
 		}
-		if !found {
-			c.errorf(get(t, "name"), fmt.Sprintf("add `- name: %s` under publish.topics in %s, or fix the topic name", name, pub.Path),
-				"subscribe.topics[%d]: service %q does not publish a topic named %q", i, svc, name)
+		if !slices.ContainsFunc(w.Topics(), func(p manifest.Topic) bool { return p.Name == t.Name }) {
+			c.errorAt(t.At("name"), fmt.Sprintf("add `- name: %s` under publish.topics in %s, or fix the topic name", t.Name, pub.Path),
+				"subscribe.topics[%d]: service %q does not publish a topic named %q", i, t.Service, t.Name)
 		}
 	}
 }
@@ -924,16 +955,19 @@ func cronField(f string, lo, hi int, names []string, nameLow int) string {
 
 // checkJobTimeout mirrors Copilot's conversion of `timeout` to seconds.
 func checkJobTimeout(c *context) {
-	n := c.get("timeout")
-	d, ok := durationValue(n)
-	if !ok {
+	if c.ecs == nil || c.ecs.Timeout == nil {
 		return
 	}
-	switch {
+	timeout := *c.ecs.Timeout
+	d, err := time.ParseDuration(timeout)
+	if err != nil {
+		return // the schema reports the format
+	}
+	switch at := c.ecs.At("timeout"); {
 	case d < time.Second:
-		c.errorf(n, "use at least 1s", "timeout %s is shorter than 1 second", n.Value)
+		c.errorAt(at, "use at least 1s", "timeout %s is shorter than 1 second", timeout)
 	case d%time.Second != 0:
-		c.errorf(n, "round the timeout to whole seconds", "timeout %s must be a whole number of seconds", n.Value)
+		c.errorAt(at, "round the timeout to whole seconds", "timeout %s must be a whole number of seconds", timeout)
 	}
 }
 
@@ -949,25 +983,29 @@ func certRegion(s string) (string, bool) {
 }
 
 func checkStaticSiteCertificate(c *context) {
-	cert := c.get("http", "certificate")
-	if !isScalar(cert) {
+	if c.static == nil || c.static.HTTP.Certificate == nil {
 		return
 	}
-	if c.get("http", "alias") == nil {
-		c.errorf(cert, "add http.alias with the domain the certificate covers", "http.certificate needs http.alias")
+	h := c.static.HTTP
+	cert := *h.Certificate
+	if !h.Present("alias") {
+		c.errorAt(h.At("certificate"), "add http.alias with the domain the certificate covers", "http.certificate needs http.alias")
 	}
-	if region, ok := certRegion(cert.Value); ok && region != "us-east-1" {
-		c.errorf(cert, "request or import the certificate in us-east-1", "CloudFront only uses certificates from us-east-1, but this one is in %s", region)
+	if region, ok := certRegion(cert); ok && region != "us-east-1" {
+		c.errorAt(h.At("certificate"), "request or import the certificate in us-east-1", "CloudFront only uses certificates from us-east-1, but this one is in %s", region)
 	}
 }
 
 var vpcEndpointID = regexp.MustCompile(`^vpce-[0-9a-f]{8,17}$`)
 
 func checkAppRunnerEndpoint(c *context) {
-	ep := c.get("http", "private", "endpoint")
-	if isScalar(ep) && !vpcEndpointID.MatchString(ep.Value) {
-		c.errorf(ep, "use the ID of an App Runner interface VPC endpoint, like vpce-0123456789abcdef0",
-			"http.private.endpoint %q is not a VPC endpoint ID", ep.Value)
+	if c.rdws == nil {
+		return
+	}
+	private := c.rdws.HTTP.Private
+	if ep := private.Endpoint; ep != nil && !vpcEndpointID.MatchString(*ep) {
+		c.errorAt(private.At("endpoint"), "use the ID of an App Runner interface VPC endpoint, like vpce-0123456789abcdef0",
+			"http.private.endpoint %q is not a VPC endpoint ID", *ep)
 	}
 }
 
@@ -975,13 +1013,16 @@ var appRunnerRegistry = regexp.MustCompile(`^(\d{12}\.dkr\.ecr\.[^./]+\.amazonaw
 
 // checkAppRunnerImage: App Runner pulls only from ECR and ECR Public.
 func checkAppRunnerImage(c *context) {
-	loc := c.get("image", "location")
-	if !isScalar(loc) || strings.Contains(loc.Value, "${") {
+	if c.rdws == nil || !c.rdws.Image.Present("location") {
 		return
 	}
-	if !appRunnerRegistry.MatchString(loc.Value) {
-		c.errorf(loc, "push the image to Amazon ECR (or use public.ecr.aws), or use image.build",
-			"App Runner only pulls images from Amazon ECR or ECR Public, not %q", loc.Value)
+	loc := c.rdws.Image.Location
+	if strings.Contains(loc, "${") {
+		return
+	}
+	if !appRunnerRegistry.MatchString(loc) {
+		c.errorAt(c.rdws.Image.At("location"), "push the image to Amazon ECR (or use public.ecr.aws), or use image.build",
+			"App Runner only pulls images from Amazon ECR or ECR Public, not %q", loc)
 	}
 }
 
@@ -1058,7 +1099,7 @@ var lbHealthLimits = []limit{
 }
 
 func checkLBHealthChecks(c *context) {
-	for i, r := range c.httpRules() {
+	for i, r := range c.httpRuleNodes() {
 		hc := get(r, "healthcheck")
 		where := ruleName(i, "http", "additional_rules") + ".healthcheck"
 		c.checkLimits(hc, where, "Elastic Load Balancing", lbHealthLimits)
@@ -1069,17 +1110,17 @@ func checkLBHealthChecks(c *context) {
 				"%s.timeout (%s) must be shorter than its interval (%s) for an Application Load Balancer", where, get(hc, "timeout").Value, get(hc, "interval").Value)
 		}
 	}
-	for i, l := range c.nlbListeners() {
+	for i, l := range c.nlbListenerNodes() {
 		c.checkLimits(get(l, "healthcheck"), ruleName(i, "nlb", "additional_listeners")+".healthcheck", "Elastic Load Balancing", lbHealthLimits)
 	}
 }
 
 func checkDeregistrationDelay(c *context) {
 	limits := []limit{{key: "deregistration_delay", lo: 0, hi: time.Hour}}
-	for i, r := range c.httpRules() {
+	for i, r := range c.httpRuleNodes() {
 		c.checkLimits(r, ruleName(i, "http", "additional_rules"), "Elastic Load Balancing", limits)
 	}
-	for i, l := range c.nlbListeners() {
+	for i, l := range c.nlbListenerNodes() {
 		c.checkLimits(l, ruleName(i, "nlb", "additional_listeners"), "Elastic Load Balancing", limits)
 	}
 }

@@ -25,6 +25,7 @@ func loadWorkspace(t *testing.T, app string, files map[string]string) *workspace
 	t.Helper()
 	root := t.TempDir()
 	files["copilot/.workspace"] = "application: " + app + "\n"
+	recordWorkspace(t, files)
 	for name, body := range files {
 		p := filepath.Join(root, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

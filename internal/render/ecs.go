@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -25,7 +26,7 @@ type ecsInput struct {
 	file     string
 	name     string
 	kind     workspace.Kind
-	doc      *yaml.Node // resolved manifest
+	m        *manifest.Workload
 	addons   *workspace.Addons
 	opts     Options
 	// priority is the listener rule priority (Load Balanced Web Service).
@@ -43,15 +44,18 @@ type ecsPlatform struct {
 	version  string // Fargate platform version
 }
 
-func parsePlatform(n yaml.Node) (ecsPlatform, error) {
+// ecsManifest is an ECS workload's model and what render derives from it.
+type ecsManifest struct {
+	*manifest.ECSWorkload
+	task ecsTask
+}
+
+func parsePlatform(pl manifest.Platform) (ecsPlatform, error) {
 	p := ecsPlatform{version: "LATEST"}
-	if n.IsZero() {
+	if !pl.Set {
 		return p, nil
 	}
-	v := n.Value
-	if n.Kind == yaml.MappingNode {
-		v = scalarValue(get(&n, "osfamily")) + "/" + scalarValue(get(&n, "architecture"))
-	}
+	v := pl.Value
 	switch strings.ToLower(v) {
 	case "linux/amd64", "linux/x86_64":
 		return p, nil
@@ -76,58 +80,44 @@ func parsePlatform(n yaml.Node) (ecsPlatform, error) {
 func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, in.file, in.env)
-	var m ecsManifest
-	if err := in.doc.Decode(&m); err != nil {
-		diags = append(diags, diag.Diagnostic{File: in.file, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: in.env,
-			Message: fmt.Sprintf("decode %s manifest: %v", in.kind, err)})
-		return m, ecsPlatform{}, diags
-	}
-	for _, r := range []struct {
-		node     yaml.Node
-		key, why string
-	}{
-		{m.EnvFile, "env_file", "Copilot uploads the env file to S3 first"},
-	} {
-		if !r.node.IsZero() {
-			fail(&r.node, ruleUnsupported, fmt.Sprintf("rendering %s is not supported yet: %s", r.key, r.why), "remove "+r.key+" for now, or deploy this workload with your current tooling")
-		}
+	m := ecsManifest{ECSWorkload: in.m.ECS}
+	if m.Has("env_file") {
+		fail(m.At("env_file"), ruleUnsupported, "rendering env_file is not supported yet: Copilot uploads the env file to S3 first", "remove env_file for now, or deploy this workload with your current tooling")
 	}
 	parseTask(in, &m, fail)
-	if len(m.Publish.Topics) > 0 {
-		for _, t := range m.Publish.Topics {
-			if t.Name == "" {
-				fail(nodeAt(in.doc, "publish", "topics"), ruleManifest, "every publish topic needs a name", "")
-			}
+	for _, t := range m.Publish.Topics {
+		if t.Name == "" {
+			fail(m.Publish.At("topics"), ruleManifest, "every publish topic needs a name", "")
 		}
 	}
 	switch p := m.Network.VPC.Placement; {
 	case p.FromTags:
-		fail(nodeAt(in.doc, "network", "vpc", "placement"), ruleUnsupported, "rendering placement.subnets.from_tags is not supported yet: it needs an EC2 lookup", "list the subnet ids under placement.subnets")
+		fail(p.Pos, ruleUnsupported, "rendering placement.subnets.from_tags is not supported yet: it needs an EC2 lookup", "list the subnet ids under placement.subnets")
 	case p.Kind != "" && p.Kind != "public" && p.Kind != "private":
-		fail(nodeAt(in.doc, "network", "vpc", "placement"), ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: public or private")
+		fail(p.Pos, ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: public or private")
 	}
 	if r := m.Deployment.Rolling; r != nil && *r != "default" && *r != "recreate" {
-		fail(nodeAt(in.doc, "deployment", "rolling"), ruleManifest, fmt.Sprintf("deployment.rolling %q must be one of default, recreate", *r), "")
+		fail(m.Deployment.At("rolling"), ruleManifest, fmt.Sprintf("deployment.rolling %q must be one of default, recreate", *r), "")
 	}
 	c := m.Count
 	switch {
 	case c.Spot != nil && (c.Min != nil || c.CPU != nil || c.Memory != nil || c.Requests != nil || c.ResponseTime != nil):
-		fail(get(in.doc, "count"), ruleManifest, `must not specify "spot" with "range" or scaling metrics`, "")
-	case c.Min != nil && c.CPU == nil && c.Memory == nil && c.Requests == nil && c.ResponseTime == nil && c.QueueDelay.IsZero():
-		fail(get(in.doc, "count"), ruleManifest, `"range" needs at least one of cpu_percentage, memory_percentage, requests, response_time`, "add a scaling metric")
+		fail(c.Pos, ruleManifest, `must not specify "spot" with "range" or scaling metrics`, "")
+	case c.Min != nil && c.CPU == nil && c.Memory == nil && c.Requests == nil && c.ResponseTime == nil && c.QueueDelay == nil:
+		fail(c.Pos, ruleManifest, `"range" needs at least one of cpu_percentage, memory_percentage, requests, response_time`, "add a scaling metric")
 	case c.Min == nil && (c.CPU != nil || c.Memory != nil || c.Requests != nil || c.ResponseTime != nil):
-		fail(get(in.doc, "count"), ruleManifest, `scaling metrics need "range"`, "add count.range such as 1-10")
+		fail(c.Pos, ruleManifest, `scaling metrics need "range"`, "add count.range such as 1-10")
 	case c.Min != nil && *c.Min > *c.Max:
-		fail(get(in.doc, "count"), ruleManifest, fmt.Sprintf("count.range min %d is greater than max %d", *c.Min, *c.Max), "")
-	case !c.QueueDelay.IsZero():
-		fail(&c.QueueDelay, ruleUnsupported, "rendering count.queue_delay is not supported yet: it needs Copilot's backlog Lambda", "scale on cpu or memory for now")
+		fail(c.Pos, ruleManifest, fmt.Sprintf("count.range min %d is greater than max %d", *c.Min, *c.Max), "")
+	case c.QueueDelay != nil:
+		fail(*c.QueueDelay, ruleUnsupported, "rendering count.queue_delay is not supported yet: it needs Copilot's backlog Lambda", "scale on cpu or memory for now")
 	}
 	platform, err := parsePlatform(m.Platform)
 	if err != nil {
-		fail(&m.Platform, ruleManifest, err.Error(), "")
+		fail(m.Platform.Pos, ruleManifest, err.Error(), "")
 	}
 	if platform.arch == "ARM64" && (c.Spot != nil || c.SpotFrom != nil) {
-		fail(get(in.doc, "count"), ruleManifest, "Fargate Spot is not available for ARM architectures", "remove spot, or run on linux/amd64")
+		fail(c.Pos, ruleManifest, "Fargate Spot is not available for ARM architectures", "remove spot, or run on linux/amd64")
 	}
 	return m, platform, diags
 }
@@ -139,9 +129,9 @@ func ecsImage(in ecsInput, m ecsManifest) (string, diag.List) {
 		return built, nil
 	}
 	if m.Image.Location != "" {
-		return pinLocation(in.opts, in.doc, in.file, in.env, m.Image.Location)
+		return pinLocation(in.opts, m.Image, in.file, in.env, m.Image.Location)
 	}
-	if m.Image.Build.IsZero() {
+	if !m.Image.HasBuild() {
 		return "", diag.List{{File: in.file, Severity: diag.Error, Rule: ruleManifest, Env: in.env,
 			Message: `validate "image": must specify one of "build" and "location"`, Fix: "set image.build or image.location"}}
 	}
@@ -204,7 +194,7 @@ func ecsParams(in ecsInput, m ecsManifest, image string, defCPU, defMem int, add
 		"ContainerImage": image,
 		"TaskCPU":        strconv.Itoa(cpu),
 		"TaskMemory":     strconv.Itoa(mem),
-		"TaskCount":      strconv.Itoa(m.Count.desired()),
+		"TaskCount":      strconv.Itoa(m.Count.Desired()),
 		"DNSDelegated":   "false",
 		"LogRetention":   strconv.Itoa(ecsLogRetention),
 		"EnvFileARN":     "",
@@ -250,7 +240,7 @@ func addonOutputsByUse(addons *mergedAddons) (secrets, vars, policies, sgs []str
 // secretRef is where a secret comes from, as Copilot writes it: an SSM
 // parameter name or ARN as given, a Secrets Manager secret by its ARN, or an
 // environment stack's export.
-func secretRef(s secret) *yaml.Node {
+func secretRef(s manifest.Secret) *yaml.Node {
 	switch {
 	case s.FromCFN != nil:
 		return importValue(str(*s.FromCFN))
@@ -262,7 +252,7 @@ func secretRef(s secret) *yaml.Node {
 
 // ecsSecrets is the container's Secrets list, sorted by name, then the
 // addons' secret outputs.
-func ecsSecrets(secrets map[string]secret, addonSecrets []string) *yaml.Node {
+func ecsSecrets(secrets map[string]manifest.Secret, addonSecrets []string) *yaml.Node {
 	list := seq()
 	for _, name := range sortedKeys(secrets) {
 		list.Content = append(list.Content, kv("Name", name, "ValueFrom", secretRef(secrets[name])))
@@ -431,7 +421,7 @@ func ecsExecutionRole(t ecsTask) *yaml.Node {
 // ecsTaskRole is the containers' role: no IAM, plus exec, publish and the
 // addons' managed policies.
 func ecsTaskRole(m ecsManifest, topics []topicSpec, addonPolicies []string) *yaml.Node {
-	exec := m.Exec != nil && *m.Exec
+	exec := m.Exec.Enabled()
 	props := kv()
 	if len(addonPolicies) > 0 {
 		arns := seq()
@@ -484,37 +474,23 @@ func ecsDiscoveryService() *yaml.Node {
 
 // ecsSecurityGroups is the service's security groups: the environment's
 // (unless denied), the manifest's, then the addons' security-group outputs.
-func ecsSecurityGroups(n yaml.Node, addonSGs []string) (*yaml.Node, error) {
+func ecsSecurityGroups(sg manifest.ListOrMap[[]manifest.Variable, manifest.SecurityGroupsMap], addonSGs []string) (*yaml.Node, error) {
 	groups := seq()
-	var items []*yaml.Node
-	deny := false
-	switch n.Kind {
-	case 0:
-	case yaml.SequenceNode:
-		items = n.Content
-	case yaml.MappingNode:
-		if d := get(&n, "deny_default"); d != nil {
-			if err := d.Decode(&deny); err != nil {
-				return nil, fmt.Errorf("line %d: security_groups.deny_default must be true or false", d.Line)
-			}
-		}
-		if g := get(&n, "groups"); g != nil && g.Kind == yaml.SequenceNode {
-			items = g.Content
-		}
-	default:
-		return nil, fmt.Errorf("line %d: security_groups must be a list or {groups, deny_default}", n.Line)
+	items, deny := sg.List, false
+	if sg.Bad {
+		return nil, fmt.Errorf("line %d: security_groups must be a list or {groups, deny_default}", sg.Pos.Line)
+	}
+	if sg.IsMap {
+		items, deny = sg.Map.Groups, deref(sg.Map.DenyDefault)
 	}
 	if !deny {
 		groups.Content = append(groups.Content, importValue(sub("${AppName}-${EnvName}-EnvironmentSecurityGroup")))
 	}
 	for _, it := range items {
-		switch {
-		case it.Kind == yaml.ScalarNode:
+		if it.FromCFN != nil {
+			groups.Content = append(groups.Content, importValue(str(*it.FromCFN)))
+		} else {
 			groups.Content = append(groups.Content, str(it.Value))
-		case get(it, "from_cfn") != nil:
-			groups.Content = append(groups.Content, importValue(str(get(it, "from_cfn").Value)))
-		default:
-			return nil, fmt.Errorf("line %d: a security group is an id or {from_cfn: export}", it.Line)
 		}
 	}
 	for _, o := range addonSGs {
@@ -531,7 +507,7 @@ func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs, serviceConnect *y
 		"Cluster", importValue(sub("${AppName}-${EnvName}-ClusterId")),
 		"TaskDefinition", ref("TaskDefinition"),
 	)
-	if !m.Count.autoscaling() || m.Count.Spot != nil {
+	if !m.Count.Autoscaling() || m.Count.Spot != nil {
 		set(props, "DesiredCount", ref("TaskCount"))
 	}
 	// With autoscaling Copilot takes DesiredCount from a custom resource that
@@ -549,7 +525,7 @@ func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs, serviceConnect *y
 		"Alarms", deploymentAlarms(m.task.rollback),
 	))
 	set(props, "PropagateTags", "SERVICE")
-	if m.Exec != nil && *m.Exec {
+	if m.Exec.Enabled() {
 		set(props, "EnableExecuteCommand", true)
 	}
 	if cps := capacityProviders(m.Count); cps != nil {
@@ -572,7 +548,7 @@ func ecsServiceProps(m ecsManifest, platform ecsPlatform, sgs, serviceConnect *y
 
 // capacityProviders is Copilot's Fargate Spot strategy for count.spot and
 // count.range.spot_from.
-func capacityProviders(c ecsCount) *yaml.Node {
+func capacityProviders(c manifest.Count) *yaml.Node {
 	if c.Spot == nil && c.SpotFrom == nil {
 		return nil
 	}
@@ -586,8 +562,8 @@ func capacityProviders(c ecsCount) *yaml.Node {
 // addAutoscaling adds the scalable target and its target-tracking policies.
 // Copilot's DynamicDesiredCount custom resource is not rendered (see
 // ecsServiceProps).
-func addAutoscaling(add func(string, *yaml.Node), c ecsCount, lbFullName *yaml.Node) {
-	if !c.autoscaling() {
+func addAutoscaling(add func(string, *yaml.Node), c manifest.Count, lbFullName *yaml.Node) {
+	if !c.Autoscaling() {
 		return
 	}
 	add("AutoScalingRole", kv(
@@ -613,7 +589,7 @@ func addAutoscaling(add func(string, *yaml.Node), c ecsCount, lbFullName *yaml.N
 			"RoleARN", getAtt("AutoScalingRole.Arn"),
 		),
 	))
-	cooldowns := func(m *scalingMetric) (in, out int) {
+	cooldowns := func(m *manifest.ScalingMetric) (in, out int) {
 		in, out = 120, 60
 		if c.CooldownIn != nil {
 			in = int(c.CooldownIn.Seconds())
@@ -629,7 +605,7 @@ func addAutoscaling(add func(string, *yaml.Node), c ecsCount, lbFullName *yaml.N
 		}
 		return in, out
 	}
-	predefined := func(id, metric string, m *scalingMetric) {
+	predefined := func(id, metric string, m *manifest.ScalingMetric) {
 		if m == nil {
 			return
 		}
@@ -645,7 +621,7 @@ func addAutoscaling(add func(string, *yaml.Node), c ecsCount, lbFullName *yaml.N
 	}
 	predefined("AutoScalingPolicyECSServiceAverageCPUUtilization", "ECSServiceAverageCPUUtilization", c.CPU)
 	predefined("AutoScalingPolicyECSServiceAverageMemoryUtilization", "ECSServiceAverageMemoryUtilization", c.Memory)
-	custom := func(id, policy, metric, statistic string, m *scalingMetric) {
+	custom := func(id, policy, metric, statistic string, m *manifest.ScalingMetric) {
 		if m == nil || lbFullName == nil {
 			return
 		}

@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -35,35 +36,30 @@ func alarmName(app, env, svc, kind string) string {
 	return fmt.Sprintf("%s-%s-%s-%s", cut(app), cut(env), cut(svc), kind)
 }
 
-// parseRollbackAlarms decodes deployment.rollback_alarms; nil without one.
-func parseRollbackAlarms(in ecsInput, n yaml.Node, fail func(n *yaml.Node, rule, msg, fix string)) *rollbackAlarms {
-	if n.IsZero() {
+// parseRollbackAlarms reads deployment.rollback_alarms; nil without one.
+func parseRollbackAlarms(in ecsInput, ra manifest.ListOrMap[[]string, manifest.RollbackAlarmThresholds], fail failFunc) *rollbackAlarms {
+	if !ra.Set && !ra.Bad {
 		return nil
 	}
 	r := &rollbackAlarms{app: in.app, env: in.env, svc: in.name}
-	switch n.Kind {
-	case yaml.SequenceNode:
-		if err := n.Decode(&r.names); err != nil {
-			fail(&n, ruleManifest, "deployment.rollback_alarms must be a list of alarm names or a map of thresholds", "")
-			return nil
-		}
+	switch {
+	case ra.IsMap && ra.Err != nil:
+		fail(ra.Pos, ruleManifest, fmt.Sprintf("decode deployment.rollback_alarms: %v", ra.Err), "")
+		return nil
+	case ra.Bad:
+		fail(ra.Pos, ruleManifest, "deployment.rollback_alarms must be a list of alarm names or a map of thresholds", "")
+		return nil
+	case ra.IsList:
+		r.names = ra.List
 		if len(r.names) == 0 {
 			return nil
 		}
-	case yaml.MappingNode:
-		var m struct {
-			CPU     *float64 `yaml:"cpu_utilization"`
-			Memory  *float64 `yaml:"memory_utilization"`
-			Delayed *int     `yaml:"messages_delayed"`
-		}
-		if err := n.Decode(&m); err != nil {
-			fail(&n, ruleManifest, fmt.Sprintf("decode deployment.rollback_alarms: %v", err), "")
-			return nil
-		}
+	case ra.IsMap:
+		m := ra.Map
 		r.cpu, r.memory = m.CPU, m.Memory
 		if m.Delayed != nil {
 			if in.kind != workspace.WorkerService {
-				fail(&n, ruleManifest, "deployment.rollback_alarms.messages_delayed applies to Worker Services only", "")
+				fail(ra.Pos, ruleManifest, "deployment.rollback_alarms.messages_delayed applies to Worker Services only", "")
 				return nil
 			}
 			d := float64(*m.Delayed)
@@ -72,12 +68,9 @@ func parseRollbackAlarms(in ecsInput, n yaml.Node, fail func(n *yaml.Node, rule,
 		if !r.custom() {
 			return nil
 		}
-	default:
-		fail(&n, ruleManifest, "deployment.rollback_alarms must be a list of alarm names or a map of thresholds", "")
-		return nil
 	}
 	if in.kind == workspace.ScheduledJob {
-		fail(&n, ruleManifest, "a Scheduled Job has no deployment.rollback_alarms", "")
+		fail(ra.Pos, ruleManifest, "a Scheduled Job has no deployment.rollback_alarms", "")
 		return nil
 	}
 	return r
@@ -189,27 +182,17 @@ func xrayPolicy() *yaml.Node {
 	)))
 }
 
-// parseTracing decodes observability; true for tracing: awsxray.
-func parseTracing(in ecsInput, n yaml.Node, fail func(n *yaml.Node, rule, msg, fix string)) bool {
-	if n.IsZero() {
-		return false
-	}
-	var o struct {
-		Tracing *string `yaml:"tracing"`
-	}
-	if err := n.Decode(&o); err != nil {
-		fail(&n, ruleManifest, fmt.Sprintf("decode observability: %v", err), "")
-		return false
-	}
+// parseTracing reads observability; true for tracing: awsxray.
+func parseTracing(in ecsInput, o manifest.Observability, fail failFunc) bool {
 	if o.Tracing == nil {
 		return false
 	}
 	if in.kind == workspace.ScheduledJob {
-		fail(&n, ruleManifest, "a Scheduled Job has no observability.tracing", "")
+		fail(o.Pos, ruleManifest, "a Scheduled Job has no observability.tracing", "")
 		return false
 	}
 	if !strings.EqualFold(*o.Tracing, "awsxray") {
-		fail(&n, ruleManifest, fmt.Sprintf("observability.tracing %q must be awsxray", *o.Tracing), "")
+		fail(o.Pos, ruleManifest, fmt.Sprintf("observability.tracing %q must be awsxray", *o.Tracing), "")
 		return false
 	}
 	return true

@@ -5,6 +5,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -19,43 +20,32 @@ type serviceConnect struct {
 	alias string
 }
 
-// parseConnect decodes network.connect: true/false or {alias: name}.
-func parseConnect(in ecsInput, n yaml.Node, fail func(n *yaml.Node, rule, msg, fix string)) *serviceConnect {
-	if n.IsZero() {
+// parseConnect reads network.connect: true/false or {alias: name}.
+func parseConnect(in ecsInput, c manifest.BoolOrMap[struct {
+	Alias *string `yaml:"alias"`
+}], fail failFunc) *serviceConnect {
+	if !c.Written() {
 		return nil
 	}
 	var sc serviceConnect
-	switch n.Kind {
-	case yaml.ScalarNode:
-		var on bool
-		if err := n.Decode(&on); err != nil {
-			fail(&n, ruleManifest, "network.connect must be true, false or {alias: name}", "")
-			return nil
-		}
-		if !on {
-			return nil
-		}
-	case yaml.MappingNode:
-		var m struct {
-			Alias *string `yaml:"alias"`
-		}
-		if err := n.Decode(&m); err != nil {
-			fail(&n, ruleManifest, fmt.Sprintf("decode network.connect: %v", err), "")
-			return nil
-		}
-		if m.Alias != nil {
-			sc.alias = *m.Alias
-		}
-	default:
-		fail(&n, ruleManifest, "network.connect must be true, false or {alias: name}", "")
+	switch {
+	case c.IsMap && c.Err != nil:
+		fail(c.Pos, ruleManifest, fmt.Sprintf("decode network.connect: %v", c.Err), "")
 		return nil
+	case c.Bad:
+		fail(c.Pos, ruleManifest, "network.connect must be true, false or {alias: name}", "")
+		return nil
+	case c.IsBool && !c.Bool:
+		return nil
+	case c.IsMap && c.Map.Alias != nil:
+		sc.alias = *c.Map.Alias
 	}
 	if in.kind == workspace.ScheduledJob {
-		fail(&n, ruleManifest, "a Scheduled Job has no network.connect", "")
+		fail(c.Pos, ruleManifest, "a Scheduled Job has no network.connect", "")
 		return nil
 	}
 	if sc.alias != "" && !servesTarget(in.kind) {
-		fail(&n, ruleManifest, fmt.Sprintf("network.connect.alias needs a service that serves traffic; a %s is only a client", in.kind), "set network.connect: true")
+		fail(c.Pos, ruleManifest, fmt.Sprintf("network.connect.alias needs a service that serves traffic; a %s is only a client", in.kind), "set network.connect: true")
 		return nil
 	}
 	return &sc

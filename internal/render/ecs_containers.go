@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -32,7 +33,7 @@ type ecsTask struct {
 	labels      map[string]string
 	dependsOn   map[string]string // container -> upper-case condition
 	sidecars    []sidecarSpec     // sorted by name
-	logging     *loggingSpec      // nil without a log router
+	logging     *manifest.Logging // nil without a log router
 	retention   int               // LogRetention
 	storage     storageSpec
 	overrides   []overrideRule
@@ -43,26 +44,11 @@ type ecsTask struct {
 	nlb         *nlbSpec
 }
 
-// containerHealthCheck is image.healthcheck or sidecars.<name>.healthcheck.
-type containerHealthCheck struct {
-	Command     []string `yaml:"command"`
-	Interval    *string  `yaml:"interval"`
-	Retries     *int     `yaml:"retries"`
-	Timeout     *string  `yaml:"timeout"`
-	StartPeriod *string  `yaml:"start_period"`
-}
-
 // healthCheckNode decodes a container health check and fills Copilot's
 // defaults (CMD-SHELL curl of localhost, 10s, 2 retries, 5s, 0s); nil when
 // the manifest sets none.
-func healthCheckNode(n yaml.Node, where string) (*yaml.Node, error) {
-	if n.IsZero() {
-		return nil, nil
-	}
-	var hc containerHealthCheck
-	if err := n.Decode(&hc); err != nil {
-		return nil, fmt.Errorf("line %d: %s must be a map of command, interval, retries, timeout, start_period: %v", n.Line, where, err)
-	}
+func healthCheckNode(hc manifest.ContainerHealthCheck, where string) (*yaml.Node, error) {
+	line := hc.Pos.Line
 	if hc.Command == nil && hc.Interval == nil && hc.Retries == nil && hc.Timeout == nil && hc.StartPeriod == nil {
 		return nil, nil
 	}
@@ -76,11 +62,11 @@ func healthCheckNode(n yaml.Node, where string) (*yaml.Node, error) {
 		}
 		d, err := time.ParseDuration(*s)
 		if err != nil {
-			return 0, fmt.Errorf("line %d: %s.%s %q is not a duration such as 10s", n.Line, where, key, *s)
+			return 0, fmt.Errorf("line %d: %s.%s %q is not a duration such as 10s", line, where, key, *s)
 		}
 		v := int(d.Seconds())
 		if v < lo || v > hi {
-			return 0, fmt.Errorf("line %d: %s.%s %s must be between %ds and %ds (ECS's limits)", n.Line, where, key, *s, lo, hi)
+			return 0, fmt.Errorf("line %d: %s.%s %s must be between %ds and %ds (ECS's limits)", line, where, key, *s, lo, hi)
 		}
 		return v, nil
 	}
@@ -100,7 +86,7 @@ func healthCheckNode(n yaml.Node, where string) (*yaml.Node, error) {
 	if hc.Retries != nil {
 		retries = *hc.Retries
 		if retries < 1 || retries > 10 {
-			return nil, fmt.Errorf("line %d: %s.retries %d must be between 1 and 10 (ECS's limits)", n.Line, where, retries)
+			return nil, fmt.Errorf("line %d: %s.retries %d must be between 1 and 10 (ECS's limits)", line, where, retries)
 		}
 	}
 	cmd := fn("")
@@ -110,53 +96,14 @@ func healthCheckNode(n yaml.Node, where string) (*yaml.Node, error) {
 	return kv("Command", cmd, "Interval", interval, "Retries", retries, "StartPeriod", start, "Timeout", timeout), nil
 }
 
-// sidecarSpec is one entry of `sidecars`.
+// sidecarSpec is one entry of `sidecars` and what render derives from it.
 type sidecarSpec struct {
-	Port        *string             `yaml:"port"`
-	Image       yaml.Node           `yaml:"image"`
-	Essential   *bool               `yaml:"essential"`
-	CredsParam  *string             `yaml:"credentialsParameter"`
-	Variables   map[string]variable `yaml:"variables"`
-	EnvFile     *string             `yaml:"env_file"`
-	Secrets     map[string]secret   `yaml:"secrets"`
-	MountPoints []sidecarMount      `yaml:"mount_points"`
-	Labels      map[string]string   `yaml:"labels"`
-	DependsOn   map[string]string   `yaml:"depends_on"`
-	HealthCheck yaml.Node           `yaml:"healthcheck"`
-	Command     stringOrList        `yaml:"command"`
-	EntryPoint  stringOrList        `yaml:"entrypoint"`
-
+	manifest.Sidecar
 	name, image    string
 	port           int // 0 without a port
 	protocol       string
 	health         *yaml.Node
 	upperDependsOn map[string]string
-}
-
-type sidecarMount struct {
-	SourceVolume *string `yaml:"source_volume"`
-	Path         *string `yaml:"path"`
-	ReadOnly     *bool   `yaml:"read_only"`
-}
-
-// loggingSpec is `logging`: FireLens routing of the main container's logs.
-type loggingSpec struct {
-	Retention      *int                `yaml:"retention"`
-	Image          *string             `yaml:"image"`
-	Destination    map[string]string   `yaml:"destination"`
-	EnableMetadata *bool               `yaml:"enableMetadata"`
-	SecretOptions  map[string]secret   `yaml:"secretOptions"`
-	ConfigFile     *string             `yaml:"configFilePath"`
-	Variables      map[string]variable `yaml:"variables"`
-	Secrets        map[string]secret   `yaml:"secrets"`
-	EnvFile        *string             `yaml:"env_file"`
-}
-
-// router reports whether the log router runs: Copilot adds it for any
-// logging field but retention.
-func (l loggingSpec) router() bool {
-	return l.Image != nil || l.Destination != nil || l.EnableMetadata != nil || l.SecretOptions != nil ||
-		l.ConfigFile != nil || l.Variables != nil || l.Secrets != nil || l.EnvFile != nil
 }
 
 // parsePort reads a sidecar port: "8080" or "8080/tcp" (or udp).
@@ -180,24 +127,24 @@ var dependsOnConditions = []string{"start", "complete", "success", "healthy"}
 
 // parseTask decodes and validates the container-level settings of an ECS
 // manifest. fail reports a finding at a node (nil for the manifest).
-func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, fix string)) {
+func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 	t := &m.task
 	t.retention = ecsLogRetention
 	t.labels = m.Image.Labels
 	hc, err := healthCheckNode(m.Image.HealthCheck, "image.healthcheck")
 	if err != nil {
-		fail(&m.Image.HealthCheck, ruleManifest, err.Error(), "")
+		fail(m.Image.HealthCheck.Pos, ruleManifest, err.Error(), "")
 	}
 	t.health = hc
 	if m.Image.Credentials != nil {
 		if *m.Image.Credentials == "" {
-			fail(nodeAt(in.doc, "image", "credentials"), ruleManifest, "image.credentials must be the ARN of a Secrets Manager secret", "")
+			fail(m.Image.At("credentials"), ruleManifest, "image.credentials must be the ARN of a Secrets Manager secret", "")
 		}
 		t.credentials = *m.Image.Credentials
 	}
 
 	// Plan and deploy name every container image by digest.
-	pin := func(at *yaml.Node, what, ref string) string {
+	pin := func(at manifest.Pos, what, ref string) string {
 		p, err := pinned(in.opts, ref)
 		if err != nil {
 			fail(at, ruleImage, fmt.Sprintf("%s %q: %v", what, ref, err), pinFix)
@@ -205,26 +152,21 @@ func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, f
 		}
 		return p
 	}
-	if !m.Logging.IsZero() {
-		var l loggingSpec
-		if err := m.Logging.Decode(&l); err != nil {
-			fail(&m.Logging, ruleManifest, fmt.Sprintf("decode logging: %v", err), "")
-		} else {
-			if l.Retention != nil {
-				t.retention = *l.Retention
+	if l := m.Logging; l.Set {
+		if l.Retention != nil {
+			t.retention = *l.Retention
+		}
+		if l.EnvFile != nil {
+			fail(l.Pos, ruleUnsupported, "rendering logging.env_file is not supported yet: Copilot uploads the env file to S3 first", "move the variables into logging.variables")
+		}
+		if l.Router() {
+			image, at, what := defaultFluentBitImage, l.Pos, "the log router image"
+			if l.Image != nil {
+				image, at, what = *l.Image, l.At("image"), "logging.image"
 			}
-			if l.EnvFile != nil {
-				fail(&m.Logging, ruleUnsupported, "rendering logging.env_file is not supported yet: Copilot uploads the env file to S3 first", "move the variables into logging.variables")
-			}
-			if l.router() {
-				image, at, what := defaultFluentBitImage, &m.Logging, "the log router image"
-				if l.Image != nil {
-					image, at, what = *l.Image, get(&m.Logging, "image"), "logging.image"
-				}
-				image = pin(at, what, image)
-				l.Image = &image
-				t.logging = &l
-			}
+			image = pin(at, what, image)
+			l.Image = &image
+			t.logging = &l
 		}
 	}
 
@@ -232,48 +174,36 @@ func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, f
 	if t.logging != nil {
 		names[firelensContainer] = true
 	}
-	if !m.Sidecars.IsZero() {
-		var raw map[string]sidecarSpec
-		if err := m.Sidecars.Decode(&raw); err != nil {
-			fail(&m.Sidecars, ruleManifest, fmt.Sprintf("decode sidecars: %v", err), "")
+	for _, name := range sortedKeys(m.Sidecars) {
+		s := sidecarSpec{Sidecar: m.Sidecars[name], name: name}
+		at := s.Pos
+		switch {
+		case name == in.name || name == firelensContainer:
+			fail(at, ruleManifest, fmt.Sprintf("sidecar name %q is taken by the main container or the log router", name), "rename the sidecar")
+			continue
+		case s.EnvFile != nil:
+			fail(at, ruleUnsupported, fmt.Sprintf("rendering sidecars.%s.env_file is not supported yet: Copilot uploads the env file to S3 first", name), "move the variables into sidecars."+name+".variables")
 		}
-		for _, name := range sortedKeys(raw) {
-			s := raw[name]
-			s.name = name
-			at := nodeAt(in.doc, "sidecars", name)
-			switch {
-			case name == in.name || name == firelensContainer:
-				fail(at, ruleManifest, fmt.Sprintf("sidecar name %q is taken by the main container or the log router", name), "rename the sidecar")
-				continue
-			case s.EnvFile != nil:
-				fail(at, ruleUnsupported, fmt.Sprintf("rendering sidecars.%s.env_file is not supported yet: Copilot uploads the env file to S3 first", name), "move the variables into sidecars."+name+".variables")
-			}
-			switch s.Image.Kind {
-			case yaml.ScalarNode:
-				s.image = s.Image.Value
-			case yaml.MappingNode:
-				s.image = scalarValue(get(&s.Image, "location"))
-				if s.image == "" {
-					fail(at, ruleUnsupported, fmt.Sprintf("sidecar %q: building sidecar images is not supported yet", name), "push the image and set sidecars."+name+".image.location")
-				}
-			}
-			if s.image == "" && s.Image.Kind != yaml.MappingNode {
-				fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
-			}
-			s.image = pin(&s.Image, "sidecar "+name+" image", s.image)
-			if s.Port != nil {
-				p, proto, err := parsePort(*s.Port)
-				if err != nil {
-					fail(at, ruleManifest, fmt.Sprintf("sidecar %q: %v", name, err), "")
-				}
-				s.port, s.protocol = p, proto
-			}
-			if s.health, err = healthCheckNode(s.HealthCheck, "sidecars."+name+".healthcheck"); err != nil {
-				fail(at, ruleManifest, err.Error(), "")
-			}
-			names[name] = true
-			t.sidecars = append(t.sidecars, s)
+		s.image = s.Image.Location
+		if s.Image.IsMap && s.image == "" {
+			fail(at, ruleUnsupported, fmt.Sprintf("sidecar %q: building sidecar images is not supported yet", name), "push the image and set sidecars."+name+".image.location")
 		}
+		if s.image == "" && !s.Image.IsMap {
+			fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
+		}
+		s.image = pin(s.At("image"), "sidecar "+name+" image", s.image)
+		if s.Port != nil {
+			p, proto, err := parsePort(*s.Port)
+			if err != nil {
+				fail(at, ruleManifest, fmt.Sprintf("sidecar %q: %v", name, err), "")
+			}
+			s.port, s.protocol = p, proto
+		}
+		if s.health, err = healthCheckNode(s.HealthCheck, "sidecars."+name+".healthcheck"); err != nil {
+			fail(at, ruleManifest, err.Error(), "")
+		}
+		names[name] = true
+		t.sidecars = append(t.sidecars, s)
 	}
 
 	// Container dependencies: each names a container of the task with one
@@ -284,7 +214,7 @@ func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, f
 		healthy[s.name] = s.health != nil
 		essential[s.name] = s.Essential == nil || *s.Essential
 	}
-	checkDeps := func(owner string, deps map[string]string, at *yaml.Node) map[string]string {
+	checkDeps := func(owner string, deps map[string]string, at manifest.Pos) map[string]string {
 		if len(deps) == 0 {
 			return nil
 		}
@@ -308,28 +238,28 @@ func parseTask(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, f
 		}
 		return out
 	}
-	t.dependsOn = checkDeps(in.name, m.Image.DependsOn, nodeAt(in.doc, "image", "depends_on"))
+	t.dependsOn = checkDeps(in.name, m.Image.DependsOn, m.Image.At("depends_on"))
 	for i := range t.sidecars {
 		s := &t.sidecars[i]
-		s.upperDependsOn = checkDeps(s.name, s.DependsOn, nodeAt(in.doc, "sidecars", s.name, "depends_on"))
+		s.upperDependsOn = checkDeps(s.name, s.DependsOn, s.At("depends_on"))
 	}
 
 	if cycle := dependencyCycle(in.name, t); cycle != "" {
-		fail(get(in.doc, "sidecars"), ruleManifest, "container dependencies form a cycle: "+cycle, "remove one of the depends_on entries")
+		fail(m.At("sidecars"), ruleManifest, "container dependencies form a cycle: "+cycle, "remove one of the depends_on entries")
 	}
 
 	parseStorage(in, m, fail)
-	t.overrides = parseOverrides(m.TaskdefOverride, fail)
+	t.overrides = parseOverrides(m.TaskdefOverrides, fail)
 	t.rollback = parseRollbackAlarms(in, m.Deployment.RollbackAlarms, fail)
 	t.tracing = parseTracing(in, m.Observability, fail)
 	if t.tracing {
-		t.collector = pin(&m.Observability, "the X-Ray collector image", otelCollectorImage)
+		t.collector = pin(m.Observability.Pos, "the X-Ray collector image", otelCollectorImage)
 	}
 	t.connect = parseConnect(in, m.Network.Connect, fail)
 	t.nlb = parseNLB(in, m.NLB, fail)
 	for _, s := range t.sidecars {
 		for _, mp := range s.MountPoints {
-			at := nodeAt(in.doc, "sidecars", s.name, "mount_points")
+			at := s.At("mount_points")
 			switch {
 			case mp.SourceVolume == nil || mp.Path == nil:
 				fail(at, ruleManifest, fmt.Sprintf("sidecar %q: every mount point needs source_volume and path", s.name), "")
@@ -497,7 +427,7 @@ func portMappings(tp taskPorts, container string, withTargetName bool) *yaml.Nod
 }
 
 // ecsVariables is an Environment list of the manifest's variables, sorted.
-func ecsVariables(vars map[string]variable) []*yaml.Node {
+func ecsVariables(vars map[string]manifest.Variable) []*yaml.Node {
 	var out []*yaml.Node
 	for _, name := range sortedKeys(vars) {
 		v := vars[name]
@@ -516,7 +446,7 @@ func awslogsConfig() *yaml.Node {
 }
 
 // mainLogConfiguration is awslogs, or awsfirelens to the log router.
-func mainLogConfiguration(l *loggingSpec) *yaml.Node {
+func mainLogConfiguration(l *manifest.Logging) *yaml.Node {
 	if l == nil {
 		return awslogsConfig()
 	}

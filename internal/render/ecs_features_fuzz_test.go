@@ -5,6 +5,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -20,13 +21,17 @@ func FuzzTaskFeatures(f *testing.F) {
 	f.Add(string(workspace.BackendService), "image: {location: x, port: 80}\ntaskdef_overrides:\n  - {path: 'ContainerDefinitions[0].Ulimits[-].HardLimit', value: 1}\n  - {path: 'Cpu[0]', value: 1}\n")
 	f.Add(string(workspace.WorkerService), "image: {location: x}\ndeployment: {rollback_alarms: {messages_delayed: 1}}\nobservability: {tracing: awsxray}\nnetwork: {connect: {alias: a}}\n")
 	f.Add(string(workspace.LoadBalancedWebService), "image: {location: x, port: 80}\nhttp: false\nnlb: {port: 1/udp, target_container: s, additional_listeners: [{port: x}]}\nsidecars: {s: {image: y, port: 1/udp, depends_on: {svc: healthy}}}\n")
-	f.Fuzz(func(t *testing.T, kind, manifest string) {
+	f.Fuzz(func(t *testing.T, kind, text string) {
 		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(manifest), &doc); err != nil || len(doc.Content) == 0 {
+		if err := yaml.Unmarshal([]byte(text), &doc); err != nil || len(doc.Content) == 0 {
 			return
 		}
 		k := workspace.Kind(kind)
-		in := ecsInput{app: "app", env: "test", file: "manifest.yml", name: "svc", kind: k, doc: doc.Content[0], opts: seedOptions, priority: 1000}
+		m, err := manifest.DecodeWorkload(k, doc.Content[0])
+		if err != nil || m.ECS == nil {
+			return
+		}
+		in := ecsInput{app: "app", env: "test", file: "manifest.yml", name: "svc", kind: k, m: m, opts: seedOptions, priority: 1000}
 		var st *Stack
 		switch k {
 		case workspace.LoadBalancedWebService, workspace.BackendService:

@@ -5,6 +5,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -19,14 +20,18 @@ func FuzzRenderECSService(f *testing.F) {
 	f.Add(string(workspace.WorkerService), copilotWorkerManifest)
 	f.Add(string(workspace.ScheduledJob), copilotJobManifest)
 	f.Add(string(workspace.BackendService), "count: {range: 5-1, requests: 1, cooldown: {in: 1}}\nnetwork: {vpc: {security_groups: {groups: [{}], deny_default: x}}}\nstorage: {volumes: {a: {efs: {uid: 1}}}}\n")
-	f.Fuzz(func(t *testing.T, kind, manifest string) {
+	f.Fuzz(func(t *testing.T, kind, text string) {
 		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(manifest), &doc); err != nil || len(doc.Content) == 0 {
+		if err := yaml.Unmarshal([]byte(text), &doc); err != nil || len(doc.Content) == 0 {
 			return
 		}
 		k := workspace.Kind(kind)
-		_ = needsOf(k, doc.Content[0])
-		in := ecsInput{app: "app", env: "test", file: "manifest.yml", name: "svc", kind: k, doc: doc.Content[0], opts: seedOptions, priority: 1000}
+		m, err := manifest.DecodeWorkload(k, doc.Content[0])
+		if err != nil || m.ECS == nil {
+			return
+		}
+		_ = needsOf(m)
+		in := ecsInput{app: "app", env: "test", file: "manifest.yml", name: "svc", kind: k, m: m, opts: seedOptions, priority: 1000}
 		var st *Stack
 		switch k {
 		case workspace.LoadBalancedWebService, workspace.BackendService:

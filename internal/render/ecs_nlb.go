@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -22,20 +23,7 @@ import (
 
 // nlbListenerSpec is nlb or one of nlb.additional_listeners.
 type nlbListenerSpec struct {
-	Port        *string `yaml:"port"`
-	HealthCheck struct {
-		Port               *int    `yaml:"port"`
-		HealthyThreshold   *int64  `yaml:"healthy_threshold"`
-		UnhealthyThreshold *int64  `yaml:"unhealthy_threshold"`
-		Timeout            *string `yaml:"timeout"`
-		Interval           *string `yaml:"interval"`
-		GracePeriod        *string `yaml:"grace_period"`
-	} `yaml:"healthcheck"`
-	TargetContainer     *string `yaml:"target_container"`
-	TargetPort          *int    `yaml:"target_port"`
-	SSLPolicy           *string `yaml:"ssl_policy"`
-	Stickiness          *bool   `yaml:"stickiness"`
-	DeregistrationDelay *string `yaml:"deregistration_delay"`
+	manifest.NLBListener
 
 	port                        int
 	protocol                    string // TCP or UDP
@@ -49,38 +37,32 @@ type nlbListenerSpec struct {
 
 // nlbSpec is `nlb`.
 type nlbSpec struct {
-	nlbListenerSpec     `yaml:",inline"`
-	Alias               yaml.Node         `yaml:"alias"`
-	AdditionalListeners []nlbListenerSpec `yaml:"additional_listeners"`
-
+	manifest.NLB
 	listeners []nlbListenerSpec // the main listener, then the additional ones
 }
 
 // parseNLB decodes and validates `nlb`; nil without one.
-func parseNLB(in ecsInput, n yaml.Node, fail func(n *yaml.Node, rule, msg, fix string)) *nlbSpec {
-	if n.IsZero() {
+func parseNLB(in ecsInput, n manifest.NLB, fail failFunc) *nlbSpec {
+	if !n.Set {
 		return nil
 	}
 	if in.kind != workspace.LoadBalancedWebService {
-		fail(&n, ruleManifest, fmt.Sprintf("nlb is a Load Balanced Web Service field, not a %s one", in.kind), "remove nlb")
+		fail(n.Pos, ruleManifest, fmt.Sprintf("nlb is a Load Balanced Web Service field, not a %s one", in.kind), "remove nlb")
 		return nil
 	}
-	var s nlbSpec
-	if err := n.Decode(&s); err != nil {
-		fail(&n, ruleManifest, fmt.Sprintf("decode nlb: %v", err), "")
-		return nil
-	}
-	if !s.Alias.IsZero() {
-		fail(&n, ruleUnsupported, "rendering nlb.alias is not supported yet: Copilot adds the records with its custom-domain Lambda through the application's domain", "remove nlb.alias for now, or deploy this service with your current tooling")
+	s := nlbSpec{NLB: n}
+	if n.Has("alias") {
+		fail(n.Pos, ruleUnsupported, "rendering nlb.alias is not supported yet: Copilot adds the records with its custom-domain Lambda through the application's domain", "remove nlb.alias for now, or deploy this service with your current tooling")
 	}
 	ok := true
-	for i, l := range append([]nlbListenerSpec{s.nlbListenerSpec}, s.AdditionalListeners...) {
+	for i, ml := range append([]manifest.NLBListener{n.NLBListener}, n.AdditionalListeners...) {
+		l := nlbListenerSpec{NLBListener: ml}
 		where := "nlb"
 		if i > 0 {
 			where = fmt.Sprintf("nlb.additional_listeners[%d]", i-1)
 		}
 		bad := func(rule, msg, fix string) {
-			fail(&n, rule, where+": "+msg, fix)
+			fail(n.Pos, rule, where+": "+msg, fix)
 			ok = false
 		}
 		if l.Port == nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 )
 
 // taskdef_overrides, with the rules of Copilot's template/override package:
@@ -18,10 +20,7 @@ import (
 // (intrinsic-function tags included).
 
 // overrideRule is one entry of taskdef_overrides.
-type overrideRule struct {
-	Path  string    `yaml:"path"`
-	Value yaml.Node `yaml:"value"`
-}
+type overrideRule = manifest.TaskdefOverride
 
 // overrideSegment matches "key", "key[3]" and "key[-]".
 var overrideSegment = regexp.MustCompile(`^([a-zA-Z0-9_-]+)(\[(\d+|-)\])?$`)
@@ -34,21 +33,10 @@ var forbiddenOverridePaths = []*regexp.Regexp{
 }
 
 // parseOverrides decodes and validates taskdef_overrides.
-func parseOverrides(n yaml.Node, fail func(n *yaml.Node, rule, msg, fix string)) []overrideRule {
-	if n.IsZero() {
-		return nil
-	}
-	var rules []overrideRule
-	if err := n.Decode(&rules); err != nil {
-		fail(&n, ruleManifest, fmt.Sprintf("taskdef_overrides must be a list of {path, value}: %v", err), "")
-		return nil
-	}
+func parseOverrides(rules []overrideRule, fail failFunc) []overrideRule {
 	var out []overrideRule
 	for i, r := range rules {
-		at := &n
-		if i < len(n.Content) {
-			at = n.Content[i]
-		}
+		at := r.Pos
 		if err := validateOverridePath(r.Path); err != nil {
 			fail(at, ruleManifest, fmt.Sprintf("taskdef_overrides[%d]: %v", i, err), `write segments as "Key", "List[0]" or "List[-]", separated by dots`)
 			continue

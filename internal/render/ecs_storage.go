@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 )
 
 // `storage` of an ECS workload, as Copilot's volumes, mount-points,
@@ -20,9 +22,8 @@ import (
 
 // storageSpec is `storage`.
 type storageSpec struct {
-	Ephemeral  *int                  `yaml:"ephemeral"`
-	ReadonlyFS *bool                 `yaml:"readonly_fs"`
-	Volumes    map[string]volumeSpec `yaml:"volumes"`
+	manifest.Storage
+	Volumes map[string]volumeSpec // shadows Storage.Volumes
 
 	managed *managedVolume
 }
@@ -37,23 +38,8 @@ type managedVolume struct {
 
 // volumeSpec is one of storage.volumes.
 type volumeSpec struct {
-	Path     *string   `yaml:"path"`
-	ReadOnly *bool     `yaml:"read_only"`
-	EFS      yaml.Node `yaml:"efs"`
-
-	efs *efsSpec // a bring-your-own file system, or nil for a task volume
-}
-
-// efsSpec is storage.volumes.<name>.efs as a map.
-type efsSpec struct {
-	ID      variable `yaml:"id"`
-	RootDir *string  `yaml:"root_dir"`
-	Auth    struct {
-		IAM           *bool   `yaml:"iam"`
-		AccessPointID *string `yaml:"access_point_id"`
-	} `yaml:"auth"`
-	UID *uint32 `yaml:"uid"`
-	GID *uint32 `yaml:"gid"`
+	manifest.Volume
+	efs *manifest.EFS // a bring-your-own file system, or nil for a task volume
 }
 
 func (s storageSpec) hasVolume(name string) bool {
@@ -62,36 +48,31 @@ func (s storageSpec) hasVolume(name string) bool {
 }
 
 // parseStorage decodes `storage` into m.task.storage.
-func parseStorage(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg, fix string)) {
-	if m.Storage.IsZero() {
+func parseStorage(in ecsInput, m *ecsManifest, fail failFunc) {
+	if !m.Storage.Set {
 		return
 	}
-	var s storageSpec
-	if err := m.Storage.Decode(&s); err != nil {
-		fail(&m.Storage, ruleManifest, fmt.Sprintf("decode storage: %v", err), "")
-		return
-	}
+	s := storageSpec{Storage: m.Storage, Volumes: map[string]volumeSpec{}}
 	if e := s.Ephemeral; e != nil && (*e < 20 || *e > 200) {
-		fail(nodeAt(in.doc, "storage", "ephemeral"), ruleManifest, fmt.Sprintf("storage.ephemeral %d must be between 20 and 200 GiB", *e), "")
+		fail(s.At("ephemeral"), ruleManifest, fmt.Sprintf("storage.ephemeral %d must be between 20 and 200 GiB", *e), "")
 	}
-	for _, name := range sortedKeys(s.Volumes) {
-		v := s.Volumes[name]
-		at := nodeAt(in.doc, "storage", "volumes", name)
+	for _, name := range sortedKeys(m.Storage.Volumes) {
+		v := volumeSpec{Volume: m.Storage.Volumes[name]}
+		at := v.Pos
 		if v.Path == nil || *v.Path == "" {
 			fail(at, ruleManifest, fmt.Sprintf("storage.volumes.%s needs a path to mount it at", name), "set storage.volumes."+name+".path")
 		}
-		switch v.EFS.Kind {
-		case 0:
-		case yaml.ScalarNode:
-			var on bool
-			if err := v.EFS.Decode(&on); err != nil {
+		switch {
+		case !v.EFS.Written():
+		case v.EFS.IsBool:
+			if v.EFS.Bad {
 				fail(at, ruleManifest, fmt.Sprintf("storage.volumes.%s.efs must be true, false or a map", name), "")
-			} else if on {
+			} else if v.EFS.Bool {
 				s.managed = addManaged(s.managed, name, in.name, nil, nil, at, fail)
 			}
-		case yaml.MappingNode:
-			var e efsSpec
-			if err := v.EFS.Decode(&e); err != nil {
+		case v.EFS.IsMap:
+			e := v.EFS.Map
+			if err := v.EFS.Err; err != nil {
 				fail(at, ruleManifest, fmt.Sprintf("decode storage.volumes.%s.efs: %v", name, err), "")
 				break
 			}
@@ -121,7 +102,7 @@ func parseStorage(in ecsInput, m *ecsManifest, fail func(n *yaml.Node, rule, msg
 
 // addManaged records the managed EFS volume; a workload has at most one.
 // Without uid and gid Copilot uses the CRC-32 of the workload name for both.
-func addManaged(prev *managedVolume, volume, workload string, uid, gid *uint32, at *yaml.Node, fail func(n *yaml.Node, rule, msg, fix string)) *managedVolume {
+func addManaged(prev *managedVolume, volume, workload string, uid, gid *uint32, at manifest.Pos, fail failFunc) *managedVolume {
 	if prev != nil {
 		fail(at, ruleManifest, fmt.Sprintf("storage.volumes.%s: a workload can have only one managed EFS volume, and %s is one already", volume, prev.name), "")
 		return prev
@@ -213,7 +194,7 @@ func mainMountPointsEnv(s storageSpec) *yaml.Node {
 	return mountPointsEnv(paths)
 }
 
-func sidecarMountPointsEnv(mps []sidecarMount) *yaml.Node {
+func sidecarMountPointsEnv(mps []manifest.MountPoint) *yaml.Node {
 	paths := map[string]string{}
 	for _, mp := range mps {
 		if mp.SourceVolume != nil && deref(mp.Path) != "" {
@@ -221,13 +202,6 @@ func sidecarMountPointsEnv(mps []sidecarMount) *yaml.Node {
 		}
 	}
 	return mountPointsEnv(paths)
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // taskVolumes is the task definition's Volumes.
@@ -276,7 +250,7 @@ func taskVolumes(s storageSpec) *yaml.Node {
 	return list
 }
 
-func fileSystemID(e *efsSpec) *yaml.Node {
+func fileSystemID(e *manifest.EFS) *yaml.Node {
 	if e.ID.FromCFN != nil {
 		return importValue(str(*e.ID.FromCFN))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -26,26 +27,20 @@ type fifoSpec struct {
 	dedupScope, throughput *string
 }
 
-func parseFIFO(n yaml.Node) (fifoSpec, error) {
+func parseFIFO(n manifest.BoolOrMap[manifest.QueueFIFO]) (fifoSpec, error) {
 	var f fifoSpec
-	switch n.Kind {
-	case 0:
+	switch {
+	case !n.Written():
 		return f, nil
-	case yaml.ScalarNode:
-		if err := n.Decode(&f.enabled); err != nil {
-			return f, fmt.Errorf("fifo must be true, false or a map")
-		}
+	case n.IsMap && n.Err != nil:
+		return f, fmt.Errorf("decode fifo: %v", n.Err)
+	case n.Bad:
+		return f, fmt.Errorf("fifo must be true, false or a map")
+	case n.IsBool:
+		f.enabled = n.Bool
 		return f, nil
-	case yaml.MappingNode:
-		var m struct {
-			ContentBased   *bool   `yaml:"content_based_deduplication"`
-			DedupScope     *string `yaml:"deduplication_scope"`
-			Throughput     *string `yaml:"throughput_limit"`
-			HighThroughput *bool   `yaml:"high_throughput"`
-		}
-		if err := n.Decode(&m); err != nil {
-			return f, fmt.Errorf("decode fifo: %v", err)
-		}
+	default:
+		m := n.Map
 		f.enabled = m.ContentBased != nil || m.DedupScope != nil || m.Throughput != nil || m.HighThroughput != nil
 		f.contentBased, f.dedupScope, f.throughput = m.ContentBased, m.DedupScope, m.Throughput
 		if m.HighThroughput != nil && *m.HighThroughput {
@@ -54,24 +49,12 @@ func parseFIFO(n yaml.Node) (fifoSpec, error) {
 		}
 		return f, nil
 	}
-	return f, fmt.Errorf("fifo must be true, false or a map")
 }
 
 // queueSpec is subscribe.queue or subscribe.topics[].queue as a map.
 type queueSpec struct {
-	Retention  *string `yaml:"retention"`
-	Delay      *string `yaml:"delay"`
-	Timeout    *string `yaml:"timeout"`
-	DeadLetter struct {
-		Tries *int `yaml:"tries"`
-	} `yaml:"dead_letter"`
-	FIFO yaml.Node `yaml:"fifo"`
-
+	manifest.Queue
 	fifo fifoSpec
-}
-
-func (q queueSpec) empty() bool {
-	return q.Retention == nil && q.Delay == nil && q.Timeout == nil && q.DeadLetter.Tries == nil && q.FIFO.IsZero()
 }
 
 // queueProperties are an SQS queue's properties; deadLetterID names its
@@ -117,35 +100,30 @@ type topicQueue struct {
 
 // parseTopicQueue decodes subscribe.topics[].queue: true (a queue with
 // defaults), false, or a map.
-func parseTopicQueue(n yaml.Node) (*queueSpec, error) {
-	switch n.Kind {
-	case 0:
+func parseTopicQueue(n manifest.BoolOrMap[manifest.Queue]) (*queueSpec, error) {
+	switch {
+	case !n.Written():
 		return nil, nil
-	case yaml.ScalarNode:
-		var on bool
-		if err := n.Decode(&on); err != nil {
-			return nil, fmt.Errorf("queue must be true, false or a map")
-		}
-		if !on {
+	case n.IsMap && n.Err != nil:
+		return nil, fmt.Errorf("decode queue: %v", n.Err)
+	case n.Bad:
+		return nil, fmt.Errorf("queue must be true, false or a map")
+	case n.IsBool:
+		if !n.Bool {
 			return nil, nil
 		}
 		return &queueSpec{}, nil
-	case yaml.MappingNode:
-		var q queueSpec
-		if err := n.Decode(&q); err != nil {
-			return nil, fmt.Errorf("decode queue: %v", err)
-		}
-		f, err := parseFIFO(q.FIFO)
-		if err != nil {
-			return nil, err
-		}
-		q.fifo = f
-		if q.empty() {
-			return nil, nil
-		}
-		return &q, nil
 	}
-	return nil, fmt.Errorf("queue must be true, false or a map")
+	q := queueSpec{Queue: n.Map}
+	f, err := parseFIFO(q.FIFO)
+	if err != nil {
+		return nil, err
+	}
+	q.fifo = f
+	if q.Empty() {
+		return nil, nil
+	}
+	return &q, nil
 }
 
 // titleWord is cases.Title for one alphanumeric word: the first letter

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -68,7 +69,7 @@ type vpcPlan struct {
 	publicCIDRs, privCIDRs []string
 }
 
-func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env string, vars workspace.Vars, resolved map[string]*yaml.Node, opts Options) (*Stack, diag.List) {
+func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env string, vars workspace.Vars, workloads map[string]*manifest.Workload, opts Options) (*Stack, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, em.Path, env)
 	doc, rd := resolve(em, env, vars)
@@ -76,36 +77,33 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 	if doc == nil {
 		return nil, diags
 	}
-	var m envManifest
-	if err := doc.Decode(&m); err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("decode Environment manifest: %v", err), "")
-		diags[len(diags)-1].Line = errorLine(err)
+	m, err := manifest.DecodeEnvironment(doc)
+	if err != nil {
+		fail(manifest.Pos{Line: errorLine(err)}, ruleManifest, fmt.Sprintf("decode Environment manifest: %v", err), "")
 		return nil, diags
 	}
 	if ws.EnvAddons != nil && len(ws.EnvAddons.Templates) > 0 {
-		fail(nil, ruleUnsupported, "rendering environment addons (copilot/environments/addons) is not supported yet",
+		fail(noPos, ruleUnsupported, "rendering environment addons (copilot/environments/addons) is not supported yet",
 			"deploy the environment with your current tooling until they are")
 	}
 	needs := map[string]workloadNeeds{}
 	for _, w := range ws.Workloads {
-		doc := resolved[w.Name]
-		if doc == nil {
-			continue
+		if wm := workloads[w.Name]; wm != nil {
+			needs[w.Name] = needsOf(wm)
 		}
-		needs[w.Name] = needsOf(w.Kind, doc)
 	}
-	if !m.CDN.IsZero() {
-		fail(&m.CDN, ruleUnsupported, "rendering cdn is not supported yet", "remove cdn for now")
+	if m.HasCDN() {
+		fail(m.At("cdn"), ruleUnsupported, "rendering cdn is not supported yet", "remove cdn for now")
 	}
-	if logs := nodeAt(&m.HTTP, "public", "access_logs"); logs != nil && createsAccessLogsBucket(logs) {
-		fail(logs, ruleUnsupported, "rendering http.public.access_logs without a bucket_name is not supported yet: Copilot creates an S3 bucket for it",
+	if logs := m.HTTP.Public.AccessLogs; logs.IsMap && logs.Map.BucketName == nil || logs.IsBool && !logs.Bad && logs.Bool {
+		fail(logs.Pos, ruleUnsupported, "rendering http.public.access_logs without a bucket_name is not supported yet: Copilot creates an S3 bucket for it",
 			"name an existing bucket with access_logs.bucket_name, or deploy with your current tooling")
 	}
-	plan, pd := planVPC(m, em.Path, env, doc)
+	plan, pd := planVPC(m, em.Path, env)
 	diags = append(diags, pd...)
 	ingress, egress, sd := sgRules(m, em.Path, env)
 	diags = append(diags, sd...)
-	lb, ld := planEnvLB(doc, em.Path, env, plan)
+	lb, ld := planEnvLB(m, em.Path, env, plan)
 	diags = append(diags, ld...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -131,7 +129,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		}
 	}
 	if len(alb) > 0 && plan.imported && len(plan.publicIDs) < 2 {
-		fail(nodeAt(doc, "network", "vpc", "subnets"), ruleManifest,
+		fail(m.Network.VPC.At("subnets"), ruleManifest,
 			fmt.Sprintf("the public load balancer of %s needs at least two public subnets, but the imported VPC lists %d", strings.Join(alb, ", "), len(plan.publicIDs)),
 			"import two or more public subnets under network.vpc.subnets.public")
 		return nil, diags
@@ -163,15 +161,15 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 			Fix:     "pass the application's artifact bucket and KMS key ARNs"})
 	}
 
-	manifestText, err := encode(doc)
+	manifestText, err := opts.encode(doc)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
+		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
 	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0)
-	body, err := encode(tpl)
+	body, err := opts.encode(tpl)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
+		fail(noPos, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
 		return nil, diags
 	}
 	st := &Stack{
@@ -200,26 +198,11 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 	return st, append(diags, sizeCheck(st, em.Path)...)
 }
 
-// createsAccessLogsBucket reports whether Copilot would create the ELB access
-// logs bucket: `access_logs: true`, or a map without bucket_name.
-func createsAccessLogsBucket(n *yaml.Node) bool {
-	if n.Kind == yaml.MappingNode {
-		return get(n, "bucket_name") == nil
-	}
-	var on bool
-	return n.Decode(&on) == nil && on
-}
-
-func planVPC(m envManifest, file, env string, doc *yaml.Node) (vpcPlan, diag.List) {
+func planVPC(m *manifest.Environment, file, env string) (vpcPlan, diag.List) {
 	v := m.Network.VPC
 	var diags diag.List
-	errf := func(msg, fix string) {
-		d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: ruleManifest, Env: env, Message: msg, Fix: fix}
-		if n := nodeAt(doc, "network", "vpc"); n != nil {
-			d.Line, d.Column = n.Line, n.Column
-		}
-		diags = append(diags, d)
-	}
+	fail := failer(&diags, file, env)
+	errf := func(msg, fix string) { fail(v.Pos, ruleManifest, msg, fix) }
 	if v.ID != "" {
 		if v.CIDR != "" {
 			errf(`cannot import VPC resources (with "id" fields) and customize VPC resources (with "cidr" and "az" fields) at the same time`, "keep either network.vpc.id or network.vpc.cidr")
@@ -249,7 +232,7 @@ func planVPC(m envManifest, file, env string, doc *yaml.Node) (vpcPlan, diag.Lis
 		return vpcPlan{}, diags
 	}
 	// Copilot sorts both lists by AZ so index N of each shares an AZ.
-	byAZ := func(a, b envSubnet) int { return strings.Compare(a.AZ, b.AZ) }
+	byAZ := func(a, b manifest.Subnet) int { return strings.Compare(a.AZ, b.AZ) }
 	slices.SortStableFunc(pub, byAZ)
 	slices.SortStableFunc(priv, byAZ)
 	p := vpcPlan{cidr: v.CIDR}
@@ -272,13 +255,13 @@ type portRule struct {
 	cidr     string
 }
 
-func sgRules(m envManifest, file, env string) (ingress, egress []portRule, diags diag.List) {
-	conv := func(rules []sgRule, what string) []portRule {
+func sgRules(m *manifest.Environment, file, env string) (ingress, egress []portRule, diags diag.List) {
+	conv := func(rules []manifest.SGRule, what string) []portRule {
 		var out []portRule
 		for i, r := range rules {
-			from, to, err := r.portRange()
+			from, to, err := r.Ports.Bounds()
 			if err != nil {
-				diags = append(diags, diag.Diagnostic{File: file, Line: r.Ports.Line, Column: r.Ports.Column, Severity: diag.Error, Rule: ruleManifest, Env: env,
+				diags = append(diags, diag.Diagnostic{File: file, Line: r.Ports.Pos.Line, Column: r.Ports.Pos.Column, Severity: diag.Error, Rule: ruleManifest, Env: env,
 					Message: fmt.Sprintf("network.vpc.security_group.%s[%d]: %v", what, i, err), Fix: "write ports: 80 or ports: 8000-8080"})
 				continue
 			}
@@ -292,7 +275,7 @@ func sgRules(m envManifest, file, env string) (ingress, egress []portRule, diags
 // withEFS renders the managed EFS file system (under CreateEFS): only when
 // a workload of the workspace needs it, so an environment without one keeps
 // Copilot's template shape and deploy's refusal of a live EFSWorkloads.
-func envTemplate(app, env string, m envManifest, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool) *yaml.Node {
+func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool) *yaml.Node {
 	stringParams := func(ps ...string) *yaml.Node {
 		n := kv()
 		for _, name := range ps {
@@ -513,16 +496,8 @@ func envTemplate(app, env string, m envManifest, p vpcPlan, lb envLB, ingress, e
 
 // importedCertificates are the public then private listener certificates the
 // manifest imports; Copilot lets the environment manager role describe them.
-func importedCertificates(m envManifest) []string {
-	var certs []string
-	for _, side := range []string{"public", "private"} {
-		if n := nodeAt(&m.HTTP, side, "certificates"); n != nil && n.Kind == yaml.SequenceNode {
-			for _, c := range n.Content {
-				certs = append(certs, c.Value)
-			}
-		}
-	}
-	return certs
+func importedCertificates(m *manifest.Environment) []string {
+	return slices.Concat(m.HTTP.Public.Certificates, m.HTTP.Private.Certificates)
 }
 
 // truncate mirrors Copilot's 255-character cut of names it writes literally.

@@ -8,42 +8,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
-
-// envHTTP is the environment manifest's `http` section, as far as the load
-// balancers need it.
-type envHTTP struct {
-	Public struct {
-		Certificates []string  `yaml:"certificates"`
-		SSLPolicy    *string   `yaml:"ssl_policy"`
-		AccessLogs   yaml.Node `yaml:"access_logs"`
-		Ingress      struct {
-			CDN       *bool    `yaml:"cdn"`
-			SourceIPs []string `yaml:"source_ips"`
-		} `yaml:"ingress"`
-		DeprecatedSG struct {
-			Ingress struct {
-				RestrictTo struct {
-					CDN *bool `yaml:"cdn"`
-				} `yaml:"restrict_to"`
-			} `yaml:"ingress"`
-		} `yaml:"security_groups"`
-	} `yaml:"public"`
-	Private struct {
-		Certificates []string `yaml:"certificates"`
-		Subnets      []string `yaml:"subnets"`
-		SSLPolicy    *string  `yaml:"ssl_policy"`
-		Ingress      struct {
-			VPC *bool `yaml:"vpc"`
-		} `yaml:"ingress"`
-		DeprecatedSG struct {
-			Ingress struct {
-				FromVPC *bool `yaml:"from_vpc"`
-			} `yaml:"ingress"`
-		} `yaml:"security_groups"`
-	} `yaml:"private"`
-}
 
 // envLB is what the environment's two load balancers are rendered from.
 type envLB struct {
@@ -61,49 +28,39 @@ type envLB struct {
 // planEnvLB reads the http section and checks what autopilot cannot render:
 // ingress restricted to CloudFront needs the managed prefix list id, which
 // only an EC2 lookup gives.
-func planEnvLB(doc *yaml.Node, file, env string, p vpcPlan) (envLB, diag.List) {
+func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan) (envLB, diag.List) {
 	var diags diag.List
-	errAt := func(n *yaml.Node, rule, msg, fix string) {
-		d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: rule, Env: env, Message: msg, Fix: fix}
-		if n != nil {
-			d.Line, d.Column = n.Line, n.Column
-		}
-		diags = append(diags, d)
-	}
+	errAt := failer(&diags, file, env)
 	var lb envLB
-	httpNode := get(doc, "http")
-	if httpNode == nil {
+	h := m.HTTP
+	if !h.Set {
 		return lb, nil
 	}
-	var h envHTTP
-	if err := httpNode.Decode(&h); err != nil {
-		errAt(httpNode, ruleManifest, fmt.Sprintf("decode http: %v", err), "check the types under http.public and http.private")
-		return lb, diags
-	}
 	if (h.Public.Ingress.CDN != nil && *h.Public.Ingress.CDN) || (h.Public.DeprecatedSG.Ingress.RestrictTo.CDN != nil && *h.Public.DeprecatedSG.Ingress.RestrictTo.CDN) {
-		errAt(nodeAt(httpNode, "public"), ruleUnsupported, "rendering http.public.ingress.cdn is not supported yet: it needs the CloudFront managed prefix list id from EC2",
+		errAt(h.At("public"), ruleUnsupported, "rendering http.public.ingress.cdn is not supported yet: it needs the CloudFront managed prefix list id from EC2",
 			"remove the CloudFront ingress restriction for now, or deploy with your current tooling")
 	}
 	for i, ip := range h.Public.Ingress.SourceIPs {
-		if _, err := netip.ParsePrefix(ip); err != nil {
-			errAt(nodeAt(httpNode, "public", "ingress", "source_ips", fmt.Sprint(i)), ruleManifest,
-				fmt.Sprintf("http.public.ingress.source_ips[%d]: parse IPNet %s: invalid CIDR address", i, ip), "write a CIDR block such as 10.0.0.0/24")
+		if _, err := netip.ParsePrefix(ip.Value); err != nil {
+			errAt(ip.Pos, ruleManifest,
+				fmt.Sprintf("http.public.ingress.source_ips[%d]: parse IPNet %s: invalid CIDR address", i, ip.Value), "write a CIDR block such as 10.0.0.0/24")
 		}
+		lb.sourceIPs = append(lb.sourceIPs, ip.Value)
 	}
 	if len(h.Private.Subnets) > 0 {
 		if !p.imported {
-			errAt(nodeAt(httpNode, "private", "subnets"), ruleManifest, "http.private.subnets can only be set with an imported VPC (network.vpc.id)", "remove http.private.subnets")
+			errAt(h.Private.At("subnets"), ruleManifest, "http.private.subnets can only be set with an imported VPC (network.vpc.id)", "remove http.private.subnets")
 		}
-		for _, s := range h.Private.Subnets {
+		for _, s := range manifest.Values(h.Private.Subnets) {
 			if p.imported && !slices.Contains(p.privateIDs, s) && !slices.Contains(p.publicIDs, s) {
-				errAt(nodeAt(httpNode, "private", "subnets"), ruleManifest, fmt.Sprintf("subnet %s of http.private.subnets is not one of the imported subnets", s), "list subnets from network.vpc.subnets")
+				errAt(h.Private.At("subnets"), ruleManifest, fmt.Sprintf("subnet %s of http.private.subnets is not one of the imported subnets", s), "list subnets from network.vpc.subnets")
 			}
 		}
 	}
-	if logs := nodeAt(httpNode, "public", "access_logs"); logs != nil && !createsAccessLogsBucket(logs) && logs.Kind == yaml.MappingNode {
+	if logs := h.Public.AccessLogs; logs.IsMap && logs.Map.BucketName != nil {
 		lb.accessLogs = true
-		lb.logsBucket = scalarValue(get(logs, "bucket_name"))
-		lb.logsPrefix = scalarValue(get(logs, "prefix"))
+		lb.logsBucket = *logs.Map.BucketName
+		lb.logsPrefix = deref(logs.Map.Prefix)
 	}
 	lb.publicCerts, lb.privateCerts = h.Public.Certificates, h.Private.Certificates
 	if h.Public.SSLPolicy != nil {
@@ -112,9 +69,8 @@ func planEnvLB(doc *yaml.Node, file, env string, p vpcPlan) (envLB, diag.List) {
 	if h.Private.SSLPolicy != nil {
 		lb.privateSSL = *h.Private.SSLPolicy
 	}
-	lb.sourceIPs = h.Public.Ingress.SourceIPs
 	lb.allowVPCIngress = h.Private.Ingress.VPC != nil && *h.Private.Ingress.VPC || h.Private.DeprecatedSG.Ingress.FromVPC != nil && *h.Private.DeprecatedSG.Ingress.FromVPC
-	lb.internalSubnets = h.Private.Subnets
+	lb.internalSubnets = manifest.Values(h.Private.Subnets)
 	return lb, diags
 }
 
@@ -308,43 +264,30 @@ type workloadNeeds struct {
 // environment: NAT gateways (placement: private), the App Runner endpoint,
 // the public ALB (a Load Balanced Web Service with http), the internal ALB
 // (a Backend Service with http) and a Copilot-managed EFS file system.
-func needsOf(kind workspace.Kind, doc *yaml.Node) workloadNeeds {
-	if kind == workspace.RequestDrivenWebService {
-		nat, ar := rdwsNeeds(doc)
-		return workloadNeeds{nat: nat, appRunnerEndpoint: ar}
+func needsOf(w *manifest.Workload) workloadNeeds {
+	if r := w.RDWS; r != nil {
+		return workloadNeeds{nat: r.Network.VPC.Placement.Kind == "private", appRunnerEndpoint: r.HTTP.Private.Enabled && r.HTTP.Private.Endpoint == nil}
 	}
-	var n workloadNeeds
-	n.nat = scalarValue(nodeAt(doc, "network", "vpc", "placement")) == "private"
-	httpOn := func() bool {
-		h := get(doc, "http")
-		if h == nil {
-			return false
-		}
-		if h.Kind == yaml.ScalarNode {
-			var on bool
-			return h.Decode(&on) == nil && on
-		}
-		return h.Kind == yaml.MappingNode && len(h.Content) > 0 && get(h, "alb") == nil
+	m := w.ECS
+	if m == nil {
+		return workloadNeeds{}
 	}
-	switch kind {
+	n := workloadNeeds{nat: m.Network.VPC.Placement.Kind == "private"}
+	// An nlb-only service sets `http: false`; an imported ALB (http.alb)
+	// is not Copilot's environment ALB.
+	httpOn := m.HTTP.Enabled && !m.HTTP.Has("alb")
+	switch w.Kind {
 	case workspace.LoadBalancedWebService:
-		// An nlb-only service sets `http: false`; an imported ALB (http.alb)
-		// is not Copilot's environment ALB.
-		n.alb = httpOn()
+		n.alb = httpOn
 	case workspace.BackendService:
-		n.internalALB = httpOn()
+		n.internalALB = httpOn
 	}
-	if vols := nodeAt(doc, "storage", "volumes"); vols != nil && vols.Kind == yaml.MappingNode {
-		for i := 1; i < len(vols.Content); i += 2 {
-			efs := get(vols.Content[i], "efs")
-			switch {
-			case efs == nil:
-			case efs.Kind == yaml.ScalarNode:
-				var on bool
-				n.efs = n.efs || efs.Decode(&on) == nil && on
-			case efs.Kind == yaml.MappingNode:
-				n.efs = n.efs || get(efs, "id") == nil && get(efs, "from_cfn") == nil
-			}
+	for _, v := range m.Storage.Volumes {
+		switch efs := v.EFS; {
+		case efs.IsBool:
+			n.efs = n.efs || !efs.Bad && efs.Bool
+		case efs.IsMap:
+			n.efs = n.efs || !efs.Has("id") && !efs.Has("from_cfn")
 		}
 	}
 	return n

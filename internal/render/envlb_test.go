@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -18,15 +18,19 @@ func renderEnvOnly(t *testing.T, ws *workspace.Workspace, env string) (*Stack, d
 	t.Helper()
 	vars := seedOptions.Vars
 	vars.App, vars.Env = ws.App, env
-	resolved := map[string]*yaml.Node{}
+	decoded := map[string]*manifest.Workload{}
 	for _, w := range ws.Workloads {
-		if doc, d := resolve(w, env, vars); doc != nil {
-			resolved[w.Name] = doc
-		} else {
+		doc, d := resolve(w, env, vars)
+		if doc == nil {
 			t.Fatalf("resolve %s: %v", w.Name, d)
 		}
+		m, err := manifest.DecodeWorkload(w.Kind, doc)
+		if err != nil {
+			t.Fatalf("decode %s: %v", w.Name, err)
+		}
+		decoded[w.Name] = m
 	}
-	return renderEnvStack(ws, findManifest(ws.Environments, env), ws.App, env, vars, resolved, seedOptions)
+	return renderEnvStack(ws, findManifest(ws.Environments, env), ws.App, env, vars, decoded, seedOptions)
 }
 
 const (

@@ -140,43 +140,33 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 		return nil, diags
 	}
 	fail := failer(&diags, in.file, in.env)
-	var job struct {
-		On struct {
-			Schedule string `yaml:"schedule"`
-		} `yaml:"on"`
-		Timeout *string `yaml:"timeout"`
-		Retries *int    `yaml:"retries"`
-	}
-	if err := in.doc.Decode(&job); err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("decode Scheduled Job manifest: %v", err), "")
-		return nil, diags
-	}
+	job := m.ECSWorkload
 	schedule, err := jobSchedule(job.On.Schedule)
 	if err != nil {
-		fail(nodeAt(in.doc, "on"), ruleManifest, fmt.Sprintf("on.schedule: %v", err), `use a cron expression such as "0 12 * * MON", @daily or "@every 1h"`)
+		fail(job.At("on"), ruleManifest, fmt.Sprintf("on.schedule: %v", err), `use a cron expression such as "0 12 * * MON", @daily or "@every 1h"`)
 	}
 	timeout, retries := 0, 0
 	if job.Timeout != nil && *job.Timeout != "" {
 		d, err := time.ParseDuration(*job.Timeout)
 		switch {
 		case err != nil:
-			fail(get(in.doc, "timeout"), ruleManifest, fmt.Sprintf("timeout %q is not a duration such as 1h", *job.Timeout), "")
+			fail(job.At("timeout"), ruleManifest, fmt.Sprintf("timeout %q is not a duration such as 1h", *job.Timeout), "")
 		case d < time.Second:
-			fail(get(in.doc, "timeout"), ruleManifest, "timeout must be greater than or equal to 1 second", "")
+			fail(job.At("timeout"), ruleManifest, "timeout must be greater than or equal to 1 second", "")
 		case d != d.Truncate(time.Second):
-			fail(get(in.doc, "timeout"), ruleManifest, "timeout must be a whole number of seconds, minutes, or hours", "")
+			fail(job.At("timeout"), ruleManifest, "timeout must be a whole number of seconds, minutes, or hours", "")
 		default:
 			timeout = int(d.Seconds())
 		}
 	}
 	if job.Retries != nil {
 		if *job.Retries < 0 {
-			fail(get(in.doc, "retries"), ruleManifest, "number of retries cannot be negative", "")
+			fail(job.At("retries"), ruleManifest, "number of retries cannot be negative", "")
 		}
 		retries = *job.Retries
 	}
-	if m.Count.autoscaling() || m.Count.Spot != nil {
-		fail(get(in.doc, "count"), ruleManifest, "a Scheduled Job cannot autoscale or run on Spot", "remove count")
+	if m.Count.Autoscaling() || m.Count.Spot != nil {
+		fail(m.Count.Pos, ruleManifest, "a Scheduled Job cannot autoscale or run on Spot", "remove count")
 	}
 	image, idiags := ecsImage(in, m)
 	diags = append(diags, idiags...)
@@ -185,10 +175,13 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if in.opts.checkDone(m.task.overrides) {
+		return nil, diags
+	}
 	addonSecrets, addonVars, addonPolicies, addonSGs := addonOutputsByUse(addons)
 	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, addonSGs)
 	if err != nil {
-		fail(&m.Network.VPC.SecurityGroups, ruleManifest, err.Error(), "")
+		fail(m.Network.VPC.SecurityGroups.Pos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
 	params, pdiags := ecsParams(in, m, image, 256, 512, addons)
@@ -204,9 +197,9 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 	for _, t := range m.Publish.Topics {
 		topics = append(topics, newTopic(t))
 	}
-	manifestText, err := encode(in.doc)
+	manifestText, err := in.opts.encode(in.m.Doc)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
+		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
 
@@ -229,7 +222,7 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 	add("LogGroup", ecsLogGroup())
 	taskDef, err := ecsTaskDefinition(m, platform, ecsContainers(in, m, addonSecrets, addonVars, topics, nil, exposedPorts(in, m, false)))
 	if err != nil {
-		fail(get(in.doc, "taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
+		fail(m.At("taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
 		return nil, diags
 	}
 	add("TaskDefinition", taskDef)
@@ -307,7 +300,7 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 	)
 	st, err := workloadStack(in.app, in.env, in.name, workspace.ScheduledJob, in.opts, tpl, params, addons)
 	if err != nil {
-		fail(nil, ruleManifest, err.Error(), "")
+		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
 	return st, append(diags, sizeCheck(st, in.file)...)

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -71,11 +72,6 @@ func normalizePath(p string) string {
 	return "/" + p
 }
 
-// lbwsRulePath is the main rule's path of a resolved manifest, or "".
-func lbwsRulePath(doc *yaml.Node) string {
-	return normalizePath(scalarValue(nodeAt(doc, "http", "path")))
-}
-
 // renderECSService renders a Load Balanced Web Service, or a Backend
 // Service (whose optional http rule sits on the internal load balancer).
 func renderECSService(in ecsInput) (*Stack, diag.List) {
@@ -85,39 +81,36 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		return nil, diags
 	}
 	fail := failer(&diags, in.file, in.env)
-	httpNode := get(in.doc, "http")
+	httpAt := m.HTTP.Pos
 	if m.Image.Port == nil && !backend {
-		fail(get(in.doc, "image"), ruleManifest, `"image.port" must be specified`, "set image.port to the port your container listens on")
+		fail(m.Image.Pos, ruleManifest, `"image.port" must be specified`, "set image.port to the port your container listens on")
 	}
 	if backend && m.HTTP.Enabled && m.Image.Port == nil {
-		fail(httpNode, ruleManifest, `"http" needs "image.port": the load balancer forwards to it`, "set image.port")
+		fail(httpAt, ruleManifest, `"http" needs "image.port": the load balancer forwards to it`, "set image.port")
 	}
 	h := m.HTTP
 	switch {
 	case backend:
 		if h.Enabled && (h.Path == nil || *h.Path == "") {
-			fail(httpNode, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
+			fail(httpAt, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
 		}
-	case !h.Set && m.NLB.IsZero():
-		fail(nil, ruleManifest, `"http" must be specified`, "add http.path")
-	case h.Set && !h.Enabled && m.NLB.IsZero():
-		fail(httpNode, ruleManifest, `must specify at least one of "http" or "nlb"`, "enable http")
+	case !h.Set && !m.NLB.Set:
+		fail(noPos, ruleManifest, `"http" must be specified`, "add http.path")
+	case h.Set && !h.Enabled && !m.NLB.Set:
+		fail(httpAt, ruleManifest, `must specify at least one of "http" or "nlb"`, "enable http")
 	case h.Enabled && (h.Path == nil || *h.Path == ""):
-		fail(httpNode, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
+		fail(httpAt, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
 	}
-	for _, r := range []struct {
-		node yaml.Node
-		key  string
-		why  string
-	}{
-		{h.Alias, "http.alias", "aliases need Copilot's custom-domain Lambda or HTTPS listener rules"},
-		{h.HostedZone, "http.hosted_zone", "it only applies with http.alias"},
-		{h.ALB, "http.alb", "listener rules on an imported load balancer are not rendered yet"},
-		{h.AdditionalRules, "http.additional_rules", "only the main listener rule is rendered yet"},
-		{h.RedirectToHTTPS, "http.redirect_to_https", "HTTPS listener rules are not rendered yet"},
+	for _, r := range []struct{ key, why string }{
+		{"alias", "aliases need Copilot's custom-domain Lambda or HTTPS listener rules"},
+		{"hosted_zone", "it only applies with http.alias"},
+		{"alb", "listener rules on an imported load balancer are not rendered yet"},
+		{"additional_rules", "only the main listener rule is rendered yet"},
+		{"redirect_to_https", "HTTPS listener rules are not rendered yet"},
 	} {
-		if !r.node.IsZero() {
-			fail(&r.node, ruleUnsupported, fmt.Sprintf("rendering %s is not supported yet: %s", r.key, r.why), "remove "+r.key+" for now, or deploy this service with your current tooling")
+		if h.Has(r.key) {
+			key := "http." + r.key
+			fail(h.At(r.key), ruleUnsupported, fmt.Sprintf("rendering %s is not supported yet: %s", key, r.why), "remove "+key+" for now, or deploy this service with your current tooling")
 		}
 	}
 	if h.Enabled && in.envHTTPS {
@@ -125,31 +118,31 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		if backend {
 			which = "an internal HTTPS listener"
 		}
-		fail(httpNode, ruleUnsupported, fmt.Sprintf("rendering a %s with http is not supported yet in environment %s, which has %s: Copilot routes it by http.alias, which is not rendered", in.kind, in.env, which),
+		fail(httpAt, ruleUnsupported, fmt.Sprintf("rendering a %s with http is not supported yet in environment %s, which has %s: Copilot routes it by http.alias, which is not rendered", in.kind, in.env, which),
 			"deploy this service with your current tooling until aliases are rendered")
 	}
 	if v := h.Version; v != nil {
 		switch strings.ToUpper(*v) {
 		case "GRPC", "HTTP1", "HTTP2":
 		default:
-			fail(httpNode, ruleManifest, fmt.Sprintf(`http.version %q must be one of gRPC, HTTP1, HTTP2`, *v), "")
+			fail(httpAt, ruleManifest, fmt.Sprintf(`http.version %q must be one of gRPC, HTTP1, HTTP2`, *v), "")
 		}
 	}
 	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, nil)
 	if err != nil {
-		fail(&m.Network.VPC.SecurityGroups, ruleManifest, err.Error(), "")
+		fail(m.Network.VPC.SecurityGroups.Pos, ruleManifest, err.Error(), "")
 	}
 	tp := exposedPorts(in, m, h.Enabled)
 	switch {
 	case tp.targetContainerIsUnknown:
-		fail(httpNode, ruleManifest, fmt.Sprintf("http.target_container %q is neither the main container nor a sidecar", tp.targetContainer), "name the main container or a sidecar")
+		fail(httpAt, ruleManifest, fmt.Sprintf("http.target_container %q is neither the main container nor a sidecar", tp.targetContainer), "name the main container or a sidecar")
 	case tp.targetContainerHasNoPort:
-		fail(httpNode, ruleManifest, fmt.Sprintf("http.target_container %q exposes no port", tp.targetContainer), "set sidecars."+tp.targetContainer+".port, or http.target_port")
+		fail(httpAt, ruleManifest, fmt.Sprintf("http.target_container %q exposes no port", tp.targetContainer), "set sidecars."+tp.targetContainer+".port, or http.target_port")
 	}
 	if n := m.task.nlb; n != nil {
 		for _, l := range n.listeners {
 			if l.targetContainerIsUnknown {
-				fail(&m.NLB, ruleManifest, fmt.Sprintf("nlb target_container %q is neither the main container nor a sidecar", l.targetContainer), "name the main container or a sidecar")
+				fail(m.NLB.Pos, ruleManifest, fmt.Sprintf("nlb target_container %q is neither the main container nor a sidecar", l.targetContainer), "name the main container or a sidecar")
 			}
 		}
 	}
@@ -158,6 +151,9 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	addons, adiags := workloadAddons(in.addons, in.env)
 	diags = append(diags, adiags...)
 	if diags.HasErrors() {
+		return nil, diags
+	}
+	if in.opts.checkDone(m.task.overrides) {
 		return nil, diags
 	}
 
@@ -174,9 +170,9 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	for _, t := range m.Publish.Topics {
 		topics = append(topics, newTopic(t))
 	}
-	manifestText, err := encode(in.doc)
+	manifestText, err := in.opts.encode(in.m.Doc)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
+		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
 
@@ -201,7 +197,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	add("LogGroup", ecsLogGroup())
 	taskDef, err := ecsTaskDefinition(m, platform, ecsContainers(in, m, addonSecrets, addonVars, topics, lbDNS, tp))
 	if err != nil {
-		fail(get(in.doc, "taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
+		fail(m.At("taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
 		return nil, diags
 	}
 	add("TaskDefinition", taskDef)
@@ -285,14 +281,14 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	)
 	st, err := workloadStack(in.app, in.env, in.name, in.kind, in.opts, tpl, params, addons)
 	if err != nil {
-		fail(nil, ruleManifest, err.Error(), "")
+		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
 	return st, append(diags, sizeCheck(st, in.file)...)
 }
 
 // targetGroup is the service's target group with its health check.
-func targetGroup(h lbHTTP, port int) *yaml.Node {
+func targetGroup(h manifest.HTTP, port int) *yaml.Node {
 	hc := h.HealthCheck
 	path := "/"
 	if hc.Path != nil {

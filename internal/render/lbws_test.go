@@ -1,8 +1,6 @@
 package render
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -283,51 +281,6 @@ func TestECSWebExample(t *testing.T) {
 			t.Errorf("priorities web (/) %d, api (/api) %d: the root rule must come after /api", webP, apiP)
 		}
 	})
-}
-
-func TestECSWebExampleGolden(t *testing.T) {
-	stacks := renderECSWeb(t)
-	var list []Stack
-	for _, name := range sortedKeys(stacks) {
-		list = append(list, stacks[name])
-	}
-	out := t.TempDir()
-	if err := WriteDir(out, list); err != nil {
-		t.Fatal(err)
-	}
-	golden := filepath.Join(ecsWebDir, "golden")
-	files, err := os.ReadDir(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.RemoveAll(golden); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(golden, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(out, f.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(golden, f.Name())
-		if *update {
-			if err := os.WriteFile(path, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("missing golden file (run go test -run TestECSWebExampleGolden -update): %v", err)
-		}
-		if diff := cmp.Diff(string(want), string(data)); diff != "" {
-			t.Errorf("%s differs from its golden file (-want +got):\n%s", f.Name(), diff)
-		}
-	}
 }
 
 func TestRulePriorities(t *testing.T) {

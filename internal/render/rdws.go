@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -28,53 +29,36 @@ type rdwsInput struct {
 	app, env string
 	file     string
 	name     string
-	doc      *yaml.Node // resolved manifest
+	m        *manifest.Workload
 	addons   *workspace.Addons
 	opts     Options
-}
-
-// rdwsNeeds reports which environment features a resolved RDWS manifest
-// needs: NAT gateways (placement: private) and the App Runner VPC endpoint
-// (http.private without an endpoint).
-func rdwsNeeds(doc *yaml.Node) (nat, appRunnerEndpoint bool) {
-	var m rdwsManifest
-	if err := doc.Decode(&m); err != nil {
-		return false, false
-	}
-	return m.Network.VPC.Placement.Kind == "private", m.HTTP.Private.Enabled && m.HTTP.Private.Endpoint == nil
 }
 
 func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, in.file, in.env)
-	var m rdwsManifest
-	if err := in.doc.Decode(&m); err != nil {
-		diags = append(diags, diag.Diagnostic{File: in.file, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: in.env,
-			Message: fmt.Sprintf("decode Request-Driven Web Service manifest: %v", err)})
-		return nil, diags
-	}
-	image := get(in.doc, "image")
+	m := in.m.RDWS
 	if m.Image.Port == nil {
-		fail(image, ruleManifest, `"image.port" must be specified`, "set image.port to the port your container listens on")
+		fail(m.Image.Pos, ruleManifest, `"image.port" must be specified`, "set image.port to the port your container listens on")
 	}
 	switch p := m.Network.VPC.Placement; {
 	case p.Kind == "public":
-		fail(nodeAt(in.doc, "network", "vpc", "placement"), ruleManifest, `placement "public" is not supported for Request-Driven Web Service`, "use placement: private, or remove network.vpc")
+		fail(p.Pos, ruleManifest, `placement "public" is not supported for Request-Driven Web Service`, "use placement: private, or remove network.vpc")
 	case p.Kind != "" && p.Kind != "private":
-		fail(nodeAt(in.doc, "network", "vpc", "placement"), ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: private")
+		fail(p.Pos, ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: private")
 	case p.FromTags:
-		fail(nodeAt(in.doc, "network", "vpc", "placement"), ruleUnsupported, "rendering placement.subnets.from_tags is not supported yet: it needs an EC2 lookup", "list the subnet ids under placement.subnets")
+		fail(p.Pos, ruleUnsupported, "rendering placement.subnets.from_tags is not supported yet: it needs an EC2 lookup", "list the subnet ids under placement.subnets")
 	}
 	if m.HTTP.Alias != nil {
-		fail(nodeAt(in.doc, "http", "alias"), ruleUnsupported, "rendering http.alias is not supported yet: it needs Copilot's custom-domain Lambda", "remove http.alias for now")
+		fail(m.HTTP.At("alias"), ruleUnsupported, "rendering http.alias is not supported yet: it needs Copilot's custom-domain Lambda", "remove http.alias for now")
 	}
-	tracing := strings.ToUpper(m.Observability.Tracing)
+	tracing := strings.ToUpper(deref(m.Observability.Tracing))
 	if tracing != "" && tracing != "AWSXRAY" {
-		fail(nodeAt(in.doc, "observability", "tracing"), ruleManifest, fmt.Sprintf("invalid tracing vendor %s: the valid vendor is awsxray", m.Observability.Tracing), "use tracing: awsxray")
+		fail(m.Observability.At("tracing"), ruleManifest, fmt.Sprintf("invalid tracing vendor %s: the valid vendor is awsxray", *m.Observability.Tracing), "use tracing: awsxray")
 	}
 	for _, t := range m.Publish.Topics {
 		if t.Name == "" {
-			fail(nodeAt(in.doc, "publish", "topics"), ruleManifest, "every publish topic needs a name", "")
+			fail(m.Publish.At("topics"), ruleManifest, "every publish topic needs a name", "")
 		}
 	}
 	imageURI, repoType, idiags := rdwsImage(in, m)
@@ -83,6 +67,9 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 	addons, adiags := workloadAddons(in.addons, in.env)
 	diags = append(diags, adiags...)
 	if diags.HasErrors() {
+		return nil, diags
+	}
+	if in.opts.checkDone(nil) {
 		return nil, diags
 	}
 
@@ -136,30 +123,30 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		params["HealthCheckUnhealthyThreshold"] = strconv.FormatInt(*hc.UnhealthyThreshold, 10)
 	}
 
-	manifestText, err := encode(in.doc)
+	manifestText, err := in.opts.encode(in.m.Doc)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
+		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
 	tpl := rdwsTemplate(in, m, tracing, addons, string(manifestText))
 	st, err := workloadStack(in.app, in.env, in.name, workspace.RequestDrivenWebService, in.opts, tpl, params, addons)
 	if err != nil {
-		fail(nil, ruleManifest, err.Error(), "")
+		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
 	return st, append(diags, sizeCheck(st, in.file)...)
 }
 
 // rdwsImage decides the ContainerImage and ImageRepositoryType parameters.
-func rdwsImage(in rdwsInput, m rdwsManifest) (uri, repoType string, diags diag.List) {
+func rdwsImage(in rdwsInput, m *manifest.RequestDrivenWebService) (uri, repoType string, diags diag.List) {
 	uri = m.Image.Location
 	if built, ok := in.opts.Images[in.name]; ok && built != "" {
 		uri = built
-	} else if uri, diags = pinLocation(in.opts, in.doc, in.file, in.env, uri); diags.HasErrors() {
+	} else if uri, diags = pinLocation(in.opts, m.Image, in.file, in.env, uri); diags.HasErrors() {
 		return "", "", diags
 	}
 	if uri == "" {
-		if m.Image.Build.IsZero() {
+		if !m.Image.HasBuild() {
 			diags = append(diags, diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: ruleManifest, Env: in.env,
 				Message: `validate "image": must specify one of "build" and "location"`, Fix: "set image.build or image.location"})
 			return "", "", diags
@@ -177,14 +164,10 @@ func rdwsImage(in rdwsInput, m rdwsManifest) (uri, repoType string, diags diag.L
 	case publicECR.MatchString(uri):
 		return uri, "ECR_PUBLIC", nil
 	}
-	n := nodeAt(in.doc, "image", "location")
-	d := diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: ruleImage, Env: in.env,
+	at := m.Image.At("location")
+	return "", "", append(diags, diag.Diagnostic{File: in.file, Severity: diag.Error, Rule: ruleImage, Env: in.env, Line: at.Line, Column: at.Column,
 		Message: fmt.Sprintf("image %q is not supported by App Runner: it must be in a private ECR repository or ECR Public", uri),
-		Fix:     "push the image to ECR, or use image.build"}
-	if n != nil {
-		d.Line, d.Column = n.Line, n.Column
-	}
-	return "", "", append(diags, d)
+		Fix:     "push the image to ECR, or use image.build"})
 }
 
 // pinned names an image by digest when the options can pin (plan and
@@ -199,17 +182,14 @@ func pinned(opts Options, ref string) (string, error) {
 const pinFix = "let the job's credentials read the image, or name it by digest (repository@sha256:…)"
 
 // pinLocation is pinned for image.location, with a finding on it.
-func pinLocation(opts Options, doc *yaml.Node, file, env, location string) (string, diag.List) {
+func pinLocation(opts Options, img manifest.Image, file, env, location string) (string, diag.List) {
 	p, err := pinned(opts, location)
 	if err == nil {
 		return p, nil
 	}
-	d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: ruleImage, Env: env,
-		Message: fmt.Sprintf("image.location %q: %v", location, err), Fix: pinFix}
-	if n := nodeAt(doc, "image", "location"); n != nil {
-		d.Line, d.Column = n.Line, n.Column
-	}
-	return "", diag.List{d}
+	at := img.At("location")
+	return "", diag.List{{File: file, Severity: diag.Error, Rule: ruleImage, Env: env, Line: at.Line, Column: at.Column,
+		Message: fmt.Sprintf("image.location %q: %v", location, err), Fix: pinFix}}
 }
 
 // ImagePlaceholder is the ContainerImage value of a workload whose image has
@@ -219,7 +199,7 @@ func ImagePlaceholder(workload string) string {
 	return "autopilot-placeholder/" + workload + ":run-autopilot-build-first"
 }
 
-func rdwsTemplate(in rdwsInput, m rdwsManifest, tracing string, addons *mergedAddons, manifestText string) *yaml.Node {
+func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing string, addons *mergedAddons, manifestText string) *yaml.Node {
 	placement := m.Network.VPC.Placement
 	vpcConnector := placement.Kind == "private" || len(placement.SubnetIDs) > 0
 	private := m.HTTP.Private.Enabled
@@ -491,7 +471,7 @@ func rdwsTemplate(in rdwsInput, m rdwsManifest, tracing string, addons *mergedAd
 
 // rdwsHasSecrets reports whether the service reads secrets, from the manifest
 // or from addon outputs.
-func rdwsHasSecrets(m rdwsManifest, addons *mergedAddons) bool {
+func rdwsHasSecrets(m *manifest.RequestDrivenWebService, addons *mergedAddons) bool {
 	if len(m.Secrets) > 0 {
 		return true
 	}
@@ -577,7 +557,7 @@ type topicSpec struct {
 	ContentBasedDeduplication *bool
 }
 
-func newTopic(t topic) topicSpec {
+func newTopic(t manifest.Topic) topicSpec {
 	name := t.Name
 	if t.FIFO.Enabled {
 		name += ".fifo"
@@ -640,23 +620,4 @@ func stackTags(extra map[string]string, app, env, workload string) map[string]st
 		t["copilot-service"] = workload
 	}
 	return t
-}
-
-// nodeAt follows mapping keys (or sequence indexes) from n; nil when one is missing.
-func nodeAt(n *yaml.Node, keys ...string) *yaml.Node {
-	for _, k := range keys {
-		if n != nil && n.Kind == yaml.SequenceNode {
-			i, err := strconv.Atoi(k)
-			if err != nil || i < 0 || i >= len(n.Content) {
-				return nil
-			}
-			n = n.Content[i]
-			continue
-		}
-		n = get(n, k)
-		if n == nil {
-			return nil
-		}
-	}
-	return n
 }

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -45,6 +46,24 @@ type Options struct {
 	// Context, when set, stops a render between stacks once it is done
 	// (SIGINT, SIGTERM); Render then returns its error.
 	Context context.Context
+
+	// checkOnly skips encoding templates: Check needs the findings only.
+	checkOnly bool
+}
+
+// checkDone reports that a Check has all a workload's findings once its
+// manifest is validated: only taskdef_overrides (applied to the rendered
+// task definition) need the template.
+func (o Options) checkDone(overrides []overrideRule) bool {
+	return o.checkOnly && len(overrides) == 0
+}
+
+// encode encodes a template, or nothing in a Check.
+func (o Options) encode(doc *yaml.Node) ([]byte, error) {
+	if o.checkOnly {
+		return nil, nil
+	}
+	return encode(doc)
 }
 
 // Stack is one rendered CloudFormation stack.
@@ -141,22 +160,32 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		}
 		vars := opts.Vars
 		vars.App, vars.Env = app, env
-		resolved := map[string]*yaml.Node{}
+		decoded := map[string]*manifest.Workload{}
 		for _, w := range ws.Workloads {
 			if w.Kind == workspace.StaticSite {
 				continue
 			}
 			doc, rd := resolve(w, env, vars)
 			diags = append(diags, rd...)
-			if doc != nil {
-				resolved[w.Name] = doc
+			if doc == nil {
+				continue
 			}
+			// Every workload, selected or not, shapes the environment stack
+			// (NATWorkloads, ALBWorkloads, ...): one that does not decode
+			// stops the render.
+			m, err := manifest.DecodeWorkload(w.Kind, doc)
+			if err != nil {
+				diags = append(diags, diag.Diagnostic{File: w.Path, Line: errorLine(err), Severity: diag.Error, Rule: ruleManifest, Env: env,
+					Message: fmt.Sprintf("decode %s manifest: %v", w.Kind, err)})
+				continue
+			}
+			decoded[w.Name] = m
 		}
 		envHTTPS, envInternalHTTPS := false, false
 		if em := findManifest(ws.Environments, env); em != nil {
 			// The environment stack is always rendered with its workloads:
 			// it carries the NATWorkloads they need and is deployed first.
-			st, ed := renderEnvStack(ws, em, app, env, vars, resolved, opts)
+			st, ed := renderEnvStack(ws, em, app, env, vars, decoded, opts)
 			diags = append(diags, ed...)
 			if st != nil {
 				envStacks = append(envStacks, *st)
@@ -173,15 +202,15 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		// renumbers one.
 		publicPaths, internalPaths := map[string]string{}, map[string]string{}
 		for _, w := range ws.Workloads {
-			doc := resolved[w.Name]
-			if doc == nil {
+			m := decoded[w.Name]
+			if m == nil {
 				continue
 			}
-			switch n := needsOf(w.Kind, doc); {
+			switch n := needsOf(m); {
 			case n.alb:
-				publicPaths[w.Name] = lbwsRulePath(doc)
+				publicPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
 			case n.internalALB:
-				internalPaths[w.Name] = lbwsRulePath(doc)
+				internalPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
 			}
 		}
 		priorities := assignRulePriorities(app, env, publicPaths)
@@ -196,12 +225,12 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 				return nil, diags, err
 			}
 			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
-				if doc := resolved[w.Name]; doc != nil {
+				if m := decoded[w.Name]; m != nil {
 					https := envHTTPS
 					if w.Kind == workspace.BackendService {
 						https = envInternalHTTPS
 					}
-					st, wd := renderECSService(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, doc: doc, addons: w.Addons, opts: opts,
+					st, wd := renderECSService(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts,
 						priority: priorities[w.Name], envHTTPS: https})
 					diags = append(diags, wd...)
 					if st != nil {
@@ -211,8 +240,8 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 				continue
 			}
 			if w.Kind == workspace.ScheduledJob {
-				if doc := resolved[w.Name]; doc != nil {
-					st, wd := renderJob(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, doc: doc, addons: w.Addons, opts: opts})
+				if m := decoded[w.Name]; m != nil {
+					st, wd := renderJob(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts})
 					diags = append(diags, wd...)
 					if st != nil {
 						wkldStacks = append(wkldStacks, *st)
@@ -221,9 +250,9 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 				continue
 			}
 			if w.Kind == workspace.WorkerService {
-				if doc := resolved[w.Name]; doc != nil {
-					st, wd := renderWorker(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, doc: doc, addons: w.Addons, opts: opts},
-						publishedTopics(ws, resolved))
+				if m := decoded[w.Name]; m != nil {
+					st, wd := renderWorker(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts},
+						publishedTopics(ws, decoded))
 					diags = append(diags, wd...)
 					if st != nil {
 						wkldStacks = append(wkldStacks, *st)
@@ -237,11 +266,11 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 					Fix:     "Static Sites cannot be rendered yet; deploy this one with your current tooling"})
 				continue
 			}
-			doc := resolved[w.Name]
-			if doc == nil {
+			m := decoded[w.Name]
+			if m == nil {
 				continue
 			}
-			st, wd := renderRDWS(rdwsInput{app: app, env: env, file: w.Path, name: w.Name, doc: doc, addons: w.Addons, opts: opts})
+			st, wd := renderRDWS(rdwsInput{app: app, env: env, file: w.Path, name: w.Name, m: m, addons: w.Addons, opts: opts})
 			diags = append(diags, wd...)
 			if st != nil {
 				wkldStacks = append(wkldStacks, *st)
@@ -274,7 +303,7 @@ func findManifest(ms []*workspace.Manifest, name string) *workspace.Manifest {
 }
 
 func kindLine(m *workspace.Manifest) int {
-	if n := get(m.Doc, "type"); n != nil {
+	if n := workspace.Lookup(m.Doc, "type"); n != nil {
 		return n.Line
 	}
 	return 0
@@ -361,7 +390,7 @@ func ParamsJSON(st Stack) ([]byte, error) {
 // workloadStack encodes a workload's template into its Stack, named and
 // tagged as Copilot names and tags it, deployed after its environment.
 func workloadStack(app, env, name string, kind workspace.Kind, opts Options, tpl *yaml.Node, params map[string]string, addons *mergedAddons) (*Stack, error) {
-	body, err := encode(tpl)
+	body, err := opts.encode(tpl)
 	if err != nil {
 		return nil, fmt.Errorf("encode template: %w", err)
 	}
@@ -393,14 +422,23 @@ func workloadTemplate(description, manifest string, sections ...any) *yaml.Node 
 	return kv(append(head, sections...)...)
 }
 
-// failer returns a function that adds an error finding for file and env to
-// *diags, positioned at n (or the whole file when n is nil).
-func failer(diags *diag.List, file, env string) func(n *yaml.Node, rule, msg, fix string) {
-	return func(n *yaml.Node, rule, msg, fix string) {
-		d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: env}
-		if n != nil {
-			d.Line, d.Column = n.Line, n.Column
-		}
-		*diags = append(*diags, d)
+// failFunc adds an error finding positioned at a field (noPos: the file).
+type failFunc func(at manifest.Pos, rule, msg, fix string)
+
+// noPos positions a finding on the whole manifest.
+var noPos manifest.Pos
+
+// failer returns a failFunc that adds findings for file and env to *diags.
+func failer(diags *diag.List, file, env string) failFunc {
+	return func(at manifest.Pos, rule, msg, fix string) {
+		*diags = append(*diags, diag.Diagnostic{File: file, Severity: diag.Error, Rule: rule, Message: msg, Fix: fix, Env: env, Line: at.Line, Column: at.Column})
 	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

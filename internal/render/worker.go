@@ -4,38 +4,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
-// workerSubscribe is a Worker Service's `subscribe` section.
-type workerSubscribe struct {
-	Queue  queueSpec `yaml:"queue"`
-	Topics []struct {
-		Name         string    `yaml:"name"`
-		Service      string    `yaml:"service"`
-		FilterPolicy yaml.Node `yaml:"filter_policy"`
-		Queue        yaml.Node `yaml:"queue"`
-	} `yaml:"topics"`
-}
-
 // publishedTopics maps "<service>/<topic>" to the publisher's type for every
 // topic a workload of the workspace publishes in the environment.
-func publishedTopics(ws *workspace.Workspace, resolved map[string]*yaml.Node) map[string]workspace.Kind {
+func publishedTopics(ws *workspace.Workspace, decoded map[string]*manifest.Workload) map[string]workspace.Kind {
 	out := map[string]workspace.Kind{}
 	for _, w := range ws.Workloads {
-		doc := resolved[w.Name]
-		if doc == nil {
-			continue
-		}
-		if topics := nodeAt(doc, "publish", "topics"); topics != nil && topics.Kind == yaml.SequenceNode {
-			for _, t := range topics.Content {
-				out[w.Name+"/"+scalarValue(get(t, "name"))] = w.Kind
+		if m := decoded[w.Name]; m != nil {
+			for _, t := range m.Topics() {
+				out[w.Name+"/"+t.Name] = w.Kind
 			}
 		}
 	}
@@ -58,29 +43,23 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		return nil, diags
 	}
 	fail := failer(&diags, in.file, in.env)
-	var subscribe workerSubscribe
-	if n := get(in.doc, "subscribe"); n != nil {
-		if err := n.Decode(&subscribe); err != nil {
-			fail(n, ruleManifest, fmt.Sprintf("decode subscribe: %v", err), "")
-			return nil, diags
-		}
-	}
-	subNode := get(in.doc, "subscribe")
+	subscribe := m.Subscribe
+	events := queueSpec{Queue: subscribe.Queue}
 	if f, err := parseFIFO(subscribe.Queue.FIFO); err != nil {
-		fail(nodeAt(subNode, "queue", "fifo"), ruleManifest, "subscribe.queue."+err.Error(), "")
+		fail(subscribe.Queue.FIFO.Pos, ruleManifest, "subscribe.queue."+err.Error(), "")
 	} else {
-		subscribe.Queue.fifo = f
+		events.fifo = f
 	}
-	queueProps, err := queueProperties(subscribe.Queue, "DeadLetterQueue")
+	queueProps, err := queueProperties(events, "DeadLetterQueue")
 	if err != nil {
-		fail(nodeAt(subNode, "queue"), ruleManifest, err.Error(), "")
+		fail(subscribe.At("queue"), ruleManifest, err.Error(), "")
 	}
 	deadLetter := subscribe.Queue.DeadLetter.Tries != nil
 	// Copilot subscribes a FIFO queue to the topic's ".fifo" twin.
-	eventsFIFO := !subscribe.Queue.empty() && subscribe.Queue.fifo.enabled
+	eventsFIFO := !subscribe.Queue.Empty() && events.fifo.enabled
 	var subs []workerSubscription
 	for i, t := range subscribe.Topics {
-		at := nodeAt(subNode, "topics", strconv.Itoa(i))
+		at := t.Pos
 		if t.Name == "" || t.Service == "" {
 			fail(at, ruleManifest, "every subscribed topic needs a name and a service", "")
 			continue
@@ -92,10 +71,10 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		s := workerSubscription{name: t.Name, service: t.Service, publisher: published[t.Service+"/"+t.Name]}
 		q, err := parseTopicQueue(t.Queue)
 		if err != nil {
-			fail(&t.Queue, ruleManifest, fmt.Sprintf("subscribe.topics[%d].%v", i, err), "")
+			fail(t.Queue.Pos, ruleManifest, fmt.Sprintf("subscribe.topics[%d].%v", i, err), "")
 		}
 		switch {
-		case t.Queue.IsZero() && eventsFIFO:
+		case !t.Queue.Written() && eventsFIFO:
 			s.name += ".fifo"
 		case q != nil && q.fifo.enabled:
 			s.name += ".fifo"
@@ -106,7 +85,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		if !t.FilterPolicy.IsZero() {
 			f, err := filterPolicy(&t.FilterPolicy)
 			if err != nil {
-				fail(&t.FilterPolicy, ruleManifest, err.Error(), "write filter_policy as a map")
+				fail(manifest.PosOf(&t.FilterPolicy), ruleManifest, err.Error(), "write filter_policy as a map")
 			}
 			s.filter = f
 		}
@@ -117,15 +96,19 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	addons, adiags := workloadAddons(in.addons, in.env)
 	diags = append(diags, adiags...)
 	if m.Count.Requests != nil || m.Count.ResponseTime != nil {
-		fail(get(in.doc, "count"), ruleManifest, "a Worker Service scales on cpu_percentage, memory_percentage or queue_delay, not on requests or response_time", "")
+		fail(m.Count.Pos, ruleManifest, "a Worker Service scales on cpu_percentage, memory_percentage or queue_delay, not on requests or response_time", "")
 	}
 	if diags.HasErrors() {
+		return nil, diags
+	}
+	// A topic's own queue is checked while it is rendered.
+	if in.opts.checkDone(m.task.overrides) && !slices.ContainsFunc(subs, func(s workerSubscription) bool { return s.queue != nil }) {
 		return nil, diags
 	}
 	addonSecrets, addonVars, addonPolicies, addonSGs := addonOutputsByUse(addons)
 	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, addonSGs)
 	if err != nil {
-		fail(&m.Network.VPC.SecurityGroups, ruleManifest, err.Error(), "")
+		fail(m.Network.VPC.SecurityGroups.Pos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
 	params, pdiags := ecsParams(in, m, image, 256, 512, addons)
@@ -135,9 +118,9 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	for _, t := range m.Publish.Topics {
 		topics = append(topics, newTopic(t))
 	}
-	manifestText, err := encode(in.doc)
+	manifestText, err := in.opts.encode(in.m.Doc)
 	if err != nil {
-		fail(nil, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
+		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
 
@@ -151,7 +134,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	in.workerEnv = topicQueueURIs(subs)
 	taskDef, err := ecsTaskDefinition(m, platform, ecsContainers(in, m, addonSecrets, addonVars, topics, nil, exposedPorts(in, m, false)))
 	if err != nil {
-		fail(get(in.doc, "taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
+		fail(m.At("taskdef_overrides"), ruleManifest, err.Error(), "check the path against the rendered template (autopilot render)")
 		return nil, diags
 	}
 	add("TaskDefinition", taskDef)
@@ -184,7 +167,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	))
 	queueWhat, dlqWhat := "An events SQS queue to buffer messages", "A dead letter SQS queue to buffer failed messages from the events queue"
 	dlqProps := kv("KmsMasterKeyId", ref("EventsKMSKey"), "MessageRetentionPeriod", 1209600)
-	if subscribe.Queue.fifo.enabled {
+	if events.fifo.enabled {
 		queueWhat, dlqWhat = "An events SQS FIFO queue to buffer messages", "A dead letter SQS FIFO queue to buffer failed messages from the events queue"
 		set(dlqProps, "FifoQueue", true)
 	}
@@ -238,7 +221,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		))
 		if s.queue != nil {
 			if err := addTopicQueue(add, s, topicARN(s)); err != nil {
-				fail(subNode, ruleManifest, fmt.Sprintf("subscribe topic %s: %v", s.name, err), "")
+				fail(m.At("subscribe"), ruleManifest, fmt.Sprintf("subscribe topic %s: %v", s.name, err), "")
 				return nil, diags
 			}
 		}
@@ -253,7 +236,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	)
 	st, err := workloadStack(in.app, in.env, in.name, workspace.WorkerService, in.opts, tpl, params, addons)
 	if err != nil {
-		fail(nil, ruleManifest, err.Error(), "")
+		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
 	for _, s := range subs {

@@ -1,0 +1,229 @@
+package manifest
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+func parse(t *testing.T, src string) *yaml.Node {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Content[0]
+}
+
+func ecs(t *testing.T, src string) *ECSWorkload {
+	t.Helper()
+	w, err := DecodeWorkload(workspace.LoadBalancedWebService, parse(t, src))
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	return w.ECS
+}
+
+// Every mapping keeps where it and each of its keys' values are, through
+// maps and lists of sections, so findings name the line of any field.
+func TestSectionsKeepPositions(t *testing.T) {
+	m := ecs(t, `image:
+  location: nginx
+deployment:
+  rolling: recreate
+sidecars:
+  nginx:
+    image: nginx
+    depends_on: {app: start}
+storage:
+  volumes:
+    data:
+      path: /data
+      efs: {uid: 1, gid: 2}
+subscribe:
+  topics:
+    - name: a
+      service: b
+`)
+	for _, c := range []struct {
+		what      string
+		got, want Pos
+	}{
+		{"image", m.Image.Pos, Pos{2, 3}},
+		{"image.location", m.Image.At("location"), Pos{2, 13}},
+		{"deployment.rolling", m.Deployment.At("rolling"), Pos{4, 12}},
+		{"sidecars.nginx", m.Sidecars["nginx"].Pos, Pos{7, 5}},
+		{"sidecars.nginx.depends_on", m.Sidecars["nginx"].At("depends_on"), Pos{8, 17}},
+		{"storage.volumes.data", m.Storage.Volumes["data"].Pos, Pos{12, 7}},
+		{"storage.volumes.data.efs", m.Storage.Volumes["data"].EFS.Pos, Pos{13, 12}},
+		{"subscribe.topics[0]", m.Subscribe.Topics[0].Pos, Pos{16, 7}},
+		{"absent", m.Logging.Pos, Pos{}},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s at %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	if m.Logging.Set || !m.Storage.Set {
+		t.Errorf("Set: logging %v (absent), storage %v (present)", m.Logging.Set, m.Storage.Set)
+	}
+}
+
+func TestCountForms(t *testing.T) {
+	for _, c := range []struct {
+		src     string
+		desired int
+		scales  bool
+		wantErr bool
+	}{
+		{"count: 3", 3, false, false},
+		{"count: {spot: 2}", 2, false, false},
+		{"count: {range: 1-10, cpu_percentage: 70}", 1, true, false},
+		{"count: {range: {min: 2, max: 4, spot_from: 3}, requests: {value: 10, cooldown: {in: 30s}}}", 2, true, false},
+		{"image: {}", 1, false, false},
+		{"count: {range: 10}", 0, false, true},
+		{"count: [1]", 0, false, true},
+		{"count: {range: 1-2, response_time: fast}", 0, false, true},
+	} {
+		w, err := DecodeWorkload(workspace.BackendService, parse(t, c.src))
+		if c.wantErr {
+			if err == nil {
+				t.Errorf("%s: want an error", c.src)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.src, err)
+			continue
+		}
+		if got := w.ECS.Count.Desired(); got != c.desired {
+			t.Errorf("%s: desired %d, want %d", c.src, got, c.desired)
+		}
+		if got := w.ECS.Count.Autoscaling(); got != c.scales {
+			t.Errorf("%s: autoscaling %v, want %v", c.src, got, c.scales)
+		}
+	}
+	m := ecs(t, "count:\n  range: 1-2\n  queue_delay: {acceptable_latency: 1m}\n")
+	if m.Count.QueueDelay == nil || *m.Count.QueueDelay != (Pos{3, 16}) || m.Count.Pos != (Pos{2, 3}) {
+		t.Errorf("count at %v, queue_delay at %v", m.Count.Pos, m.Count.QueueDelay)
+	}
+}
+
+func TestBoolOrMapAndListOrMap(t *testing.T) {
+	m := ecs(t, "network:\n  connect: true\n")
+	if c := m.Network.Connect; !c.IsBool || !c.Bool || c.IsMap || c.Bad {
+		t.Errorf("connect: true = %+v", c)
+	}
+	m = ecs(t, "network:\n  connect: {alias: api}\n")
+	if c := m.Network.Connect; !c.IsMap || c.Map.Alias == nil || *c.Map.Alias != "api" {
+		t.Errorf("connect map = %+v", c)
+	}
+	m = ecs(t, "network:\n  connect: [x]\n")
+	if c := m.Network.Connect; !c.Bad || !c.Written() {
+		t.Errorf("connect list = %+v, want Bad", c)
+	}
+	if ecs(t, "image: {}").Network.Connect.Written() {
+		t.Error("absent connect is Present")
+	}
+	m = ecs(t, "deployment:\n  rollback_alarms: [a, b]\n")
+	if r := m.Deployment.RollbackAlarms; !r.IsList || !cmp.Equal(r.List, []string{"a", "b"}) {
+		t.Errorf("rollback_alarms list = %+v", r)
+	}
+	m = ecs(t, "deployment:\n  rollback_alarms: {cpu_utilization: 70}\n")
+	if r := m.Deployment.RollbackAlarms; !r.IsMap || r.Map.CPU == nil || *r.Map.CPU != 70 {
+		t.Errorf("rollback_alarms map = %+v", r)
+	}
+	m = ecs(t, "network:\n  vpc:\n    security_groups: {groups: [sg-1, {from_cfn: exp}], deny_default: true}\n")
+	sg := m.Network.VPC.SecurityGroups
+	if !sg.IsMap || len(sg.Map.Groups) != 2 || sg.Map.Groups[0].Value != "sg-1" || *sg.Map.Groups[1].FromCFN != "exp" || !*sg.Map.DenyDefault {
+		t.Errorf("security_groups = %+v", sg)
+	}
+	m = ecs(t, "network:\n  vpc:\n    security_groups: {deny_default: maybe}\n")
+	if !m.Network.VPC.SecurityGroups.Bad {
+		t.Error("deny_default: maybe is not Bad")
+	}
+}
+
+func TestScalarUnions(t *testing.T) {
+	m := ecs(t, "command: echo 'hello  world'\nentrypoint: [\"/bin/sh\", \"-c\"]\nplatform: {osfamily: linux, architecture: arm64}\nnetwork:\n  vpc:\n    placement: {subnets: [s-1]}\n")
+	if !cmp.Equal([]string(m.Command), []string{"echo", "hello  world"}) || !cmp.Equal([]string(m.EntryPoint), []string{"/bin/sh", "-c"}) {
+		t.Errorf("command %q, entrypoint %q", m.Command, m.EntryPoint)
+	}
+	if m.Platform.Value != "linux/arm64" {
+		t.Errorf("platform %q", m.Platform.Value)
+	}
+	if p := m.Network.VPC.Placement; p.Kind != "" || !cmp.Equal(p.SubnetIDs, []string{"s-1"}) || p.Pos != (Pos{6, 16}) {
+		t.Errorf("placement %+v", p)
+	}
+	w, err := DecodeWorkload(workspace.RequestDrivenWebService, parse(t, "http:\n  private: {endpoint: vpce-1}\n  healthcheck: /ok\nvariables:\n  A: {from_cfn: x}\nsecrets:\n  B: {secretsmanager: s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.RDWS
+	if !r.HTTP.Private.Enabled || *r.HTTP.Private.Endpoint != "vpce-1" || !r.HTTP.HealthCheck.Set || *r.HTTP.HealthCheck.Path != "/ok" {
+		t.Errorf("http %+v", r.HTTP)
+	}
+	if *r.Variables["A"].FromCFN != "x" || *r.Secrets["B"].SecretsManager != "s" {
+		t.Errorf("variables %+v secrets %+v", r.Variables, r.Secrets)
+	}
+	if _, err := DecodeWorkload(workspace.RequestDrivenWebService, parse(t, "secrets:\n  B: {secretsmanager: s, from_cfn: x}\n")); err == nil {
+		t.Error("a secret with two sources decodes")
+	}
+	e, err := DecodeEnvironment(parse(t, "network:\n  vpc:\n    flow_logs: {retention: 14}\n    security_group:\n      ingress: [{ip_protocol: tcp, ports: 80-90, cidr: 0.0.0.0/0}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := e.Network.VPC; !v.FlowLogs.Set || *v.FlowLogs.Retention != 14 {
+		t.Errorf("flow_logs %+v", v.FlowLogs)
+	}
+	if from, to, err := e.Network.VPC.SecurityGroup.Ingress[0].Ports.Bounds(); from != 80 || to != 90 || err != nil {
+		t.Errorf("ports = %d-%d, %v", from, to, err)
+	}
+}
+
+// exec is a bool or {enable: bool}; Copilot turns exec on for true, and
+// for the map whenever enable is set.
+func TestExecForms(t *testing.T) {
+	for src, want := range map[string]bool{
+		"image: {}":             false,
+		"exec: false":           false,
+		"exec: true":            true,
+		"exec: {enable: true}":  true,
+		"exec: {enable: false}": true,
+	} {
+		w, err := DecodeWorkload(workspace.BackendService, parse(t, src))
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		if got := w.ECS.Exec.Enabled(); got != want {
+			t.Errorf("%q: Enabled() = %v, want %v", src, got, want)
+		}
+	}
+}
+
+// An alias is a name, a list of names, or a list of {name, hosted_zone}.
+func TestAliasForms(t *testing.T) {
+	for src, want := range map[string][]string{
+		"http: {path: /, alias: example.com}":                                             {"example.com"},
+		"http: {path: /, alias: [a.example.com, b.example.com]}":                          {"a.example.com", "b.example.com"},
+		"http: {path: /, alias: [{name: a.example.com, hosted_zone: Z1}, b.example.com]}": {"a.example.com", "b.example.com"},
+	} {
+		h := ecs(t, src).HTTP
+		var got []string
+		for _, a := range h.Alias.Names {
+			got = append(got, a.Name)
+		}
+		if !cmp.Equal(got, want) {
+			t.Errorf("%s: names %q, want %q", src, got, want)
+		}
+	}
+	h := ecs(t, "http:\n  path: /\n  alias:\n    - name: a.example.com\n      hosted_zone: Z1\n").HTTP
+	if a := h.Alias.Names[0]; *a.HostedZone != "Z1" || a.KeyAt("hosted_zone") != (Pos{5, 7}) {
+		t.Errorf("hosted_zone %v at %v", a.HostedZone, a.KeyAt("hosted_zone"))
+	}
+	if _, err := DecodeWorkload(workspace.LoadBalancedWebService, parse(t, "http: {path: /, alias: {name: x}}")); err == nil {
+		t.Error("an alias map (not in a list) decodes")
+	}
+}

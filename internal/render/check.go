@@ -1,0 +1,32 @@
+package render
+
+import (
+	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
+)
+
+// RefusalRules are the rule ids of what render refuses in a manifest: a
+// value it cannot turn into a template (render/manifest) and a feature it
+// does not render yet (render/unsupported).
+var RefusalRules = []string{ruleManifest, ruleUnsupported}
+
+// Check reports what Render refuses in the stacks of environment env: the
+// findings of RefusalRules it would stop with, same rule ids and positions.
+// Lint reports them too, so a workspace that lints clean renders. The
+// decisions stay in one place: the renderers that make them.
+func Check(ws *workspace.Workspace, env string, vars workspace.Vars) diag.List {
+	opts := Options{App: ws.App, Vars: vars, checkOnly: true}
+	if opts.App == "" {
+		// Manifests given without their workspace: the name only shapes
+		// stack names, never what is refused.
+		opts.App = "app"
+	}
+	_, diags, _ := Render(ws, []string{env}, nil, opts)
+	var out diag.List
+	for _, d := range diags {
+		if d.Severity == diag.Error && (d.Rule == ruleManifest || d.Rule == ruleUnsupported) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
