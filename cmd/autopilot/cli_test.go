@@ -102,8 +102,8 @@ func TestCompletionOfNames(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"plan", "../../examples/apprunner-vpc", "--env", ""}, "test\n"},
-		{[]string{"lint", "--strict", "../../examples/apprunner-vpc", "--env", ""}, "test\n"},
+		{[]string{"plan", "../../examples/apprunner-vpc", "--env", ""}, "staging\ntest\n"},
+		{[]string{"lint", "--strict", "../../examples/apprunner-vpc", "--env", ""}, "staging\ntest\n"},
 		{[]string{"build", "../../examples/apprunner-vpc", "--service", "d"}, "demo-service\n"},
 	} {
 		out := captureStdout(t, func() { runMain(context.Background(), append([]string{cobra.ShellCompRequestCmd}, tc.args...)) })

@@ -52,7 +52,7 @@ func TestPlanCommentsOnThePullRequest(t *testing.T) {
 	t.Cleanup(gh.Close)
 	summary := actionsEnv(t, gh, false)
 	for run := 0; run < 2; run++ {
-		if code := runMain(context.Background(), []string{"plan", "--offline", "--output", filepath.Join(t.TempDir(), "plan.txt"), "../../examples/apprunner-vpc"}); code != exitOK {
+		if code := runMain(context.Background(), []string{"plan", "--offline", "--env", "test", "--output", filepath.Join(t.TempDir(), "plan.txt"), "../../examples/apprunner-vpc"}); code != exitOK {
 			t.Fatalf("run %d: exit %d", run, code)
 		}
 	}
@@ -74,7 +74,7 @@ func TestPlanOnAForkWritesOnlyTheSummary(t *testing.T) {
 	gh := fakegithub.New()
 	t.Cleanup(gh.Close)
 	summary := actionsEnv(t, gh, true)
-	if code := runMain(context.Background(), []string{"plan", "--offline", "--output", filepath.Join(t.TempDir(), "plan.txt"), "../../examples/apprunner-vpc"}); code != exitOK {
+	if code := runMain(context.Background(), []string{"plan", "--offline", "--env", "test", "--output", filepath.Join(t.TempDir(), "plan.txt"), "../../examples/apprunner-vpc"}); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
 	if n := len(gh.Comments("Codertocat/Hello-World", 2)); n != 0 {

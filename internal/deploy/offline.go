@@ -64,6 +64,9 @@ func PlanOffline(stacks []Stack, against string, opts ...Option) (*Plan, error) 
 			sp.Error = err.Error()
 		}
 		sp.Changes = append(changes, nested...)
+		if msg := replacedInOneStep(sp.Changes); msg != "" && sp.Error == "" {
+			sp.Error = msg
+		}
 		sp.NoChanges = sp.Error == "" && old != nil && len(sp.Changes) == 0
 		plan.Stacks = append(plan.Stacks, sp)
 	}

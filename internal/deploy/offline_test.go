@@ -132,3 +132,34 @@ func TestPlanOfflineMatchesOnline(t *testing.T) {
 		t.Error("fingerprints differ between online and offline plans of the same stacks")
 	}
 }
+
+// An offline plan against the deployed render refuses, like a live one, a
+// change that creates the ECS Express service and removes the App Runner
+// service it replaces; adding it beside App Runner, or removing App Runner
+// once Express runs, is fine.
+func TestPlanOfflineRefusesReplacingAppRunnerInOneStep(t *testing.T) {
+	const appRunner = "  Service:\n    Type: AWS::AppRunner::Service\n    Properties: {ServiceName: api}\n"
+	const express = "  ExpressService:\n    Type: AWS::ECS::ExpressGatewayService\n    Properties: {ServiceName: api}\n"
+	for _, tc := range []struct {
+		name, before, after string
+		refused             bool
+	}{
+		{"both at once", appRunner, express, true},
+		{"step 1: Express beside App Runner", appRunner, appRunner + express, false},
+		{"step 2: App Runner removed", appRunner + express, express, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "app-test-api.template.yml"), []byte("Resources:\n"+tc.before), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			plan, err := deploy.PlanOffline([]deploy.Stack{{Name: "app-test-api", Template: []byte("Resources:\n" + tc.after)}}, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := plan.Stacks[0].Error != ""; got != tc.refused {
+				t.Errorf("refused = %v (%q), want %v", got, plan.Stacks[0].Error, tc.refused)
+			}
+		})
+	}
+}

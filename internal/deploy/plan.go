@@ -395,6 +395,9 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 		return
 	}
 	sp.Changes = changes
+	if msg := replacedInOneStep(changes); msg != "" {
+		fail("%s", msg)
+	}
 	return false
 }
 

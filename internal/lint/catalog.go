@@ -79,6 +79,7 @@ var ruleHelp = map[string]string{
 	// What render refuses (the same findings render and plan stop with).
 	ruleRenderManifest:    "A value autopilot cannot render into a template, found by the renderer itself.",
 	ruleRenderUnsupported: "A Copilot feature autopilot does not render yet: render and plan refuse the manifest, lint notes it.",
+	ruleRenderExpress:     "How x-autopilot.runtime: ecs-express moves a Request-Driven Web Service to Amazon ECS Express Mode: what is mapped how, and what does not carry over.",
 	// Addons.
 	"addon-template":       "An addon must be a CloudFormation template with Resources.",
 	"addon-parameters":     "Addons declare App, Env and Name; addons.parameters.yml may only set declared, non-reserved parameters.",

@@ -66,6 +66,8 @@ func Lint(ws *workspace.Workspace, opts Options) (diag.List, error) {
 const (
 	ruleRenderManifest    = "render/manifest"
 	ruleRenderUnsupported = "render/unsupported"
+	// render.ExplainRules
+	ruleRenderExpress = "render/ecs-express"
 )
 
 // refusalsByEnv returns render's refusals in an environment, computed once

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -397,11 +398,24 @@ func TestLintExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := blocking(got); len(b) > 0 {
-		t.Errorf("example has findings:\n%s", render(b))
+	// Beyond the App Runner availability notice, only the staging
+	// environment's move to ECS Express Mode is explained, with positions.
+	var other, express diag.List
+	for _, d := range got {
+		switch {
+		case d.Rule == ruleRenderExpress && d.Env == "staging" && d.Line > 0:
+			express = append(express, d)
+		case d.Rule != "apprunner-availability" || d.Severity != diag.Notice:
+			other = append(other, d)
+		}
 	}
-	if got.Count(diag.Notice) != 1 || got[0].Rule != "apprunner-availability" {
-		t.Errorf("want exactly the App Runner availability notice, got:\n%s", render(got))
+	if len(other) > 0 || got.Count(diag.Notice) < 2 {
+		t.Errorf("want the App Runner availability notice and the Express mapping, got:\n%s", render(got))
+	}
+	for _, want := range []string{"beside the App Runner service", "internal load balancer"} {
+		if !slices.ContainsFunc(express, func(d diag.Diagnostic) bool { return strings.Contains(d.Message, want) }) {
+			t.Errorf("lint does not explain %q:\n%s", want, render(express))
+		}
 	}
 }
 
@@ -490,6 +504,28 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "schema/pattern", sev: E, line: 5, col: 20, file: testFile}}},
 		{name: "source ip is not a CIDR", files: env("name: test\ntype: Environment\nhttp:\n  public:\n    ingress:\n      source_ips: [1.2.3.4]\n"),
 			want: []want{{rule: "schema/pattern", sev: E, line: 6, col: 20, file: testFile}}},
+
+		// --- x-autopilot (ECS Express Mode) ---
+		{name: "x-autopilot runtime value", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\nx-autopilot:\n  runtime: fargate\n"),
+			want: []want{{rule: "schema/enum", sev: E, line: 7, col: 12, text: "ecs-express"}, {rule: "apprunner-availability", sev: N, line: 2, col: 7}}},
+		{name: "x-autopilot is a Request-Driven Web Service's", files: svc("name: svc\ntype: Backend Service\nimage:\n  location: nginx\nx-autopilot:\n  runtime: ecs-express\n"),
+			want: []want{{rule: "unknown-key", sev: W, line: 5, col: 1}}},
+		{name: "removing App Runner needs the Express runtime", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\nhttp:\n  healthcheck: /health\nenvironments:\n  prod:\n    x-autopilot:\n      app-runner: remove\n"),
+			want: []want{{rule: "render/manifest", sev: E, line: 11, col: 19, env: "prod", text: "needs runtime: ecs-express"}, {rule: "apprunner-availability", sev: N, line: 2, col: 7}}},
+		{name: "the Express mapping per environment", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\ncount: high-availability/3\nenvironments:\n  prod:\n    x-autopilot:\n      runtime: ecs-express\n"),
+			want: []want{
+				{rule: "render/ecs-express", sev: N, line: 10, col: 16, env: "prod", text: "beside the App Runner service"},
+				{rule: "render/ecs-express", sev: N, line: 10, col: 7, env: "prod", text: "auto scaling"},
+				{rule: "render/ecs-express", sev: W, line: 10, col: 7, env: "prod", text: "over TCP"},
+				{rule: "render/ecs-express", sev: W, line: 6, col: 8, env: "prod", text: "high-availability/3"},
+				{rule: "apprunner-availability", sev: N, line: 2, col: 7},
+			}},
+
+		{name: "step 2 leaves no App Runner service to warn about", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\nhttp:\n  healthcheck: /health\nx-autopilot:\n  runtime: ecs-express\n  app-runner: remove\n"),
+			want: []want{
+				{rule: "render/ecs-express", sev: N, line: 10, col: 15, text: "deletes the App Runner service"},
+				{rule: "render/ecs-express", sev: N, line: 9, col: 3, text: "auto scaling"},
+			}},
 
 		// --- the lead's rules ---
 		{name: "App Runner size pair", files: svc("name: svc\ntype: Request-Driven Web Service\nimage:\n  location: public.ecr.aws/x/y\n  port: 80\ncpu: 1024\nmemory: 512\n"),

@@ -170,8 +170,11 @@ func init() {
 	register(rule{id: "apprunner-healthcheck-range", kinds: rdws, check: checkAppRunnerHealthCheck})
 	register(rule{id: "name-length", kinds: nil, check: checkNameLength})
 	register(rule{id: "apprunner-availability", kinds: rdws, check: func(c *context) {
+		if c.rdws != nil && c.rdws.Autopilot.Express() && c.rdws.Autopilot.RemoveAppRunner() {
+			return // no App Runner service left to create
+		}
 		c.report(c.get("type"), diag.Notice, "AWS App Runner is closed to new customers since 2026-04-30: accounts that never used it cannot create this service",
-			"deploy to an account that already runs App Runner, or move the workload to a Load Balanced Web Service (ECS)")
+			"deploy to an account that already runs App Runner, or move the service to Amazon ECS Express Mode with x-autopilot.runtime: ecs-express (see the README)")
 	}})
 	// A Scheduled Job's count must be a number; the schema says so.
 	register(rule{id: "autoscaling", kinds: []workspace.Kind{workspace.LoadBalancedWebService, workspace.BackendService, workspace.WorkerService}, check: checkAutoscaling})

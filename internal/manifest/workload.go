@@ -71,6 +71,35 @@ type RequestDrivenWebService struct {
 	} `yaml:"network"`
 	Observability Observability `yaml:"observability"`
 	Count         *string       `yaml:"count"`
+	// Autopilot is `x-autopilot`, autopilot's own extension, which Copilot
+	// ignores.
+	Autopilot Autopilot `yaml:"x-autopilot"`
+}
+
+// The values of x-autopilot.runtime and x-autopilot.app-runner.
+const (
+	RuntimeAppRunner  = "app-runner"
+	RuntimeECSExpress = "ecs-express"
+	AppRunnerKeep     = "keep"
+	AppRunnerRemove   = "remove"
+)
+
+// Autopilot is a Request-Driven Web Service's `x-autopilot`: where the
+// service runs. runtime: ecs-express adds an Amazon ECS Express Mode
+// service beside the App Runner one; app-runner: remove, a later step,
+// takes the App Runner service away.
+type Autopilot struct {
+	Section   `yaml:"-"`
+	Runtime   *string `yaml:"runtime"`
+	AppRunner *string `yaml:"app-runner"`
+}
+
+// Express reports that the service runs on ECS Express Mode.
+func (a Autopilot) Express() bool { return a.Runtime != nil && *a.Runtime == RuntimeECSExpress }
+
+// RemoveAppRunner reports that the App Runner service is to be removed.
+func (a Autopilot) RemoveAppRunner() bool {
+	return a.AppRunner != nil && *a.AppRunner == AppRunnerRemove
 }
 
 // ECSWorkload is the manifest of a workload on ECS: a Load Balanced Web

@@ -10,10 +10,16 @@ import (
 // does not render yet (render/unsupported).
 var RefusalRules = []string{ruleManifest, ruleUnsupported}
 
+// ExplainRules are the rule ids of render's findings that explain a mapping
+// to a user (render/ecs-express: how a Request-Driven Web Service moves to
+// ECS Express Mode), at every severity.
+var ExplainRules = []string{ruleExpress}
+
 // Check reports what Render refuses in the stacks of environment env: the
-// findings of RefusalRules it would stop with, same rule ids and positions.
-// Lint reports them too, so a workspace that lints clean renders. The
-// decisions stay in one place: the renderers that make them.
+// findings of RefusalRules it would stop with, same rule ids and positions,
+// and the findings of ExplainRules. Lint reports them too, so a workspace
+// that lints clean renders. The decisions stay in one place: the renderers
+// that make them.
 func Check(ws *workspace.Workspace, env string, vars workspace.Vars) diag.List {
 	opts := Options{App: ws.App, Vars: vars, checkOnly: true}
 	if opts.App == "" {
@@ -24,7 +30,7 @@ func Check(ws *workspace.Workspace, env string, vars workspace.Vars) diag.List {
 	_, diags, _ := Render(ws, []string{env}, nil, opts)
 	var out diag.List
 	for _, d := range diags {
-		if d.Severity == diag.Error && (d.Rule == ruleManifest || d.Rule == ruleUnsupported) {
+		if d.Severity == diag.Error && (d.Rule == ruleManifest || d.Rule == ruleUnsupported) || d.Rule == ruleExpress {
 			out = append(out, d)
 		}
 	}

@@ -381,23 +381,30 @@ func tagCondition(prefix string) *yaml.Node {
 	))
 }
 
+// taggedSecretStatements let a role read the SSM parameters and Secrets
+// Manager secrets tagged with the workload's application and environment,
+// and decrypt them.
+func taggedSecretStatements() []*yaml.Node {
+	return []*yaml.Node{
+		kv("Effect", "Allow", "Action", seq("ssm:GetParameters"),
+			"Resource", seq(sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*")),
+			"Condition", tagCondition("ssm:ResourceTag")),
+		kv("Effect", "Allow", "Action", seq("secretsmanager:GetSecretValue"),
+			"Resource", seq(sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*")),
+			"Condition", tagCondition("secretsmanager:ResourceTag")),
+		kv("Effect", "Allow", "Action", seq("kms:Decrypt"), "Resource", seq(ref("ArtifactKeyARN"))),
+		kv("Sid", "DecryptTaggedKMSKey", "Effect", "Allow", "Action", seq("kms:Decrypt"),
+			"Resource", seq(sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")),
+			"Condition", tagCondition("aws:ResourceTag")),
+	}
+}
+
 // ecsExecutionRole lets the Fargate agent pull the image, read the
 // workload's tagged secrets and write logs.
 func ecsExecutionRole(t ecsTask) *yaml.Node {
 	policies := seq(
 		kv("PolicyName", join("", fn("", ref("AppName"), "-", ref("EnvName"), "-", ref("WorkloadName"), "SecretsPolicy")),
-			"PolicyDocument", policyDoc(
-				kv("Effect", "Allow", "Action", seq("ssm:GetParameters"),
-					"Resource", seq(sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*")),
-					"Condition", tagCondition("ssm:ResourceTag")),
-				kv("Effect", "Allow", "Action", seq("secretsmanager:GetSecretValue"),
-					"Resource", seq(sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*")),
-					"Condition", tagCondition("secretsmanager:ResourceTag")),
-				kv("Effect", "Allow", "Action", seq("kms:Decrypt"), "Resource", seq(ref("ArtifactKeyARN"))),
-				kv("Sid", "DecryptTaggedKMSKey", "Effect", "Allow", "Action", seq("kms:Decrypt"),
-					"Resource", seq(sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")),
-					"Condition", tagCondition("aws:ResourceTag")),
-			)),
+			"PolicyDocument", policyDoc(taggedSecretStatements()...)),
 		envFilePolicy("HasEnvFile", "EnvFileARN", "GetEnvFilePolicy"),
 	)
 	if t.logging != nil {

@@ -266,7 +266,7 @@ type workloadNeeds struct {
 // (a Backend Service with http) and a Copilot-managed EFS file system.
 func needsOf(w *manifest.Workload) workloadNeeds {
 	if r := w.RDWS; r != nil {
-		return workloadNeeds{nat: r.Network.VPC.Placement.Kind == "private", appRunnerEndpoint: r.HTTP.Private.Enabled && r.HTTP.Private.Endpoint == nil}
+		return workloadNeeds{nat: r.Network.VPC.Placement.Kind == "private", appRunnerEndpoint: r.HTTP.Private.Enabled && r.HTTP.Private.Endpoint == nil && !r.Autopilot.RemoveAppRunner()}
 	}
 	m := w.ECS
 	if m == nil {

@@ -61,17 +61,15 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 			fail(m.Publish.At("topics"), ruleManifest, "every publish topic needs a name", "")
 		}
 	}
+	if x := m.Autopilot; x.RemoveAppRunner() && !x.Express() {
+		fail(x.At("app-runner"), ruleManifest, "x-autopilot.app-runner: remove needs runtime: ecs-express: it would remove the service without a replacement",
+			"set x-autopilot.runtime: ecs-express and deploy it with app-runner: keep first")
+	}
 	imageURI, repoType, idiags := rdwsImage(in, m)
 	diags = append(diags, idiags...)
 
 	addons, adiags := workloadAddons(in.addons, in.env)
 	diags = append(diags, adiags...)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	if in.opts.checkDone(nil) {
-		return nil, diags
-	}
 
 	cpu, memory := 1024, 2048
 	if m.CPU != nil {
@@ -80,15 +78,30 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 	if m.Memory != nil {
 		memory = *m.Memory
 	}
+	var express *expressPlan
+	if m.Autopilot.Express() {
+		xp, xdiags := planExpress(in, m, cpu, memory)
+		express = &xp
+		diags = append(diags, xdiags...)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if in.opts.checkDone(nil) {
+		return nil, diags
+	}
+	appRunner := express == nil || !express.removeAppRunner
 	params := map[string]string{
-		"AppName":             in.app,
-		"EnvName":             in.env,
-		"WorkloadName":        in.name,
-		"ContainerImage":      imageURI,
-		"ContainerPort":       strconv.Itoa(int(*m.Image.Port)),
-		"ImageRepositoryType": repoType,
-		"InstanceCPU":         strconv.Itoa(cpu),
-		"InstanceMemory":      strconv.Itoa(memory),
+		"AppName":        in.app,
+		"EnvName":        in.env,
+		"WorkloadName":   in.name,
+		"ContainerImage": imageURI,
+		"ContainerPort":  strconv.Itoa(int(*m.Image.Port)),
+	}
+	if appRunner {
+		params["ImageRepositoryType"] = repoType
+		params["InstanceCPU"] = strconv.Itoa(cpu)
+		params["InstanceMemory"] = strconv.Itoa(memory)
 	}
 	if addons == nil {
 		// No addons: an empty URL turns the nested stack off, as Copilot does.
@@ -107,6 +120,11 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 			Fix:     "pass the application's artifact KMS key ARN to set it"})
 	}
 	hc := m.HTTP.HealthCheck
+	if !appRunner {
+		// The health-check parameters are App Runner's; the Express
+		// service's path is in its template.
+		hc = manifest.AppRunnerHealthCheck{}
+	}
 	if hc.Path != nil {
 		params["HealthCheckPath"] = *hc.Path
 	}
@@ -128,7 +146,7 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
-	tpl := rdwsTemplate(in, m, tracing, addons, string(manifestText))
+	tpl := rdwsTemplate(in, m, tracing, addons, express, string(manifestText))
 	st, err := workloadStack(in.app, in.env, in.name, workspace.RequestDrivenWebService, in.opts, tpl, params, addons)
 	if err != nil {
 		fail(noPos, ruleManifest, err.Error(), "")
@@ -199,10 +217,14 @@ func ImagePlaceholder(workload string) string {
 	return "autopilot-placeholder/" + workload + ":run-autopilot-build-first"
 }
 
-func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing string, addons *mergedAddons, manifestText string) *yaml.Node {
+// rdwsTemplate is the service's template: the App Runner service, and with
+// express the Express service beside it (or, with app-runner: remove,
+// instead of it).
+func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing string, addons *mergedAddons, express *expressPlan, manifestText string) *yaml.Node {
 	placement := m.Network.VPC.Placement
-	vpcConnector := placement.Kind == "private" || len(placement.SubnetIDs) > 0
-	private := m.HTTP.Private.Enabled
+	appRunner := express == nil || !express.removeAppRunner
+	vpcConnector := appRunner && (placement.Kind == "private" || len(placement.SubnetIDs) > 0)
+	private := appRunner && m.HTTP.Private.Enabled
 
 	params := kv(
 		"AppName", kv("Type", "String"),
@@ -210,31 +232,38 @@ func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing str
 		"WorkloadName", kv("Type", "String"),
 		"ContainerImage", kv("Type", "String"),
 		"ContainerPort", kv("Type", "Number"),
-		"ImageRepositoryType", kv("Type", "String"),
-		"InstanceCPU", kv("Type", "String"),
-		"InstanceMemory", kv("Type", "String"),
-		"HealthCheckPath", kv("Type", "String", "Default", ""),
-		"HealthCheckInterval", kv("Type", "String", "Default", ""),
-		"HealthCheckTimeout", kv("Type", "String", "Default", ""),
-		"HealthCheckHealthyThreshold", kv("Type", "String", "Default", ""),
-		"HealthCheckUnhealthyThreshold", kv("Type", "String", "Default", ""),
-		"AddonsTemplateURL", kv("Description", "URL of the addons nested stack template within the S3 bucket.", "Type", "String", "Default", ""),
 	)
+	if appRunner {
+		params.Content = append(params.Content, kv(
+			"ImageRepositoryType", kv("Type", "String"),
+			"InstanceCPU", kv("Type", "String"),
+			"InstanceMemory", kv("Type", "String"),
+			"HealthCheckPath", kv("Type", "String", "Default", ""),
+			"HealthCheckInterval", kv("Type", "String", "Default", ""),
+			"HealthCheckTimeout", kv("Type", "String", "Default", ""),
+			"HealthCheckHealthyThreshold", kv("Type", "String", "Default", ""),
+			"HealthCheckUnhealthyThreshold", kv("Type", "String", "Default", ""),
+		).Content...)
+	}
+	set(params, "AddonsTemplateURL", kv("Description", "URL of the addons nested stack template within the S3 bucket.", "Type", "String", "Default", ""))
 	if rdwsHasSecrets(m, addons) {
 		// Copilot declares it always but uses it only for secrets; an unused
 		// parameter is left out so every declared parameter is used.
 		set(params, "ArtifactKeyARN", kv("Type", "String", "Description", "KMS Key used for encrypting artifacts"))
 	}
 	notEmpty := func(p string) *yaml.Node { return not(equals(ref(p), "")) }
-	conds := kv(
-		"NeedsAccessRole", equals(ref("ImageRepositoryType"), "ECR"),
-		"HasHealthCheckPath", notEmpty("HealthCheckPath"),
-		"HasHealthCheckInterval", notEmpty("HealthCheckInterval"),
-		"HasHealthCheckTimeout", notEmpty("HealthCheckTimeout"),
-		"HasHealthCheckHealthyThreshold", notEmpty("HealthCheckHealthyThreshold"),
-		"HasHealthCheckUnhealthyThreshold", notEmpty("HealthCheckUnhealthyThreshold"),
-		"HasAddons", notEmpty("AddonsTemplateURL"),
-	)
+	conds := kv()
+	if appRunner {
+		conds = kv(
+			"NeedsAccessRole", equals(ref("ImageRepositoryType"), "ECR"),
+			"HasHealthCheckPath", notEmpty("HealthCheckPath"),
+			"HasHealthCheckInterval", notEmpty("HealthCheckInterval"),
+			"HasHealthCheckTimeout", notEmpty("HealthCheckTimeout"),
+			"HasHealthCheckHealthyThreshold", notEmpty("HealthCheckHealthyThreshold"),
+			"HasHealthCheckUnhealthyThreshold", notEmpty("HealthCheckUnhealthyThreshold"),
+		)
+	}
+	set(conds, "HasAddons", notEmpty("AddonsTemplateURL"))
 
 	var secretOutputs, varOutputs, policyOutputs []string
 	if addons != nil {
@@ -261,16 +290,18 @@ func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing str
 	add := func(id string, r *yaml.Node) { res.Content = append(res.Content, str(id), r) }
 	desc := func(s string) *yaml.Node { return kv("aws:copilot:description", s) }
 
-	add("AccessRole", kv(
-		"Metadata", desc("An IAM Role for App Runner to use on your behalf to pull your image from ECR"),
-		"Type", "AWS::IAM::Role",
-		"Condition", "NeedsAccessRole",
-		"Properties", kv(
-			"AssumeRolePolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("Service", seq("build.apprunner.amazonaws.com")), "Action", "sts:AssumeRole")),
-			"ManagedPolicyArns", seq(sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSAppRunnerServicePolicyForECRAccess")),
-		),
-	))
-	add("InstanceRole", instanceRole(hasSecrets, topics, tracing == "AWSXRAY", policyOutputs))
+	if appRunner {
+		add("AccessRole", kv(
+			"Metadata", desc("An IAM Role for App Runner to use on your behalf to pull your image from ECR"),
+			"Type", "AWS::IAM::Role",
+			"Condition", "NeedsAccessRole",
+			"Properties", kv(
+				"AssumeRolePolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("Service", seq("build.apprunner.amazonaws.com")), "Action", "sts:AssumeRole")),
+				"ManagedPolicyArns", seq(sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSAppRunnerServicePolicyForECRAccess")),
+			),
+		))
+		add("InstanceRole", instanceRole("tasks.apprunner.amazonaws.com", hasSecrets, topics, tracing == "AWSXRAY", policyOutputs))
+	}
 
 	// Service.
 	secrets := seq()
@@ -285,7 +316,7 @@ func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing str
 		kv("Name", "COPILOT_ENVIRONMENT_NAME", "Value", ref("EnvName")),
 		kv("Name", "COPILOT_SERVICE_NAME", "Value", ref("WorkloadName")),
 	)
-	if vpcConnector {
+	if placement.Kind == "private" || len(placement.SubnetIDs) > 0 {
 		vars.Content = append(vars.Content, kv("Name", "COPILOT_SERVICE_DISCOVERY_ENDPOINT", "Value", serviceDiscoveryEndpoint(in.app, in.env)))
 	}
 	if len(topics) > 0 {
@@ -356,7 +387,12 @@ func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing str
 		set(svcProps, "AutoScalingConfigurationArn", sub("arn:${AWS::Partition}:apprunner:${AWS::Region}:${AWS::AccountId}:autoscalingconfiguration/"+*m.Count))
 	}
 	set(svcProps, "Tags", workloadTags(m.Tags))
-	add("Service", kv("Metadata", desc("An App Runner service to run and manage your containers"), "Type", "AWS::AppRunner::Service", "Properties", svcProps))
+	if appRunner {
+		add("Service", kv("Metadata", desc("An App Runner service to run and manage your containers"), "Type", "AWS::AppRunner::Service", "Properties", svcProps))
+	}
+	if express != nil {
+		addExpress(add, *express, m, deepCopy(vars), expressSecrets(secrets), hasSecrets, topics, policyOutputs)
+	}
 
 	if private {
 		endpoint := importValue(sub("${AppName}-${EnvName}-AppRunnerVpcEndpointId"))
@@ -417,7 +453,9 @@ func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing str
 		))
 	}
 
-	if vpcConnector {
+	if vpcConnector || express != nil {
+		// The Express service joins this group too: it is the one the
+		// addons' database admits.
 		add("ServiceSecurityGroup", kv(
 			"Type", "AWS::EC2::SecurityGroup",
 			"Metadata", desc("A security group for your addons/ resources to allow ingress from your service"),
@@ -436,6 +474,8 @@ func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing str
 				"SourceSecurityGroupId", ref("ServiceSecurityGroup"),
 			),
 		))
+	}
+	if vpcConnector {
 		var subnets *yaml.Node
 		if len(placement.SubnetIDs) > 0 {
 			subnets = val(placement.SubnetIDs)
@@ -462,11 +502,23 @@ func rdwsTemplate(in rdwsInput, m *manifest.RequestDrivenWebService, tracing str
 		// Copilot's template has no outputs (its CLI asks App Runner for
 		// the URL); an output changes no resource, so it is safe over
 		// Copilot-made stacks, and deploy reports the URL from it.
-		"Outputs", kv("ServiceURL", kv(
-			"Description", "The URL of the App Runner service.",
-			"Value", sub("https://${Service.ServiceUrl}"),
-		)),
+		"Outputs", rdwsOutputs(appRunner, express != nil),
 	)
+}
+
+// rdwsOutputs are the service's URLs. ServiceURL, which deploy reports, is
+// the Express service's once the workload runs on ECS Express Mode; the App
+// Runner service's URL stays visible while both run.
+func rdwsOutputs(appRunner, express bool) *yaml.Node {
+	appRunnerURL := kv("Description", "The URL of the App Runner service.", "Value", sub("https://${Service.ServiceUrl}"))
+	if !express {
+		return kv("ServiceURL", appRunnerURL)
+	}
+	out := kv("ServiceURL", kv("Description", "The URL of the Amazon ECS Express Mode service.", "Value", sub("https://${"+expressServiceID+".Endpoint}")))
+	if appRunner {
+		set(out, "AppRunnerServiceURL", appRunnerURL)
+	}
+	return out
 }
 
 // rdwsHasSecrets reports whether the service reads secrets, from the manifest
@@ -485,7 +537,11 @@ func rdwsHasSecrets(m *manifest.RequestDrivenWebService, addons *mergedAddons) b
 	return false
 }
 
-func instanceRole(hasSecrets bool, topics []topicSpec, xray bool, policyOutputs []string) *yaml.Node {
+// instanceRole is the role the service's code runs with (App Runner's
+// instance role, or the Express service's task role: principal tells which):
+// no IAM, the addons' managed policies, publishing, tracing, and for App
+// Runner, which reads secrets with it, the tagged secrets.
+func instanceRole(principal string, hasSecrets bool, topics []topicSpec, xray bool, policyOutputs []string) *yaml.Node {
 	props := kv()
 	if len(policyOutputs) > 0 {
 		arns := seq()
@@ -494,24 +550,10 @@ func instanceRole(hasSecrets bool, topics []topicSpec, xray bool, policyOutputs 
 		}
 		set(props, "ManagedPolicyArns", arns)
 	}
-	set(props, "AssumeRolePolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("Service", seq("tasks.apprunner.amazonaws.com")), "Action", "sts:AssumeRole")))
+	set(props, "AssumeRolePolicyDocument", policyDoc(kv("Effect", "Allow", "Principal", kv("Service", seq(principal)), "Action", "sts:AssumeRole")))
 	policies := seq(kv("PolicyName", "DenyIAM", "PolicyDocument", policyDoc(kv("Effect", "Deny", "Action", "iam:*", "Resource", "*"))))
 	if hasSecrets {
-		tagged := func(prefix, envParam string) *yaml.Node {
-			return kv("StringEquals", kv(prefix+"/copilot-application", sub("${AppName}"), prefix+"/copilot-environment", sub("${"+envParam+"}")))
-		}
-		policies.Content = append(policies.Content, kv("PolicyName", "AccessCopilotTaggedSecrets", "PolicyDocument", policyDoc(
-			kv("Effect", "Allow", "Action", seq("ssm:GetParameters"),
-				"Resource", seq(sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*")),
-				"Condition", tagged("ssm:ResourceTag", "EnvName")),
-			kv("Effect", "Allow", "Action", seq("secretsmanager:GetSecretValue"),
-				"Resource", seq(sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*")),
-				"Condition", tagged("secretsmanager:ResourceTag", "EnvName")),
-			kv("Effect", "Allow", "Action", seq("kms:Decrypt"), "Resource", seq(ref("ArtifactKeyARN"))),
-			kv("Sid", "DecryptTaggedKMSKey", "Effect", "Allow", "Action", seq("kms:Decrypt"),
-				"Resource", seq(sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*")),
-				"Condition", tagged("aws:ResourceTag", "EnvName")),
-		)))
+		policies.Content = append(policies.Content, kv("PolicyName", "AccessCopilotTaggedSecrets", "PolicyDocument", policyDoc(taggedSecretStatements()...)))
 	}
 	if len(topics) > 0 {
 		resources := seq()

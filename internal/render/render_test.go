@@ -29,22 +29,32 @@ var seedOptions = Options{
 	ArtifactKeyARN:    "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
 }
 
+// renderSeed renders the seed example's App Runner environment, test.
 func renderSeed(t *testing.T) []Stack {
+	t.Helper()
+	stacks, _ := renderSeedEnv(t, "test")
+	return stacks
+}
+
+// renderSeedEnv renders one environment of the seed example and fails on
+// any error or warning but those about the move to ECS Express Mode, which
+// it returns with the rest.
+func renderSeedEnv(t *testing.T, env string) ([]Stack, diag.List) {
 	t.Helper()
 	ws, err := workspace.Load(seedDir)
 	if err != nil {
 		t.Fatalf("load seed example: %v", err)
 	}
-	stacks, diags, err := Render(ws, nil, nil, seedOptions)
+	stacks, diags, err := Render(ws, []string{env}, nil, seedOptions)
 	if err != nil {
 		t.Fatalf("render seed example: %v\n%v", err, diags)
 	}
 	for _, d := range diags {
-		if d.Severity != diag.Notice {
+		if d.Severity == diag.Error || d.Severity == diag.Warning && d.Rule != ruleExpress {
 			t.Errorf("unexpected finding: %v", d)
 		}
 	}
-	return stacks
+	return stacks, diags
 }
 
 func parseTemplate(t *testing.T, body []byte) *yaml.Node {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,9 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 
 func (f *fakeAWS) options(built ...Built) PlanOptions {
 	return PlanOptions{
-		Selection:      Selection{Paths: []string{example}, Lookup: func(string) (string, bool) { return "", false }},
+		// The example's App Runner environment; staging (ECS Express Mode)
+		// has tests of its own.
+		Selection:      Selection{Paths: []string{example}, Envs: []string{"test"}, Lookup: func(string) (string, bool) { return "", false }},
 		Built:          built,
 		Revision:       "0123456789abcdef",
 		RunID:          "7",
@@ -580,5 +583,125 @@ func TestDanglingReferenceStopsThePlan(t *testing.T) {
 	want := `stack apprunner-vpc-test-demo-service: resource AddonsStack: Fn::GetAtt names "ServiceSecurityGroup"`
 	if planned != nil || err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("plan = %v, err = %v; want no plan and %q", planned, err, want)
+	}
+}
+
+// The seed example's staging environment moves demo-service to ECS Express
+// Mode in two reviewed steps against CloudFormation's wire protocol: step 1's
+// plan (and PR comment) only adds the Express service beside App Runner and
+// deploy reports the Express URL; step 2 removes App Runner. Asking for both
+// at once is refused, and nothing is executed.
+func TestExpressMigrationIsTwoReviewedSteps(t *testing.T) {
+	f := newFakeAWS(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(example)); err != nil {
+		t.Fatal(err)
+	}
+	manifestPath := filepath.Join(dir, "copilot", "demo-service", "manifest.yml")
+	original, err := os.ReadFile(manifestPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRuntime := func(xAutopilot string) {
+		t.Helper()
+		body := strings.Replace(string(original), "    x-autopilot:\n      runtime: ecs-express\n", xAutopilot, 1)
+		if body == string(original) && xAutopilot != "    x-autopilot:\n      runtime: ecs-express\n" {
+			t.Fatal("the example no longer sets x-autopilot.runtime: ecs-express for staging")
+		}
+		if err := os.WriteFile(manifestPath, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := f.options(demoImage)
+	opts.Paths, opts.Envs = []string{dir}, []string{"staging"}
+	const stack = "apprunner-vpc-staging-demo-service"
+	serviceChanges := func(p *deploy.Plan) deploy.StackPlan {
+		t.Helper()
+		for _, sp := range p.Stacks {
+			if sp.StackName == stack {
+				return sp
+			}
+		}
+		t.Fatalf("no plan for %s", stack)
+		return deploy.StackPlan{}
+	}
+
+	// The service runs on App Runner.
+	setRuntime("    x-autopilot:\n      runtime: app-runner\n")
+	if _, err := Deploy(ctx, opts); err != nil {
+		t.Fatalf("deploy on App Runner: %v", err)
+	}
+
+	// Both steps in one change: refused, App Runner untouched.
+	setRuntime("    x-autopilot:\n      runtime: ecs-express\n      app-runner: remove\n")
+	if _, err := Deploy(ctx, opts); err == nil || !strings.Contains(err.Error(), "at once") {
+		t.Fatalf("deploy creating Express and removing App Runner together: err = %v, want a refusal", err)
+	}
+	if !strings.Contains(f.cfn.StackTemplate(stack), "AWS::AppRunner::Service") || strings.Contains(f.cfn.StackTemplate(stack), "ExpressGatewayService") {
+		t.Fatal("the refused deploy changed the stack")
+	}
+
+	// Step 1: the plan adds the Express service and its roles, changes and
+	// removes nothing, and the PR comment shows the addition.
+	setRuntime("    x-autopilot:\n      runtime: ecs-express\n")
+	planned, err := Plan(ctx, opts)
+	if err != nil {
+		t.Fatalf("plan step 1: %v", err)
+	}
+	sp := serviceChanges(planned.Plan)
+	if sp.Error != "" {
+		t.Fatalf("step 1 refused: %s", sp.Error)
+	}
+	var added []string
+	for _, c := range sp.Changes {
+		if c.Action != deploy.ActionAdd || c.NestedStack != "" {
+			t.Errorf("step 1 must only add resources: %s %s (%s)", c.Action, c.LogicalID, c.ResourceType)
+		}
+		added = append(added, c.LogicalID)
+	}
+	if !slices.Contains(added, "ExpressService") {
+		t.Errorf("step 1 adds %v, want ExpressService", added)
+	}
+	comment := report.PlanComments(planned.Plan, report.RunInfo{})[0].Body
+	if !strings.Contains(comment, "ExpressService") || !strings.Contains(comment, "AWS::ECS::ExpressGatewayService") {
+		t.Errorf("the PR comment does not show the Express service being added:\n%s", comment)
+	}
+	deployed, err := Deploy(ctx, opts)
+	if err != nil {
+		t.Fatalf("deploy step 1: %v", err)
+	}
+	url := report.FromResult(deployed.Result, nil).ServiceURLs()["demo-service"]
+	if !strings.HasPrefix(url, "https://") || !strings.Contains(url, "Endpoint") {
+		t.Errorf("deploy reports %q, want the Express service's URL (its Endpoint)", url)
+	}
+
+	// Step 2: App Runner goes, the Express service and the database stay.
+	setRuntime("    x-autopilot:\n      runtime: ecs-express\n      app-runner: remove\n")
+	planned, err = Plan(ctx, opts)
+	if err != nil {
+		t.Fatalf("plan step 2: %v", err)
+	}
+	sp = serviceChanges(planned.Plan)
+	if sp.Error != "" {
+		t.Fatalf("step 2 refused: %s", sp.Error)
+	}
+	removed := map[string]bool{}
+	for _, c := range sp.Changes {
+		if c.Action == deploy.ActionRemove {
+			removed[c.LogicalID] = true
+		}
+		if c.LogicalID == "ExpressService" || c.LogicalID == "ServiceSecurityGroup" || c.NestedStack != "" {
+			t.Errorf("step 2 touches %s: %s", c.LogicalID, c.Action)
+		}
+	}
+	if !removed["Service"] || !removed["VpcConnector"] {
+		t.Errorf("step 2 removes %v, want the App Runner service and its VPC connector", removed)
+	}
+	if _, err := Deploy(ctx, opts); err != nil {
+		t.Fatalf("deploy step 2: %v", err)
+	}
+	if live := f.cfn.StackTemplate(stack); strings.Contains(live, "AWS::AppRunner::") || !strings.Contains(live, "AWS::ECS::ExpressGatewayService") {
+		t.Error("after step 2 the stack should hold the Express service and no App Runner resource")
 	}
 }

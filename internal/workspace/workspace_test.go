@@ -324,7 +324,7 @@ func TestExampleWorkspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ws.App != "apprunner-vpc" || len(ws.Workloads) != 1 || len(ws.Environments) != 1 {
+	if ws.App != "apprunner-vpc" || len(ws.Workloads) != 1 || len(ws.Environments) != 2 {
 		t.Fatalf("app %q, %d workloads, %d environments", ws.App, len(ws.Workloads), len(ws.Environments))
 	}
 	svc := ws.Workload("demo-service")

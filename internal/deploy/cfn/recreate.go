@@ -39,6 +39,7 @@ var createOnly = map[string][]string{
 	"AWS::EC2::VPCEndpoint":                       {"ServiceName", "VpcEndpointType", "VpcId"},
 	"AWS::ServiceDiscovery::PrivateDnsNamespace":  {"Vpc", "Name"},
 	"AWS::ECS::Service":                           {"Cluster", "Role", "SchedulingStrategy", "ServiceName"},
+	"AWS::ECS::ExpressGatewayService":             {"ServiceName", "Cluster", "InfrastructureRoleArn", "Tags"},
 	"AWS::ECS::Cluster":                           {"ClusterName"},
 	"AWS::ElasticLoadBalancingV2::LoadBalancer":   {"Name", "Type", "Scheme"},
 	"AWS::ElasticLoadBalancingV2::TargetGroup":    {"TargetType", "ProtocolVersion", "Port", "Name", "VpcId", "Protocol", "IpAddressType"},
