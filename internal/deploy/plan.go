@@ -301,7 +301,7 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 	}
 	body, extra := s.Template, []string(nil)
 	if typ == types.ChangeSetTypeUpdate {
-		if body, extra, err = r.adopt(ctx, s); err != nil {
+		if body, extra, err = r.adopt(ctx, s, live); err != nil {
 			fail("%v", err)
 			return
 		}
@@ -402,11 +402,16 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 }
 
 // unrenderedInUse says why a deployed stack must not be updated: it uses a
-// feature (a parameter with a value) the new template does not hold.
+// feature (a parameter with a value) the new template does not hold, or a
+// Fixed parameter would change.
 func unrenderedInUse(s Stack, live *types.Stack) string {
 	var uses []string
 	for _, p := range live.Parameters {
 		name, value := aws.ToString(p.ParameterKey), aws.ToString(p.ParameterValue)
+		if todo, ok := s.Fixed[name]; ok && value != "" && value != s.Parameters[name] {
+			return fmt.Sprintf("stack %s was deployed with %s=%q, but this plan has %q: the resources it names would be replaced, so nothing is planned for it. %s",
+				s.Name, name, value, s.Parameters[name], todo)
+		}
 		if what, ok := s.Unrendered[name]; ok && value != "" {
 			uses = append(uses, fmt.Sprintf("%s (%s=%q)", what, name, value))
 		}

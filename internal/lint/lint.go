@@ -22,6 +22,9 @@ type Options struct {
 	Lookup func(string) (string, bool)
 	// Strict makes undefined variables errors, as commands that deploy need.
 	Strict bool
+	// AppDomain is the application's domain, which decides some of what
+	// render refuses (a CDN with the domain).
+	AppDomain string
 }
 
 // Lint checks every manifest and addon template of the workspace and
@@ -78,7 +81,7 @@ func refusalsByEnv(ws *workspace.Workspace, opts Options) func(env string) diag.
 		if ds, ok := byEnv[env]; ok {
 			return ds
 		}
-		ds := renderer.Check(ws, env, workspace.Vars{App: ws.App, Lookup: opts.Lookup, Strict: opts.Strict})
+		ds := renderer.Check(ws, env, workspace.Vars{App: ws.App, Lookup: opts.Lookup, Strict: opts.Strict}, opts.AppDomain)
 		byEnv[env] = ds
 		return ds
 	}

@@ -7,14 +7,25 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The Dockerfile and build context image.build names are checked here, so
+// The Dockerfile and build context image.build (the main container's and
+// each sidecar's) names are checked here, so
 // lint points at the manifest line instead of build failing later.
 func init() {
 	register(rule{id: "image-build-path", check: checkImageBuildPaths})
 }
 
 func checkImageBuildPaths(c *context) {
-	build := c.get("image", "build")
+	checkBuildPaths(c, c.get("image", "build"), "image.build")
+	if sidecars := c.get("sidecars"); isMap(sidecars) {
+		for i := 0; i+1 < len(sidecars.Content); i += 2 {
+			name := sidecars.Content[i].Value
+			checkBuildPaths(c, get(get(sidecars.Content[i+1], "image"), "build"), "sidecars."+name+".image.build")
+		}
+	}
+}
+
+// checkBuildPaths checks one image.build (where names it in messages).
+func checkBuildPaths(c *context, build *yaml.Node, where string) {
 	if build == nil {
 		return
 	}
@@ -37,7 +48,7 @@ func checkImageBuildPaths(c *context) {
 	if buildContext != nil {
 		if fi, err := os.Stat(filepath.Join(c.ws.Root, buildContext.Value)); err != nil || !fi.IsDir() {
 			c.errorf(buildContext, "give the folder relative to the workspace root (the folder holding copilot/)",
-				"image.build.context %q is not a folder in the workspace", buildContext.Value)
+				"%s.context %q is not a folder in the workspace", where, buildContext.Value)
 			return
 		}
 	}
@@ -52,6 +63,6 @@ func checkImageBuildPaths(c *context) {
 	}
 	if fi, err := os.Stat(filepath.Join(c.ws.Root, path)); err != nil || fi.IsDir() {
 		c.errorf(at, "give the Dockerfile's path relative to the workspace root (the folder holding copilot/), or add the file",
-			"image.build names Dockerfile %q, which is not a file in the workspace", path)
+			"%s names Dockerfile %q, which is not a file in the workspace", where, path)
 	}
 }

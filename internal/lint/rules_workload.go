@@ -60,6 +60,32 @@ func init() {
 	register(rule{id: "lb-healthcheck-range", kinds: albKinds, check: checkLBHealthChecks})
 	register(rule{id: "deregistration-delay", kinds: albKinds, check: checkDeregistrationDelay})
 	register(rule{id: "queue-range", kinds: workerKind, check: checkQueueRanges})
+	register(rule{id: "queue-delay-insights", kinds: workerKind, check: checkQueueDelayInsights})
+}
+
+// checkQueueDelayInsights warns when count.queue_delay scales a worker in an
+// environment without Container Insights: autopilot's scaling policy
+// divides the queue's backlog by Container Insights' RunningTaskCount, so
+// without it the service never scales (Copilot's Lambda counted tasks
+// itself).
+func checkQueueDelayInsights(c *context) {
+	if c.ecs == nil || c.ecs.Count.QueueDelay == nil || c.env == "" {
+		return
+	}
+	for _, e := range c.ws.Environments {
+		if e.Name != c.env {
+			continue
+		}
+		doc, _ := e.Resolve(c.env, workspace.Vars{App: c.ws.App, Env: c.env, Lookup: func(string) (string, bool) { return "", false }})
+		if doc == nil {
+			return
+		}
+		if env, err := manifest.DecodeEnvironment(doc); err == nil && !deref(env.Observability.ContainerInsights) {
+			c.reportAt(c.ecs.Count.QueueDelay.Pos, diag.Warning,
+				fmt.Sprintf("count.queue_delay scales on Container Insights' running task count, which environment %s does not turn on: the service would not scale", c.env),
+				"set observability.container_insights: true in copilot/environments/"+c.env+"/manifest.yml")
+		}
+	}
 }
 
 // --- small node helpers -------------------------------------------------

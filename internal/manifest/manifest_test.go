@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -105,9 +106,18 @@ func TestCountForms(t *testing.T) {
 			t.Errorf("%s: autoscaling %v, want %v", c.src, got, c.scales)
 		}
 	}
-	m := ecs(t, "count:\n  range: 1-2\n  queue_delay: {acceptable_latency: 1m}\n")
-	if m.Count.QueueDelay == nil || *m.Count.QueueDelay != (Pos{3, 16}) || m.Count.Pos != (Pos{2, 3}) {
+	m := ecs(t, "count:\n  range: 1-2\n  queue_delay: {acceptable_latency: 1m, msg_processing_time: 250ms}\n")
+	if m.Count.QueueDelay == nil || m.Count.QueueDelay.Pos != (Pos{3, 16}) || m.Count.Pos != (Pos{2, 3}) {
 		t.Errorf("count at %v, queue_delay at %v", m.Count.Pos, m.Count.QueueDelay)
+	}
+	// Copilot's AcceptableBacklogPerTask: ceil(latency / processing time).
+	if got := m.Count.QueueDelay.BacklogPerTask(); got != 240 {
+		t.Errorf("backlog per task %d, want 240", got)
+	}
+	for _, bad := range []string{"queue_delay: 5", "queue_delay: {acceptable_latency: 1m}", "queue_delay: {acceptable_latency: soon, msg_processing_time: 1s}"} {
+		if _, err := DecodeWorkload(workspace.WorkerService, parse(t, "count:\n  range: 1-2\n  "+bad+"\n")); err == nil || !strings.Contains(err.Error(), "queue_delay") {
+			t.Errorf("%s: error %v, want one naming queue_delay", bad, err)
+		}
 	}
 }
 

@@ -117,6 +117,7 @@ type ECSWorkload struct {
 	EntryPoint StringOrList        `yaml:"entrypoint"`
 	Variables  map[string]Variable `yaml:"variables"`
 	Secrets    map[string]Secret   `yaml:"secrets"`
+	EnvFile    *string             `yaml:"env_file"`
 	Tags       map[string]string   `yaml:"tags"`
 	Network    struct {
 		VPC struct {
@@ -242,6 +243,8 @@ type Sidecar struct {
 type SidecarImage struct {
 	Set, IsMap bool
 	Location   string
+	// Build reports image.build (built from a Dockerfile like the main image).
+	Build bool
 }
 
 func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
@@ -254,6 +257,7 @@ func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
 		if l := valueOf(n, "location"); l != nil {
 			i.Location = l.Value
 		}
+		i.Build = valueOf(n, "build") != nil
 	}
 	return nil
 }

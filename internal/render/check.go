@@ -19,9 +19,9 @@ var ExplainRules = []string{ruleExpress}
 // findings of RefusalRules it would stop with, same rule ids and positions,
 // and the findings of ExplainRules. Lint reports them too, so a workspace
 // that lints clean renders. The decisions stay in one place: the renderers
-// that make them.
-func Check(ws *workspace.Workspace, env string, vars workspace.Vars) diag.List {
-	opts := Options{App: ws.App, Vars: vars, checkOnly: true}
+// that make them. appDomain is the application's domain (Options.AppDomain).
+func Check(ws *workspace.Workspace, env string, vars workspace.Vars, appDomain string) diag.List {
+	opts := Options{App: ws.App, Vars: vars, AppDomain: appDomain, checkOnly: true}
 	if opts.App == "" {
 		// Manifests given without their workspace: the name only shapes
 		// stack names, never what is refused.

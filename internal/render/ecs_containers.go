@@ -42,6 +42,27 @@ type ecsTask struct {
 	collector   string // its image
 	connect     *serviceConnect
 	nlb         *nlbSpec
+	envFiles    []envFileRef
+}
+
+// SidecarImageKey is the key of Options.Images for a sidecar built from a
+// Dockerfile ("/" cannot be in a workload name).
+func SidecarImageKey(workload, sidecar string) string { return workload + "/" + sidecar }
+
+// SidecarPlaceholderPrefix starts the placeholder image of every unbuilt
+// sidecar of a workload, so a deploy can refuse a template holding one.
+func SidecarPlaceholderPrefix(workload string) string {
+	return "autopilot-placeholder/" + SidecarImageKey(workload, "")
+}
+
+// sidecarImage is the built image of a sidecar with image.build, or a
+// placeholder before a build (plan refuses to deploy one).
+func sidecarImage(in ecsInput, sidecar string) string {
+	key := SidecarImageKey(in.name, sidecar)
+	if uri := in.opts.Images[key]; uri != "" {
+		return uri
+	}
+	return ImagePlaceholder(key)
 }
 
 // healthCheckNode decodes a container health check and fills Copilot's
@@ -156,9 +177,6 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 		if l.Retention != nil {
 			t.retention = *l.Retention
 		}
-		if l.EnvFile != nil {
-			fail(l.Pos, ruleUnsupported, "rendering logging.env_file is not supported yet: Copilot uploads the env file to S3 first", "move the variables into logging.variables")
-		}
 		if l.Router() {
 			image, at, what := defaultFluentBitImage, l.Pos, "the log router image"
 			if l.Image != nil {
@@ -181,17 +199,17 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 		case name == in.name || name == firelensContainer:
 			fail(at, ruleManifest, fmt.Sprintf("sidecar name %q is taken by the main container or the log router", name), "rename the sidecar")
 			continue
-		case s.EnvFile != nil:
-			fail(at, ruleUnsupported, fmt.Sprintf("rendering sidecars.%s.env_file is not supported yet: Copilot uploads the env file to S3 first", name), "move the variables into sidecars."+name+".variables")
 		}
-		s.image = s.Image.Location
-		if s.Image.IsMap && s.image == "" {
-			fail(at, ruleUnsupported, fmt.Sprintf("sidecar %q: building sidecar images is not supported yet", name), "push the image and set sidecars."+name+".image.location")
+		switch {
+		case s.Image.Location != "":
+			s.image = pin(s.At("image"), "sidecar "+name+" image", s.Image.Location)
+		case s.Image.Build:
+			// Built images are named by digest already; a placeholder is
+			// refused by deploy.
+			s.image = sidecarImage(in, name)
+		default:
+			fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image (a URI, location or build)")
 		}
-		if s.image == "" && !s.Image.IsMap {
-			fail(at, ruleManifest, fmt.Sprintf("sidecar %q needs an image", name), "set sidecars."+name+".image")
-		}
-		s.image = pin(s.At("image"), "sidecar "+name+" image", s.image)
 		if s.Port != nil {
 			p, proto, err := parsePort(*s.Port)
 			if err != nil {
@@ -205,6 +223,7 @@ func parseTask(in ecsInput, m *ecsManifest, fail failFunc) {
 		names[name] = true
 		t.sidecars = append(t.sidecars, s)
 	}
+	readEnvFiles(in, m, fail)
 
 	// Container dependencies: each names a container of the task with one
 	// of ECS's conditions; "healthy" needs a health check on that container.
@@ -618,6 +637,7 @@ func taskParams(t ecsTask, decl, conditions *yaml.Node, values map[string]string
 		add("EnvFileARNFor"+id, "HasEnvFileFor"+id, s.name+" sidecar")
 	}
 	values["LogRetention"] = strconv.Itoa(t.retention)
+	envFileParams(t, values)
 }
 
 // envFilePolicy is the execution role's conditional permission to read one

@@ -68,7 +68,7 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 	imageURI, repoType, idiags := rdwsImage(in, m)
 	diags = append(diags, idiags...)
 
-	addons, adiags := workloadAddons(in.addons, in.env)
+	addons, adiags := workloadAddons(in.addons, in.env, in.name, in.opts)
 	diags = append(diags, adiags...)
 
 	cpu, memory := 1024, 2048

@@ -46,9 +46,22 @@ type Options struct {
 	// Context, when set, stops a render between stacks once it is done
 	// (SIGINT, SIGTERM); Render then returns its error.
 	Context context.Context
+	// AppDomain is the application's domain (Copilot's `app init
+	// --domain`). Copilot keeps it in the application's SSM parameter, not
+	// in the workspace, so it is an input: with it, environment stacks get
+	// AppDNSName, the environment's hosted zone, its delegation from the
+	// application's zone and the environment's certificate.
+	AppDomain string
+	// CloudFrontPrefixList is the id of the region's CloudFront
+	// origin-facing managed prefix list (an EC2 lookup Copilot makes), which
+	// http.public.ingress.cdn restricts the public load balancer to.
+	CloudFrontPrefixList string
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
+	// workspaceRoot is the folder holding copilot/, where env files and
+	// addons' local artifacts are read from.
+	workspaceRoot string
 }
 
 // checkDone reports that a Check has all a workload's findings once its
@@ -81,6 +94,12 @@ type Stack struct {
 	// it and sets the AddonsTemplateURL parameter, which Parameters then
 	// leaves out (it is "" for a workload without addons).
 	AddonsTemplate []byte
+	// Objects are files by their key in the artifacts bucket, which the
+	// template already names: env files (the env-file parameters) and
+	// addons' packaged local artifacts. Keys hold a content hash; deploy
+	// uploads the missing ones before executing, plan uploads none. Env
+	// files may be secret: never print an object's content.
+	Objects map[string][]byte
 	// DependsOn names stacks to deploy first (a workload's environment).
 	DependsOn []string
 	// KeepPrevious names parameters whose live value wins when the stack
@@ -95,6 +114,14 @@ type Stack struct {
 	// with the deployed value, so workloads this workspace does not know
 	// (another repository's, on the same environment) keep what they need.
 	MergeLists []string
+	// Fixed maps parameters whose deployed value must not change to what
+	// to do instead (see deploy.Stack.Fixed).
+	Fixed map[string]string
+	// CarryLive names resources of Copilot's template autopilot renders
+	// natively or not at all (Lambda-backed custom resources, their
+	// functions and roles): deploy keeps each one the deployed stack has,
+	// as deployed (see deploy.Stack.CarryLive).
+	CarryLive []string
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.
@@ -113,6 +140,7 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			diags = append(diags, d)
 		}
 	}
+	opts.workspaceRoot = ws.Root
 	app := opts.App
 	if app == "" {
 		app = ws.App
@@ -406,8 +434,19 @@ func workloadStack(app, env, name string, kind workspace.Kind, opts Options, tpl
 	}
 	if addons != nil {
 		st.AddonsTemplate = addons.Template
+		addObjects(st, addons.Objects)
 	}
 	return st, nil
+}
+
+// addObjects adds objects for deploy to upload to the stack's.
+func addObjects(st *Stack, objects map[string][]byte) {
+	for k, v := range objects {
+		if st.Objects == nil {
+			st.Objects = map[string][]byte{}
+		}
+		st.Objects[k] = v
+	}
 }
 
 // workloadTemplate starts a workload template as Copilot's do — format
