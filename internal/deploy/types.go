@@ -51,6 +51,22 @@ type Stack struct {
 	// custom resources stay this way, so their delete handlers never run.
 	// One that refers to a resource the new template lacks is left to go.
 	CarryLive []string
+	// Live names resources the deployed stack must have, as CarryLive
+	// keeps them (Copilot's Lambda-backed custom resources autopilot
+	// cannot create, such as an App Runner service's custom domain).
+	// Planning refuses a stack that does not have them, or whose copies
+	// hold other values than the ones wanted.
+	Live []LiveResource
+}
+
+// LiveResource is a resource of the deployed stack the new template keeps.
+type LiveResource struct {
+	ID string
+	// Properties are top-level property values the deployed resource must
+	// have (the manifest's), so what is kept is what the manifest asks.
+	Properties map[string]string
+	// For says what the resource does, for messages.
+	For string
 }
 
 // Image is a pushed (or placeholder) container image a stack uses.

@@ -146,7 +146,7 @@ func TestCarryEnvController(t *testing.T) {
  "Service":{"Type":"AWS::AppRunner::Service","Properties":{}}}}`
 	next := "Parameters:\n  AppName: {Type: String}\nResources:\n  Service:\n    Type: AWS::AppRunner::Service\n    Properties: {}\n"
 
-	out, extra, err := carryEnvController([]byte(live), []byte(next))
+	out, extra, err := carryCustomResources([]byte(live), []byte(next))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestCarryEnvController(t *testing.T) {
 	}
 
 	// Nothing to carry: the template is passed through byte for byte.
-	same, extra, err := carryEnvController([]byte(next), []byte(next))
+	same, extra, err := carryCustomResources([]byte(next), []byte(next))
 	if err != nil || string(same) != next || extra != nil {
 		t.Errorf("without env controller: %q %v %v, want the template unchanged", same, extra, err)
 	}

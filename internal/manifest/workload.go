@@ -338,7 +338,8 @@ type TaskdefOverride struct {
 type NLB struct {
 	NLBListener         `yaml:",inline"`
 	AdditionalListeners []NLBListener `yaml:"additional_listeners"`
-	// Alias is read by lint; render refuses it.
+	// Alias is read by lint; render refuses it (it needs the
+	// application's domain).
 	Alias Alias `yaml:"alias"`
 }
 

@@ -122,6 +122,19 @@ type Stack struct {
 	// functions and roles): deploy keeps each one the deployed stack has,
 	// as deployed (see deploy.Stack.CarryLive).
 	CarryLive []string
+	// Live names resources of Copilot's template render leaves out because
+	// autopilot cannot create them (a Lambda-backed custom resource whose
+	// code is Copilot's): deploy keeps them as deployed (as CarryLive), and
+	// refuses a stack without them.
+	Live []LiveResource
+}
+
+// LiveResource is a resource deploy keeps from the deployed stack:
+// Properties are top-level values it must hold, For what it does.
+type LiveResource struct {
+	ID         string
+	Properties map[string]string
+	For        string
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.
@@ -209,16 +222,15 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			}
 			decoded[w.Name] = m
 		}
-		envHTTPS, envInternalHTTPS := false, false
-		if em := findManifest(ws.Environments, env); em != nil {
+		em := findManifest(ws.Environments, env)
+		publicTLS, internalTLS := environmentTLS(em, app, env, vars, opts.AppDomain)
+		if em != nil {
 			// The environment stack is always rendered with its workloads:
 			// it carries the NATWorkloads they need and is deployed first.
 			st, ed := renderEnvStack(ws, em, app, env, vars, decoded, opts)
 			diags = append(diags, ed...)
 			if st != nil {
 				envStacks = append(envStacks, *st)
-				envHTTPS = st.Parameters["CreateHTTPSListener"] == "true"
-				envInternalHTTPS = st.Parameters["CreateInternalHTTPSListener"] == "true"
 			}
 		} else {
 			diags = append(diags, diag.Diagnostic{Severity: diag.Warning, Rule: ruleManifest, Env: env,
@@ -228,22 +240,44 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		// Rule priorities are assigned per listener over all the
 		// environment's services, selected or not, so a selection never
 		// renumbers one.
+		// The main rule is keyed by the service's name, additional rule N
+		// by name#N, so adding a rule renumbers no other.
 		publicPaths, internalPaths := map[string]string{}, map[string]string{}
+		ruleKeys := map[string][]string{}
 		for _, w := range ws.Workloads {
 			m := decoded[w.Name]
 			if m == nil {
 				continue
 			}
+			paths := publicPaths
 			switch n := needsOf(m); {
 			case n.alb:
-				publicPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
 			case n.internalALB:
-				internalPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
+				paths = internalPaths
+			default:
+				continue
+			}
+			h := m.ECS.HTTP
+			for i, r := range append([]manifest.RoutingRule{h.RoutingRule}, h.AdditionalRules...) {
+				key := w.Name
+				if i > 0 {
+					key = fmt.Sprintf("%s#%d", w.Name, i)
+				}
+				paths[key] = normalizePath(deref(r.Path))
+				ruleKeys[w.Name] = append(ruleKeys[w.Name], key)
 			}
 		}
-		priorities := assignRulePriorities(app, env, publicPaths)
-		for name, p := range assignRulePriorities(app, env, internalPaths) {
-			priorities[name] = p
+		byKey := assignRulePriorities(app, env, publicPaths)
+		for key, p := range assignRulePriorities(app, env, internalPaths) {
+			byKey[key] = p
+		}
+		priorities := map[string][]int{}
+		for name, keys := range ruleKeys {
+			paths := publicPaths
+			if _, ok := paths[keys[0]]; !ok {
+				paths = internalPaths
+			}
+			priorities[name] = inRuleOrder(keys, paths, byKey)
 		}
 		for _, w := range ws.Workloads {
 			if len(selected) > 0 && !selected[w.Name] {
@@ -254,12 +288,12 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			}
 			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
 				if m := decoded[w.Name]; m != nil {
-					https := envHTTPS
+					tls := publicTLS
 					if w.Kind == workspace.BackendService {
-						https = envInternalHTTPS
+						tls = internalTLS
 					}
 					st, wd := renderECSService(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts,
-						priority: priorities[w.Name], envHTTPS: https})
+						priorities: priorities[w.Name], tls: tls})
 					diags = append(diags, wd...)
 					if st != nil {
 						wkldStacks = append(wkldStacks, *st)

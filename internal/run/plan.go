@@ -273,6 +273,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 			MergeLists: r.MergeLists, CarryLive: r.CarryLive, Fixed: r.Fixed,
 			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
 		}
+		for _, l := range r.Live {
+			s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For})
+		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
