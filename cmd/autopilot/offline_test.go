@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 )
 
@@ -14,19 +11,7 @@ import (
 // to --build-output, and a layer cache in ECR is refused rather than read
 // or pushed.
 func TestOfflinePlanCallsNoAWS(t *testing.T) {
-	var requests atomic.Int64
-	aws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		http.Error(w, "no", http.StatusForbidden)
-	}))
-	t.Cleanup(aws.Close)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret/example", "AWS_REGION": "us-east-1",
-		"AWS_ENDPOINT_URL": aws.URL, "AWS_EC2_METADATA_DISABLED": "true", "GITHUB_ACTIONS": "",
-		"HTTPS_PROXY": aws.URL, "HTTP_PROXY": aws.URL,
-	} {
-		t.Setenv(k, v)
-	}
+	requests := countingAWS(t)
 	ws := t.TempDir()
 	for p, body := range map[string]string{
 		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
