@@ -4,7 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"gopkg.in/yaml.v3"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 )
 
 // The Dockerfile and build context image.build names are checked here, so
@@ -14,44 +14,46 @@ func init() {
 }
 
 func checkImageBuildPaths(c *context) {
-	build := c.get("image", "build")
-	if build == nil {
-		return
+	var image manifest.Image
+	switch {
+	case c.ecs != nil:
+		image = c.ecs.Image
+	case c.rdws != nil:
+		image = c.rdws.Image
+	}
+	build := image.Build
+	if !image.Present("build") || build.Bad {
+		return // the schema reports the type
 	}
 	// Paths are relative to the workspace root, as in Copilot; a context
 	// alone means its Dockerfile.
-	var dockerfile, buildContext *yaml.Node
-	switch {
-	case isScalar(build):
-		dockerfile = build
-	case isMap(build):
-		dockerfile, buildContext = get(build, "dockerfile"), get(build, "context")
-	default:
-		return // the schema reports the type
+	dockerfileAt, contextAt := build.Pos, build.At("context")
+	if build.IsMapping() {
+		dockerfileAt = build.At("dockerfile")
 	}
-	for _, n := range []*yaml.Node{dockerfile, buildContext} {
-		if n != nil && (!isScalar(n) || n.Value == "" || filepath.IsAbs(n.Value)) {
+	for _, p := range []*string{build.Dockerfile, build.Context} {
+		if p != nil && (*p == "" || filepath.IsAbs(*p)) {
 			return // the schema and the image stage report these
 		}
 	}
-	if buildContext != nil {
-		if fi, err := os.Stat(filepath.Join(c.ws.Root, buildContext.Value)); err != nil || !fi.IsDir() {
-			c.errorf(buildContext, "give the folder relative to the workspace root (the folder holding copilot/)",
-				"image.build.context %q is not a folder in the workspace", buildContext.Value)
+	if build.Context != nil {
+		if fi, err := os.Stat(filepath.Join(c.ws.Root, *build.Context)); err != nil || !fi.IsDir() {
+			c.errorAt(contextAt, "give the folder relative to the workspace root (the folder holding copilot/)",
+				"image.build.context %q is not a folder in the workspace", *build.Context)
 			return
 		}
 	}
-	at, path := dockerfile, ""
+	at, path := dockerfileAt, ""
 	switch {
-	case dockerfile != nil:
-		path = dockerfile.Value
-	case buildContext != nil:
-		at, path = buildContext, filepath.Join(buildContext.Value, "Dockerfile")
+	case build.Dockerfile != nil:
+		path = *build.Dockerfile
+	case build.Context != nil:
+		at, path = contextAt, filepath.Join(*build.Context, "Dockerfile")
 	default:
 		return
 	}
 	if fi, err := os.Stat(filepath.Join(c.ws.Root, path)); err != nil || fi.IsDir() {
-		c.errorf(at, "give the Dockerfile's path relative to the workspace root (the folder holding copilot/), or add the file",
+		c.errorAt(at, "give the Dockerfile's path relative to the workspace root (the folder holding copilot/), or add the file",
 			"image.build names Dockerfile %q, which is not a file in the workspace", path)
 	}
 }

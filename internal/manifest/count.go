@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +43,7 @@ func parseCooldown(n *yaml.Node) (in, out *time.Duration, err error) {
 		}
 		d, perr := time.ParseDuration(v.Value)
 		if perr != nil {
-			return nil, nil, fmt.Errorf("line %d: cooldown.%s %q is not a duration such as 30s", v.Line, key, v.Value)
+			return nil, nil, valueErrorf("line %d: cooldown.%s %q is not a duration such as 30s", v.Line, key, v.Value)
 		}
 		*dst = &d
 	}
@@ -60,7 +59,7 @@ func parseMetric(n *yaml.Node, duration bool) (*ScalingMetric, error) {
 	if n.Kind == yaml.MappingNode {
 		valueNode = valueOf(n, "value")
 		if valueNode == nil {
-			return nil, fmt.Errorf("line %d: a scaling metric given as a map needs value", n.Line)
+			return nil, valueErrorf("line %d: a scaling metric given as a map needs value", n.Line)
 		}
 		in, out, err := parseCooldown(valueOf(n, "cooldown"))
 		if err != nil {
@@ -71,14 +70,14 @@ func parseMetric(n *yaml.Node, duration bool) (*ScalingMetric, error) {
 	if duration {
 		d, err := time.ParseDuration(valueNode.Value)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %q is not a duration such as 2s", valueNode.Line, valueNode.Value)
+			return nil, valueErrorf("line %d: %q is not a duration such as 2s", valueNode.Line, valueNode.Value)
 		}
 		m.Value = d.Seconds()
 		return &m, nil
 	}
 	v, err := strconv.ParseFloat(valueNode.Value, 64)
 	if err != nil {
-		return nil, fmt.Errorf("line %d: %q is not a number", valueNode.Line, valueNode.Value)
+		return nil, valueErrorf("line %d: %q is not a number", valueNode.Line, valueNode.Value)
 	}
 	m.Value = v
 	return &m, nil
@@ -89,18 +88,18 @@ func (c *Count) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		var v int
 		if err := n.Decode(&v); err != nil {
-			return fmt.Errorf("line %d: count must be a number or a map", n.Line)
+			return valueErrorf("line %d: count must be a number or a map", n.Line)
 		}
 		c.Value = &v
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: count must be a number or a map", n.Line)
+		return valueErrorf("line %d: count must be a number or a map", n.Line)
 	}
 	if s := valueOf(n, "spot"); s != nil {
 		var v int
 		if err := s.Decode(&v); err != nil {
-			return fmt.Errorf("line %d: count.spot must be a number", s.Line)
+			return valueErrorf("line %d: count.spot must be a number", s.Line)
 		}
 		c.Spot = &v
 	}
@@ -112,7 +111,7 @@ func (c *Count) UnmarshalYAML(n *yaml.Node) error {
 			minV, err1 := strconv.Atoi(lo)
 			maxV, err2 := strconv.Atoi(hi)
 			if !ok || err1 != nil || err2 != nil {
-				return fmt.Errorf("line %d: count.range %q must be min-max such as 1-10", r.Line, r.Value)
+				return valueErrorf("line %d: count.range %q must be min-max such as 1-10", r.Line, r.Value)
 			}
 			c.Min, c.Max = &minV, &maxV
 		} else {
@@ -125,7 +124,7 @@ func (c *Count) UnmarshalYAML(n *yaml.Node) error {
 				return err
 			}
 			if m.Min == nil || m.Max == nil {
-				return fmt.Errorf("line %d: count.range needs min and max", r.Line)
+				return valueErrorf("line %d: count.range needs min and max", r.Line)
 			}
 			c.Min, c.Max, c.SpotFrom = m.Min, m.Max, m.SpotFrom
 		}

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"fmt"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -18,9 +17,12 @@ type HTTP struct {
 	DeregistrationDelay *time.Duration
 	Stickiness          *bool
 	TargetContainer     *string
-	TargetPort          *uint16
-	AllowedSourceIPs    []string
-	Version             *string
+	// DeprecatedTargetContainer is targetContainer, the old spelling
+	// (TargetContainer falls back to it).
+	DeprecatedTargetContainer *string
+	TargetPort                *uint16
+	AllowedSourceIPs          []string
+	Version                   *string
 	// Alias, HostedZone and AdditionalRules are read by lint; render
 	// refuses them (custom domains are not rendered yet).
 	Alias           Alias
@@ -36,6 +38,11 @@ type HTTPRule struct {
 	Alias            Alias             `yaml:"alias"`
 	HostedZone       *string           `yaml:"hosted_zone"`
 	AllowedSourceIPs []string          `yaml:"allowed_source_ips"`
+	TargetContainer  *string           `yaml:"target_container"`
+	// DeprecatedTargetContainer is targetContainer, the old spelling.
+	DeprecatedTargetContainer *string `yaml:"targetContainer"`
+	TargetPort                *int    `yaml:"target_port"`
+	DeregistrationDelay       *string `yaml:"deregistration_delay"`
 }
 
 // Alias is a listener's domain names: a string, a list of strings, or a
@@ -58,7 +65,7 @@ func (a *Alias) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return fmt.Errorf("line %d: an alias is a domain name, a list of names, or a list of {name, hosted_zone}", n.Line)
+		return valueErrorf("line %d: an alias is a domain name, a list of names, or a list of {name, hosted_zone}", n.Line)
 	}
 	for _, item := range n.Content {
 		name := AliasName{Section: newSection(item)}
@@ -75,7 +82,7 @@ func (a *Alias) UnmarshalYAML(n *yaml.Node) error {
 			}
 			name.Name, name.HostedZone = m.Name, m.HostedZone
 		default:
-			return fmt.Errorf("line %d: an alias is a domain name or {name, hosted_zone}", item.Line)
+			return valueErrorf("line %d: an alias is a domain name or {name, hosted_zone}", item.Line)
 		}
 		a.Names = append(a.Names, name)
 	}
@@ -103,24 +110,28 @@ func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
 		HostedZone          *string           `yaml:"hosted_zone"`
 		AdditionalRules     []HTTPRule        `yaml:"additional_rules"`
 	}
-	if err := decode(n, &m); err != nil {
+	// A value of the wrong type leaves its field unset and the rest read.
+	err := decode(n, &m)
+	if _, ok := err.(*yaml.TypeError); err != nil && !ok {
 		return err
 	}
 	h.Alias, h.HostedZone, h.AdditionalRules = m.Alias, m.HostedZone, m.AdditionalRules
 	h.Enabled = len(n.Content) > 0
 	h.Path, h.HealthCheck, h.Stickiness, h.TargetPort, h.AllowedSourceIPs, h.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetPort, m.AllowedSourceIPs, m.Version
-	h.TargetContainer = m.TargetContainer
-	if h.TargetContainer == nil {
+	h.TargetContainer, h.DeprecatedTargetContainer = m.TargetContainer, m.TargetContainerOld
+	if h.TargetContainer == nil && !h.Present("target_container") {
 		h.TargetContainer = m.TargetContainerOld
 	}
 	if m.DeregistrationDelay != nil {
-		d, err := time.ParseDuration(*m.DeregistrationDelay)
-		if err != nil {
-			return fmt.Errorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
+		d, perr := time.ParseDuration(*m.DeregistrationDelay)
+		if perr != nil && err == nil {
+			return valueErrorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
 		}
-		h.DeregistrationDelay = &d
+		if perr == nil {
+			h.DeregistrationDelay = &d
+		}
 	}
-	return nil
+	return err
 }
 
 // TargetHealthCheck is a target group's health check: a path or a map.
@@ -150,17 +161,23 @@ func (h *TargetHealthCheck) UnmarshalYAML(n *yaml.Node) error {
 		Timeout            *string `yaml:"timeout"`
 		GracePeriod        *string `yaml:"grace_period"`
 	}
-	if err := n.Decode(&m); err != nil {
+	// A value of the wrong type leaves its field unset and the rest read;
+	// the error is the first one.
+	err := decode(n, &m)
+	if _, ok := err.(*yaml.TypeError); err != nil && !ok {
 		return err
 	}
 	h.Path, h.Port, h.SuccessCodes, h.HealthyThreshold, h.UnhealthyThreshold = m.Path, m.Port, m.SuccessCodes, m.HealthyThreshold, m.UnhealthyThreshold
-	var err error
-	if h.Interval, err = parseDuration(n, "http.healthcheck.interval", m.Interval); err != nil {
-		return err
+	for _, d := range []struct {
+		dst  **time.Duration
+		what string
+		s    *string
+	}{{&h.Interval, "interval", m.Interval}, {&h.Timeout, "timeout", m.Timeout}, {&h.GracePeriod, "grace_period", m.GracePeriod}} {
+		v, perr := parseDuration(n, "http.healthcheck."+d.what, d.s)
+		if perr != nil && err == nil {
+			err = perr
+		}
+		*d.dst = v
 	}
-	if h.Timeout, err = parseDuration(n, "http.healthcheck.timeout", m.Timeout); err != nil {
-		return err
-	}
-	h.GracePeriod, err = parseDuration(n, "http.healthcheck.grace_period", m.GracePeriod)
 	return err
 }

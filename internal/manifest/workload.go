@@ -13,6 +13,36 @@ type Image struct {
 	Credentials *string              `yaml:"credentials"`
 	Labels      map[string]string    `yaml:"labels"`
 	DependsOn   map[string]string    `yaml:"depends_on"`
+	Build       Build                `yaml:"build"`
+}
+
+// Build is image.build: a Dockerfile's path, or {context, dockerfile, ...}.
+// Paths are as written, relative to the workspace root; a path that is not
+// a string is Bad (the schema reports it).
+type Build struct {
+	Section             `yaml:"-"`
+	Dockerfile, Context *string
+	Bad                 bool
+}
+
+func (b *Build) UnmarshalYAML(n *yaml.Node) error {
+	b.Section = newSection(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		path := n.Value
+		b.Dockerfile = &path
+	case yaml.MappingNode:
+		for key, dst := range map[string]**string{"dockerfile": &b.Dockerfile, "context": &b.Context} {
+			if v := valueOf(n, key); v != nil {
+				path := v.Value
+				b.Bad = b.Bad || v.Kind != yaml.ScalarNode
+				*dst = &path
+			}
+		}
+	default:
+		b.Bad = true
+	}
+	return nil
 }
 
 // HasBuild reports that the image is built from a Dockerfile (image.build
