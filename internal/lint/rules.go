@@ -29,6 +29,9 @@ type context struct {
 	ws  *workspace.Workspace
 	m   *workspace.Manifest
 	doc *yaml.Node
+	// workload is the decoded workload (Lint decodes it once per
+	// environment, for the rules and render.Check).
+	workload *manifest.Workload
 	// The model of the manifest: one of ecs, rdws and envm is set, by kind;
 	// none when the manifest does not decode (the schema reports why).
 	ecs    *manifest.ECSWorkload
@@ -41,14 +44,14 @@ type context struct {
 }
 
 // decode fills the typed model of the context's manifest. A workload whose
-// values of the wrong type did not decode keeps the rest of its model (the
-// schema reports those values).
+// values did not all fit keeps the rest of its model (the schema reports
+// those values).
 func (c *context) decode() {
 	if c.m.Kind == workspace.Environment {
 		c.envm, _ = manifest.DecodeEnvironment(c.doc)
 		return
 	}
-	if w, _ := manifest.DecodeWorkload(c.m.Kind, c.doc); w != nil {
+	if w := c.workload; w != nil {
 		c.ecs, c.rdws, c.static = w.ECS, w.RDWS, w.Static
 	}
 }

@@ -49,6 +49,8 @@ type Options struct {
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
+	// decoded are workloads the caller resolved and decoded (CheckDecoded).
+	decoded map[string]*manifest.Workload
 }
 
 // checkDone reports that a Check has all a workload's findings once its
@@ -163,6 +165,10 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		decoded := map[string]*manifest.Workload{}
 		for _, w := range ws.Workloads {
 			if w.Kind == workspace.StaticSite {
+				continue
+			}
+			if m := opts.decoded[w.Name]; m != nil {
+				decoded[w.Name] = m
 				continue
 			}
 			doc, rd := resolve(w, env, vars)
