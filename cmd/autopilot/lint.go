@@ -56,6 +56,7 @@ findings. Exit 1 on errors; under --strict unknown keys are errors.`,
 	addStrict(fs, &o.Strict)
 	fs.StringVar(&format, "format", "", "report `FORMAT`: text, json, github or sarif (default: github under GitHub Actions, else text)")
 	fs.StringVar(&output, "output", "", "write the report to `FILE` instead of standard output")
+	fs.StringVar(&o.AppDomain, "app-domain", os.Getenv("AUTOPILOT_APP_DOMAIN"), "the application's `DOMAIN` (copilot app init --domain), as render takes it (default $AUTOPILOT_APP_DOMAIN)")
 	return cmd
 }
 

@@ -35,7 +35,7 @@ func (p *planFlags) bind(cmd *cobra.Command) {
 	fs.BoolVar(&p.doBuild, "build", false, "build the images first: deploy pushes them, plan names them by digest and pushes nothing (the image flags below are those of autopilot build)")
 	buildFlags(fs, &p.build)
 	fs.StringVar(&p.build.Output, "build-output", "", "with --build, write images to `oci:DIR|tar:FILE` instead of pushing (offline plans)")
-	fs.StringVar(&p.o.ArtifactsBucket, "artifacts-bucket", os.Getenv("AUTOPILOT_ARTIFACTS_BUCKET"), "S3 `BUCKET` for addon templates and templates over 51,200 bytes; a new environment's manager role may write to it when neither a deployed environment nor the application's StackSet names Copilot's bucket (default $AUTOPILOT_ARTIFACTS_BUCKET)")
+	fs.StringVar(&p.o.ArtifactsBucket, "artifacts-bucket", os.Getenv("AUTOPILOT_ARTIFACTS_BUCKET"), "S3 `BUCKET` for addon templates, templates over 51,200 bytes, env files and addon artifacts; a new environment's manager role may write to it when neither a deployed environment nor the application's StackSet names Copilot's bucket (default $AUTOPILOT_ARTIFACTS_BUCKET)")
 	fs.StringVar(&p.o.ArtifactKeyARN, "artifact-key-arn", os.Getenv("AUTOPILOT_ARTIFACT_KEY_ARN"), "KMS key `ARN` of the application's artifacts, for new stacks when neither a deployed environment nor the application's StackSet names it (existing stacks keep theirs; default $AUTOPILOT_ARTIFACT_KEY_ARN)")
 	fs.BoolVar(&p.o.RecreateFailed, "recreate-failed", false, "delete and recreate a stack left in ROLLBACK_COMPLETE by a failed creation")
 	fs.BoolVar(&p.o.FailOnDestructive, "fail-on-destructive", false, "fail when a change removes or replaces a stateful resource (databases, buckets, secrets, ...); a deploy refuses those anyway unless allowed")

@@ -96,6 +96,10 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 		}
 		return res, fmt.Errorf("nothing was executed: %w", err)
 	}
+	if err := r.putObjects(ctx); err != nil {
+		r.cleanup()
+		return res, fmt.Errorf("nothing was executed: %w", err)
+	}
 
 	refused := make([]error, len(r.stacks))
 	err = runOrdered(ctx, o.jobs, r.deps, true, func(ctx context.Context, i int) bool {
@@ -416,4 +420,36 @@ func (r *run) cancelled(ctx context.Context, res *Result) (*Result, error) {
 		cause = context.Canceled
 	}
 	return res, fmt.Errorf("deploy cancelled; change sets not executed were deleted; stacks: %s: %w", strings.Join(states, ", "), cause)
+}
+
+// putObjects stores the stacks' objects (env files, addon artifacts) in the
+// artifacts bucket before anything executes, so a task never starts without
+// its file. A key already stored is not put again: the key holds the
+// content's hash. Messages name keys only, never content.
+func (r *run) putObjects(ctx context.Context) error {
+	for _, s := range r.stacks {
+		if len(s.Objects) == 0 {
+			continue
+		}
+		if r.o.uploader == nil {
+			return fmt.Errorf("stack %s has files to upload (env files, addon artifacts) and no artifacts bucket; pass --artifacts-bucket", s.Name)
+		}
+		for _, key := range sortedKeys(s.Objects) {
+			if c, ok := r.o.uploader.(ObjectChecker); ok {
+				stored, err := c.Exists(ctx, key)
+				if err != nil {
+					return fmt.Errorf("stack %s: %w", s.Name, err)
+				}
+				if stored {
+					r.o.log.Info("already uploaded", "stack", s.Name, "key", key)
+					continue
+				}
+			}
+			if _, err := r.o.uploader.Upload(ctx, key, s.Objects[key]); err != nil {
+				return fmt.Errorf("stack %s: %w", s.Name, err)
+			}
+			r.o.log.Info("uploaded", "stack", s.Name, "key", key, "bytes", len(s.Objects[key]))
+		}
+	}
+	return nil
 }

@@ -30,6 +30,9 @@ type StackRecord struct {
 	Tags       string `json:"tags"`
 	Assets     string `json:"assets"`
 	Images     string `json:"images"`
+	// Objects digests the files uploaded on deploy (env files, addon
+	// artifacts), when any.
+	Objects string `json:"objects,omitempty"`
 	// Deferred: its change set could only be made after a dependency
 	// deploys (an import of an export the same run creates), so its effect
 	// is known only then.
@@ -58,6 +61,9 @@ func fingerprint(stacks []StackRecord) string {
 	h := sha256.New()
 	for _, s := range sorted {
 		field(h, "stack", s.Stack, s.Template, s.Parameters, s.Tags, s.Assets, s.Images, fmt.Sprint(s.Deferred, s.Failed))
+		if s.Objects != "" {
+			field(h, "objects", s.Objects)
+		}
 		changes := slices.Clone(s.Changes)
 		sort.Slice(changes, func(i, j int) bool { return changes[i].key() < changes[j].key() })
 		for _, c := range changes {
@@ -76,8 +82,13 @@ func inputsOf(s Stack) StackRecord {
 		images = append(images, img.Workload+"\x00"+img.Repository+"\x00"+img.Tag+"\x00"+img.Digest)
 	}
 	sort.Strings(images)
+	var objects string
+	if len(s.Objects) > 0 {
+		objects = mapDigest(s.Objects, digest)
+	}
 	return StackRecord{
 		Stack:      s.Name,
+		Objects:    objects,
 		Template:   digest(s.Template),
 		Parameters: mapDigest(s.Parameters, func(v string) string { return v }),
 		Tags:       mapDigest(s.Tags, func(v string) string { return v }),
@@ -233,7 +244,7 @@ func diffStack(r, s StackRecord) []string {
 	var out []string
 	for _, in := range []struct{ what, a, b string }{
 		{"template", r.Template, s.Template}, {"parameters", r.Parameters, s.Parameters}, {"tags", r.Tags, s.Tags},
-		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images},
+		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images}, {"uploaded files (env files, addon artifacts)", r.Objects, s.Objects},
 	} {
 		if in.a != in.b {
 			out = append(out, fmt.Sprintf("stack %s: its %s changed after review", s.Stack, in.what))

@@ -88,6 +88,9 @@ func (r *run) previewUntilDeployed(ctx context.Context, i int, dep string) error
 	if err != nil {
 		return err
 	}
+	if msg := liveMissing(s, live); msg != "" {
+		return errors.New(msg)
+	}
 	if live != nil && live.StackStatus != types.StackStatusReviewInProgress {
 		deployed, err := r.deployedTemplate(ctx, s.Name)
 		if err != nil {
@@ -96,8 +99,11 @@ func (r *run) previewUntilDeployed(ctx context.Context, i int, dep string) error
 		if old, err = cfn.Parse(deployed); err != nil {
 			return fmt.Errorf("parse deployed template of %s: %w", s.Name, err)
 		}
-		if s.Template, _, err = carryEnvController(deployed, s.Template); err != nil {
-			return fmt.Errorf("stack %s: keep Copilot's env controller: %w", s.Name, err)
+		if err := requireLive(deployed, s.Live); err != nil {
+			return fmt.Errorf("stack %s: %w", s.Name, err)
+		}
+		if s.Template, _, err = carryCustomResources(deployed, s.Template); err != nil {
+			return fmt.Errorf("stack %s: keep Copilot's custom resources: %w", s.Name, err)
 		}
 		for _, p := range live.Parameters {
 			oldParams[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
@@ -293,6 +299,12 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 		sp.Status = string(live.StackStatus)
 		return
 	}
+	if typ == types.ChangeSetTypeCreate {
+		if msg := liveMissing(s, nil); msg != "" {
+			fail("%s", msg)
+			return
+		}
+	}
 	if typ == types.ChangeSetTypeUpdate {
 		if msg := unrenderedInUse(s, live); msg != "" {
 			fail("%s", msg)
@@ -301,7 +313,7 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 	}
 	body, extra := s.Template, []string(nil)
 	if typ == types.ChangeSetTypeUpdate {
-		if body, extra, err = r.adopt(ctx, s); err != nil {
+		if body, extra, err = r.adopt(ctx, s, live); err != nil {
 			fail("%v", err)
 			return
 		}
@@ -401,12 +413,29 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 	return false
 }
 
+// liveMissing says why a stack that keeps resources of its deployed stack
+// (Stack.Live) cannot be created: there is no deployed stack to keep them
+// from. live is the deployed stack, nil or in review for a new one.
+func liveMissing(s Stack, live *types.Stack) string {
+	if len(s.Live) == 0 || live != nil && live.StackStatus != types.StackStatusReviewInProgress {
+		return ""
+	}
+	l := s.Live[0]
+	return fmt.Sprintf("stack %s: %s needs Copilot's resource %s, which autopilot cannot create (its Lambda code is Copilot's): "+
+		"create the stack with Copilot first, or remove the setting", s.Name, l.For, l.ID)
+}
+
 // unrenderedInUse says why a deployed stack must not be updated: it uses a
-// feature (a parameter with a value) the new template does not hold.
+// feature (a parameter with a value) the new template does not hold, or a
+// Fixed parameter would change.
 func unrenderedInUse(s Stack, live *types.Stack) string {
 	var uses []string
 	for _, p := range live.Parameters {
 		name, value := aws.ToString(p.ParameterKey), aws.ToString(p.ParameterValue)
+		if todo, ok := s.Fixed[name]; ok && value != "" && value != s.Parameters[name] {
+			return fmt.Sprintf("stack %s was deployed with %s=%q, but this plan has %q: the resources it names would be replaced, so nothing is planned for it. %s",
+				s.Name, name, value, s.Parameters[name], todo)
+		}
 		if what, ok := s.Unrendered[name]; ok && value != "" {
 			uses = append(uses, fmt.Sprintf("%s (%s=%q)", what, name, value))
 		}

@@ -11,6 +11,13 @@ type Stack struct {
 	// S3 URL (the addons nested stack's AddonsTemplateURL): deploy uploads
 	// each to the artifacts bucket and sets that parameter to its URL.
 	Assets map[string][]byte
+	// Objects are files the parameters already name by their key in the
+	// artifacts bucket (env files, addons' local artifacts; each key holds
+	// a hash of the content). Plan
+	// never uploads them: a change set needs the key only, and a pull
+	// request's plan writes nothing. Deploy puts the missing ones before it
+	// executes anything. Their content may be secret and is never printed.
+	Objects map[string][]byte
 	// DependsOn names stacks that must be deployed first (a workload's
 	// environment stack).
 	DependsOn []string
@@ -32,11 +39,40 @@ type Stack struct {
 	// lists) that an update unions with the deployed value instead of
 	// replacing it.
 	MergeLists []string
+	// Fixed maps parameters that must keep their deployed value (when it
+	// is not empty) to what to do otherwise: planning refuses a stack whose
+	// rendered value differs (the application's domain names the hosted
+	// zone; another value would replace it).
+	Fixed map[string]string
+	// CarryLive names resources an update keeps as deployed: each one the
+	// deployed stack has (its condition true) is copied into the template,
+	// replacing a rendered resource of the same ID and another type, with
+	// the parameters and conditions it refers to. Copilot's Lambda-backed
+	// custom resources stay this way, so their delete handlers never run.
+	// One that refers to a resource the new template lacks is left to go.
+	CarryLive []string
+	// Live names resources the deployed stack must have, as CarryLive
+	// keeps them (Copilot's Lambda-backed custom resources autopilot
+	// cannot create, such as an App Runner service's custom domain).
+	// Planning refuses a stack that does not have them, or whose copies
+	// hold other values than the ones wanted.
+	Live []LiveResource
+}
+
+// LiveResource is a resource of the deployed stack the new template keeps.
+type LiveResource struct {
+	ID string
+	// Properties are top-level property values the deployed resource must
+	// have (the manifest's), so what is kept is what the manifest asks.
+	Properties map[string]string
+	// For says what the resource does, for messages.
+	For string
 }
 
 // Image is a pushed (or placeholder) container image a stack uses.
 type Image struct {
 	Workload   string `json:"workload"`
+	Sidecar    string `json:"sidecar,omitempty"`
 	Repository string `json:"repository"`
 	Tag        string `json:"tag,omitempty"`
 	Digest     string `json:"digest,omitempty"`

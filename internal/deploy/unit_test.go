@@ -63,6 +63,7 @@ func TestFingerprint(t *testing.T) {
 		{"parameter value moved between keys", func(s []Stack) []Stack { s[0].Parameters = map[string]string{"X": "12", "Y": ""}; return s }, false},
 		{"digest changed", func(s []Stack) []Stack { s[0].Images[1].Digest = "sha256:3"; return s }, false},
 		{"asset changed", func(s []Stack) []Stack { s[1].Assets["U"] = []byte("addons2"); return s }, false},
+		{"object added", func(s []Stack) []Stack { s[1].Objects = map[string][]byte{"manual/env-files/a.env/x.env": []byte("A=1")}; return s }, false},
 		{"stack added", func(s []Stack) []Stack { return append(s, Stack{Name: "c"}) }, false},
 	}
 	for _, tt := range tests {
@@ -145,7 +146,7 @@ func TestCarryEnvController(t *testing.T) {
  "Service":{"Type":"AWS::AppRunner::Service","Properties":{}}}}`
 	next := "Parameters:\n  AppName: {Type: String}\nResources:\n  Service:\n    Type: AWS::AppRunner::Service\n    Properties: {}\n"
 
-	out, extra, err := carryEnvController([]byte(live), []byte(next))
+	out, extra, err := carryCustomResources([]byte(live), []byte(next))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,9 +181,117 @@ func TestCarryEnvController(t *testing.T) {
 	}
 
 	// Nothing to carry: the template is passed through byte for byte.
-	same, extra, err := carryEnvController([]byte(next), []byte(next))
+	same, extra, err := carryCustomResources([]byte(next), []byte(next))
 	if err != nil || string(same) != next || extra != nil {
 		t.Errorf("without env controller: %q %v %v, want the template unchanged", same, extra, err)
+	}
+}
+
+func TestCarryLiveKeepsDeployedCustomResources(t *testing.T) {
+	live := `Parameters:
+  Domain: {Type: String}
+  Role: {Type: String}
+Conditions:
+  HasDomain: !Not [!Equals [!Ref Domain, ""]]
+Resources:
+  Cert:
+    Type: Custom::Cert
+    Condition: HasDomain
+    Properties: {ServiceToken: !GetAtt CertFunction.Arn, RootRole: !Ref Role}
+  CertFunction:
+    Type: AWS::Lambda::Function
+    Condition: HasDomain
+    Properties: {Handler: index.handler}
+  Cleaner:
+    Type: Custom::Cleaner
+    Properties: {ServiceToken: !GetAtt CleanerFunction.Arn, Bucket: !Ref Logs}
+  CleanerFunction:
+    Type: AWS::Lambda::Function
+    Properties: {Handler: index.handler}
+  Logs:
+    Type: AWS::S3::Bucket
+  Unused:
+    Type: Custom::Unused
+    Condition: HasDomain
+    Properties: {ServiceToken: x}
+`
+	// The new template renders Cert natively and no longer has the bucket.
+	next := "Parameters:\n  Domain: {Type: String}\nConditions:\n  HasDomain: !Not [!Equals [!Ref Domain, \"\"]]\nResources:\n  Cert:\n    Type: AWS::CertificateManager::Certificate\n    Condition: HasDomain\n    Properties: {DomainName: !Ref Domain}\n"
+	ids := []string{"Cert", "CertFunction", "Cleaner", "CleanerFunction", "Unused"}
+
+	out, kept, params, err := carryLive([]byte(live), map[string]string{"Domain": "example.com", "Role": "r"}, []byte(next), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cleaner needs the bucket the new template drops: it goes, and so
+	// does nothing else it would take along (CleanerFunction stands alone).
+	if diff := cmp.Diff([]string{"Cert", "CertFunction", "CleanerFunction", "Unused"}, kept); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"Role"}, params); diff != "" {
+		t.Errorf("parameters brought along (-want +got):\n%s", diff)
+	}
+	got, err := cfn.Parse(out)
+	if err != nil {
+		t.Fatalf("result does not parse: %v\n%s", err, out)
+	}
+	if typ := got.Resources["Cert"].Type; typ != "Custom::Cert" {
+		t.Errorf("Cert is %s: the deployed custom resource must win over the native one of the same ID", typ)
+	}
+
+	// Without the domain the conditional resources do not exist: nothing
+	// of them is carried.
+	out, kept, _, err = carryLive([]byte(live), map[string]string{"Domain": ""}, []byte(next), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"CleanerFunction"}, kept); diff != "" {
+		t.Errorf("kept without the domain (-want +got):\n%s", diff)
+	}
+	if got, _ := cfn.Parse(out); got.Resources["Cert"].Type != "AWS::CertificateManager::Certificate" {
+		t.Errorf("the rendered certificate was replaced though no custom one is deployed")
+	}
+}
+
+// CloudFront keeps taking its aliases from Copilot's UniqueAliasesAction,
+// which knows other workspaces' services; a listener keeps the certificate
+// the manifest now imports instead of a carried custom one.
+func TestCarryLiveKeepsValuesOfProviders(t *testing.T) {
+	live := `Resources:
+  UniqueAliasesAction: {Type: Custom::UniqueJSONValuesFunction, Properties: {ServiceToken: x}}
+  HTTPSCert: {Type: Custom::CertificateValidationFunction, Properties: {ServiceToken: y}}
+  Distribution:
+    Type: AWS::CloudFront::Distribution
+    Properties: {DistributionConfig: {Aliases: !GetAtt UniqueAliasesAction.UniqueValues, Enabled: true}}
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties: {Certificates: [{CertificateArn: !Ref HTTPSCert}], Port: 443}
+`
+	next := `Resources:
+  Distribution:
+    Type: AWS::CloudFront::Distribution
+    Properties: {DistributionConfig: {Aliases: [a.example.com], Enabled: false}}
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties: {Certificates: [{CertificateArn: arn:aws:acm:us-east-1:1:certificate/imported}], Port: 443}
+`
+	out, _, _, err := carryLive([]byte(live), nil, []byte(next), []string{"UniqueAliasesAction", "HTTPSCert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfn.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := got.Resources["Distribution"].Properties["DistributionConfig"].(map[string]any)
+	if diff := cmp.Diff(map[string]any{"Fn::GetAtt": []any{"UniqueAliasesAction", "UniqueValues"}}, config["Aliases"]); diff != "" {
+		t.Errorf("aliases (-want +got):\n%s", diff)
+	}
+	if config["Enabled"] != "false" {
+		t.Errorf("the rendered Enabled was overwritten: %v", config["Enabled"])
+	}
+	if got := cfn.Display(got.Resources["Listener"].Properties["Certificates"]); !strings.Contains(got, "imported") {
+		t.Errorf("listener certificates = %s, want the imported one", got)
 	}
 }
 

@@ -114,16 +114,29 @@ func writeWorkspace(t *testing.T) string {
 // way an air-gapped runner provides base images.
 func baseImage(t *testing.T) string {
 	t.Helper()
+	return imageLayout(t, []tarEntry{{name: "bin/", mode: 0o755}, {name: "bin/busybox", mode: 0o755, body: "#!/bin/sh\n"}})
+}
+
+// tarEntry is one file of a test image's only layer: a folder when the
+// name ends in "/", a symlink when link is set.
+type tarEntry struct {
+	name       string
+	mode       int64
+	body, link string
+}
+
+// imageLayout writes a linux/amd64 image of one layer as an OCI layout.
+func imageLayout(t *testing.T, entries []tarEntry) string {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		body string
-	}{{"bin/", 0o755, ""}, {"bin/busybox", 0o755, "#!/bin/sh\n"}} {
+	for _, f := range entries {
 		hdr := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}
-		if strings.HasSuffix(f.name, "/") {
+		switch {
+		case strings.HasSuffix(f.name, "/"):
 			hdr.Typeflag, hdr.Size = tar.TypeDir, 0
+		case f.link != "":
+			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, f.link
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
@@ -413,6 +426,13 @@ func TestActionLifecycle(t *testing.T) {
 		}
 		if !strings.Contains(r.stdout, "::notice file=copilot/api/manifest.yml,line=2,") || !strings.Contains(r.sarif, `"uri": "copilot/api/manifest.yml"`) {
 			t.Errorf("annotations or SARIF do not name the manifest relative to the repository:\n%s\n%.2000s", r.stdout, r.sarif)
+		}
+		// The pull request's Dockerfiles are built (RUN steps run) before
+		// any AWS credentials are obtained; the images are named in their
+		// repositories after.
+		build, creds, name := strings.Index(r.stdout, "::group::build images"), strings.Index(r.stdout, "::group::AWS credentials"), strings.Index(r.stdout, "::group::name images")
+		if build < 0 || build > creds || creds > name {
+			t.Errorf("stages ran in the wrong order (build at %d, credentials at %d, naming at %d):\n%s", build, creds, name, r.stdout)
 		}
 		if !strings.Contains(r.stdout, "::group::plan") || !strings.Contains(r.stdout, "::stop-commands::") {
 			t.Errorf("the log has no plan group or no stop-commands around untrusted text")

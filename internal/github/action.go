@@ -26,7 +26,10 @@ type Inputs struct {
 	GitHubToken         string
 	FailOnDestructive   bool
 	RequireReviewedPlan bool
-	SARIFFile           string
+	// AllowUnisolatedRun runs a pull request's RUN steps even where they
+	// cannot be isolated from autopilot and the runner.
+	AllowUnisolatedRun bool
+	SARIFFile          string
 	// Strict makes lint warnings (unknown keys among them) errors that stop
 	// the run before anything is built, planned or deployed.
 	Strict bool
@@ -102,6 +105,7 @@ func ReadInputs(r *Runtime) (Inputs, error) {
 	}{
 		{"fail-on-destructive", &in.FailOnDestructive, false},
 		{"require-reviewed-plan", &in.RequireReviewedPlan, false},
+		{"allow-unisolated-run", &in.AllowUnisolatedRun, false},
 		// Strict unless the workflow says otherwise: a misspelled key,
 		// which Copilot ignores, must not silently change what deploys.
 		{"strict", &in.Strict, true},

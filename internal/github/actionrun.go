@@ -56,8 +56,10 @@ type actionRun struct {
 
 	version string // autopilot's, for reports and the log
 
-	outputs map[string]string
-	built   []run.Built
+	outputs   map[string]string
+	buildOpts run.BuildOptions
+	images    *run.Images // built, not yet pushed
+	built     []run.Built
 	// findings are lint's, masked, for the plan comment.
 	findings diag.List
 	// merged is the pull request a push to the default branch came from,
@@ -192,8 +194,14 @@ func (a *actionRun) run(ctx context.Context) error {
 		return err
 	}
 	a.ev = ev
-	hasAWS := false
-	if a.in.Command != "lint" {
+	// On a pull request the build runs the pull request's Dockerfiles (RUN
+	// steps), so AWS credentials are obtained only after it: the stages are
+	// decided as if credentials were there, images are built locally, then
+	// credentials obtained, then images pushed. Other events obtain them
+	// first, so a run without any stops before building.
+	credentialsLater := ev.PullRequest != nil && a.in.Command != "lint"
+	hasAWS := credentialsLater
+	if a.in.Command != "lint" && !credentialsLater {
 		if err := a.stage("AWS credentials", func() error {
 			var err error
 			hasAWS, err = a.credentials(ctx)
@@ -209,8 +217,7 @@ func (a *actionRun) run(ctx context.Context) error {
 		return fmt.Errorf("%w: %s", run.ErrCannotRun, err.Error())
 	}
 	if d.Skipped != "" {
-		a.notice(d.Skipped)
-		a.summary("### autopilot: what ran\n\n> [!NOTE]\n> " + d.Skipped + "\n")
+		a.skipped(d.Skipped)
 	}
 	a.logf("autopilot %s: event %s, stages %v", a.version, cmp.Or(ev.Name, "none"), d.Stages)
 	if d.Has(StageDeploy) {
@@ -219,6 +226,7 @@ func (a *actionRun) run(ctx context.Context) error {
 			return err
 		}
 	}
+	asked := !credentialsLater
 	for _, s := range d.Stages {
 		var err error
 		switch s {
@@ -226,6 +234,26 @@ func (a *actionRun) run(ctx context.Context) error {
 			err = a.stage("lint", func() error { return a.lint(ctx) })
 		case StageBuild:
 			err = a.stage("build images", func() error { return a.build(ctx, d) })
+		}
+		if err != nil {
+			return err
+		}
+		if s == StageLint {
+			continue
+		}
+		if !asked {
+			asked = true
+			if ok, err := a.obtainCredentials(ctx, s); !ok {
+				return err
+			}
+		}
+		switch s {
+		case StageBuild:
+			title := "push images"
+			if a.buildOpts.NoPush {
+				title = "name images"
+			}
+			err = a.stage(title, func() error { return a.push(ctx) })
 		case StagePlan:
 			err = a.stage("plan", func() error { return a.plan(ctx, d) })
 		case StageDeploy:
@@ -238,6 +266,42 @@ func (a *actionRun) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// obtainCredentials obtains a pull request's AWS credentials before stage
+// s, the first that needs them. Without any, the run goes on only if s
+// runs without them too (a push to another registry); otherwise it stops,
+// successfully, saying what was skipped.
+func (a *actionRun) obtainCredentials(ctx context.Context, s Stage) (bool, error) {
+	hasAWS := false
+	if err := a.stage("AWS credentials", func() error {
+		var err error
+		hasAWS, err = a.credentials(ctx)
+		return err
+	}); err != nil {
+		// stage has logged why and put it in the summary.
+		return false, fmt.Errorf("%w: no AWS credentials: see the log above", run.ErrCannotRun)
+	}
+	if hasAWS {
+		return true, nil
+	}
+	d, err := Decide(a.ev, a.in, false)
+	if err != nil {
+		a.summary("### autopilot\n\n" + fence(err.Error()))
+		return false, fmt.Errorf("%w: %s", run.ErrCannotRun, err.Error())
+	}
+	if d.Has(s) {
+		return true, nil
+	}
+	if d.Skipped != "" {
+		a.skipped(d.Skipped)
+	}
+	return false, nil
+}
+
+func (a *actionRun) skipped(why string) {
+	a.notice(why)
+	a.summary("### autopilot: what ran\n\n> [!NOTE]\n> " + why + "\n")
 }
 
 // event loads the event; outside Actions (no GITHUB_EVENT_NAME) there is
@@ -308,7 +372,8 @@ func (a *actionRun) identify(ctx context.Context) {
 }
 
 func (a *actionRun) selection() run.Selection {
-	return run.Selection{Paths: []string{a.in.Path}, Envs: a.in.Environments, Services: a.in.Services}
+	return run.Selection{Paths: []string{a.in.Path}, Envs: a.in.Environments, Services: a.in.Services,
+		AppDomain: a.getenv("AUTOPILOT_APP_DOMAIN"), CloudFrontPrefixList: a.getenv("AUTOPILOT_CLOUDFRONT_PREFIX_LIST")}
 }
 
 func (a *actionRun) lint(ctx context.Context) error {
@@ -398,6 +463,8 @@ func (a *actionRun) mergedPullRequest(ctx context.Context) (*MergedPull, error) 
 	return a.merged, nil
 }
 
+// build builds the images locally, running their RUN steps (on a pull
+// request before any AWS credentials are obtained); push delivers them.
 func (a *actionRun) build(ctx context.Context, d Decision) error {
 	// Image timestamps are fixed unless the workflow sets them, so the same
 	// sources give the same digests on the pull request and after the
@@ -405,34 +472,58 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 	if os.Getenv("SOURCE_DATE_EPOCH") == "" {
 		os.Setenv("SOURCE_DATE_EPOCH", "0")
 	}
-	built, err := run.Build(ctx, run.BuildOptions{
+	// A pull request's RUN steps are its author's code: they run only
+	// isolated from this process unless the workflow opts out.
+	onPullRequest := a.ev.PullRequest != nil
+	a.buildOpts = run.BuildOptions{
 		Selection:  a.selection(),
 		Repository: a.in.Repository,
 		// A plan pushes nothing: it names each image by the digest the
 		// deploy that executes it will push, so the plan role needs no
 		// write access to the repositories production pulls from.
-		NoPush:      d.Has(StagePlan),
-		BaseImages:  a.in.BaseImages,
-		CacheDir:    a.in.CacheDir,
-		CacheRepo:   a.in.CacheRepo,
-		Secrets:     a.in.Secrets,
-		Tags:        a.in.Tags,
-		MutableTags: a.in.MutableTags,
-		Platform:    a.in.Platform,
-		Revision:    a.buildRevision(ctx, d),
-		Source:      sourceURL(a.env),
-		AWS:         a.aws,
-		Secret:      a.secret,
-		Progress:    a.log,
-		Version:     a.version,
-	})
+		NoPush:             d.Has(StagePlan),
+		BaseImages:         a.in.BaseImages,
+		CacheDir:           a.in.CacheDir,
+		CacheRepo:          a.in.CacheRepo,
+		Secrets:            a.in.Secrets,
+		Tags:               a.in.Tags,
+		MutableTags:        a.in.MutableTags,
+		Platform:           a.in.Platform,
+		Revision:           a.buildRevision(ctx, d),
+		Source:             sourceURL(a.env),
+		AWS:                a.aws,
+		Secret:             a.secret,
+		Progress:           a.log,
+		Version:            a.version,
+		AllowUnisolatedRun: !onPullRequest || a.in.AllowUnisolatedRun,
+	}
+	if onPullRequest && strings.Contains(a.in.CacheRepo, ".dkr.ecr.") {
+		// Reaching it would need the AWS credentials the build runs without.
+		a.logf("cache-repo %s is not used on pull requests: their RUN steps run before AWS credentials are obtained", a.in.CacheRepo)
+		a.buildOpts.CacheRepo = ""
+	}
+	if a.env.Actions {
+		a.buildOpts.GuardRunOutput = a.rt.StopCommands
+	}
+	imgs, err := run.BuildImages(ctx, a.buildOpts)
+	if errors.Is(err, run.ErrNotIsolated) {
+		return fmt.Errorf("%w: %v\nOn pull requests autopilot runs a Dockerfile's RUN steps only where it can keep them from the job's credentials. If every Dockerfile a pull request can change is trusted, set `allow-unisolated-run: true`", run.ErrCannotRun, err)
+	}
+	a.images = imgs
+	return err
+}
+
+func (a *actionRun) push(ctx context.Context) error {
+	o := a.buildOpts
+	o.AWS = a.aws
+	built, err := a.images.Deliver(ctx, o)
 	if err != nil {
 		return err
 	}
 	a.built = built
 	images := make([]deploy.Image, 0, len(built))
 	note := ""
-	if d.Has(StagePlan) {
+	if o.NoPush {
 		note = " (not pushed: the deploy that executes the plan pushes it)"
 	}
 	for _, b := range built {

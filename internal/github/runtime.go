@@ -229,6 +229,18 @@ func (r *Runtime) Untrusted(text string) error {
 	return r.write("::stop-commands::" + tok + "\n" + text + "::" + tok + "::\n")
 }
 
+// StopCommands returns the lines that open and close a stretch of output
+// the runner must not read commands from, with a fresh random token, for
+// output streamed by someone else (a Dockerfile's RUN steps): the token is
+// never shown to them, so they cannot end the stretch early.
+func (r *Runtime) StopCommands() (start, stop string, err error) {
+	tok, err := r.token("")
+	if err != nil {
+		return "", "", err
+	}
+	return "::stop-commands::" + tok + "\n", "::" + tok + "::\n", nil
+}
+
 // IDToken requests the job's OIDC token for audience (ACTIONS_ID_TOKEN_REQUEST_URL
 // and _TOKEN, present when the workflow grants id-token: write) and masks it.
 func (r *Runtime) IDToken(ctx context.Context, audience string) (string, error) {

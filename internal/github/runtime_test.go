@@ -246,6 +246,30 @@ func TestUntrustedTokensDiffer(t *testing.T) {
 	}
 }
 
+// TestStopCommandsFenceStreamedOutput: output streamed between the lines
+// StopCommands returns (a RUN step's) issues no command, and every stretch
+// gets its own token.
+func TestStopCommandsFenceStreamedOutput(t *testing.T) {
+	var log strings.Builder
+	var starts []string
+	r, _ := newTestRuntime(t, nil)
+	for range 2 {
+		start, stop, err := r.StopCommands()
+		if err != nil {
+			t.Fatal(err)
+		}
+		starts = append(starts, start)
+		log.WriteString(start + "#3 ::add-mask::x\n#3 done\n::set-output name=a::b\n" + stop)
+	}
+	log.WriteString("::endgroup::\n")
+	if diff := cmp.Diff([]string{"endgroup:"}, runnerCommands(log.String())); diff != "" {
+		t.Errorf("commands run (-want +got):\n%s\n%s", diff, log.String())
+	}
+	if starts[0] == starts[1] {
+		t.Errorf("both stretches use the token %q", starts[0])
+	}
+}
+
 func TestGroupTitleIsOneCommand(t *testing.T) {
 	r, out := newTestRuntime(t, nil)
 	_ = r.Group("deploy\n::add-mask::x")

@@ -61,6 +61,7 @@ var ruleHelp = map[string]string{
 	"nlb-hosted-zone":                "A Network Load Balancer alias cannot take a hosted zone.",
 	"fifo-queue":                     "FIFO queue settings that SQS does not allow together.",
 	"subscribe-topic":                "A subscription must name a topic the publishing service publishes.",
+	"queue-delay-insights":           "count.queue_delay needs Container Insights on the environment (autopilot's scaling reads its RunningTaskCount).",
 	"queue-range":                    "SQS retention, delay, timeout and dead-letter tries must be within SQS's limits.",
 	"schedule":                       "on.schedule must be a valid cron expression, preset, @every interval, rate() or cron().",
 	"job-timeout":                    "A job timeout must be whole seconds, at least one.",

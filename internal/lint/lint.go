@@ -25,6 +25,9 @@ type Options struct {
 	Lookup func(string) (string, bool)
 	// Strict makes undefined variables errors, as commands that deploy need.
 	Strict bool
+	// AppDomain is the application's domain, which decides some of what
+	// render refuses (a CDN with the domain).
+	AppDomain string
 }
 
 // Lint checks every manifest and addon template of the workspace and
@@ -141,7 +144,7 @@ func (r *workloadRun) refusals(env string) diag.List {
 				}
 			}
 		}
-		e.refusals, e.checked = renderer.CheckDecoded(r.ws, env, vars, decoded), true
+		e.refusals, e.checked = renderer.CheckDecoded(r.ws, env, vars, r.opts.AppDomain, decoded), true
 	}
 	return e.refusals
 }

@@ -232,6 +232,8 @@ memory: 2048
 `)},
 		{"worker service subscribing to a topic published in the workspace", map[string]string{
 			"svc/Dockerfile": "",
+			// queue_delay scaling reads Container Insights' task count.
+			"copilot/environments/test/manifest.yml": envProd[:len("name: ")] + "test" + envProd[len("name: prod"):],
 			"copilot/pub/manifest.yml": `name: pub
 type: Backend Service
 image:
@@ -476,6 +478,8 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "image-build-path", sev: E, line: 4, col: 10, text: `"svc/Dockerfile"`}}},
 		{name: "missing build context", files: svc("name: svc\ntype: Backend Service\nimage:\n  build:\n    context: web\n  port: 80\n"),
 			want: []want{{rule: "image-build-path", sev: E, line: 5, col: 14, text: `"web" is not a folder`}}},
+		{name: "missing sidecar Dockerfile is found at its image.build", files: svc("name: svc\ntype: Backend Service\nimage:\n  location: nginx\n  port: 80\nsidecars:\n  proxy:\n    image:\n      build: proxy/Dockerfile\n"),
+			want: []want{{rule: "image-build-path", sev: E, line: 9, col: 14, text: `sidecars.proxy.image.build names Dockerfile "proxy/Dockerfile"`}}},
 		{name: "context without its Dockerfile", files: svc("name: svc\ntype: Backend Service\nimage:\n  build:\n    context: svc\n  port: 80\n", "svc/app.py"),
 			want: []want{{rule: "image-build-path", sev: E, line: 5, col: 14, text: `"svc/Dockerfile"`}}},
 		{name: "load balanced service without http", files: svc("name: svc\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\n"),
@@ -666,6 +670,8 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "deregistration-delay", sev: E, line: 9, col: 25, text: "0s to 1h"}}},
 		{name: "queue retention beyond 14 days", files: svc("name: svc\ntype: Worker Service\nimage:\n  location: nginx\nsubscribe:\n  queue:\n    retention: 400h\n    dead_letter:\n      tries: 0\n"),
 			want: []want{{rule: "queue-range", sev: E, line: 7, col: 16, text: "336h"}, {rule: "queue-range", sev: E, line: 9, col: 14, text: "1 to 1000"}}},
+		{name: "queue delay scaling without Container Insights", files: svc("name: svc\ntype: Worker Service\nimage:\n  location: nginx\ncount:\n  range: 1-5\n  queue_delay: {acceptable_latency: 1m, msg_processing_time: 1s}\n"),
+			want: []want{{rule: "queue-delay-insights", sev: W, line: 7, col: 16, env: "test", text: "environment test does not turn on"}}},
 
 		{name: "command with an unclosed quote", files: svc("name: svc\ntype: Backend Service\nimage:\n  location: nginx\ncommand: python -c \"print(1)\nsidecars:\n  proxy:\n    image: envoy\n    entrypoint: 'sh -c \"run'\n"),
 			want: []want{{rule: "command-words", sev: E, line: 5, col: 10, text: "closing quote"}, {rule: "command-words", sev: E, line: 9, col: 17, text: "sidecars.proxy.entrypoint"}}},

@@ -16,21 +16,30 @@ import (
 // feature it does not render yet (render and plan still stop on it).
 func TestLintReportsWhatRenderRefuses(t *testing.T) {
 	cases := []struct {
-		name  string
-		files map[string]string
-		sev   diag.Severity
-		rule  string
+		name   string
+		files  map[string]string
+		sev    diag.Severity
+		rule   string
+		domain string // the application's domain, an input of both
 	}{
 		{"environment with vpc.cidr but no subnets", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\nnetwork:\n  vpc:\n    cidr: 10.0.0.0/16\n",
-		}, diag.Error, ruleRenderManifest},
-		{"environment with a CDN", map[string]string{
+		}, diag.Error, ruleRenderManifest, ""},
+		{"environment with a CDN, for an application with a domain", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n",
-		}, diag.Notice, ruleRenderUnsupported},
-		{"worker scaling on queue delay", map[string]string{
+		}, diag.Notice, ruleRenderUnsupported, "example.com"},
+		{"alias the environment's certificate does not cover, for an application with a domain", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
-			"copilot/svc/manifest.yml":               "name: svc\ntype: Worker Service\nimage:\n  location: nginx\ncount:\n  range: 1-2\n  queue_delay:\n    acceptable_latency: 1m\n    msg_processing_time: 250ms\n",
-		}, diag.Notice, ruleRenderUnsupported},
+			"copilot/web/manifest.yml":               "name: web\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\nhttp:\n  path: /\n  alias: www.example.com\n",
+		}, diag.Error, ruleRenderManifest, "example.com"},
+		{"alias in an environment without certificates or domain", map[string]string{
+			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+			"copilot/web/manifest.yml":               "name: web\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\nhttp:\n  path: /\n  alias: www.example.com\n",
+		}, diag.Notice, ruleRenderUnsupported, ""},
+		{"worker whose env file is missing", map[string]string{
+			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+			"copilot/svc/manifest.yml":               "name: svc\ntype: Worker Service\nimage:\n  location: nginx\nenv_file: svc.env\n",
+		}, diag.Error, ruleRenderManifest, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -39,7 +48,7 @@ func TestLintReportsWhatRenderRefuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, rendered, err := renderer.Render(ws, nil, nil, renderer.Options{Vars: workspace.Vars{Lookup: lookup}})
+			_, rendered, err := renderer.Render(ws, nil, nil, renderer.Options{Vars: workspace.Vars{Lookup: lookup}, AppDomain: tc.domain})
 			if err == nil {
 				t.Fatal("render accepts the workspace; the case tests nothing")
 			}
@@ -49,7 +58,7 @@ func TestLintReportsWhatRenderRefuses(t *testing.T) {
 					refused = append(refused, d)
 				}
 			}
-			linted, err := Lint(ws, Options{Lookup: lookup})
+			linted, err := Lint(ws, Options{Lookup: lookup, AppDomain: tc.domain})
 			if err != nil {
 				t.Fatal(err)
 			}

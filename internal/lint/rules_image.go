@@ -7,7 +7,8 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/manifest"
 )
 
-// The Dockerfile and build context image.build names are checked here, so
+// The Dockerfile and build context image.build (the main container's and
+// each sidecar's) names are checked here, so
 // lint points at the manifest line instead of build failing later.
 func init() {
 	register(rule{id: "image-build-path", check: checkImageBuildPaths})
@@ -21,8 +22,22 @@ func checkImageBuildPaths(c *context) {
 	case c.rdws != nil:
 		image = c.rdws.Image
 	}
-	build := image.Build
-	if !image.Present("build") || build.Bad {
+	if image.Present("build") {
+		checkBuildPaths(c, image.Build, "image.build")
+	}
+	if c.ecs == nil {
+		return
+	}
+	for _, name := range c.sidecars() {
+		if img := c.ecs.Sidecars[name].Image; img.Build {
+			checkBuildPaths(c, img.BuildPaths, "sidecars."+name+".image.build")
+		}
+	}
+}
+
+// checkBuildPaths checks one image.build (where names it in messages).
+func checkBuildPaths(c *context, build manifest.Build, where string) {
+	if build.Bad {
 		return // the schema reports the type
 	}
 	// Paths are relative to the workspace root, as in Copilot; a context
@@ -39,7 +54,7 @@ func checkImageBuildPaths(c *context) {
 	if build.Context != nil {
 		if fi, err := os.Stat(filepath.Join(c.ws.Root, *build.Context)); err != nil || !fi.IsDir() {
 			c.errorAt(contextAt, "give the folder relative to the workspace root (the folder holding copilot/)",
-				"image.build.context %q is not a folder in the workspace", *build.Context)
+				"%s.context %q is not a folder in the workspace", where, *build.Context)
 			return
 		}
 	}
@@ -54,6 +69,6 @@ func checkImageBuildPaths(c *context) {
 	}
 	if fi, err := os.Stat(filepath.Join(c.ws.Root, path)); err != nil || fi.IsDir() {
 		c.errorAt(at, "give the Dockerfile's path relative to the workspace root (the folder holding copilot/), or add the file",
-			"image.build names Dockerfile %q, which is not a file in the workspace", path)
+			"%s names Dockerfile %q, which is not a file in the workspace", where, path)
 	}
 }

@@ -57,6 +57,32 @@ func init() {
 	register(rule{id: "lb-healthcheck-range", kinds: albKinds, check: checkLBHealthChecks})
 	register(rule{id: "deregistration-delay", kinds: albKinds, check: checkDeregistrationDelay})
 	register(rule{id: "queue-range", kinds: workerKind, check: checkQueueRanges})
+	register(rule{id: "queue-delay-insights", kinds: workerKind, check: checkQueueDelayInsights})
+}
+
+// checkQueueDelayInsights warns when count.queue_delay scales a worker in an
+// environment without Container Insights: autopilot's scaling policy
+// divides the queue's backlog by Container Insights' RunningTaskCount, so
+// without it the service never scales (Copilot's Lambda counted tasks
+// itself).
+func checkQueueDelayInsights(c *context) {
+	if c.ecs == nil || c.ecs.Count.QueueDelay == nil || c.env == "" {
+		return
+	}
+	for _, e := range c.ws.Environments {
+		if e.Name != c.env {
+			continue
+		}
+		doc, _ := e.Resolve(c.env, workspace.Vars{App: c.ws.App, Env: c.env, Lookup: func(string) (string, bool) { return "", false }})
+		if doc == nil {
+			return
+		}
+		if env, err := manifest.DecodeEnvironment(doc); err == nil && !deref(env.Observability.ContainerInsights) {
+			c.reportAt(c.ecs.Count.QueueDelay.Pos, diag.Warning,
+				fmt.Sprintf("count.queue_delay scales on Container Insights' running task count, which environment %s does not turn on: the service would not scale", c.env),
+				"set observability.container_insights: true in copilot/environments/"+c.env+"/manifest.yml")
+		}
+	}
 }
 
 // --- small node helpers -------------------------------------------------
@@ -95,40 +121,29 @@ func (c *context) mainContainer() string {
 	return c.m.Name
 }
 
-// listenerRule is the main http rule or one of http.additional_rules.
-type listenerRule struct {
-	manifest.Section
-	alias       manifest.Alias
-	sourceIPs   []string
-	healthCheck manifest.TargetHealthCheck
-	// targetContainer and deprecatedTargetContainer are target_container
-	// and targetContainer as written.
-	targetContainer, deprecatedTargetContainer *string
-	targetPort                                 *int
-	deregistrationDelay                        *time.Duration
-}
-
 // httpRules returns the routing rules of `http` (the main rule and
-// additional_rules), or nil when http is absent or disabled.
-func (c *context) httpRules() []listenerRule {
+// additional_rules), or nil when http is absent or disabled. The main
+// rule's TargetContainer is target_container as written (without the
+// fallback to targetContainer, which lint checks on its own).
+func (c *context) httpRules() []manifest.RoutingRule {
 	if c.ecs == nil || !c.ecs.HTTP.IsMapping() {
 		return nil
 	}
 	h := c.ecs.HTTP
-	main := listenerRule{Section: h.Section, alias: h.Alias, sourceIPs: h.AllowedSourceIPs, healthCheck: h.HealthCheck,
-		deprecatedTargetContainer: h.DeprecatedTargetContainer, deregistrationDelay: h.DeregistrationDelay}
-	if h.Present("target_container") {
-		main.targetContainer = h.TargetContainer
+	main := h.RoutingRule
+	if !h.Present("target_container") {
+		main.TargetContainer = nil
 	}
-	if h.TargetPort != nil {
-		p := int(*h.TargetPort)
-		main.targetPort = &p
+	return append([]manifest.RoutingRule{main}, h.AdditionalRules...)
+}
+
+// port is a target port of the model as an int.
+func port(p *uint16) *int {
+	if p == nil {
+		return nil
 	}
-	rules := []listenerRule{main}
-	for _, r := range h.AdditionalRules {
-		rules = append(rules, listenerRule{r.Section, r.Alias, r.AllowedSourceIPs, r.HealthCheck, r.TargetContainer, r.DeprecatedTargetContainer, r.TargetPort, duration(r.DeregistrationDelay)})
-	}
-	return rules
+	v := int(*p)
+	return &v
 }
 
 // nlbListeners returns nlb and its additional_listeners.
@@ -174,7 +189,7 @@ func checkTargetContainerSpelling(c *context) {
 // values, and Copilot spends them on aliases and source IPs.
 func checkRuleConditions(c *context) {
 	for i, r := range c.httpRules() {
-		if n := len(r.alias.Names) + len(r.sourceIPs); n >= 5 {
+		if n := len(r.Alias.Names) + len(r.AllowedSourceIPs); n >= 5 {
 			name := ruleName(i, "http", "additional_rules")
 			c.errorAt(r.Pos, "split the aliases and source IPs into additional_rules with the same path, at most 4 values each",
 				"%s has %d aliases and allowed_source_ips; a load balancer listener rule allows at most 4 together", name, n)
@@ -186,11 +201,11 @@ func checkGracePeriod(c *context) {
 	var albSet, nlbSet bool
 	var nlbAt manifest.Pos
 	for i, r := range c.httpRules() {
-		if !r.healthCheck.Present("grace_period") {
+		if !r.HealthCheck.Present("grace_period") {
 			continue
 		}
 		if i > 0 {
-			c.errorAt(r.healthCheck.At("grace_period"), "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
+			c.errorAt(r.HealthCheck.At("grace_period"), "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
 			continue
 		}
 		albSet = true
@@ -262,8 +277,8 @@ func checkTargetContainers(c *context) {
 		}
 	}
 	for i, r := range c.httpRules() {
-		check(r.targetContainer, r.At("target_container"), ruleName(i, "http", "additional_rules"))
-		check(r.deprecatedTargetContainer, r.At("targetContainer"), ruleName(i, "http", "additional_rules"))
+		check(r.TargetContainer, r.At("target_container"), ruleName(i, "http", "additional_rules"))
+		check(r.DeprecatedTargetContainer, r.At("targetContainer"), ruleName(i, "http", "additional_rules"))
 	}
 	for i, l := range c.nlbListeners() {
 		check(l.TargetContainer, l.At("target_container"), ruleName(i, "nlb", "additional_listeners"))
@@ -316,8 +331,8 @@ func (c *context) exposedPorts(report bool) map[int]exposure {
 	}
 	if c.m.Kind == workspace.LoadBalancedWebService || c.m.Kind == workspace.BackendService {
 		for _, r := range c.httpRules() {
-			if r.targetPort != nil {
-				add(r.At("target_port"), *r.targetPort, "TCP", target(*r.targetPort, r.targetContainer))
+			if p := port(r.TargetPort); p != nil {
+				add(r.At("target_port"), *p, "TCP", target(*p, r.TargetContainer))
 			}
 		}
 		for _, l := range c.nlbListeners() {
@@ -366,14 +381,14 @@ func checkHealthCheckPorts(c *context) {
 	}
 	for i, r := range c.httpRules() {
 		where := ruleName(i, "http", "additional_rules")
-		switch hc := r.healthCheck; {
+		switch hc := r.HealthCheck; {
 		case hc.Present("port"):
 			if hc.Port != nil {
 				probe(hc.At("port"), *hc.Port, where)
 			}
 		case r.Present("target_port"):
-			if r.targetPort != nil {
-				probe(r.At("target_port"), *r.targetPort, where)
+			if p := port(r.TargetPort); p != nil {
+				probe(r.At("target_port"), *p, where)
 			}
 		case c.ecs.Image.Port != nil:
 			probe(r.Pos, int(*c.ecs.Image.Port), where)
@@ -1083,7 +1098,7 @@ func (c *context) lbHealthCheck(s manifest.Section, healthy, unhealthy *int64, i
 
 func checkLBHealthChecks(c *context) {
 	for i, r := range c.httpRules() {
-		hc := r.healthCheck
+		hc := r.HealthCheck
 		where := ruleName(i, "http", "additional_rules") + ".healthcheck"
 		c.lbHealthCheck(hc.Section, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.Interval, hc.Timeout, where)
 		if hc.Interval != nil && hc.Timeout != nil && hc.IsText("interval") && hc.IsText("timeout") && *hc.Timeout >= *hc.Interval {
@@ -1100,7 +1115,7 @@ func checkLBHealthChecks(c *context) {
 
 func checkDeregistrationDelay(c *context) {
 	for i, r := range c.httpRules() {
-		c.durationIn(r.Section, "deregistration_delay", r.deregistrationDelay, ruleName(i, "http", "additional_rules"), elb, 0, time.Hour)
+		c.durationIn(r.Section, "deregistration_delay", r.DeregistrationDelay, ruleName(i, "http", "additional_rules"), elb, 0, time.Hour)
 	}
 	for i, l := range c.nlbListeners() {
 		c.durationIn(l.Section, "deregistration_delay", duration(l.DeregistrationDelay), ruleName(i, "nlb", "additional_listeners"), elb, 0, time.Hour)

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +23,43 @@ type Count struct {
 	Min, Max, SpotFrom      *int
 	CPU, Memory             *ScalingMetric
 	Requests, ResponseTime  *ScalingMetric
-	QueueDelay              *Pos // where count.queue_delay is, when set
+	QueueDelay              *QueueDelay
 	CooldownIn, CooldownOut *time.Duration
+}
+
+// QueueDelay is a Worker Service's count.queue_delay: scale so that a
+// message waits at most AcceptableLatency, each taking ProcessingTime.
+type QueueDelay struct {
+	Pos                               Pos
+	AcceptableLatency, ProcessingTime time.Duration
+	In, Out                           *time.Duration
+}
+
+// BacklogPerTask is how many messages one task may have waiting, as
+// Copilot computes it: latency / processing time, rounded up.
+func (q QueueDelay) BacklogPerTask() int {
+	return int(math.Ceil(float64(q.AcceptableLatency) / float64(q.ProcessingTime)))
+}
+
+func parseQueueDelay(n *yaml.Node) (*QueueDelay, error) {
+	q := &QueueDelay{Pos: PosOf(n)}
+	if n.Kind != yaml.MappingNode {
+		return nil, valueErrorf("line %d: count.queue_delay must be a map with acceptable_latency and msg_processing_time", n.Line)
+	}
+	for key, dst := range map[string]*time.Duration{"acceptable_latency": &q.AcceptableLatency, "msg_processing_time": &q.ProcessingTime} {
+		v := valueOf(n, key)
+		if v == nil {
+			return nil, valueErrorf("line %d: count.queue_delay needs %s", n.Line, key)
+		}
+		d, err := time.ParseDuration(v.Value)
+		if err != nil || d <= 0 {
+			return nil, valueErrorf("line %d: count.queue_delay.%s %q must be a positive duration such as 10m or 250ms", v.Line, key, v.Value)
+		}
+		*dst = d
+	}
+	var err error
+	q.In, q.Out, err = parseCooldown(valueOf(n, "cooldown"))
+	return q, err
 }
 
 // ScalingMetric is `metric: value` or `metric: {value, cooldown: {in, out}}`.
@@ -143,8 +179,9 @@ func (c *Count) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	if q := valueOf(n, "queue_delay"); q != nil {
-		p := PosOf(q)
-		c.QueueDelay = &p
+		if c.QueueDelay, err = parseQueueDelay(q); err != nil {
+			return err
+		}
 	}
 	c.CooldownIn, c.CooldownOut, err = parseCooldown(valueOf(n, "cooldown"))
 	return err

@@ -42,6 +42,12 @@ func (e Environment) CDNEnabled() bool {
 type CDN struct {
 	Certificate  *string `yaml:"certificate"`
 	TerminateTLS *bool   `yaml:"terminate_tls"`
+	StaticAssets struct {
+		Section  `yaml:"-"`
+		Location string `yaml:"location"`
+		Alias    string `yaml:"alias"`
+		Path     string `yaml:"path"`
+	} `yaml:"static_assets"`
 }
 
 // Subnet is one of network.vpc.subnets.public or .private.

@@ -1,48 +1,110 @@
 package manifest
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// HTTP is an ECS service's `http`: false, or the main listener rule of a
-// Load Balanced Web Service (the internal one of a Backend Service).
+// HTTP is an ECS service's `http`: false, or the listener rules of a Load
+// Balanced Web Service (the internal ones of a Backend Service). The main
+// rule's fields sit at the top level of the mapping.
 type HTTP struct {
+	Section `yaml:"-"`
+	Enabled bool
+	IsMap   bool // the map form, not `http: false`
+	RoutingRule
+	// ALB is `alb`: the name or ARN of an imported load balancer.
+	ALB             *string
+	AdditionalRules []RoutingRule
+}
+
+func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
+	h.Section = newSection(n)
+	h.Set = true
+	if n.Kind == yaml.ScalarNode {
+		return n.Decode(&h.Enabled)
+	}
+	h.IsMap = true
+	// A value of the wrong type leaves its field unset and the rest read;
+	// the error is the first one.
+	err := h.RoutingRule.UnmarshalYAML(n)
+	if _, ok := err.(*yaml.TypeError); err != nil && !ok {
+		return err
+	}
+	var m struct {
+		ALB             *string       `yaml:"alb"`
+		AdditionalRules []RoutingRule `yaml:"additional_rules"`
+	}
+	merr := decode(n, &m)
+	if _, ok := merr.(*yaml.TypeError); merr != nil && !ok {
+		return merr
+	}
+	h.Enabled = len(n.Content) > 0
+	if h.TargetContainer == nil && !h.Present("target_container") {
+		h.TargetContainer = h.DeprecatedTargetContainer
+	}
+	h.ALB, h.AdditionalRules = m.ALB, m.AdditionalRules
+	return cmp.Or(err, merr)
+}
+
+// RoutingRule is one listener rule: the main one (`http`) or one of
+// http.additional_rules.
+type RoutingRule struct {
 	Section             `yaml:"-"`
-	Enabled             bool
-	IsMap               bool // the map form, not `http: false`
 	Path                *string
 	HealthCheck         TargetHealthCheck
 	DeregistrationDelay *time.Duration
 	Stickiness          *bool
 	TargetContainer     *string
 	// DeprecatedTargetContainer is targetContainer, the old spelling
-	// (TargetContainer falls back to it).
+	// (the main rule's TargetContainer falls back to it).
 	DeprecatedTargetContainer *string
 	TargetPort                *uint16
 	AllowedSourceIPs          []string
 	Version                   *string
-	// Alias, HostedZone and AdditionalRules are read by lint; render
-	// refuses them (custom domains are not rendered yet).
-	Alias           Alias
+	Alias                     Alias
+	// HostedZone is the hosted zone of the aliases that do not name one.
 	HostedZone      *string
-	AdditionalRules []HTTPRule
+	RedirectToHTTPS *bool
 }
 
-// HTTPRule is one of http.additional_rules, as far as lint reads it.
-type HTTPRule struct {
-	Section          `yaml:"-"`
-	Path             *string           `yaml:"path"`
-	HealthCheck      TargetHealthCheck `yaml:"healthcheck"`
-	Alias            Alias             `yaml:"alias"`
-	HostedZone       *string           `yaml:"hosted_zone"`
-	AllowedSourceIPs []string          `yaml:"allowed_source_ips"`
-	TargetContainer  *string           `yaml:"target_container"`
-	// DeprecatedTargetContainer is targetContainer, the old spelling.
-	DeprecatedTargetContainer *string `yaml:"targetContainer"`
-	TargetPort                *int    `yaml:"target_port"`
-	DeregistrationDelay       *string `yaml:"deregistration_delay"`
+func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
+	r.Section = newSection(n)
+	var m struct {
+		Path                *string           `yaml:"path"`
+		HealthCheck         TargetHealthCheck `yaml:"healthcheck"`
+		DeregistrationDelay *string           `yaml:"deregistration_delay"`
+		Stickiness          *bool             `yaml:"stickiness"`
+		TargetContainer     *string           `yaml:"target_container"`
+		TargetContainerOld  *string           `yaml:"targetContainer"`
+		TargetPort          *uint16           `yaml:"target_port"`
+		AllowedSourceIPs    []string          `yaml:"allowed_source_ips"`
+		Version             *string           `yaml:"version"`
+		Alias               Alias             `yaml:"alias"`
+		HostedZone          *string           `yaml:"hosted_zone"`
+		RedirectToHTTPS     *bool             `yaml:"redirect_to_https"`
+	}
+	// A value of the wrong type leaves its field unset and the rest read.
+	err := decode(n, &m)
+	if _, ok := err.(*yaml.TypeError); err != nil && !ok {
+		return err
+	}
+	r.DeprecatedTargetContainer = m.TargetContainerOld
+	r.Path, r.HealthCheck, r.Stickiness, r.TargetContainer, r.TargetPort, r.AllowedSourceIPs, r.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetContainer, m.TargetPort, m.AllowedSourceIPs, m.Version
+	r.Alias, r.HostedZone, r.RedirectToHTTPS = m.Alias, m.HostedZone, m.RedirectToHTTPS
+	if m.DeregistrationDelay != nil {
+		d, perr := time.ParseDuration(*m.DeregistrationDelay)
+		if perr != nil && err == nil {
+			err = valueErrorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
+		}
+		if perr == nil {
+			r.DeregistrationDelay = &d
+		}
+	}
+	return err
 }
 
 // Alias is a listener's domain names: a string, a list of strings, or a
@@ -51,8 +113,8 @@ type Alias struct {
 	Names []AliasName
 }
 
-// AliasName is one domain name of an Alias; Section has the positions of
-// the {name, hosted_zone} form.
+// AliasName is one domain name of an Alias; Section has its position (and
+// those of the {name, hosted_zone} form's keys).
 type AliasName struct {
 	Section    `yaml:"-"`
 	Name       string
@@ -89,49 +151,15 @@ func (a *Alias) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
-	h.Section = newSection(n)
-	h.Set = true
-	if n.Kind == yaml.ScalarNode {
-		return n.Decode(&h.Enabled)
-	}
-	h.IsMap = true
-	var m struct {
-		Path                *string           `yaml:"path"`
-		HealthCheck         TargetHealthCheck `yaml:"healthcheck"`
-		DeregistrationDelay *string           `yaml:"deregistration_delay"`
-		Stickiness          *bool             `yaml:"stickiness"`
-		TargetContainer     *string           `yaml:"target_container"`
-		TargetContainerOld  *string           `yaml:"targetContainer"`
-		TargetPort          *uint16           `yaml:"target_port"`
-		AllowedSourceIPs    []string          `yaml:"allowed_source_ips"`
-		Version             *string           `yaml:"version"`
-		Alias               Alias             `yaml:"alias"`
-		HostedZone          *string           `yaml:"hosted_zone"`
-		AdditionalRules     []HTTPRule        `yaml:"additional_rules"`
-	}
-	// A value of the wrong type leaves its field unset and the rest read.
-	err := decode(n, &m)
-	if _, ok := err.(*yaml.TypeError); err != nil && !ok {
-		return err
-	}
-	h.Alias, h.HostedZone, h.AdditionalRules = m.Alias, m.HostedZone, m.AdditionalRules
-	h.Enabled = len(n.Content) > 0
-	h.Path, h.HealthCheck, h.Stickiness, h.TargetPort, h.AllowedSourceIPs, h.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetPort, m.AllowedSourceIPs, m.Version
-	h.TargetContainer, h.DeprecatedTargetContainer = m.TargetContainer, m.TargetContainerOld
-	if h.TargetContainer == nil && !h.Present("target_container") {
-		h.TargetContainer = m.TargetContainerOld
-	}
-	if m.DeregistrationDelay != nil {
-		d, perr := time.ParseDuration(*m.DeregistrationDelay)
-		if perr != nil && err == nil {
-			return valueErrorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
-		}
-		if perr == nil {
-			h.DeregistrationDelay = &d
+// Strings are the alias names in order, each once.
+func (a Alias) Strings() []string {
+	var out []string
+	for _, n := range a.Names {
+		if !slices.Contains(out, n.Name) {
+			out = append(out, n.Name)
 		}
 	}
-	return err
+	return out
 }
 
 // TargetHealthCheck is a target group's health check: a path or a map.

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -105,9 +106,18 @@ func TestCountForms(t *testing.T) {
 			t.Errorf("%s: autoscaling %v, want %v", c.src, got, c.scales)
 		}
 	}
-	m := ecs(t, "count:\n  range: 1-2\n  queue_delay: {acceptable_latency: 1m}\n")
-	if m.Count.QueueDelay == nil || *m.Count.QueueDelay != (Pos{3, 16}) || m.Count.Pos != (Pos{2, 3}) {
+	m := ecs(t, "count:\n  range: 1-2\n  queue_delay: {acceptable_latency: 1m, msg_processing_time: 250ms}\n")
+	if m.Count.QueueDelay == nil || m.Count.QueueDelay.Pos != (Pos{3, 16}) || m.Count.Pos != (Pos{2, 3}) {
 		t.Errorf("count at %v, queue_delay at %v", m.Count.Pos, m.Count.QueueDelay)
+	}
+	// Copilot's AcceptableBacklogPerTask: ceil(latency / processing time).
+	if got := m.Count.QueueDelay.BacklogPerTask(); got != 240 {
+		t.Errorf("backlog per task %d, want 240", got)
+	}
+	for _, bad := range []string{"queue_delay: 5", "queue_delay: {acceptable_latency: 1m}", "queue_delay: {acceptable_latency: soon, msg_processing_time: 1s}"} {
+		if _, err := DecodeWorkload(workspace.WorkerService, parse(t, "count:\n  range: 1-2\n  "+bad+"\n")); err == nil || !strings.Contains(err.Error(), "queue_delay") {
+			t.Errorf("%s: error %v, want one naming queue_delay", bad, err)
+		}
 	}
 }
 
@@ -334,4 +344,24 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// Names keep their positions and repeat only once in Strings; the rule
+// fields render reads decode on the main rule and on additional rules.
+func TestAliasPositionsAndRuleFields(t *testing.T) {
+	h := ecs(t, "http:\n  alias: [a.example.com, b.example.com, a.example.com]\n").HTTP
+	if got := h.Alias.Names[2].Pos; got != (Pos{2, 41}) {
+		t.Errorf("third name at %v, want 2:41", got)
+	}
+	if got := h.Alias.Strings(); !cmp.Equal(got, []string{"a.example.com", "b.example.com"}) {
+		t.Errorf("Strings() = %q, want each name once", got)
+	}
+	h = ecs(t, "http:\n  path: /\n  hosted_zone: Z9\n  redirect_to_https: false\n  alb: my-alb\n  additional_rules:\n    - path: /admin\n      alias: admin.example.com\n").HTTP
+	if *h.HostedZone != "Z9" || *h.RedirectToHTTPS || *h.ALB != "my-alb" || len(h.AdditionalRules) != 1 || h.AdditionalRules[0].Alias.Names[0].Name != "admin.example.com" ||
+		h.AdditionalRules[0].Pos != (Pos{7, 7}) || h.At("alb") != (Pos{5, 8}) {
+		t.Errorf("http = %+v", h)
+	}
+	if ecs(t, "http:\n  alias: null\n").HTTP.Alias.Names != nil {
+		t.Error("alias: null has names")
+	}
 }

@@ -147,6 +147,7 @@ type ECSWorkload struct {
 	EntryPoint StringOrList        `yaml:"entrypoint"`
 	Variables  map[string]Variable `yaml:"variables"`
 	Secrets    map[string]Secret   `yaml:"secrets"`
+	EnvFile    *string             `yaml:"env_file"`
 	Tags       map[string]string   `yaml:"tags"`
 	Network    struct {
 		VPC struct {
@@ -272,6 +273,10 @@ type Sidecar struct {
 type SidecarImage struct {
 	Set, IsMap bool
 	Location   string
+	// Build reports image.build (built from a Dockerfile like the main
+	// image), BuildPaths its paths.
+	Build      bool
+	BuildPaths Build
 }
 
 func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
@@ -283,6 +288,10 @@ func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
 		i.IsMap = true
 		if l := valueOf(n, "location"); l != nil {
 			i.Location = l.Value
+		}
+		if b := valueOf(n, "build"); b != nil {
+			i.Build = true
+			return i.BuildPaths.UnmarshalYAML(b)
 		}
 	}
 	return nil
@@ -364,7 +373,8 @@ type TaskdefOverride struct {
 type NLB struct {
 	NLBListener         `yaml:",inline"`
 	AdditionalListeners []NLBListener `yaml:"additional_listeners"`
-	// Alias is read by lint; render refuses it.
+	// Alias is read by lint; render refuses it (it needs the
+	// application's domain).
 	Alias Alias `yaml:"alias"`
 }
 

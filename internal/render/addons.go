@@ -39,6 +39,8 @@ type mergedAddons struct {
 	Outputs  []addonOutput
 	// Params are the key/value nodes of addons.parameters.yml, in file order.
 	Params []*yaml.Node
+	// Objects are the packaged local artifacts, by key in the artifacts bucket.
+	Objects map[string][]byte
 }
 
 // templateSections lists the template sections in the order Copilot writes
@@ -396,13 +398,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// workloadAddons merges a workload's addons (nil without any), its findings
-// naming the environment being rendered.
-func workloadAddons(a *workspace.Addons, env string) (*mergedAddons, diag.List) {
+// workloadAddons merges a workload's addons (nil without any) and packages
+// their local artifacts, its findings naming the environment being rendered.
+func workloadAddons(a *workspace.Addons, env, workload string, opts Options) (*mergedAddons, diag.List) {
 	if a == nil {
 		return nil, nil
 	}
 	merged, diags := mergeAddons(a)
+	if merged != nil {
+		diags = append(diags, packageAddonAssets(merged, a, workload, opts)...)
+	}
 	for i := range diags {
 		diags[i].Env = env
 	}

@@ -20,16 +20,16 @@ var ExplainRules = []string{ruleExpress}
 // findings of RefusalRules it would stop with, same rule ids and positions,
 // and the findings of ExplainRules. Lint reports them too, so a workspace
 // that lints clean renders. The decisions stay in one place: the renderers
-// that make them.
-func Check(ws *workspace.Workspace, env string, vars workspace.Vars) diag.List {
-	return CheckDecoded(ws, env, vars, nil)
+// that make them. appDomain is the application's domain (Options.AppDomain).
+func Check(ws *workspace.Workspace, env string, vars workspace.Vars, appDomain string) diag.List {
+	return CheckDecoded(ws, env, vars, appDomain, nil)
 }
 
 // CheckDecoded is Check reading the models of the workloads in decoded
 // (by name) instead of resolving and decoding their manifests again: lint
 // has them, resolved for env with vars and decoded without an error.
-func CheckDecoded(ws *workspace.Workspace, env string, vars workspace.Vars, decoded map[string]*manifest.Workload) diag.List {
-	opts := Options{App: ws.App, Vars: vars, checkOnly: true, decoded: decoded}
+func CheckDecoded(ws *workspace.Workspace, env string, vars workspace.Vars, appDomain string, decoded map[string]*manifest.Workload) diag.List {
+	opts := Options{App: ws.App, Vars: vars, AppDomain: appDomain, checkOnly: true, decoded: decoded}
 	if opts.App == "" {
 		// Manifests given without their workspace: the name only shapes
 		// stack names, never what is refused.

@@ -157,7 +157,7 @@ var copilotEnvConditions = []string{"CreateALB", "CreateAppRunnerVPCEndpoint", "
 // other part of Copilot's template must match.
 var deferredConditions = []string{"CreateEFS", "DelegateDNS", "ManagedAliases"}
 
-var deferredOutputs = []string{"CloudFrontDomainName", "EnvironmentHostedZone", "EnvironmentSubdomain", "ManagedFileSystemID"}
+var deferredOutputs = []string{"EnvironmentHostedZone", "EnvironmentSubdomain", "ManagedFileSystemID"}
 
 // Without imported certificates Copilot's HTTPS listener takes its
 // certificate from the DNS-delegation resources (HTTPSCert), so it and its
@@ -196,10 +196,13 @@ var (
 func TestEnvironmentMatchesCopilotTestdata(t *testing.T) {
 	importCert := "HTTPSImportCertificate2:AWS::ElasticLoadBalancingV2::ListenerCertificate@ExportHTTPSListener"
 	certOutputs := without(copilotEnvBasicOutputs, "EnvironmentHostedZone", "EnvironmentSubdomain")
+	accessLogResources := []string{"ELBAccessLogsBucket:AWS::S3::Bucket", "ELBAccessLogsBucketPolicy:AWS::S3::BucketPolicy@CreateALB"}
 	tests := []struct {
 		name, copilotFile, manifest string
 		resources, outputs          []string
 		deferred                    []string // more resources and outputs left out with DNS delegation
+		options                     func(*Options)
+		domain                      bool // DelegateDNS resources are rendered
 		check                       func(t *testing.T, root *yaml.Node)
 	}{
 		{
@@ -319,12 +322,182 @@ network:
 				}
 			},
 		},
+		{
+			// Copilot's bucket cleaner (ELBAccessLogsBucketCleanerAction,
+			// BucketCleanerFunction, ELBAccessLogsBucketCleanerRole) is a
+			// Lambda; the bucket is retained instead, and a Copilot stack
+			// keeps the cleaner (deploy's CarryLive).
+			name: "access logs without a bucket", copilotFile: "template-with-default-access-log-config.yml",
+			manifest:  "name: test\ntype: Environment\nhttp:\n  public:\n    access_logs: true\n",
+			resources: with(copilotEnvBasicResources, accessLogResources...), outputs: copilotEnvBasicOutputs, deferred: append(dnsListener, dnsListenerOutput...),
+			check: func(t *testing.T, root *yaml.Node) {
+				lb := nodeAt(root, "Resources", "PublicLoadBalancer")
+				if got := flowString(t, get(lb, "DependsOn")); got != "ELBAccessLogsBucketPolicy" {
+					t.Errorf("PublicLoadBalancer DependsOn = %s, want ELBAccessLogsBucketPolicy", got)
+				}
+				if got, want := flowString(t, nodeAt(lb, "Properties", "LoadBalancerAttributes")), "[{Key: access_logs.s3.enabled, Value: true}, {Key: access_logs.s3.bucket, Value: !Ref ELBAccessLogsBucket}]"; got != want {
+					t.Errorf("attributes = %s, want %s", got, want)
+				}
+				if got := flowString(t, nodeAt(root, "Mappings", "RegionalConfigs", "us-east-1", "ElbAccountId")); got != `"127311923021"` {
+					t.Errorf("us-east-1 ELB account = %s", got)
+				}
+				if got := flowString(t, nodeAt(root, "Resources", "ELBAccessLogsBucket", "DeletionPolicy")); got != "Retain" {
+					t.Errorf("the log bucket must be retained, got DeletionPolicy %s", got)
+				}
+				policy := flowString(t, nodeAt(root, "Resources", "ELBAccessLogsBucketPolicy", "Properties", "PolicyDocument"))
+				for _, want := range []string{"s3:PutObject", "!FindInMap [RegionalConfigs, !Ref 'AWS::Region', ElbAccountId]", "/AWSLogs/"} {
+					if !strings.Contains(policy, want) {
+						t.Errorf("bucket policy %s lacks %s", policy, want)
+					}
+				}
+			},
+		},
+		{
+			// Copilot's file without its certificates (the next case has
+			// them): no aliases, no viewer certificate.
+			name: "CDN with static assets, ingress from CloudFront and source IPs", copilotFile: "template-with-cloudfront-observability.yml",
+			manifest: `name: test
+type: Environment
+cdn:
+  static_assets:
+    location: cf-s3-ecs-demo-bucket.s3.us-west-2.amazonaws.com
+    alias: example.com
+    path: static/*
+http:
+  public:
+    ingress:
+      cdn: true
+      source_ips: [1.1.1.1/32]
+`,
+			options: func(o *Options) { o.CloudFrontPrefixList = "pl-mockid" },
+			resources: with(copilotEnvBasicResources, "CloudFrontDistribution:AWS::CloudFront::Distribution@CreateALB",
+				"CloudFrontOriginAccessControl:AWS::CloudFront::OriginAccessControl"),
+			outputs: with(copilotEnvBasicOutputs, "CloudFrontDomainName"), deferred: append(dnsListener, dnsListenerOutput...),
+			check: func(t *testing.T, root *yaml.Node) {
+				checks := map[string][]string{
+					"[{SourcePrefixListId: pl-mockid, Description: Allow ingress from prefix list pl-mockid on port 80, FromPort: 80, IpProtocol: tcp, ToPort: 80}, {CidrIp: 1.1.1.1/32, Description: Allow ingress from source IP 1.1.1.1/32 on port 80, FromPort: 80, IpProtocol: tcp, ToPort: 80}]": {"Resources", "PublicHTTPLoadBalancerSecurityGroup", "Properties", "SecurityGroupIngress"},
+					"false":                              {"Outputs", "PublicALBAccessible", "Value"},
+					"allow-all":                          {"Resources", "CloudFrontDistribution", "Properties", "DistributionConfig", "DefaultCacheBehavior", "ViewerProtocolPolicy"},
+					"static/*":                           {"Resources", "CloudFrontDistribution", "Properties", "DistributionConfig", "CacheBehaviors", "0", "PathPattern"},
+					"!GetAtt PublicLoadBalancer.DNSName": {"Resources", "CloudFrontDistribution", "Properties", "DistributionConfig", "Origins", "0", "DomainName"},
+					"cf-s3-ecs-demo-bucket.s3.us-west-2.amazonaws.com": {"Resources", "CloudFrontDistribution", "Properties", "DistributionConfig", "Origins", "1", "DomainName"},
+					"!Ref CloudFrontOriginAccessControl":               {"Resources", "CloudFrontDistribution", "Properties", "DistributionConfig", "Origins", "1", "OriginAccessControlId"},
+					"!Sub ${AWS::StackName}-CloudFrontDomainName":      {"Outputs", "CloudFrontDomainName", "Export", "Name"},
+				}
+				for want, path := range checks {
+					if got := flowString(t, nodeAt(root, path...)); got != want {
+						t.Errorf("%s = %s, want %s", strings.Join(path, "."), got, want)
+					}
+				}
+			},
+		},
+		{
+			// Copilot's aliases come from its UniqueAliasesAction Lambda
+			// (with UniqueJSONValuesFunction and its role); autopilot lists
+			// them from the workspace: here static_assets.alias only.
+			name: "CDN with an imported certificate, static assets, public certificates, access logs, VPC ingress", copilotFile: "template-with-cloudfront-observability.yml",
+			manifest: `name: test
+type: Environment
+cdn:
+  certificate: arn:aws:acm:us-east-1:123456789012:certificate/viewer
+  static_assets:
+    location: cf-s3-ecs-demo-bucket.s3.us-west-2.amazonaws.com
+    alias: example.com
+    path: static/*
+http:
+  public:
+    ingress:
+      cdn: true
+      source_ips: [1.1.1.1/32, 2.2.2.2/32]
+    access_logs:
+      bucket_name: accesslogsbucket
+      prefix: accesslogsbucketprefix
+    certificates:
+      - arn:aws:acm:us-east-1:123456789012:certificate/1
+      - arn:aws:acm:us-east-1:123456789012:certificate/2
+  private:
+    security_groups:
+      ingress:
+        from_vpc: true
+observability:
+  container_insights: true
+`,
+			options: func(o *Options) { o.CloudFrontPrefixList = "pl-mockid" },
+			resources: with(without(copilotEnvBasicResources, dnsResources...), importCert,
+				"CloudFrontDistribution:AWS::CloudFront::Distribution@CreateALB", "CloudFrontOriginAccessControl:AWS::CloudFront::OriginAccessControl",
+				"InternalLoadBalancerSecurityGroupIngressFromHttp:AWS::EC2::SecurityGroupIngress@CreateInternalALB",
+				"InternalLoadBalancerSecurityGroupIngressFromHttps:AWS::EC2::SecurityGroupIngress@ExportInternalHTTPSListener"),
+			outputs: with(certOutputs, "CloudFrontDomainName"),
+			check: func(t *testing.T, root *yaml.Node) {
+				config := nodeAt(root, "Resources", "CloudFrontDistribution", "Properties", "DistributionConfig")
+				checks := map[string][]string{
+					"[example.com]": {"Aliases"},
+					"{AcmCertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/viewer', MinimumProtocolVersion: TLSv1, SslSupportMethod: sni-only}": {"ViewerCertificate"},
+					"match-viewer": {"Origins", "0", "CustomOriginConfig", "OriginProtocolPolicy"},
+				}
+				for want, path := range checks {
+					if got := flowString(t, nodeAt(config, path...)); got != want {
+						t.Errorf("DistributionConfig.%s = %s, want %s", strings.Join(path, "."), got, want)
+					}
+				}
+			},
+		},
+		{
+			name: "CDN terminating TLS", copilotFile: "cdn-resources.yml (partial)",
+			manifest:  "name: test\ntype: Environment\ncdn:\n  terminate_tls: true\n",
+			resources: with(copilotEnvBasicResources, "CloudFrontDistribution:AWS::CloudFront::Distribution@CreateALB"),
+			outputs:   with(copilotEnvBasicOutputs, "CloudFrontDomainName"), deferred: append(dnsListener, dnsListenerOutput...),
+			check: func(t *testing.T, root *yaml.Node) {
+				config := nodeAt(root, "Resources", "CloudFrontDistribution", "Properties", "DistributionConfig")
+				if got := flowString(t, nodeAt(config, "DefaultCacheBehavior", "ViewerProtocolPolicy")); got != "redirect-to-https" {
+					t.Errorf("viewer protocol = %s, want redirect-to-https", got)
+				}
+				if got := flowString(t, nodeAt(config, "Origins", "0", "CustomOriginConfig", "OriginProtocolPolicy")); got != "http-only" {
+					t.Errorf("origin protocol = %s, want http-only", got)
+				}
+			},
+		},
+		{
+			// Copilot's HTTPSCert and DelegateDNSAction are Lambda-backed;
+			// autopilot's are a native certificate and NS record under the
+			// same IDs and condition (a Copilot stack keeps its own, see
+			// deploy's CarryLive); its Lambdas and their role are not rendered.
+			name: "application with a domain", copilotFile: "template-with-basic-manifest.yml",
+			manifest: "name: test\ntype: Environment\n",
+			options:  func(o *Options) { o.AppDomain = "example.com" },
+			resources: with(without(copilotEnvBasicResources, "CertificateValidationFunction", "CustomDomainAction", "CustomDomainFunction",
+				"CustomResourceRole", "DNSDelegationFunction", "DelegateDNSAction", "HTTPSCert"),
+				"DelegateDNSAction:AWS::Route53::RecordSet@DelegateDNS", "HTTPSCert:AWS::CertificateManager::Certificate@DelegateDNS"),
+			outputs: without(copilotEnvBasicOutputs, "ManagedFileSystemID"), domain: true,
+			check: func(t *testing.T, root *yaml.Node) {
+				checks := map[string][]string{
+					"[{CertificateArn: !Ref HTTPSCert}]":               {"Resources", "HTTPSListener", "Properties", "Certificates"},
+					"!Sub ${EnvironmentName}.${AppName}.${AppDNSName}": {"Resources", "EnvironmentHostedZone", "Properties", "Name"},
+					"!Sub ${AppName}.${AppDNSName}.":                   {"Resources", "DelegateDNSAction", "Properties", "HostedZoneName"},
+					"!GetAtt EnvironmentHostedZone.NameServers":        {"Resources", "DelegateDNSAction", "Properties", "ResourceRecords"},
+					"DNS":                                     {"Resources", "HTTPSCert", "Properties", "ValidationMethod"},
+					"!Ref EnvironmentHostedZone":              {"Resources", "HTTPSCert", "Properties", "DomainValidationOptions", "0", "HostedZoneId"},
+					"!Sub ${AWS::StackName}-HostedZone":       {"Outputs", "EnvironmentHostedZone", "Export", "Name"},
+					"!Sub ${AWS::StackName}-SubDomain":        {"Outputs", "EnvironmentSubdomain", "Export", "Name"},
+					"!Sub ${AWS::StackName}-HTTPSListenerArn": {"Outputs", "HTTPSListenerArn", "Export", "Name"},
+				}
+				for want, path := range checks {
+					if got := flowString(t, nodeAt(root, path...)); got != want {
+						t.Errorf("%s = %s, want %s", strings.Join(path, "."), got, want)
+					}
+				}
+			},
+		},
 	}
 	var matched, total, deferred int
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := loadWorkspace(t, "demo", map[string]string{"copilot/environments/test/manifest.yml": tc.manifest})
-			stacks, diags, err := Render(ws, nil, nil, seedOptions)
+			opts := seedOptions
+			if tc.options != nil {
+				tc.options(&opts)
+			}
+			stacks, diags, err := Render(ws, nil, nil, opts)
 			if err != nil {
 				t.Fatalf("render: %v\n%v", err, diags)
 			}
@@ -333,7 +506,8 @@ network:
 			for _, r := range tc.resources {
 				id, rest, _ := strings.Cut(r, ":")
 				_, cond, _ := strings.Cut(rest, "@")
-				if slices.Contains(deferredConditions, cond) || slices.Contains(tc.deferred, id) {
+				domainRendered := tc.domain && cond == "DelegateDNS"
+				if slices.Contains(deferredConditions, cond) && !domainRendered || slices.Contains(tc.deferred, id) {
 					deferred++
 					continue
 				}
@@ -355,7 +529,11 @@ network:
 			if diff := cmp.Diff(copilotEnvConditions, sectionKeys(root, "Conditions")); diff != "" {
 				t.Errorf("conditions (-copilot +autopilot):\n%s", diff)
 			}
-			if diff := cmp.Diff(without(without(tc.outputs, deferredOutputs...), tc.deferred...), sectionKeys(root, "Outputs")); diff != "" {
+			wantOutputs := without(tc.outputs, deferredOutputs...)
+			if tc.domain {
+				wantOutputs = tc.outputs
+			}
+			if diff := cmp.Diff(without(wantOutputs, tc.deferred...), sectionKeys(root, "Outputs")); diff != "" {
 				t.Errorf("outputs (-copilot +autopilot):\n%s", diff)
 			}
 			tc.check(t, root)
@@ -371,24 +549,25 @@ func TestEnvironmentRefusesWhatItWouldRemove(t *testing.T) {
 		files             map[string]string
 		want              string
 	}{
-		{"access logs bucket", "template-with-default-access-log-config.yml",
-			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\nhttp:\n  public:\n    access_logs: true\n"},
-			"http.public.access_logs without a bucket_name is not supported yet"},
-		{"CloudFront", "template-with-cloudfront-observability.yml",
+		{"CloudFront for an application with a domain, without cdn.certificate", "",
 			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n"},
-			"rendering cdn is not supported yet"},
+			"Copilot copies the environment's certificate to us-east-1"},
 		{"environment addons", "",
 			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
 				"copilot/environments/addons/bucket.yml": "Parameters: {App: {Type: String}, Env: {Type: String}}\nResources:\n  B: {Type: AWS::S3::Bucket}\n"},
 			"environment addons"},
 		{"ingress restricted to CloudFront", "",
 			map[string]string{"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\nhttp:\n  public:\n    ingress:\n      cdn: true\n"},
-			"http.public.ingress.cdn is not supported yet"},
+			"CloudFront's prefix list, whose id render needs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := loadWorkspace(t, "demo", tc.files)
-			_, diags, err := Render(ws, nil, nil, seedOptions)
+			// Every case refuses with the application's domain too, the
+			// one that needs it included.
+			opts := seedOptions
+			opts.AppDomain = "example.com"
+			_, diags, err := Render(ws, nil, nil, opts)
 			if err == nil {
 				t.Fatalf("render succeeded; want a refusal containing %q", tc.want)
 			}

@@ -29,10 +29,11 @@ type ecsInput struct {
 	m        *manifest.Workload
 	addons   *workspace.Addons
 	opts     Options
-	// priority is the listener rule priority (Load Balanced Web Service).
-	priority int
-	// envHTTPS says the environment has a public HTTPS listener.
-	envHTTPS bool
+	// priorities are the listener rule priorities of the main rule and
+	// the additional rules (load-balanced services).
+	priorities []int
+	// tls says how the service's load balancer serves HTTPS.
+	tls envTLS
 	// workerEnv is COPILOT_TOPIC_QUEUE_URIS of a Worker Service with
 	// topic queues, or nil.
 	workerEnv *yaml.Node
@@ -81,10 +82,14 @@ func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, in.file, in.env)
 	m := ecsManifest{ECSWorkload: in.m.ECS}
-	if m.Has("env_file") {
-		fail(m.At("env_file"), ruleUnsupported, "rendering env_file is not supported yet: Copilot uploads the env file to S3 first", "remove env_file for now, or deploy this workload with your current tooling")
-	}
 	parseTask(in, &m, fail)
+	for _, s := range m.task.sidecars {
+		if s.image == ImagePlaceholder(SidecarImageKey(in.name, s.name)) {
+			diags = append(diags, diag.Diagnostic{File: in.file, Line: s.Pos.Line, Column: s.Pos.Column, Severity: diag.Notice, Rule: ruleImage, Env: in.env,
+				Message: fmt.Sprintf("image of sidecar %s is not built yet; the task definition holds a placeholder", s.name),
+				Fix:     "run the build step first"})
+		}
+	}
 	for _, t := range m.Publish.Topics {
 		if t.Name == "" {
 			fail(m.Publish.At("topics"), ruleManifest, "every publish topic needs a name", "")
@@ -105,12 +110,10 @@ func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 		fail(c.Pos, ruleManifest, `must not specify "spot" with "range" or scaling metrics`, "")
 	case c.Min != nil && c.CPU == nil && c.Memory == nil && c.Requests == nil && c.ResponseTime == nil && c.QueueDelay == nil:
 		fail(c.Pos, ruleManifest, `"range" needs at least one of cpu_percentage, memory_percentage, requests, response_time`, "add a scaling metric")
-	case c.Min == nil && (c.CPU != nil || c.Memory != nil || c.Requests != nil || c.ResponseTime != nil):
+	case c.Min == nil && (c.CPU != nil || c.Memory != nil || c.Requests != nil || c.ResponseTime != nil || c.QueueDelay != nil):
 		fail(c.Pos, ruleManifest, `scaling metrics need "range"`, "add count.range such as 1-10")
 	case c.Min != nil && *c.Min > *c.Max:
 		fail(c.Pos, ruleManifest, fmt.Sprintf("count.range min %d is greater than max %d", *c.Min, *c.Max), "")
-	case c.QueueDelay != nil:
-		fail(*c.QueueDelay, ruleUnsupported, "rendering count.queue_delay is not supported yet: it needs Copilot's backlog Lambda", "scale on cpu or memory for now")
 	}
 	platform, err := parsePlatform(m.Platform)
 	if err != nil {

@@ -89,22 +89,7 @@ sidecars:
 // and returns the workload's stack, its template parsed.
 func renderOne(t *testing.T, app, name, manifest string) (Stack, *yaml.Node) {
 	t.Helper()
-	ws := loadWorkspace(t, app, map[string]string{
-		"copilot/" + name + "/manifest.yml":      manifest,
-		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
-	})
-	stacks, diags, err := Render(ws, nil, nil, seedOptions)
-	if err != nil {
-		t.Fatalf("render: %v\n%v", err, diags)
-	}
-	for _, st := range stacks {
-		if st.Workload == name {
-			validateTemplate(t, st.Name, st.Template)
-			return st, parseTemplate(t, st.Template)
-		}
-	}
-	t.Fatalf("no stack for %s", name)
-	return Stack{}, nil
+	return renderOneWith(t, app, name, manifest, nil)
 }
 
 // containerNamed finds a container definition by its Name (the main
@@ -426,12 +411,12 @@ func TestContainerRefusals(t *testing.T) {
 	tests := []struct {
 		name, manifest, want string
 	}{
-		{"sidecar image built", base + "sidecars:\n  proxy: {image: {build: Dockerfile}}\n", "building sidecar images is not supported yet"},
+		{"sidecar image map without location or build", base + "sidecars:\n  proxy: {image: {}}\n", `sidecar "proxy" needs an image`},
 		{"sidecar without image", base + "sidecars:\n  proxy: {port: 9090}\n", `sidecar "proxy" needs an image`},
 		{"sidecar named like the service", base + "sidecars:\n  web: {image: envoy}\n", `sidecar name "web" is taken`},
 		{"sidecar bad port", base + "sidecars:\n  proxy: {image: envoy, port: 80/sctp}\n", "protocol must be tcp or udp"},
-		{"sidecar env file", base + "sidecars:\n  proxy: {image: envoy, env_file: proxy.env}\n", "sidecars.proxy.env_file is not supported yet"},
-		{"logging env file", base + "logging: {env_file: log.env}\n", "logging.env_file is not supported yet"},
+		{"sidecar env file", base + "sidecars:\n  proxy: {image: envoy, env_file: proxy.env}\n", `sidecars.proxy.env_file "proxy.env": no such file in the workspace`},
+		{"logging env file", base + "logging: {env_file: log.env}\n", `logging.env_file "log.env": no such file in the workspace`},
 		{"depends on unknown container", head + "image:\n  location: nginx\n  port: 80\n  depends_on: {ghost: start}\n", `depends on container "ghost"`},
 		{"healthy without health check", head + "image:\n  location: nginx\n  port: 80\n  depends_on: {proxy: healthy}\nsidecars:\n  proxy: {image: envoy}\n", "proxy has no healthcheck"},
 		{"complete on an essential sidecar", head + "image:\n  location: nginx\n  port: 80\n  depends_on: {init: complete}\nsidecars:\n  init: {image: busybox}\n", "init is essential"},

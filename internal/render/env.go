@@ -25,22 +25,28 @@ var (
 const defaultFlowLogRetention = 14
 
 // KeepPreviousEnvParams are the environment stack parameters whose live value
-// wins over the rendered one when the stack exists: Copilot keeps them too,
-// and autopilot does not yet render the aliases they switch on. deploy must
-// refuse a stack where Aliases is non-empty, or EFSWorkloads while the file
-// system is not rendered (see Stack.Unrendered), since this template lacks
-// those resources. ALBWorkloads, InternalALBWorkloads and EFSWorkloads are
+// wins over the rendered one when the stack exists: Copilot keeps them too
+// (Aliases lists the services' custom domains, which the kept
+// CustomDomainAction serves). deploy refuses a stack where Aliases is
+// non-empty without the application's domain, or EFSWorkloads while the
+// file system is not rendered (see Stack.Unrendered), since this template
+// then lacks those resources. ALBWorkloads, InternalALBWorkloads and EFSWorkloads are
 // computed from the workspace and join this list only when the workspace
 // computes them empty (see keepPreviousEnv).
 var KeepPreviousEnvParams = []string{"ALBWorkloads", "Aliases", "EFSWorkloads", "InternalALBWorkloads", "ServiceDiscoveryEndpoint"}
 
 // unrenderedEnvParams are the environment parameters whose features
-// (the application's domain and its aliases, and managed EFS while no
+// (aliases without the application's domain, and managed EFS while no
 // workload of the workspace needs it) the rendered template lacks.
 var unrenderedEnvParams = map[string]string{
 	"EFSWorkloads": "a managed EFS file system",
-	"AppDNSName":   "the application's domain (DNS delegation and certificates)",
-	"Aliases":      "custom domain aliases",
+	"Aliases":      "custom domain aliases (they need the application's domain: pass --app-domain)",
+}
+
+// fixedEnvParams must keep their deployed value: the application's domain
+// names the environment's hosted zone and certificate.
+var fixedEnvParams = map[string]string{
+	"AppDNSName": "Pass the application's domain as --app-domain (or $AUTOPILOT_APP_DOMAIN): Copilot keeps it in the application, not the workspace",
 }
 
 // keepPreviousEnv is KeepPreviousEnvParams without the computed workload
@@ -92,18 +98,20 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 			needs[w.Name] = needsOf(wm)
 		}
 	}
-	if m.HasCDN() {
-		fail(m.At("cdn"), ruleUnsupported, "rendering cdn is not supported yet", "remove cdn for now")
-	}
-	if logs := m.HTTP.Public.AccessLogs; logs.IsMap && logs.Map.BucketName == nil || logs.IsBool && !logs.Bad && logs.Bool {
-		fail(logs.Pos, ruleUnsupported, "rendering http.public.access_logs without a bucket_name is not supported yet: Copilot creates an S3 bucket for it",
-			"name an existing bucket with access_logs.bucket_name, or deploy with your current tooling")
+	if m.CDNEnabled() {
+		// Without cdn.certificate, Copilot's viewer certificate for a
+		// domain is the environment's, copied to us-east-1 by its
+		// CertificateReplicator Lambda: nothing native does that.
+		if opts.AppDomain != "" && (!m.CDN.IsMap || m.CDN.Map.Certificate == nil) {
+			fail(m.At("cdn"), ruleUnsupported, "rendering cdn for an application with a domain is not supported yet without cdn.certificate: Copilot copies the environment's certificate to us-east-1 with a Lambda",
+				"import a certificate from us-east-1 as cdn.certificate, or deploy this environment with your current tooling")
+		}
 	}
 	plan, pd := planVPC(m, em.Path, env)
 	diags = append(diags, pd...)
 	ingress, egress, sd := sgRules(m, em.Path, env)
 	diags = append(diags, sd...)
-	lb, ld := planEnvLB(m, em.Path, env, plan)
+	lb, ld := planEnvLB(m, em.Path, env, plan, opts.CloudFrontPrefixList)
 	diags = append(diags, ld...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -142,9 +150,9 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		"EFSWorkloads":                strings.Join(efs, ","),
 		"NATWorkloads":                strings.Join(nat, ","),
 		"AppRunnerPrivateWorkloads":   strings.Join(arPrivate, ","),
-		"AppDNSName":                  "",
+		"AppDNSName":                  opts.AppDomain,
 		"Aliases":                     "",
-		"CreateHTTPSListener":         strconv.FormatBool(len(lb.publicCerts) > 0),
+		"CreateHTTPSListener":         strconv.FormatBool(len(lb.publicCerts) > 0 || opts.AppDomain != ""),
 		"CreateInternalHTTPSListener": strconv.FormatBool(len(lb.privateCerts) > 0),
 		"ServiceDiscoveryEndpoint":    serviceDiscoveryEndpoint(app, env),
 	}
@@ -166,7 +174,11 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		fail(noPos, ruleManifest, fmt.Sprintf("encode manifest for Metadata: %v", err), "")
 		return nil, diags
 	}
-	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0)
+	var cdnAliases []string
+	if m.CDN.IsMap && m.CDN.Map.Certificate != nil {
+		cdnAliases = cloudFrontAliases(workloads, alb, m.CDN.Map.StaticAssets.Alias)
+	}
+	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0, cdnAliases)
 	body, err := opts.encode(tpl)
 	if err != nil {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
@@ -182,18 +194,29 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		KeepPrevious: keepPreviousEnv(map[string][]string{"ALBWorkloads": alb, "InternalALBWorkloads": internalALB, "EFSWorkloads": efs}),
 		Unrendered:   unrenderedEnvParams,
 		MergeLists:   []string{"ALBWorkloads", "AppRunnerPrivateWorkloads", "InternalALBWorkloads", "NATWorkloads"},
+		CarryLive:    copilotEnvCustomResources,
+		Fixed:        fixedEnvParams,
 	}
+	rendered := map[string]bool{}
 	if len(efs) > 0 {
 		// The file system is rendered: EFSWorkloads is computed, unioned with
 		// the live list, and no longer a feature this template lacks.
+		rendered["EFSWorkloads"] = true
+		st.MergeLists = append(st.MergeLists, "EFSWorkloads")
+		slices.Sort(st.MergeLists)
+	}
+	if opts.AppDomain != "" {
+		// The domain is rendered, and a Copilot stack keeps its custom
+		// resources, the aliases' CustomDomainAction included.
+		rendered["Aliases"] = true
+	}
+	if len(rendered) > 0 {
 		st.Unrendered = map[string]string{}
 		for k, v := range unrenderedEnvParams {
-			if k != "EFSWorkloads" {
+			if !rendered[k] {
 				st.Unrendered[k] = v
 			}
 		}
-		st.MergeLists = append(st.MergeLists, "EFSWorkloads")
-		slices.Sort(st.MergeLists)
 	}
 	return st, append(diags, sizeCheck(st, em.Path)...)
 }
@@ -275,7 +298,7 @@ func sgRules(m *manifest.Environment, file, env string) (ingress, egress []portR
 // withEFS renders the managed EFS file system (under CreateEFS): only when
 // a workload of the workspace needs it, so an environment without one keeps
 // Copilot's template shape and deploy's refusal of a live EFSWorkloads.
-func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool) *yaml.Node {
+func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool, cdnAliases []string) *yaml.Node {
 	stringParams := func(ps ...string) *yaml.Node {
 		n := kv()
 		for _, name := range ps {
@@ -283,8 +306,8 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 		}
 		return n
 	}
-	// AppDNSDelegationRole is left out: only the DNS delegation resources,
-	// which need a domain and are not rendered yet, use it.
+	// AppDNSDelegationRole is left out: only Copilot's DNS delegation
+	// Lambdas use it (deploy carries it along with them).
 	params := stringParams("AppName", "EnvironmentName", "ALBWorkloads", "InternalALBWorkloads", "EFSWorkloads", "NATWorkloads",
 		"AppRunnerPrivateWorkloads", "ToolsAccountPrincipalARN", "AppDNSName", "Aliases")
 	boolParam := kv("Type", "String", "AllowedValues", seq(true, false))
@@ -392,7 +415,16 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 	add("EnvironmentSecurityGroupIngressFromSelf", kv("Type", "AWS::EC2::SecurityGroupIngress",
 		"Properties", kv("Description", "Ingress from other containers in the same security group", "GroupId", ref("EnvironmentSecurityGroup"),
 			"IpProtocol", -1, "SourceSecurityGroupId", ref("EnvironmentSecurityGroup"))))
-	addEnvLBResources(add, lb, p)
+	addEnvLBResources(add, lb, p, opts.AppDomain != "")
+	if lb.logsBucketCreated {
+		addAccessLogsBucket(add, lb.logsPrefix)
+	}
+	if m.CDNEnabled() {
+		addCDN(add, m.CDN.Map, cdnAliases)
+	}
+	if opts.AppDomain != "" && len(lb.publicCerts) == 0 {
+		addDomain(add)
+	}
 	if withEFS {
 		addEnvEFS(add, p, vpcRef)
 	}
@@ -467,13 +499,20 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 	}
 	export("ServiceDiscoveryNamespaceID", getAtt("ServiceDiscoveryNamespace.Id"))
 	export("EnvironmentSecurityGroup", ref("EnvironmentSecurityGroup"))
-	addEnvLBOutputs(out, lb)
+	addEnvLBOutputs(out, lb, opts.AppDomain != "")
+	if opts.AppDomain != "" && len(lb.publicCerts) == 0 {
+		addDomainOutputs(out)
+	}
 	export("ClusterId", ref("Cluster"))
 	export("EnvironmentManagerRoleARN", getAtt("EnvironmentManagerRole.Arn"), "Description", "The role to be assumed by the ecs-cli to manage environments.")
 	export("CFNExecutionRoleARN", getAtt("CloudformationExecutionRole.Arn"), "Description", "The role to be assumed by the Cloudformation service when it deploys application infrastructure.")
 	set(out, "EnabledFeatures", kv("Value", sub("${ALBWorkloads},${InternalALBWorkloads},${EFSWorkloads},${NATWorkloads},${Aliases},${AppRunnerPrivateWorkloads}"),
 		"Description", "Required output to force the stack to update if mutating feature params, like ALBWorkloads, does not change the template."))
-	addPublicALBAccessible(out)
+	if m.CDNEnabled() {
+		set(out, "CloudFrontDomainName", kv("Condition", "CreateALB", "Value", getAtt("CloudFrontDistribution.DomainName"),
+			"Description", "The domain name of an associated CloudFront Distribution.", "Export", kv("Name", sub("${AWS::StackName}-CloudFrontDomainName"))))
+	}
+	addPublicALBAccessible(out, lb)
 	set(out, "LastForceDeployID", kv("Value", "", "Description", "Optionally force the template to update when no immediate resource change is present."))
 	if withEFS {
 		// Copilot's output name differs from its export's.
@@ -484,14 +523,18 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 		export("AppRunnerVpcEndpointId", ref("AppRunnerVpcEndpoint"), "Condition", "CreateAppRunnerVPCEndpoint", "Description", "VPC Endpoint to App Runner for private services")
 	}
 
-	return kv(
+	tpl := kv(
 		"Description", "CloudFormation environment template for infrastructure shared among Copilot workloads.",
 		"Metadata", kv("Version", copilotTemplateVersion, "Manifest", literal(manifestText), "RenderedBy", "autopilot"),
 		"Parameters", params,
 		"Conditions", conds,
-		"Resources", res,
-		"Outputs", out,
 	)
+	if lb.logsBucketCreated {
+		set(tpl, "Mappings", regionalConfigs())
+	}
+	set(tpl, "Resources", res)
+	set(tpl, "Outputs", out)
+	return tpl
 }
 
 // importedCertificates are the public then private listener certificates the

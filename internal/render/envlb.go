@@ -21,14 +21,16 @@ type envLB struct {
 	internalSubnets             []string // http.private.subnets
 	logsBucket, logsPrefix      string   // access_logs with an existing bucket
 	accessLogs                  bool
-	publicSubnetsMissing        bool // an imported VPC without public subnets
+	logsBucketCreated           bool     // access_logs without a bucket: Copilot's ELBAccessLogsBucket
+	prefixLists                 []string // ingress restricted to these prefix lists (CloudFront's)
+	publicSubnetsMissing        bool     // an imported VPC without public subnets
 	albWorkloads, internalALBWl []string
 }
 
-// planEnvLB reads the http section and checks what autopilot cannot render:
-// ingress restricted to CloudFront needs the managed prefix list id, which
-// only an EC2 lookup gives.
-func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan) (envLB, diag.List) {
+// planEnvLB reads the http section. Ingress restricted to CloudFront needs
+// the id of the region's CloudFront prefix list, an EC2 lookup render
+// cannot make: it is an input (cloudFrontPrefixList).
+func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan, cloudFrontPrefixList string) (envLB, diag.List) {
 	var diags diag.List
 	errAt := failer(&diags, file, env)
 	var lb envLB
@@ -37,8 +39,13 @@ func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan) (envLB, dia
 		return lb, nil
 	}
 	if (h.Public.Ingress.CDN != nil && *h.Public.Ingress.CDN) || (h.Public.DeprecatedSG.Ingress.RestrictTo.CDN != nil && *h.Public.DeprecatedSG.Ingress.RestrictTo.CDN) {
-		errAt(h.At("public"), ruleUnsupported, "rendering http.public.ingress.cdn is not supported yet: it needs the CloudFront managed prefix list id from EC2",
-			"remove the CloudFront ingress restriction for now, or deploy with your current tooling")
+		if cloudFrontPrefixList == "" {
+			// Not a manifest problem (lint does not report it): an input.
+			errAt(h.At("public"), ruleParameter, "http.public.ingress.cdn restricts the load balancer to CloudFront's prefix list, whose id render needs",
+				"pass --cloudfront-prefix-list (or $AUTOPILOT_CLOUDFRONT_PREFIX_LIST) with the id of com.amazonaws.global.cloudfront.origin-facing in the region: "+
+					"aws ec2 describe-managed-prefix-lists --filters Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing")
+		}
+		lb.prefixLists = []string{cloudFrontPrefixList}
 	}
 	for i, ip := range h.Public.Ingress.SourceIPs {
 		if _, err := netip.ParsePrefix(ip.Value); err != nil {
@@ -57,10 +64,14 @@ func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan) (envLB, dia
 			}
 		}
 	}
-	if logs := h.Public.AccessLogs; logs.IsMap && logs.Map.BucketName != nil {
+	switch logs := h.Public.AccessLogs; {
+	case logs.IsMap:
 		lb.accessLogs = true
-		lb.logsBucket = *logs.Map.BucketName
+		lb.logsBucket = deref(logs.Map.BucketName)
+		lb.logsBucketCreated = logs.Map.BucketName == nil
 		lb.logsPrefix = deref(logs.Map.Prefix)
+	case logs.IsBool && !logs.Bad && logs.Bool:
+		lb.accessLogs, lb.logsBucketCreated = true, true
 	}
 	lb.publicCerts, lb.privateCerts = h.Public.Certificates, h.Private.Certificates
 	if h.Public.SSLPolicy != nil {
@@ -74,16 +85,16 @@ func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan) (envLB, dia
 	return lb, diags
 }
 
-// publicHTTPSListener reports whether the HTTPS listener is rendered: only
-// with imported certificates. Copilot's other form takes the certificate
-// from the DNS-delegation resources (HTTPSCert), which are not rendered.
-func (lb envLB) publicHTTPSListener() bool { return len(lb.publicCerts) > 0 }
+// publicHTTPSListener reports whether the HTTPS listener is rendered: with
+// imported certificates, or with the application's domain, whose
+// certificate is HTTPSCert.
+func (lb envLB) publicHTTPSListener(domain bool) bool { return len(lb.publicCerts) > 0 || domain }
 
 // addEnvLBResources adds Copilot's load balancer resources, each under its
 // condition (CreateALB, ExportHTTPSListener, CreateInternalALB,
 // ExportInternalHTTPSListener), so an environment without such workloads
 // creates none of them.
-func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan) {
+func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan, domain bool) {
 	desc := func(s string) *yaml.Node { return kv("aws:copilot:description", s) }
 	vpcRef := any(ref("VPC"))
 	if p.imported {
@@ -91,11 +102,15 @@ func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan) {
 	}
 	ingressRules := func(port int) *yaml.Node {
 		rules := seq()
+		for _, id := range lb.prefixLists {
+			rules.Content = append(rules.Content, kv("SourcePrefixListId", id, "Description", fmt.Sprintf("Allow ingress from prefix list %s on port %d", id, port),
+				"FromPort", port, "IpProtocol", "tcp", "ToPort", port))
+		}
 		for _, cidr := range lb.sourceIPs {
 			rules.Content = append(rules.Content, kv("CidrIp", cidr, "Description", fmt.Sprintf("Allow ingress from source IP %s on port %d", cidr, port),
 				"FromPort", port, "IpProtocol", "tcp", "ToPort", port))
 		}
-		if len(lb.sourceIPs) == 0 {
+		if len(lb.sourceIPs) == 0 && len(lb.prefixLists) == 0 {
 			rules.Content = append(rules.Content, kv("CidrIp", "0.0.0.0/0", "Description", fmt.Sprintf("Allow from anyone on port %d", port),
 				"FromPort", port, "IpProtocol", "tcp", "ToPort", port))
 		}
@@ -140,7 +155,11 @@ func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan) {
 		if lb.logsPrefix != "" {
 			attrs.Content = append(attrs.Content, kv("Key", "access_logs.s3.prefix", "Value", lb.logsPrefix))
 		}
-		attrs.Content = append(attrs.Content, kv("Key", "access_logs.s3.bucket", "Value", lb.logsBucket))
+		bucket := any(lb.logsBucket)
+		if lb.logsBucketCreated {
+			bucket = ref("ELBAccessLogsBucket")
+		}
+		attrs.Content = append(attrs.Content, kv("Key", "access_logs.s3.bucket", "Value", bucket))
 	}
 	publicSubnets := seq()
 	if p.imported {
@@ -153,17 +172,22 @@ func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan) {
 		}
 	}
 	publicSubnets.Style = yaml.FlowStyle
-	add("PublicLoadBalancer", kv("Metadata", desc("An Application Load Balancer to distribute public traffic to your services"), "Condition", "CreateALB",
-		"Type", "AWS::ElasticLoadBalancingV2::LoadBalancer",
-		"Properties", kv("LoadBalancerAttributes", attrs, "Scheme", "internet-facing",
-			"SecurityGroups", seq(getAtt("PublicHTTPLoadBalancerSecurityGroup.GroupId"), fn("!If", "ExportHTTPSListener", getAtt("PublicHTTPSLoadBalancerSecurityGroup.GroupId"), noValue())),
-			"Subnets", publicSubnets, "Type", "application")))
+	publicLB := kv("Metadata", desc("An Application Load Balancer to distribute public traffic to your services"), "Condition", "CreateALB")
+	if lb.logsBucketCreated {
+		// ELB checks it may write to the bucket when logging is switched on.
+		set(publicLB, "DependsOn", "ELBAccessLogsBucketPolicy")
+	}
+	set(publicLB, "Type", "AWS::ElasticLoadBalancingV2::LoadBalancer")
+	set(publicLB, "Properties", kv("LoadBalancerAttributes", attrs, "Scheme", "internet-facing",
+		"SecurityGroups", seq(getAtt("PublicHTTPLoadBalancerSecurityGroup.GroupId"), fn("!If", "ExportHTTPSListener", getAtt("PublicHTTPSLoadBalancerSecurityGroup.GroupId"), noValue())),
+		"Subnets", publicSubnets, "Type", "application"))
+	add("PublicLoadBalancer", publicLB)
 	targetGroup := func(cond string) *yaml.Node {
 		return kv("Type", "AWS::ElasticLoadBalancingV2::TargetGroup", "Condition", cond,
 			"Properties", kv("HealthCheckIntervalSeconds", 10, "HealthyThresholdCount", 2, "HealthCheckTimeoutSeconds", 5, "Port", 80, "Protocol", "HTTP",
 				"TargetGroupAttributes", seq(kv("Key", "deregistration_delay.timeout_seconds", "Value", 60)), "TargetType", "ip", "VpcId", vpcRef))
 	}
-	listener := func(description, cond, tg, lbID string, port int, protocol string, certs []string, ssl string) *yaml.Node {
+	listener := func(description, cond, tg, lbID string, port int, protocol string, certs []any, ssl string) *yaml.Node {
 		props := kv()
 		if len(certs) > 0 {
 			set(props, "Certificates", seq(kv("CertificateArn", certs[0])))
@@ -185,8 +209,12 @@ func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan) {
 	}
 	add("DefaultHTTPTargetGroup", targetGroup("CreateALB"))
 	add("HTTPListener", listener("A load balancer listener to route HTTP traffic", "CreateALB", "DefaultHTTPTargetGroup", "PublicLoadBalancer", 80, "HTTP", nil, ""))
-	if lb.publicHTTPSListener() {
-		add("HTTPSListener", listener("A load balancer listener to route HTTPS traffic", "ExportHTTPSListener", "DefaultHTTPTargetGroup", "PublicLoadBalancer", 443, "HTTPS", lb.publicCerts, lb.publicSSL))
+	if lb.publicHTTPSListener(domain) {
+		certs := []any{ref("HTTPSCert")}
+		if len(lb.publicCerts) > 0 {
+			certs = []any{lb.publicCerts[0]}
+		}
+		add("HTTPSListener", listener("A load balancer listener to route HTTPS traffic", "ExportHTTPSListener", "DefaultHTTPTargetGroup", "PublicLoadBalancer", 443, "HTTPS", certs, lb.publicSSL))
 		extraCerts("HTTPSImportCertificate", "ExportHTTPSListener", "HTTPSListener", lb.publicCerts)
 	}
 
@@ -213,7 +241,11 @@ func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan) {
 		"Properties", kv("Scheme", "internal", "SecurityGroups", sgs, "Subnets", internalSubnets, "Type", "application")))
 	add("DefaultInternalHTTPTargetGroup", targetGroup("CreateInternalALB"))
 	add("InternalHTTPListener", listener("An internal load balancer listener to route HTTP traffic", "CreateInternalALB", "DefaultInternalHTTPTargetGroup", "InternalLoadBalancer", 80, "HTTP", nil, ""))
-	add("InternalHTTPSListener", listener("An internal load balancer listener to route HTTPS traffic", "ExportInternalHTTPSListener", "DefaultInternalHTTPTargetGroup", "InternalLoadBalancer", 443, "HTTPS", lb.privateCerts, lb.privateSSL))
+	var privateCert []any
+	if len(lb.privateCerts) > 0 {
+		privateCert = []any{lb.privateCerts[0]}
+	}
+	add("InternalHTTPSListener", listener("An internal load balancer listener to route HTTPS traffic", "ExportInternalHTTPSListener", "DefaultInternalHTTPTargetGroup", "InternalLoadBalancer", 443, "HTTPS", privateCert, lb.privateSSL))
 	extraCerts("InternalHTTPSImportCertificate", "ExportInternalHTTPSListener", "InternalHTTPSListener", lb.privateCerts)
 	if len(lb.privateCerts) == 0 {
 		add("InternalWorkloadsHostedZone", kv("Metadata", kv("aws:copilot:description", sub("A hosted zone named ${EnvironmentName}.${AppName}.internal for backends behind a private load balancer")),
@@ -223,8 +255,13 @@ func addEnvLBResources(add func(string, *yaml.Node), lb envLB, p vpcPlan) {
 }
 
 // addEnvLBOutputs adds the load balancer outputs and exports workload stacks
-// import, with Copilot's export names.
-func addEnvLBOutputs(out *yaml.Node, lb envLB) {
+// import, with Copilot's export names: service stacks may rely on
+// `<app>-<env>-HTTPSListenerArn` (with imported certificates or the
+// application's domain), `-HTTPListenerArn`, `-PublicLoadBalancerDNS`,
+// `-CanonicalHostedZoneID`, `-InternalHTTPSListenerArn` (with
+// http.private.certificates), and, with the domain, `-HostedZone` and
+// `-SubDomain` (addDomainOutputs).
+func addEnvLBOutputs(out *yaml.Node, lb envLB, domain bool) {
 	export := func(name, exportName, cond string, value *yaml.Node) {
 		set(out, name, kv("Condition", cond, "Value", value, "Export", kv("Name", sub("${AWS::StackName}-"+exportName))))
 	}
@@ -232,7 +269,7 @@ func addEnvLBOutputs(out *yaml.Node, lb envLB) {
 	export("PublicLoadBalancerFullName", "PublicLoadBalancerFullName", "CreateALB", getAtt("PublicLoadBalancer.LoadBalancerFullName"))
 	export("PublicLoadBalancerHostedZone", "CanonicalHostedZoneID", "CreateALB", getAtt("PublicLoadBalancer.CanonicalHostedZoneID"))
 	export("HTTPListenerArn", "HTTPListenerArn", "CreateALB", ref("HTTPListener"))
-	if lb.publicHTTPSListener() {
+	if lb.publicHTTPSListener(domain) {
 		export("HTTPSListenerArn", "HTTPSListenerArn", "ExportHTTPSListener", ref("HTTPSListener"))
 	}
 	export("DefaultHTTPTargetGroupArn", "DefaultHTTPTargetGroup", "CreateALB", ref("DefaultHTTPTargetGroup"))
@@ -249,9 +286,9 @@ func addEnvLBOutputs(out *yaml.Node, lb envLB) {
 }
 
 // addPublicALBAccessible adds Copilot's unexported PublicALBAccessible
-// output: true unless ingress is restricted to CloudFront (refused).
-func addPublicALBAccessible(out *yaml.Node) {
-	set(out, "PublicALBAccessible", kv("Condition", "CreateALB", "Value", true))
+// output: true unless ingress is restricted to CloudFront.
+func addPublicALBAccessible(out *yaml.Node, lb envLB) {
+	set(out, "PublicALBAccessible", kv("Condition", "CreateALB", "Value", len(lb.prefixLists) == 0))
 }
 
 // workloadNeeds is what a workload asks of its environment stack, the

@@ -170,7 +170,7 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 	}
 	image, idiags := ecsImage(in, m)
 	diags = append(diags, idiags...)
-	addons, adiags := workloadAddons(in.addons, in.env)
+	addons, adiags := workloadAddons(in.addons, in.env, in.name, in.opts)
 	diags = append(diags, adiags...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -303,5 +303,6 @@ func renderJob(in ecsInput) (*Stack, diag.List) {
 		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
+	addObjects(st, envFileObjects(m.task))
 	return st, append(diags, sizeCheck(st, in.file)...)
 }

@@ -150,8 +150,6 @@ func TestRDWSRejects(t *testing.T) {
 		{"missing port", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b}\n", `"image.port" must be specified`},
 		{"registry App Runner cannot pull from", "name: svc\ntype: Request-Driven Web Service\nimage: {location: docker.io/library/nginx, port: 80}\n",
 			"is not supported by App Runner"},
-		{"custom domain", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b, port: 80}\nhttp: {alias: web.example.com}\n",
-			"rendering http.alias is not supported yet"},
 		{"subnets by tag", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b, port: 80}\nnetwork: {vpc: {placement: {subnets: {from_tags: {team: x}}}}}\n",
 			"from_tags is not supported yet"},
 		{"unknown tracing vendor", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b, port: 80}\nobservability: {tracing: datadog}\n",

@@ -46,9 +46,22 @@ type Options struct {
 	// Context, when set, stops a render between stacks once it is done
 	// (SIGINT, SIGTERM); Render then returns its error.
 	Context context.Context
+	// AppDomain is the application's domain (Copilot's `app init
+	// --domain`). Copilot keeps it in the application's SSM parameter, not
+	// in the workspace, so it is an input: with it, environment stacks get
+	// AppDNSName, the environment's hosted zone, its delegation from the
+	// application's zone and the environment's certificate.
+	AppDomain string
+	// CloudFrontPrefixList is the id of the region's CloudFront
+	// origin-facing managed prefix list (an EC2 lookup Copilot makes), which
+	// http.public.ingress.cdn restricts the public load balancer to.
+	CloudFrontPrefixList string
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool
+	// workspaceRoot is the folder holding copilot/, where env files and
+	// addons' local artifacts are read from.
+	workspaceRoot string
 	// decoded are workloads the caller resolved and decoded (CheckDecoded).
 	decoded map[string]*manifest.Workload
 }
@@ -83,6 +96,12 @@ type Stack struct {
 	// it and sets the AddonsTemplateURL parameter, which Parameters then
 	// leaves out (it is "" for a workload without addons).
 	AddonsTemplate []byte
+	// Objects are files by their key in the artifacts bucket, which the
+	// template already names: env files (the env-file parameters) and
+	// addons' packaged local artifacts. Keys hold a content hash; deploy
+	// uploads the missing ones before executing, plan uploads none. Env
+	// files may be secret: never print an object's content.
+	Objects map[string][]byte
 	// DependsOn names stacks to deploy first (a workload's environment).
 	DependsOn []string
 	// KeepPrevious names parameters whose live value wins when the stack
@@ -97,6 +116,27 @@ type Stack struct {
 	// with the deployed value, so workloads this workspace does not know
 	// (another repository's, on the same environment) keep what they need.
 	MergeLists []string
+	// Fixed maps parameters whose deployed value must not change to what
+	// to do instead (see deploy.Stack.Fixed).
+	Fixed map[string]string
+	// CarryLive names resources of Copilot's template autopilot renders
+	// natively or not at all (Lambda-backed custom resources, their
+	// functions and roles): deploy keeps each one the deployed stack has,
+	// as deployed (see deploy.Stack.CarryLive).
+	CarryLive []string
+	// Live names resources of Copilot's template render leaves out because
+	// autopilot cannot create them (a Lambda-backed custom resource whose
+	// code is Copilot's): deploy keeps them as deployed (as CarryLive), and
+	// refuses a stack without them.
+	Live []LiveResource
+}
+
+// LiveResource is a resource deploy keeps from the deployed stack:
+// Properties are top-level values it must hold, For what it does.
+type LiveResource struct {
+	ID         string
+	Properties map[string]string
+	For        string
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.
@@ -115,6 +155,7 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			diags = append(diags, d)
 		}
 	}
+	opts.workspaceRoot = ws.Root
 	app := opts.App
 	if app == "" {
 		app = ws.App
@@ -187,16 +228,15 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			}
 			decoded[w.Name] = m
 		}
-		envHTTPS, envInternalHTTPS := false, false
-		if em := findManifest(ws.Environments, env); em != nil {
+		em := findManifest(ws.Environments, env)
+		publicTLS, internalTLS := environmentTLS(em, app, env, vars, opts.AppDomain)
+		if em != nil {
 			// The environment stack is always rendered with its workloads:
 			// it carries the NATWorkloads they need and is deployed first.
 			st, ed := renderEnvStack(ws, em, app, env, vars, decoded, opts)
 			diags = append(diags, ed...)
 			if st != nil {
 				envStacks = append(envStacks, *st)
-				envHTTPS = st.Parameters["CreateHTTPSListener"] == "true"
-				envInternalHTTPS = st.Parameters["CreateInternalHTTPSListener"] == "true"
 			}
 		} else {
 			diags = append(diags, diag.Diagnostic{Severity: diag.Warning, Rule: ruleManifest, Env: env,
@@ -206,22 +246,44 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		// Rule priorities are assigned per listener over all the
 		// environment's services, selected or not, so a selection never
 		// renumbers one.
+		// The main rule is keyed by the service's name, additional rule N
+		// by name#N, so adding a rule renumbers no other.
 		publicPaths, internalPaths := map[string]string{}, map[string]string{}
+		ruleKeys := map[string][]string{}
 		for _, w := range ws.Workloads {
 			m := decoded[w.Name]
 			if m == nil {
 				continue
 			}
+			paths := publicPaths
 			switch n := needsOf(m); {
 			case n.alb:
-				publicPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
 			case n.internalALB:
-				internalPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
+				paths = internalPaths
+			default:
+				continue
+			}
+			h := m.ECS.HTTP
+			for i, r := range append([]manifest.RoutingRule{h.RoutingRule}, h.AdditionalRules...) {
+				key := w.Name
+				if i > 0 {
+					key = fmt.Sprintf("%s#%d", w.Name, i)
+				}
+				paths[key] = normalizePath(deref(r.Path))
+				ruleKeys[w.Name] = append(ruleKeys[w.Name], key)
 			}
 		}
-		priorities := assignRulePriorities(app, env, publicPaths)
-		for name, p := range assignRulePriorities(app, env, internalPaths) {
-			priorities[name] = p
+		byKey := assignRulePriorities(app, env, publicPaths)
+		for key, p := range assignRulePriorities(app, env, internalPaths) {
+			byKey[key] = p
+		}
+		priorities := map[string][]int{}
+		for name, keys := range ruleKeys {
+			paths := publicPaths
+			if _, ok := paths[keys[0]]; !ok {
+				paths = internalPaths
+			}
+			priorities[name] = inRuleOrder(keys, paths, byKey)
 		}
 		for _, w := range ws.Workloads {
 			if len(selected) > 0 && !selected[w.Name] {
@@ -232,12 +294,12 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			}
 			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
 				if m := decoded[w.Name]; m != nil {
-					https := envHTTPS
+					tls := publicTLS
 					if w.Kind == workspace.BackendService {
-						https = envInternalHTTPS
+						tls = internalTLS
 					}
 					st, wd := renderECSService(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts,
-						priority: priorities[w.Name], envHTTPS: https})
+						priorities: priorities[w.Name], tls: tls})
 					diags = append(diags, wd...)
 					if st != nil {
 						wkldStacks = append(wkldStacks, *st)
@@ -412,8 +474,19 @@ func workloadStack(app, env, name string, kind workspace.Kind, opts Options, tpl
 	}
 	if addons != nil {
 		st.AddonsTemplate = addons.Template
+		addObjects(st, addons.Objects)
 	}
 	return st, nil
+}
+
+// addObjects adds objects for deploy to upload to the stack's.
+func addObjects(st *Stack, objects map[string][]byte) {
+	for k, v := range objects {
+		if st.Objects == nil {
+			st.Objects = map[string][]byte{}
+		}
+		st.Objects[k] = v
+	}
 }
 
 // workloadTemplate starts a workload template as Copilot's do — format

@@ -93,7 +93,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	}
 	image, idiags := ecsImage(in, m)
 	diags = append(diags, idiags...)
-	addons, adiags := workloadAddons(in.addons, in.env)
+	addons, adiags := workloadAddons(in.addons, in.env, in.name, in.opts)
 	diags = append(diags, adiags...)
 	if m.Count.Requests != nil || m.Count.ResponseTime != nil {
 		fail(m.Count.Pos, ruleManifest, "a Worker Service scales on cpu_percentage, memory_percentage or queue_delay, not on requests or response_time", "")
@@ -142,8 +142,9 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	add("ExecutionRole", ecsExecutionRole(m.task))
 	add("TaskRole", ecsTaskRole(m, topics, addonPolicies))
 	addAutoscaling(add, m.Count, nil)
+	addQueueDelayScaling(add, m.Count, subs)
 	addRollbackAlarms(add, m.task.rollback)
-	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, taskPorts{targetPort: -1}))
+	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, taskPorts{ruleTarget: ruleTarget{targetPort: -1}}))
 	set(svcProps, "ServiceRegistries", noValue())
 	add("Service", kv(
 		"Metadata", kv("aws:copilot:description", "An ECS service to run and maintain your tasks in the environment cluster"),
@@ -239,6 +240,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
+	addObjects(st, envFileObjects(m.task))
 	for _, s := range subs {
 		// The topic must exist before the subscription: deploy the
 		// publisher's stack first. Workers may subscribe to each other, so

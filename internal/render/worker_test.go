@@ -160,7 +160,7 @@ func TestWorkerRefusals(t *testing.T) {
 		name, manifest, want string
 	}{
 		{"topic nobody publishes", base + "subscribe:\n  topics:\n    - {name: nope, service: dogsvc}\n", `topic "nope" of service "dogsvc" is not published by a workload of this workspace`},
-		{"queue delay scaling", base + "count:\n  range: 1-3\n  queue_delay: {acceptable_latency: 1m, msg_processing_time: 1s}\n", "count.queue_delay is not supported yet"},
+		{"queue delay without range", base + "count:\n  queue_delay: {acceptable_latency: 1m, msg_processing_time: 1s}\n", `scaling metrics need "range"`},
 		{"request scaling", base + "count: {range: 1-3, requests: 10}\n", "not on requests or response_time"},
 		{"bad fifo", base + "subscribe:\n  queue: {fifo: maybe}\n", "fifo must be true, false or a map"},
 		{"bad topic queue", base + "subscribe:\n  topics:\n    - {name: givesdogs, service: dogsvc, queue: [x]}\n", "queue must be true, false or a map"},

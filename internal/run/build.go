@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,13 @@ type BuildOptions struct {
 	// Secrets are build secrets for RUN --mount=type=secret:
 	// "id=NAME,src=FILE" or "id=NAME,env=VAR".
 	Secrets []string
+	// AllowUnisolatedRun runs RUN steps even where they cannot be isolated
+	// from this process and the host (chroot.WithUnisolatedRun); without it
+	// such a step fails with ErrNotIsolated.
+	AllowUnisolatedRun bool
+	// GuardRunOutput gives the lines written around each RUN step's output
+	// (chroot.WithOutputGuard).
+	GuardRunOutput func() (start, stop string, err error)
 	// Secret is called with every credential fetched at run time, so the
 	// caller can mask it.
 	Secret   func(string)
@@ -72,17 +80,53 @@ type BuildOptions struct {
 	Version     string // autopilot's version, for Copilot's image labels
 }
 
+// ErrNotIsolated is a RUN step refused because it could not be isolated
+// here and AllowUnisolatedRun was not set.
+var ErrNotIsolated = chroot.ErrNotIsolated
+
 // Built is one built image: where it went and the URI stacks should use.
 type Built struct {
 	Workload string
-	Image    deploy.Image
-	URI      string // repository@digest, what render puts in the stack
+	// Sidecar names the sidecar this image is for (sidecars.<name>.image.build);
+	// empty for the main container.
+	Sidecar string
+	Image   deploy.Image
+	URI     string // repository@digest, what render puts in the stack
 }
 
 // Build builds every selected workload that has image.build and pushes it
 // (or writes it to Output). Workloads with image.location are skipped:
 // their image is used as written.
 func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
+	imgs, err := BuildImages(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return imgs.Deliver(ctx, o)
+}
+
+// Images are built images not yet pushed or written.
+type Images struct {
+	ws     *workspace.Workspace
+	tags   []string
+	opts   []image.Option
+	images []workloadImage
+	// single: one workload is built (its sidecars aside), so it goes to
+	// --repository itself.
+	single bool
+}
+
+type workloadImage struct {
+	workload, sidecar string
+	img               v1.Image
+}
+
+// BuildImages builds every selected workload that has image.build, running
+// its RUN steps, and keeps the images (their layers are in the cache
+// folder) for Deliver. It needs no AWS credentials unless o.CacheRepo is in
+// ECR, so a caller can build a pull request's Dockerfiles before it obtains
+// any.
+func BuildImages(ctx context.Context, o BuildOptions) (*Images, error) {
 	if o.Latest && !o.MutableTags && o.Output == "" && !o.NoPush {
 		return nil, fmt.Errorf("%w: --latest moves the latest tag on every build, and autopilot moves no tag unless --mutable-tags is set", ErrCannotRun)
 	}
@@ -98,7 +142,7 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 	}
 	// Lint first, so a mistake in a manifest (a Dockerfile path among them)
 	// is reported at its line rather than by the build.
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, AppDomain: o.AppDomain})
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +167,37 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 	if o.CacheDir != "" {
 		opts = append(opts, image.WithCacheDir(o.CacheDir))
 	}
+	if o.Secret != nil {
+		opts = append(opts, image.WithSecretHook(o.Secret))
+	}
+	if o.Progress != nil {
+		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
+	}
+
+	var jobs []buildJob
+	workloads := map[string]bool{}
+	for _, m := range ws.Workloads {
+		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
+			continue
+		}
+		spec, ok, err := buildSpec(ws, m, "", o)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			jobs = append(jobs, buildJob{workload: m.Name, spec: spec})
+			workloads[m.Name] = true
+		}
+		sidecars, err := sidecarJobs(ws, m, o)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range sidecars {
+			jobs = append(jobs, j)
+			workloads[m.Name] = true
+		}
+	}
+	buildOpts := opts
 	runner := o.Runner
 	if runner == nil && os.Geteuid() == 0 {
 		r, err := newRunner(ctx, o)
@@ -133,57 +208,45 @@ func Build(ctx context.Context, o BuildOptions) ([]Built, error) {
 		runner = r
 	}
 	if runner != nil {
-		opts = append(opts, image.WithRunner(runner))
+		buildOpts = append(opts[:len(opts):len(opts)], image.WithRunner(runner))
 	}
-	if o.Secret != nil {
-		opts = append(opts, image.WithSecretHook(o.Secret))
-	}
-	if o.Progress != nil {
-		opts = append(opts, image.WithProgress(o.Progress, 5*time.Second))
-	}
-
-	type job struct {
-		workload string
-		spec     image.BuildSpec
-	}
-	var jobs []job
-	for _, m := range ws.Workloads {
-		if len(o.Services) > 0 && !slices.Contains(o.Services, m.Name) {
-			continue
-		}
-		spec, ok, err := buildSpec(ws, m, o)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			jobs = append(jobs, job{m.Name, spec})
-		}
-	}
-	var out []Built
+	imgs := &Images{ws: ws, tags: tags, opts: opts, single: len(workloads) == 1}
 	for _, j := range jobs {
 		j.spec.Platform = o.Platform
-		j.spec.Labels = image.CopilotLabels(o.Version, j.workload)
+		j.spec.Labels = image.CopilotLabels(o.Version, cmp.Or(j.sidecar, j.workload))
 		j.spec.Annotations = image.SourceAnnotations(o.Source, revision)
-		img, err := image.Build(ctx, j.spec, opts...)
+		img, err := image.Build(ctx, j.spec, buildOpts...)
 		if err != nil {
-			return out, fmt.Errorf("build %s: %w", j.workload, err)
+			return nil, fmt.Errorf("build %s: %w", j.name(), err)
 		}
-		b, err := deliver(ctx, ws, j.workload, img, tags, o, len(jobs) == 1, opts)
+		imgs.images = append(imgs.images, workloadImage{j.workload, j.sidecar, img})
+	}
+	return imgs, nil
+}
+
+// Deliver pushes the images (or writes them to o.Output) as o says; o.AWS
+// may carry credentials obtained only after the build.
+func (imgs *Images) Deliver(ctx context.Context, o BuildOptions) ([]Built, error) {
+	var out []Built
+	for _, w := range imgs.images {
+		b, err := deliver(ctx, imgs.ws, w.workload, w.img, sidecarTags(w.sidecar, imgs.tags), o, imgs.single, imgs.opts)
 		if err != nil {
 			verb := "push"
 			if o.Output != "" {
 				verb = "write"
 			}
-			return out, fmt.Errorf("%s %s: %w", verb, j.workload, err)
+			return out, fmt.Errorf("%s %s: %w", verb, buildJob{workload: w.workload, sidecar: w.sidecar}.name(), err)
 		}
+		b.Sidecar, b.Image.Sidecar = w.sidecar, w.sidecar
 		out = append(out, b)
 	}
 	return out, nil
 }
 
-// buildSpec resolves image.build for the selected environments; a build
-// that differs between environments must be built one environment at a time.
-func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (image.BuildSpec, bool, error) {
+// buildSpec resolves image.build (of the sidecar, when named) for the
+// selected environments; a build that differs between environments must be
+// built one environment at a time.
+func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, sidecar string, o BuildOptions) (image.BuildSpec, bool, error) {
 	envs := o.Envs
 	if len(envs) == 0 {
 		envs = ws.EnvNames()
@@ -197,7 +260,10 @@ func buildSpec(ws *workspace.Workspace, m *workspace.Manifest, o BuildOptions) (
 		if ds.HasErrors() {
 			return image.BuildSpec{}, false, failWith(nil, "build "+m.Name, ds)
 		}
-		spec, ok, err := image.SpecFromManifest(ws.Root, m.Name, doc)
+		if sidecar != "" {
+			doc = workspace.Lookup(doc, "sidecars", sidecar)
+		}
+		spec, ok, err := image.SpecFromManifest(ws.Root, cmp.Or(sidecar, m.Name), doc)
 		if err != nil {
 			return image.BuildSpec{}, false, fmt.Errorf("%s: %w", m.Path, err)
 		}
@@ -314,6 +380,12 @@ func newRunner(ctx context.Context, o BuildOptions) (*chroot.Runner, error) {
 			keychain = authn.NewMultiKeychain(image.ECRKeychain(api, ecrOpts...), authn.DefaultKeychain)
 		}
 		opts = append(opts, chroot.WithCacheRepo(o.CacheRepo, remote.WithAuthFromKeychain(keychain)))
+	}
+	if o.AllowUnisolatedRun {
+		opts = append(opts, chroot.WithUnisolatedRun())
+	}
+	if o.GuardRunOutput != nil {
+		opts = append(opts, chroot.WithOutputGuard(o.GuardRunOutput))
 	}
 	for _, spec := range o.Secrets {
 		opt, err := secretOption(spec)

@@ -20,6 +20,8 @@ type LintOptions struct {
 	Out     io.Writer     // where the report goes
 	Lookup  func(string) (string, bool)
 	Version string // autopilot's version, named in JSON and SARIF reports
+	// AppDomain is the application's domain (see render.Options).
+	AppDomain string
 }
 
 // LintResult says what lint found.
@@ -45,7 +47,7 @@ func Lint(ctx context.Context, o LintOptions) (*LintResult, error) {
 	if err := checkEnvs(ws, o.Envs); err != nil {
 		return nil, err
 	}
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup})
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, AppDomain: o.AppDomain})
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -11,10 +12,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -82,6 +85,11 @@ type PlanOptions struct {
 
 	// deployOpts are extra options for deploy (a test seam: faster waits).
 	deployOpts []deploy.Option
+	// s3 is the S3 client connect built, for an uploader to the artifacts
+	// bucket found after rendering; objectBucket is that bucket, when
+	// env files or addon artifacts go to it.
+	s3           *s3.Client
+	objectBucket string
 }
 
 // ErrDestructive fails a plan that would remove or replace stateful
@@ -176,6 +184,15 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if o.Events != nil {
 		opts = append(opts, deploy.WithEvents(o.Events))
 	}
+	if o.objectBucket != "" && o.Uploader == nil && o.ArtifactsBucket == "" && o.s3 != nil {
+		// The bucket was found (environment role, application StackSet),
+		// not given: objects go where the templates name them.
+		u, err := deploy.NewS3Uploader(o.s3, o.objectBucket)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, deploy.WithUploader(u))
+	}
 	d, err := deploy.NewDeployer(api, opts...)
 	if err != nil {
 		return nil, err
@@ -196,10 +213,14 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 // any AWS call.
 func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudFormationAPI, o *PlanOptions, requireImages bool) ([]deploy.Stack, string, error) {
 	images := map[string]string{}
-	byWorkload := map[string]deploy.Image{}
+	byWorkload := map[string][]deploy.Image{}
 	for _, b := range o.Built {
-		images[b.Workload] = b.URI
-		byWorkload[b.Workload] = b.Image
+		key := b.Workload
+		if b.Sidecar != "" {
+			key = render.SidecarImageKey(b.Workload, b.Sidecar)
+		}
+		images[key] = b.URI
+		byWorkload[b.Workload] = append(byWorkload[b.Workload], b.Image)
 	}
 	given := deploy.Artifacts{KeyARN: o.ArtifactKeyARN}
 	if o.ArtifactsBucket != "" {
@@ -218,10 +239,16 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if v, ok := r.Parameters["ContainerImage"]; ok && requireImages && v == render.ImagePlaceholder(r.Workload) {
 			return nil, "", fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
 		}
+		if requireImages && bytes.Contains(r.Template, []byte(render.SidecarPlaceholderPrefix(r.Workload))) {
+			return nil, "", fmt.Errorf("%w: a sidecar of %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
+		}
 	}
 	if api != nil {
 		found, err := findArtifacts(ctx, ws.App, api, rendered, given, o)
 		if err != nil {
+			return nil, "", err
+		}
+		if found, err = objectBucket(rendered, found, o); err != nil {
 			return nil, "", err
 		}
 		if found != given {
@@ -243,17 +270,21 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		s := deploy.Stack{
 			Name: r.Name, Template: r.Template, Parameters: r.Parameters, Tags: r.Tags,
 			DependsOn: r.DependsOn, KeepPrevious: r.KeepPrevious, Unrendered: r.Unrendered,
-			MergeLists: r.MergeLists,
-			Kind:       r.Kind, Env: r.Env, Workload: r.Workload,
+			MergeLists: r.MergeLists, CarryLive: r.CarryLive, Fixed: r.Fixed,
+			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
+		}
+		for _, l := range r.Live {
+			s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For})
 		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
+		s.Objects = r.Objects
 		if !o.Offline {
 			fillAppParameters(&s, o)
 		}
-		if img, ok := byWorkload[r.Workload]; ok && r.Workload != "" {
-			s.Images = []deploy.Image{img}
+		if imgs, ok := byWorkload[r.Workload]; ok && r.Workload != "" {
+			s.Images = imgs
 		}
 		stacks = append(stacks, s)
 	}
@@ -293,6 +324,14 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 			envStacks = append(envStacks, r.Name)
 		}
 	}
+	if len(envStacks) == 0 && hasObjects(rendered) {
+		// Env files need the bucket even when no environment is selected:
+		// read it from the environments the workloads deploy to.
+		for _, r := range rendered {
+			envStacks = append(envStacks, r.DependsOn...)
+		}
+		envStacks = slices.Compact(slices.Sorted(slices.Values(envStacks)))
+	}
 	if len(envStacks) == 0 {
 		return given, nil // only environments name the bucket
 	}
@@ -329,7 +368,7 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
-		api, o.Region = clients.CloudFormation, clients.Region
+		api, o.Region, o.s3 = clients.CloudFormation, clients.Region, clients.S3
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
 		}
@@ -410,4 +449,27 @@ func fillAppParameters(s *deploy.Stack, o *PlanOptions) {
 		s.Parameters[name] = value
 		s.KeepPrevious = append(s.KeepPrevious, name)
 	}
+}
+
+func hasObjects(rendered []render.Stack) bool {
+	return slices.ContainsFunc(rendered, func(r render.Stack) bool { return len(r.Objects) > 0 })
+}
+
+// objectBucket checks that stacks with objects to upload (env files, addon
+// artifacts) can name and reach their bucket: it must be known, and a given
+// --artifacts-bucket must be the one the application uses (the templates
+// name objects there).
+func objectBucket(rendered []render.Stack, found deploy.Artifacts, o *PlanOptions) (deploy.Artifacts, error) {
+	if !hasObjects(rendered) {
+		return found, nil
+	}
+	_, bucket, ok := strings.Cut(found.BucketARN, ":::")
+	switch {
+	case !ok || bucket == "":
+		return found, fmt.Errorf("%w: env_file and addons' local artifacts need the application's artifacts bucket, which neither the deployed environment nor the application StackSet names: pass --artifacts-bucket", ErrCannotRun)
+	case o.ArtifactsBucket != "" && o.ArtifactsBucket != bucket:
+		return found, fmt.Errorf("%w: --artifacts-bucket %s is not the application's artifacts bucket %s (named by the deployed environment), where env files and addon artifacts must go: drop the flag or correct it", ErrCannotRun, o.ArtifactsBucket, bucket)
+	}
+	o.objectBucket = bucket
+	return found, nil
 }

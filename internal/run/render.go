@@ -25,6 +25,9 @@ type Selection struct {
 	Services []string
 	// Lookup resolves ${VAR}; nil means the process environment.
 	Lookup func(string) (string, bool)
+	// AppDomain and CloudFrontPrefixList are inputs render cannot read
+	// from the workspace (see render.Options).
+	AppDomain, CloudFrontPrefixList string
 }
 
 // RenderOptions are the inputs of `autopilot render`.
@@ -81,7 +84,7 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 	if err := ctx.Err(); err != nil {
 		return nil, ws, err
 	}
-	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.StrictVars})
+	findings, err := lint.Lint(ws, lint.Options{Envs: o.Envs, Lookup: o.Lookup, Strict: o.StrictVars, AppDomain: o.AppDomain})
 	if err != nil {
 		return nil, ws, err
 	}
@@ -96,15 +99,17 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 		_ = report.Lint(o.Diagnostics, findings, report.FormatText)
 	}
 	stacks, ds, err := render.Render(ws, o.Envs, o.Services, render.Options{
-		App:               ws.App,
-		Images:            o.Images,
-		PinImage:          o.PinImage,
-		Vars:              workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.StrictVars},
-		AccountID:         o.AccountID,
-		Region:            o.Region,
-		ArtifactBucketARN: o.Artifacts.BucketARN,
-		ArtifactKeyARN:    o.Artifacts.KeyARN,
-		Context:           ctx,
+		App:                  ws.App,
+		Images:               o.Images,
+		PinImage:             o.PinImage,
+		Vars:                 workspace.Vars{App: ws.App, Lookup: o.Lookup, Strict: o.StrictVars},
+		AccountID:            o.AccountID,
+		Region:               o.Region,
+		ArtifactBucketARN:    o.Artifacts.BucketARN,
+		ArtifactKeyARN:       o.Artifacts.KeyARN,
+		Context:              ctx,
+		AppDomain:            o.AppDomain,
+		CloudFrontPrefixList: o.CloudFrontPrefixList,
 	})
 	var failure *diag.Failure
 	switch {

@@ -240,13 +240,7 @@ func TestFirstDeployOverCopilotStacksRemovesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first autopilot deploy: %v", err)
 	}
-	for _, sp := range deployed.Result.Plan.Stacks {
-		for _, c := range sp.Changes {
-			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Destructive {
-				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
-			}
-		}
-	}
+	removesNothing(t, deployed.Result.Plan)
 	if got := f.cfn.StackTemplate(name); !strings.Contains(got, "EnvControllerAction") || !strings.Contains(got, "Retain") {
 		t.Errorf("the env controller was not kept with DeletionPolicy Retain:\n%s", got)
 	}
@@ -539,13 +533,7 @@ func TestDeployOverCopilotEnvironmentKeepsFlowLogs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first autopilot deploy: %v", err)
 	}
-	for _, sp := range deployed.Result.Plan.Stacks {
-		for _, c := range sp.Changes {
-			if c.Action == deploy.ActionRemove || c.Replacement == deploy.ReplacementTrue || c.Destructive {
-				t.Errorf("%s: %s %s (replacement %q): the first deploy must remove and replace nothing", sp.StackName, c.Action, c.LogicalID, c.Replacement)
-			}
-		}
-	}
+	removesNothing(t, deployed.Result.Plan)
 	after := f.cfn.StackTemplate(env)
 	for _, id := range []string{"VpcFlowLogGroup:", "FlowLog:", "FlowLogRole:"} {
 		if !strings.Contains(after, "\n  "+id) {

@@ -55,6 +55,14 @@ var createOnly = map[string][]string{
 	"AWS::EC2::SubnetRouteTableAssociation":       {"SubnetId", "RouteTableId"},
 	"AWS::EC2::VPCGatewayAttachment":              {"VpcId"},
 	"AWS::EC2::EIP":                               {"NetworkBorderGroup", "TransferAddress", "Address"},
+	// the environment's edge
+	"AWS::CloudFront::Distribution":                    {},
+	"AWS::CloudFront::OriginAccessControl":             {},
+	"AWS::S3::BucketPolicy":                            {"Bucket"},
+	"AWS::Route53::HostedZone":                         {"Name"},
+	"AWS::Route53::RecordSet":                          {"HostedZoneName", "Name", "HostedZoneId"},
+	"AWS::CertificateManager::Certificate":             {"SubjectAlternativeNames", "DomainValidationOptions", "ValidationMethod", "KeyAlgorithm", "DomainName", "CertificateAuthorityArn"},
+	"AWS::ElasticLoadBalancingV2::ListenerCertificate": {"ListenerArn"},
 }
 
 // RequiresRecreation says whether changing a property replaces the resource:

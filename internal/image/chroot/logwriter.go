@@ -11,7 +11,10 @@ const tailLines = 20
 
 // lineWriter prefixes each line of a step's output with its Dockerfile
 // line, masks secret values and keeps the last lines for the error.
-// stdout and stderr share it, so it locks.
+// stdout and stderr share it, so it locks. A carriage return ends a line
+// as a newline does: the Actions runner (like a terminal) starts a new line
+// there, and a "\r::error::…" would otherwise reach it as a line of its
+// own, without the prefix, and be read as a workflow command.
 type lineWriter struct {
 	mu      sync.Mutex
 	out     io.Writer
@@ -30,11 +33,14 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
 	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
+		i := bytes.IndexAny(w.buf, "\r\n")
+		if i < 0 || (w.buf[i] == '\r' && i+1 == len(w.buf)) {
+			break // a last \r waits: it may be the start of \r\n
 		}
 		w.emit(string(w.buf[:i]))
+		if w.buf[i] == '\r' && w.buf[i+1] == '\n' {
+			i++
+		}
 		w.buf = w.buf[i+1:]
 	}
 	// A very long line without a newline is written in pieces.
@@ -49,14 +55,14 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 func (w *lineWriter) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
+	if len(w.buf) > 0 && string(w.buf) != "\r" {
 		w.emit(string(w.buf))
-		w.buf = w.buf[:0]
 	}
+	w.buf = w.buf[:0]
 }
 
 func (w *lineWriter) emit(line string) {
-	line = strings.TrimSuffix(line, "\r")
+	line = strings.ReplaceAll(line, "\r", "") // only a piece of an over-long line can hold one
 	for _, s := range w.secrets {
 		line = strings.ReplaceAll(line, s, "***")
 	}

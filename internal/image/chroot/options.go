@@ -21,6 +21,9 @@ type options struct {
 	cacheRepo  *remoteCache
 	secrets    map[string]secretSource
 	keepRoots  int
+	// allowUnisolated runs steps even where they cannot be isolated.
+	allowUnisolated bool
+	outputGuard     func() (start, stop string, err error)
 }
 
 // secretSource is where a build secret's value comes from; the value
@@ -114,6 +117,28 @@ func WithKeepRoots(n int) Option {
 			return fmt.Errorf("keep roots must not be negative, got %d", n)
 		}
 		o.keepRoots = n
+		return nil
+	}
+}
+
+// WithUnisolatedRun runs RUN steps even where they cannot be fully isolated
+// from autopilot and the host (Isolation.Restricted is false), with the
+// restrictions that could be applied; without it they fail with
+// ErrNotIsolated. Use it only for Dockerfiles as trusted as the workflow.
+func WithUnisolatedRun() Option {
+	return func(o *options) error {
+		o.allowUnisolated = true
+		return nil
+	}
+}
+
+// WithOutputGuard writes start before each step's output and stop after it
+// (default: nothing). In GitHub Actions these are ::stop-commands::<token>
+// and ::<token>:: with a fresh random token, which the step cannot know,
+// so nothing it prints is read as a workflow command.
+func WithOutputGuard(guard func() (start, stop string, err error)) Option {
+	return func(o *options) error {
+		o.outputGuard = guard
 		return nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +32,10 @@ const keyVersion = "autopilot-run-v1"
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Runner executes RUN steps in a chroot of a scratch copy of the stage's
-// filesystem. It needs root (CAP_SYS_CHROOT, CAP_MKNOD, CAP_CHOWN) but not
-// CAP_SYS_ADMIN. Close removes its scratch folder.
+// filesystem. It needs root (CAP_SYS_CHROOT, CAP_MKNOD, CAP_CHOWN,
+// CAP_SETPCAP) but not CAP_SYS_ADMIN; where it has that, or user
+// namespaces, steps also get namespaces of their own. Close removes its
+// scratch folder.
 type Runner struct {
 	o       *options
 	local   *image.LayerCache
@@ -43,20 +46,22 @@ type Runner struct {
 	seq    int
 	idle   []*rootfs              // unpacked filesystems kept for the next step
 	caches map[string]*sync.Mutex // one user of a cache mount at a time
-	leaked []string               // roots left in place because /proc stayed mounted
 
-	probeOnce    sync.Once
-	netnsAllowed bool
+	isolationLog sync.Once
 }
 
 // rootfs is an unpacked stage filesystem and the layers it holds.
 type rootfs struct {
 	dir     string
 	diffIDs []v1.Hash
-	leave   bool // never remove (a mount could not be undone)
 }
 
 var _ image.Runner = (*Runner)(nil)
+
+// ErrNotIsolated is a RUN step refused because it could not be isolated
+// from autopilot's process and the host (see Isolation) and
+// WithUnisolatedRun was not given.
+var ErrNotIsolated = errors.New("RUN cannot be isolated here")
 
 // Executions counts the RUN steps actually executed, not taken from a cache.
 // Tests and benchmarks read it.
@@ -97,7 +102,7 @@ func New(opts ...Option) (*Runner, error) {
 // Close removes every unpacked filesystem and the scratch folder.
 func (r *Runner) Close() error {
 	r.mu.Lock()
-	idle, leaked := r.idle, r.leaked
+	idle := r.idle
 	r.idle = nil
 	r.mu.Unlock()
 	var first error
@@ -105,9 +110,6 @@ func (r *Runner) Close() error {
 		if err := os.RemoveAll(fs.dir); err != nil && first == nil {
 			first = err
 		}
-	}
-	if len(leaked) > 0 {
-		return fmt.Errorf("left %s in place: /proc is still mounted there; unmount it, then remove the folder", strings.Join(leaked, ", "))
 	}
 	if r.ownDir {
 		if err := os.RemoveAll(r.scratch); err != nil && first == nil {
@@ -274,12 +276,6 @@ func isPrefix(a, b []v1.Hash) bool {
 
 // keepRoot offers a root whose state is known for the next step, or removes it.
 func (r *Runner) keepRoot(root *rootfs, ok bool) {
-	if root.leave {
-		r.mu.Lock()
-		r.leaked = append(r.leaked, root.dir)
-		r.mu.Unlock()
-		return
-	}
 	if !ok || r.o.keepRoots == 0 {
 		os.RemoveAll(root.dir)
 		return
@@ -335,7 +331,6 @@ func (r *Runner) execute(ctx context.Context, stage *image.StageState, cmd *inst
 	sb := &sandbox{root: rfs, host: root.dir, stash: stash}
 	runErr := r.runIn(ctx, sb, stage, cmd, mounts, network, logf)
 	tdErr := sb.teardown()
-	root.leave = sb.procStuck
 	if tdErr != nil {
 		return nil, fmt.Errorf("clean up after the step: %w", tdErr)
 	}
@@ -374,11 +369,12 @@ func (r *Runner) runIn(ctx context.Context, sb *sandbox, stage *image.StageState
 	if err := sb.place("etc/hosts", []byte(hostsFile), 0o644, 0, 0); err != nil {
 		logf("note: no /etc/hosts for this step: %v", err)
 	}
-	if ok, err := sb.mountProc(); err != nil {
-		logf("note: no /proc for this step: %v", err)
-	} else if !ok {
-		logf("note: no /proc (mounting is not permitted here)")
+	flags, iso := isolation.probe(r.scratch)
+	r.isolationLog.Do(func() { fmt.Fprintf(r.o.log, "RUN isolation: %s\n", iso) })
+	if !iso.Restricted && !r.o.allowUnisolated {
+		return fmt.Errorf("%w: %s", ErrNotIsolated, iso.Err)
 	}
+	mountProc := iso.Proc && sb.prepareProc()
 	var env []string
 	for _, m := range mounts {
 		switch m.Type {
@@ -424,31 +420,38 @@ func (r *Runner) runIn(ctx context.Context, sb *sandbox, stage *image.StageState
 	if err != nil {
 		return err
 	}
+	if guard := r.o.outputGuard; guard != nil {
+		start, stop, err := guard()
+		if err != nil {
+			return fmt.Errorf("guard the step's output: %w", err)
+		}
+		_, _ = io.WriteString(r.o.log, start)
+		defer io.WriteString(r.o.log, stop) // after out's last line: defers run last-in first-out
+	}
 	out := newLineWriter(r.o.log, fmt.Sprintf("#%d ", lineOf(cmd)), sb.secrets)
 	defer out.Flush()
-	isolateNet := network == instructions.NetworkNone && r.netnsOK()
-	if network == instructions.NetworkNone && !isolateNet {
+	if network != instructions.NetworkNone {
+		flags &^= syscall.CLONE_NEWNET
+	} else if !iso.NetNS {
 		logf("warning: --network=none is not enforced here (no permission for a network namespace); only DNS is withheld")
 	}
-	c := &exec.Cmd{
-		Path:   prog,
-		Args:   argv,
-		Env:    env,
-		Dir:    workdir,
-		Stdout: out,
-		Stderr: out,
-		SysProcAttr: &syscall.SysProcAttr{
-			Chroot:     sb.host,
-			Credential: &syscall.Credential{Uid: cred.uid, Gid: cred.gid, Groups: cred.groups},
-			Setpgid:    true,
-			Pdeathsig:  syscall.SIGKILL,
-		},
+	if !iso.Restricted {
+		logf("warning: this step runs without full isolation, as allowed (%s); only the restrictions that could be applied hold", iso.Err)
 	}
-	if isolateNet {
-		c.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
+	st, err := startHelper(flags, stepSpec{
+		Root: sb.host, Pivot: flags&syscall.CLONE_NEWNS != 0, MountProc: mountProc,
+		UserNS: flags&syscall.CLONE_NEWUSER != 0, Unisolated: !iso.Restricted,
+		UID: cred.uid, GID: cred.gid, Groups: cred.groups,
+		Dir: workdir, Path: prog, Args: argv, Env: env,
+	}, out, out)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", argv[0], err)
 	}
-	if err := c.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", prog, err)
+	c := st.c
+	if st.msg != "" {
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		_ = c.Wait()
+		return fmt.Errorf("start %s: %s", argv[0], st.msg)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -520,7 +523,9 @@ func (e *ExitError) Error() string {
 	}
 	msg := "RUN failed with " + what
 	if len(e.Tail) > 0 {
-		msg += "; last output:\n  " + strings.Join(e.Tail, "\n  ")
+		// "| " keeps a line of the step's output from starting a line
+		// of autopilot's log, where it could be read as a workflow command.
+		msg += "; last output:\n  | " + strings.Join(e.Tail, "\n  | ")
 	}
 	return msg
 }
@@ -670,20 +675,6 @@ func (r *Runner) mountSecret(sb *sandbox, m *instructions.Mount) ([]string, erro
 		return []string{name + "=" + string(value)}, nil
 	}
 	return nil, nil
-}
-
-// netnsOK reports whether a network namespace can be made here, once.
-func (r *Runner) netnsOK() bool {
-	r.probeOnce.Do(func() {
-		truePath, err := exec.LookPath("true")
-		if err != nil {
-			return
-		}
-		c := exec.Command(truePath)
-		c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-		r.netnsAllowed = c.Run() == nil
-	})
-	return r.netnsAllowed
 }
 
 // digestOf is a cached layer's digest, which the cache always knows.

@@ -28,26 +28,23 @@ var devices = []device{{"null", 1, 3}, {"zero", 1, 5}, {"random", 1, 8}, {"urand
 
 // sandbox is what a step adds to the scratch root for its run and takes
 // away afterwards: devices, /etc/resolv.conf and /etc/hosts, secrets, cache
-// folders and /proc. Every path is resolved through an os.Root and every
-// move uses directory descriptors, so a step that replaces a folder with a
-// symlink cannot make the teardown touch anything outside the root.
+// folders and the /proc mount point. Every path is resolved through an
+// os.Root and every move uses directory descriptors, so a step that
+// replaces a folder with a symlink cannot make the teardown touch anything
+// outside the root.
 type sandbox struct {
-	root      *os.Root
-	host      string   // the root's host path
-	stash     *os.File // where originals wait, outside the root
-	placed    []string // files put in place, removed in teardown
-	stashed   []stashed
-	created   []string // folders made for mount points, removed when still empty
-	caches    []cacheMount
-	procMount string
-	excluded  []string // paths whose changes never reach the layer
-	secrets   []string // secret values, masked in the log
+	root     *os.Root
+	host     string   // the root's host path
+	stash    *os.File // where originals wait, outside the root
+	placed   []string // files put in place, removed in teardown
+	stashed  []stashed
+	created  []string // folders made for mount points, removed when still empty
+	caches   []cacheMount
+	excluded []string // paths whose changes never reach the layer
+	secrets  []string // secret values, masked in the log
 	// dirty is set when the root could not be put back exactly as it was,
 	// so it must not be reused for a later step.
 	dirty bool
-	// procStuck is set when /proc could not be unmounted: the root must
-	// then not be removed, or the removal would walk into the host's /proc.
-	procStuck bool
 }
 
 type stashed struct{ rel, name string }
@@ -161,28 +158,18 @@ func (s *sandbox) makeDevices() error {
 	return nil
 }
 
-// mountProc mounts /proc when this process may; it returns false when it may not.
-func (s *sandbox) mountProc() (bool, error) {
+// prepareProc makes /proc a real folder for the step's own /proc, which
+// the step helper mounts in the step's mount namespace (so it goes away
+// with the step). It returns false when the image's /proc is not a folder.
+func (s *sandbox) prepareProc() bool {
 	if err := s.mkdirAll("proc"); err != nil {
-		return false, err
+		return false
 	}
-	dir, err := s.openDir("proc")
-	if err != nil {
-		return false, err
+	if fi, err := s.root.Lstat("proc"); err != nil || !fi.IsDir() {
+		return false
 	}
-	defer dir.Close()
-	// Through the descriptor, so the mount lands on the folder that was checked.
-	target := fmt.Sprintf("/proc/self/fd/%d", dir.Fd())
-	err = unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("mount /proc: %w", err)
-	}
-	s.procMount = filepath.Join(s.host, "proc")
 	s.excluded = append(s.excluded, "proc")
-	return true, nil
+	return true
 }
 
 // mountCache moves the persistent folder of a cache mount to its target.
@@ -248,12 +235,6 @@ func (s *sandbox) teardown() error {
 	keep := func(err error) {
 		if err != nil && first == nil {
 			first = err
-		}
-	}
-	if s.procMount != "" {
-		if err := unix.Unmount(s.procMount, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW); err != nil {
-			s.procStuck = true
-			keep(fmt.Errorf("unmount %s (left in place; unmount it by hand): %w", s.procMount, err))
 		}
 	}
 	for i := len(s.caches) - 1; i >= 0; i-- {
