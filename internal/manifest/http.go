@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"cmp"
 	"slices"
 	"time"
 
@@ -28,10 +27,8 @@ func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
 		return n.Decode(&h.Enabled)
 	}
 	h.IsMap = true
-	// A value of the wrong type leaves its field unset and the rest read;
-	// the error is the first one.
-	err := h.RoutingRule.UnmarshalYAML(n)
-	if _, ok := err.(*yaml.TypeError); err != nil && !ok {
+	// A value that does not fit leaves its field unset and the rest read.
+	if err := h.RoutingRule.UnmarshalYAML(n); err != nil {
 		return err
 	}
 	var m struct {
@@ -47,7 +44,26 @@ func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
 		h.TargetContainer = h.DeprecatedTargetContainer
 	}
 	h.ALB, h.AdditionalRules = m.ALB, m.AdditionalRules
-	return cmp.Or(err, merr)
+	errs := []error{h.RoutingRule.err, merr}
+	for _, r := range h.AdditionalRules {
+		errs = append(errs, r.err)
+	}
+	return joinTypeErrors(errs)
+}
+
+// joinTypeErrors is the error of errs (nils and *yaml.TypeErrors, in
+// decoding order): one *yaml.TypeError with all their items, or nil.
+func joinTypeErrors(errs []error) error {
+	var items []string
+	for _, err := range errs {
+		if te, ok := err.(*yaml.TypeError); ok {
+			items = append(items, te.Errors...)
+		}
+	}
+	if items == nil {
+		return nil
+	}
+	return &yaml.TypeError{Errors: items}
 }
 
 // RoutingRule is one listener rule: the main one (`http`) or one of
@@ -69,9 +85,22 @@ type RoutingRule struct {
 	// HostedZone is the hosted zone of the aliases that do not name one.
 	HostedZone      *string
 	RedirectToHTTPS *bool
+	err             error // of the values that did not fit
 }
 
+// UnmarshalYAML keeps a rule whose values do not all fit, which yaml.v3
+// would leave out of additional_rules (lint names rules by their index):
+// the error waits in err, and HTTP returns it.
 func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
+	err := r.read(n)
+	if _, ok := err.(*yaml.TypeError); ok {
+		r.err = err
+		return nil
+	}
+	return err
+}
+
+func (r *RoutingRule) read(n *yaml.Node) error {
 	r.Section = newSection(n)
 	var m struct {
 		Path                *string           `yaml:"path"`
