@@ -184,21 +184,27 @@ func clearFailed(v reflect.Value, n *yaml.Node) {
 		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
 			return
 		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key := reflect.ValueOf(n.Content[i].Value).Convert(v.Type().Key())
-			e := v.MapIndex(key)
-			if !e.IsValid() {
-				continue
-			}
-			c := reflect.New(e.Type()).Elem()
-			c.Set(e)
-			clearFailed(c, n.Content[i+1])
-			v.SetMapIndex(key, c)
-		}
+		eachValue(v, n, clearFailed)
 	case reflect.Slice:
 		if n.Kind == yaml.SequenceNode {
 			eachItem(v, n, clearFailed)
 		}
+	}
+}
+
+// eachValue calls fn with each value of map v (string keys) and its node
+// in mapping n; map values are copies, so each is set back.
+func eachValue(v reflect.Value, n *yaml.Node, fn func(reflect.Value, *yaml.Node)) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := reflect.ValueOf(n.Content[i].Value).Convert(v.Type().Key())
+		e := v.MapIndex(key)
+		if !e.IsValid() {
+			continue
+		}
+		c := reflect.New(e.Type()).Elem()
+		c.Set(e)
+		fn(c, n.Content[i+1])
+		v.SetMapIndex(key, c)
 	}
 }
 
@@ -245,17 +251,7 @@ func fillSections(v reflect.Value, n *yaml.Node) {
 		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String || !holdsSection(v.Type().Elem()) {
 			return
 		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key := reflect.ValueOf(n.Content[i].Value).Convert(v.Type().Key())
-			e := v.MapIndex(key)
-			if !e.IsValid() {
-				continue
-			}
-			c := reflect.New(e.Type()).Elem()
-			c.Set(e)
-			fillSections(c, n.Content[i+1])
-			v.SetMapIndex(key, c)
-		}
+		eachValue(v, n, fillSections)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode || !holdsSection(v.Type().Elem()) {
 			return
