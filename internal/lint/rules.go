@@ -32,8 +32,8 @@ type context struct {
 	// workload is the decoded workload (Lint decodes it once per
 	// environment, for the rules and render.Check).
 	workload *manifest.Workload
-	// The model of the manifest: one of ecs, rdws and envm is set, by kind;
-	// none when the manifest does not decode (the schema reports why).
+	// The model of the manifest: one of ecs, rdws, static and envm is set,
+	// by kind; none when it does not decode at all (the schema says why).
 	ecs    *manifest.ECSWorkload
 	rdws   *manifest.RequestDrivenWebService
 	static *manifest.StaticSite
