@@ -236,6 +236,9 @@ func (r *run) planAll(ctx context.Context) error {
 	return runOrdered(ctx, r.o.jobs, r.deps, false, func(ctx context.Context, i int) bool {
 		sp := &r.plan.Stacks[i]
 		r.csFailed[i] = r.planStack(ctx, r.stacks[i], sp)
+		if sp.Error == "" && r.stacks[i].Site != nil {
+			r.planSite(ctx, r.stacks[i], sp)
+		}
 		r.o.log.Info("planned stack", "stack", sp.StackName, "type", sp.ChangeSetType, "changes", len(sp.Changes), "noChanges", sp.NoChanges, "error", sp.Error)
 		return sp.Error == ""
 	}, nil)

@@ -347,6 +347,26 @@ func deref(s *string) string {
 	return *s
 }
 
+// A Static Site's exclude and reinclude take one pattern or a list, a
+// string taken whole (a pattern may hold spaces), and each files entry
+// keeps its position.
+func TestStaticSiteFiles(t *testing.T) {
+	w, err := DecodeWorkload(workspace.StaticSite, parse(t, "files:\n  - source: web\n    recursive: true\n    exclude: '* draft.md'\n    reinclude: [a.md, b.md]\n  - source: index.html\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := w.Static.Files
+	if len(f) != 2 || !f[0].Recursive || f[1].Recursive || f[1].Source != "index.html" {
+		t.Fatalf("files %+v", f)
+	}
+	if !cmp.Equal([]string(f[0].Exclude), []string{"* draft.md"}) || !cmp.Equal([]string(f[0].Reinclude), []string{"a.md", "b.md"}) {
+		t.Errorf("exclude %q, reinclude %q", f[0].Exclude, f[0].Reinclude)
+	}
+	if f[1].Pos != (Pos{6, 5}) || f[0].At("exclude") != (Pos{4, 14}) {
+		t.Errorf("positions: entry %v, exclude %v", f[1].Pos, f[0].At("exclude"))
+	}
+}
+
 // Names keep their positions and repeat only once in Strings; the rule
 // fields render reads decode on the main rule and on additional rules.
 func TestAliasPositionsAndRuleFields(t *testing.T) {

@@ -448,4 +448,18 @@ type StaticSite struct {
 		Alias       *string `yaml:"alias"`
 		Certificate *string `yaml:"certificate"`
 	} `yaml:"http"`
+	Files []FileUpload `yaml:"files"`
+}
+
+// FileUpload is one entry of a Static Site's files: a file or folder
+// (relative to the workspace root) copied to the site's bucket under
+// Destination. Recursive is false unless written, as Copilot's code reads
+// it (its documentation says directories default to recursive).
+type FileUpload struct {
+	Section     `yaml:"-"`
+	Source      string    `yaml:"source"`
+	Destination string    `yaml:"destination"`
+	Recursive   bool      `yaml:"recursive"`
+	Exclude     OneOrList `yaml:"exclude"`
+	Reinclude   OneOrList `yaml:"reinclude"`
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
@@ -80,6 +81,8 @@ type PlanOptions struct {
 	// configuration (tests).
 	CloudFormation deploy.CloudFormationAPI
 	Uploader       deploy.Uploader
+	SiteBucket     deploy.SiteBucketAPI
+	SiteCDN        deploy.SiteCDNAPI
 	Account        string
 	Region         string
 
@@ -279,6 +282,12 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
 		}
+		if r.Kind == string(workspace.StaticSite) {
+			s.Site = &deploy.Site{}
+			for _, f := range r.SiteFiles {
+				s.Site.Files = append(s.Site.Files, deploy.SiteFile{Key: f.Key, ContentType: f.ContentType, SHA256: f.SHA256, MD5: f.MD5, Body: f.Body})
+			}
+		}
 		s.Objects = r.Objects
 		if !o.Offline {
 			fillAppParameters(&s, o)
@@ -357,7 +366,7 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 // connect builds the AWS clients (unless given), learns the account and
 // region, and returns deploy's options for them.
 func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
-	api, uploader := o.CloudFormation, o.Uploader
+	api, uploader, site, cdn := o.CloudFormation, o.Uploader, o.SiteBucket, o.SiteCDN
 	if api == nil {
 		awsOpts := o.AWS
 		if o.Log != nil {
@@ -369,6 +378,12 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
 		api, o.Region, o.s3 = clients.CloudFormation, clients.Region, clients.S3
+		if site == nil {
+			site = clients.S3
+		}
+		if cdn == nil {
+			cdn = cloudfront.NewFromConfig(clients.Config)
+		}
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
 		}
@@ -381,6 +396,12 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 	opts := append([]deploy.Option{deploy.WithRecreateFailed(o.RecreateFailed)}, o.deployOpts...)
 	if uploader != nil {
 		opts = append(opts, deploy.WithUploader(uploader))
+	}
+	if site != nil {
+		opts = append(opts, deploy.WithSiteBucketAPI(site))
+	}
+	if cdn != nil {
+		opts = append(opts, deploy.WithSiteCDNAPI(cdn))
 	}
 	if o.Log != nil {
 		opts = append(opts, deploy.WithLogger(o.Log))
