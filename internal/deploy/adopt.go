@@ -22,16 +22,20 @@ import (
 // with its environment (NATWorkloads, ALBWorkloads), the rule-priority
 // function, which numbered the listener rules of a load-balanced service
 // (HTTP, HTTPS and HTTP-with-domain listeners, and the redirect rule on an
-// imported load balancer's HTTP listener), and the certificate of an
-// NLB's TLS listeners (autopilot renders a native NLBCertificate).
+// imported load balancer's HTTP listener), the certificate of an
+// NLB's TLS listeners (autopilot renders a native NLBCertificate), and a
+// Static Site's file copy (a custom resource starting a state machine that
+// copies from the artifacts bucket; deploy syncs the files itself).
 var copilotCustomResources = []string{"EnvControllerAction", "EnvControllerFunction", "EnvControllerRole",
 	"HTTPRulePriorityAction", "HTTPSRulePriorityAction", "HTTPRuleWithDomainPriorityAction", "HTTPRedirectRulePriorityAction", "RulePriorityFunction", "RulePriorityFunctionRole",
-	"NLBCertValidatorAction", "NLBCertValidatorFunction", "NLBCertValidatorRole"}
+	"NLBCertValidatorAction", "NLBCertValidatorFunction", "NLBCertValidatorRole",
+	"TriggerStateMachineAction", "TriggerStateMachineFunction", "TriggerStateMachineFunctionRole", "CopyAssetsStateMachine", "CopyAssetsStateMachineRole"}
 
 // adopt returns the template to submit for an UPDATE of s. Removing the env
 // controller from a Copilot-made stack would run the custom resource's
 // delete handler, which takes the workload out of the environment's
-// NATWorkloads; so the first autopilot deploy carries those resources over
+// NATWorkloads (a Static Site's copy trigger would run Copilot's Lambda
+// too); so the first autopilot deploy carries those resources over
 // unchanged but with DeletionPolicy Retain (a policy-only change sends the
 // handler nothing), and a later deploy lets them drop, retained. The
 // rule-priority resources go the same way, so the first change set over a

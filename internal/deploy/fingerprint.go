@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +31,8 @@ type StackRecord struct {
 	Tags       string `json:"tags"`
 	Assets     string `json:"assets"`
 	Images     string `json:"images"`
+	// Files digests a Static Site's files (keys, content types, content).
+	Files string `json:"files,omitempty"`
 	// Objects digests the files uploaded on deploy (env files, addon
 	// artifacts), when any.
 	Objects string `json:"objects,omitempty"`
@@ -61,6 +64,9 @@ func fingerprint(stacks []StackRecord) string {
 	h := sha256.New()
 	for _, s := range sorted {
 		field(h, "stack", s.Stack, s.Template, s.Parameters, s.Tags, s.Assets, s.Images, fmt.Sprint(s.Deferred, s.Failed))
+		if s.Files != "" {
+			field(h, "files", s.Files)
+		}
 		if s.Objects != "" {
 			field(h, "objects", s.Objects)
 		}
@@ -75,6 +81,31 @@ func fingerprint(stacks []StackRecord) string {
 
 func (c ChangeRecord) key() string { return c.Resource + "\x00" + string(c.Action) }
 
+// beyondPreview names each change of a deferred stack's final change set
+// that its preview (what the gate, and the pull request, saw) did not
+// show: a resource changed another way, or replaced where the preview
+// said it is not.
+func beyondPreview(preview, final []ResourceChange) []string {
+	shown := map[string]ResourceChange{}
+	for _, c := range preview {
+		shown[c.NestedStack+"/"+c.LogicalID+"\x00"+string(c.Action)] = c
+	}
+	var out []string
+	for _, c := range final {
+		if c.Action == ActionDynamic {
+			continue // re-evaluated values of an unchanged resource
+		}
+		p, ok := shown[c.NestedStack+"/"+c.LogicalID+"\x00"+string(c.Action)]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s (%s): %s", path.Join(c.NestedStack, c.LogicalID), c.ResourceType, c.Action))
+		case c.Replacement == ReplacementTrue && p.Replacement != ReplacementTrue && p.Replacement != ReplacementConditional:
+			out = append(out, fmt.Sprintf("%s (%s): replaced", path.Join(c.NestedStack, c.LogicalID), c.ResourceType))
+		}
+	}
+	return out
+}
+
 // inputsOf returns the input digests of a stack.
 func inputsOf(s Stack) StackRecord {
 	images := make([]string, 0, len(s.Images))
@@ -82,11 +113,21 @@ func inputsOf(s Stack) StackRecord {
 		images = append(images, img.Workload+"\x00"+img.Repository+"\x00"+img.Tag+"\x00"+img.Digest)
 	}
 	sort.Strings(images)
+	files := ""
+	if s.Site != nil {
+		list := make([]string, 0, len(s.Site.Files))
+		for _, f := range s.Site.Files {
+			list = append(list, f.Key+"\x00"+f.ContentType+"\x00"+f.SHA256)
+		}
+		sort.Strings(list)
+		files = listDigest(list)
+	}
 	var objects string
 	if len(s.Objects) > 0 {
 		objects = mapDigest(s.Objects, digest)
 	}
 	return StackRecord{
+		Files:      files,
 		Stack:      s.Name,
 		Objects:    objects,
 		Template:   digest(s.Template),
@@ -115,7 +156,10 @@ func listDigest(items []string) string {
 func record(s Stack, sp StackPlan, deferred bool) StackRecord {
 	r := inputsOf(s)
 	r.Deferred, r.Failed = deferred, sp.Error != "" && !deferred
-	if deferred || r.Failed || sp.NoChanges {
+	// A deferred stack's changes are its preview from the live template:
+	// what the pull request showed, so drift of its live stack between
+	// review and merge changes the fingerprint too.
+	if sp.Error != "" || sp.NoChanges {
 		return r
 	}
 	for _, c := range sp.Changes {
@@ -245,6 +289,7 @@ func diffStack(r, s StackRecord) []string {
 	for _, in := range []struct{ what, a, b string }{
 		{"template", r.Template, s.Template}, {"parameters", r.Parameters, s.Parameters}, {"tags", r.Tags, s.Tags},
 		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images}, {"uploaded files (env files, addon artifacts)", r.Objects, s.Objects},
+		{"site files", r.Files, s.Files},
 	} {
 		if in.a != in.b {
 			out = append(out, fmt.Sprintf("stack %s: its %s changed after review", s.Stack, in.what))

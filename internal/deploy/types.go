@@ -11,6 +11,8 @@ type Stack struct {
 	// S3 URL (the addons nested stack's AddonsTemplateURL): deploy uploads
 	// each to the artifacts bucket and sets that parameter to its URL.
 	Assets map[string][]byte
+	// Site, for a Static Site, is the content its bucket must hold.
+	Site *Site
 	// Objects are files the parameters already name by their key in the
 	// artifacts bucket (env files, addons' local artifacts; each key holds
 	// a hash of the content). Plan
@@ -131,6 +133,8 @@ type StackPlan struct {
 	NoChanges     bool             `json:"noChanges"`
 	Changes       []ResourceChange `json:"changes"`
 	Images        []Image          `json:"images,omitempty"`
+	// Files, for a Static Site, are the changes to its bucket.
+	Files *FileChanges `json:"files,omitempty"`
 	// Preview marks changes read from the templates rather than from a
 	// change set: CloudFormation can plan the stack only once a stack it
 	// depends on deployed (StatusReason says which). Deploy plans it again
@@ -196,7 +200,7 @@ func (s StackPlan) Count() Counts {
 // HasChanges reports whether any stack in the plan changes.
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Stacks {
-		if !s.NoChanges && len(s.Changes) > 0 {
+		if !s.NoChanges && len(s.Changes) > 0 || s.Files.Changed() {
 			return true
 		}
 	}

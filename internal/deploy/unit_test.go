@@ -63,7 +63,10 @@ func TestFingerprint(t *testing.T) {
 		{"parameter value moved between keys", func(s []Stack) []Stack { s[0].Parameters = map[string]string{"X": "12", "Y": ""}; return s }, false},
 		{"digest changed", func(s []Stack) []Stack { s[0].Images[1].Digest = "sha256:3"; return s }, false},
 		{"asset changed", func(s []Stack) []Stack { s[1].Assets["U"] = []byte("addons2"); return s }, false},
-		{"object added", func(s []Stack) []Stack { s[1].Objects = map[string][]byte{"manual/env-files/a.env/x.env": []byte("A=1")}; return s }, false},
+		{"object added", func(s []Stack) []Stack {
+			s[1].Objects = map[string][]byte{"manual/env-files/a.env/x.env": []byte("A=1")}
+			return s
+		}, false},
 		{"stack added", func(s []Stack) []Stack { return append(s, Stack{Name: "c"}) }, false},
 	}
 	for _, tt := range tests {
@@ -363,4 +366,24 @@ func TestRecordBindsTheEffect(t *testing.T) {
 			t.Errorf("checkReviewed = %v", err)
 		}
 	})
+}
+
+// A Static Site's files are part of what a reviewer approves: another file
+// content under the same key is named as changed after review, and a stack
+// without a site keeps the record it had.
+func TestReviewedRecordCoversSiteFiles(t *testing.T) {
+	site := func(body string) Stack {
+		return Stack{Name: "brochure-test-www", Env: "test", Template: []byte("t"),
+			Site: &Site{Files: []SiteFile{{Key: "index.html", ContentType: "text/html", SHA256: digest([]byte(body))}}}}
+	}
+	reviewed, now := inputsOf(site("<h1>Hello</h1>")), inputsOf(site("<script>steal()</script>"))
+	if fingerprint([]StackRecord{reviewed}) == fingerprint([]StackRecord{now}) {
+		t.Fatal("two different site contents hash alike")
+	}
+	if got := strings.Join(diffStack(reviewed, now), "\n"); !strings.Contains(got, "stack brochure-test-www: its site files changed after review") {
+		t.Errorf("diff = %q, want the site files named", got)
+	}
+	if r := inputsOf(Stack{Name: "shop-test-api", Template: []byte("t")}); r.Files != "" {
+		t.Errorf("a stack without a site has a files digest %q", r.Files)
+	}
 }

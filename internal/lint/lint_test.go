@@ -291,7 +291,7 @@ files:
     destination: /
     recursive: true
     exclude: "*.map"
-`)},
+`, "dist/index.html")},
 		{"environment with imported VPC, CDN and internal ALB subnets", env(`name: test
 type: Environment
 network:
@@ -649,6 +649,8 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "schedule", sev: E, line: 6, col: 13, text: "rate(1 minute)"}}},
 		{name: "EventBridge cron with five fields", files: svc("name: svc\ntype: Scheduled Job\nimage:\n  location: nginx\non:\n  schedule: cron(0 9 * * ?)\n"),
 			want: []want{{rule: "schedule", sev: E, line: 6, col: 13, text: "6 fields"}}},
+		{name: "a value of the wrong type does not hide a cross-field error", files: svc("name: svc\ntype: Scheduled Job\nimage:\n  location: nginx\ncpu: [256]\non:\n  schedule: \"0 25 * * *\"\n"),
+			want: []want{{rule: "schema/type", sev: E, line: 5, col: 6}, {rule: "schedule", sev: E, line: 7, col: 13, text: "hour"}}},
 		{name: "job timeout below a second", files: svc("name: svc\ntype: Scheduled Job\nimage:\n  location: nginx\non:\n  schedule: none\ntimeout: 500ms\n"),
 			want: []want{{rule: "job-timeout", sev: E, line: 7, col: 10}}},
 		{name: "static site certificate outside us-east-1 without alias", files: svc("name: svc\ntype: Static Site\nhttp:\n  certificate: arn:aws:acm:eu-west-1:123456789012:certificate/abc\nfiles:\n  - source: dist\n"),
@@ -795,18 +797,18 @@ func TestLintInvalid(t *testing.T) {
 	}
 }
 
-// TestLintLargeFile: a 50 MB manifest gets one finding, quickly, without
-// the linter building a tree of it.
+// TestLintLargeFile: an 8 MB manifest (twice the limit) gets one finding,
+// quickly, without the linter building a tree of it.
 func TestLintLargeFile(t *testing.T) {
 	var b bytes.Buffer
 	b.WriteString("name: svc\ntype: Backend Service\nvariables:\n")
-	for i := 0; b.Len() < 50<<20; i++ {
+	for i := 0; b.Len() < 8<<20; i++ {
 		fmt.Fprintf(&b, "  VAR_%08d: %s\n", i, strings.Repeat("x", 100))
 	}
 	start := time.Now()
 	got := lintWorkspace(t, svc(b.String()))
 	if elapsed := time.Since(start); elapsed > 10*time.Second {
-		t.Errorf("linting a 50 MB file took %s", elapsed)
+		t.Errorf("linting an 8 MB file took %s", elapsed)
 	}
 	var found int
 	for _, d := range got {

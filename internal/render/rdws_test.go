@@ -154,8 +154,8 @@ func TestRDWSRejects(t *testing.T) {
 			"from_tags is not supported yet"},
 		{"unknown tracing vendor", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b, port: 80}\nobservability: {tracing: datadog}\n",
 			"invalid tracing vendor datadog"},
-		{"another workload type", "name: svc\ntype: Static Site\nfiles: [{source: dist}]\n",
-			"rendering Static Site is not supported yet"},
+		{"a Static Site whose files are missing", "name: svc\ntype: Static Site\nfiles: [{source: dist}]\n",
+			`files[0].source "dist": no such file or folder in the workspace`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

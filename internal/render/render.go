@@ -68,6 +68,8 @@ type Options struct {
 	// workspaceRoot is the folder holding copilot/, where env files and
 	// addons' local artifacts are read from.
 	workspaceRoot string
+	// decoded are workloads the caller resolved and decoded (CheckDecoded).
+	decoded map[string]*manifest.Workload
 }
 
 // checkDone reports that a Check has all a workload's findings once its
@@ -100,6 +102,9 @@ type Stack struct {
 	// it and sets the AddonsTemplateURL parameter, which Parameters then
 	// leaves out (it is "" for a workload without addons).
 	AddonsTemplate []byte
+	// SiteFiles are a Static Site's files: deploy puts those that changed in
+	// the site's bucket and deletes the keys no file has any more.
+	SiteFiles []SiteFile
 	// Objects are files by their key in the artifacts bucket, which the
 	// template already names: env files (the env-file parameters) and
 	// addons' packaged local artifacts. Keys hold a content hash; deploy
@@ -212,7 +217,8 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		vars.App, vars.Env = app, env
 		decoded := map[string]*manifest.Workload{}
 		for _, w := range ws.Workloads {
-			if w.Kind == workspace.StaticSite {
+			if m := opts.decoded[w.Name]; m != nil {
+				decoded[w.Name] = m
 				continue
 			}
 			doc, rd := resolve(w, env, vars)
@@ -338,10 +344,19 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 				}
 				continue
 			}
+			if w.Kind == workspace.StaticSite {
+				if m := decoded[w.Name]; m != nil {
+					st, wd := renderStaticSite(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts}, ws.Root)
+					diags = append(diags, wd...)
+					if st != nil {
+						wkldStacks = append(wkldStacks, *st)
+					}
+				}
+				continue
+			}
 			if w.Kind != workspace.RequestDrivenWebService {
 				diags = append(diags, diag.Diagnostic{File: w.Path, Line: kindLine(w), Severity: diag.Error, Rule: ruleUnsupported, Env: env,
-					Message: fmt.Sprintf("rendering %s is not supported yet", w.Kind),
-					Fix:     "Static Sites cannot be rendered yet; deploy this one with your current tooling"})
+					Message: fmt.Sprintf("rendering %s is not supported yet", w.Kind)})
 				continue
 			}
 			m := decoded[w.Name]

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
@@ -67,6 +68,9 @@ type PlanOptions struct {
 	// Reviewed, for deploy, are the reviewed plans by environment: each
 	// environment deployed must match its own.
 	Reviewed map[string]deploy.Reviewed
+	// Gate, for deploy, is asked just before anything executes
+	// (deploy.Deployer.WithGate); an error executes nothing.
+	Gate func(*deploy.Plan) error
 	// Events receives stack events while deploy waits.
 	Events func(deploy.StackEvent)
 	// Log receives progress; nil discards it.
@@ -83,9 +87,11 @@ type PlanOptions struct {
 	// ELBV2 describes the load balancers services import (http.alb); nil
 	// (offline, or a test without it) leaves them undescribed, which
 	// render refuses.
-	ELBV2   deploy.ELBV2API
-	Account string
-	Region  string
+	ELBV2      deploy.ELBV2API
+	SiteBucket deploy.SiteBucketAPI
+	SiteCDN    deploy.SiteCDNAPI
+	Account    string
+	Region     string
 
 	// deployOpts are extra options for deploy (a test seam: faster waits).
 	deployOpts []deploy.Option
@@ -201,6 +207,9 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Gate != nil {
+		d = d.WithGate(o.Gate)
+	}
 	res, err := d.Deploy(ctx, stacks)
 	if errors.Is(err, deploy.ErrDestructive) {
 		how := "check them in the plan, then allow them: allow-destructive: true or allowed-destroy-types in the Action, --allow-destructive or --allow-destroy-type TYPE on the command line"
@@ -286,6 +295,12 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
+		}
+		if r.Kind == string(workspace.StaticSite) {
+			s.Site = &deploy.Site{}
+			for _, f := range r.SiteFiles {
+				s.Site.Files = append(s.Site.Files, deploy.SiteFile{Key: f.Key, ContentType: f.ContentType, SHA256: f.SHA256, MD5: f.MD5, Body: f.Body})
+			}
 		}
 		s.Objects = r.Objects
 		if !o.Offline {
@@ -388,7 +403,7 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 // connect builds the AWS clients (unless given), learns the account and
 // region, and returns deploy's options for them.
 func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
-	api, uploader := o.CloudFormation, o.Uploader
+	api, uploader, site, cdn := o.CloudFormation, o.Uploader, o.SiteBucket, o.SiteCDN
 	if api == nil {
 		awsOpts := o.AWS
 		if o.Log != nil {
@@ -403,6 +418,12 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		if o.ELBV2 == nil {
 			o.ELBV2 = clients.ELBV2
 		}
+		if site == nil {
+			site = clients.S3
+		}
+		if cdn == nil {
+			cdn = cloudfront.NewFromConfig(clients.Config)
+		}
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
 		}
@@ -415,6 +436,12 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 	opts := append([]deploy.Option{deploy.WithRecreateFailed(o.RecreateFailed)}, o.deployOpts...)
 	if uploader != nil {
 		opts = append(opts, deploy.WithUploader(uploader))
+	}
+	if site != nil {
+		opts = append(opts, deploy.WithSiteBucketAPI(site))
+	}
+	if cdn != nil {
+		opts = append(opts, deploy.WithSiteCDNAPI(cdn))
 	}
 	if o.Log != nil {
 		opts = append(opts, deploy.WithLogger(o.Log))
