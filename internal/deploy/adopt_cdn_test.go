@@ -2,15 +2,12 @@ package deploy_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
 	"github.com/autopilot-dev/autopilot/internal/render"
-	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 // copilotCertificateReplicator restates Copilot v1.33's cdn-resources.yml
@@ -48,23 +45,10 @@ CertificateReplicator:
 // distribution keeps taking its certificate from it; a new environment is
 // refused before any change set, saying why.
 func TestCDNCertificateCopyKeptOnCopilotEnvironment(t *testing.T) {
-	root := t.TempDir()
-	for name, body := range map[string]string{
+	ws := loadWorkspace(t, map[string]string{
 		"copilot/.workspace":                     "application: shop\n",
 		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n",
-	} {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ws, err := workspace.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	stacks, diags, err := render.Render(ws, nil, nil, render.Options{AppDomain: "example.com", Region: "eu-west-1"})
 	if err != nil {
 		t.Fatalf("render: %v\n%v", err, diags)

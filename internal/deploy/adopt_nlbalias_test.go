@@ -19,13 +19,29 @@ import (
 // a domain, and the deploy.Stack for it.
 func renderNLBAlias(t *testing.T, alias string) (render.Stack, deploy.Stack) {
 	t.Helper()
-	root := t.TempDir()
-	for name, body := range map[string]string{
+	ws := loadWorkspace(t, map[string]string{
 		"copilot/.workspace":                     "application: shop\n",
 		"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
 		"copilot/fe/manifest.yml": "name: fe\ntype: Load Balanced Web Service\nimage: {location: public.ecr.aws/nginx/nginx:1.27, port: 80}\n" +
 			"http: false\nnlb: {port: 80/tcp, alias: " + alias + "}\ncount: 1\n",
-	} {
+	})
+	stacks, diags, err := render.Render(ws, nil, []string{"fe"}, render.Options{AppDomain: "example.com"})
+	if err != nil {
+		t.Fatalf("render: %v\n%v", err, diags)
+	}
+	svc := stacks[1]
+	s := deploy.Stack{Name: svc.Name, Template: svc.Template, Parameters: svc.Parameters}
+	for _, l := range svc.Live {
+		s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For, Optional: l.Optional})
+	}
+	return svc, s
+}
+
+// loadWorkspace writes files under a temporary workspace root and loads it.
+func loadWorkspace(t *testing.T, files map[string]string) *workspace.Workspace {
+	t.Helper()
+	root := t.TempDir()
+	for name, body := range files {
 		p := filepath.Join(root, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -38,16 +54,7 @@ func renderNLBAlias(t *testing.T, alias string) (render.Stack, deploy.Stack) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stacks, diags, err := render.Render(ws, nil, []string{"fe"}, render.Options{AppDomain: "example.com"})
-	if err != nil {
-		t.Fatalf("render: %v\n%v", err, diags)
-	}
-	svc := stacks[1]
-	s := deploy.Stack{Name: svc.Name, Template: svc.Template, Parameters: svc.Parameters}
-	for _, l := range svc.Live {
-		s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For, Optional: l.Optional})
-	}
-	return svc, s
+	return ws
 }
 
 // copilotNLBCustomDomain restates Copilot v1.33's nlb.yml resources for
