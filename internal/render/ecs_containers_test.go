@@ -16,7 +16,7 @@ import (
 // Copilot's svc-manifest.yml (aws/copilot-cli v1.33.2, environment "prod"),
 // restated with the parts autopilot renders: sidecars, logging (FireLens),
 // a task volume, variables and secrets, and http.target_container. Its
-// aliases, imported ALB and additional rules are left out (still refused).
+// aliases, imported ALB and additional rules have tests of their own.
 const copilotSidecarManifest = `name: fe
 type: Load Balanced Web Service
 image:
