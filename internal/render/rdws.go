@@ -46,9 +46,8 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		fail(p.Pos, ruleManifest, `placement "public" is not supported for Request-Driven Web Service`, "use placement: private, or remove network.vpc")
 	case p.Kind != "" && p.Kind != "private":
 		fail(p.Pos, ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: private")
-	case p.FromTags:
-		fail(p.Pos, ruleUnsupported, "rendering placement.subnets.from_tags is not supported yet: it needs an EC2 lookup", "list the subnet ids under placement.subnets")
 	}
+	resolveSubnetTags(&m.Network.VPC.Placement, in.app, in.env, in.file, in.opts, &diags)
 	if m.HTTP.Alias != nil {
 		fail(m.HTTP.At("alias"), ruleUnsupported, "rendering http.alias is not supported yet: it needs Copilot's custom-domain Lambda", "remove http.alias for now")
 	}

@@ -80,6 +80,9 @@ type PlanOptions struct {
 	// configuration (tests).
 	CloudFormation deploy.CloudFormationAPI
 	Uploader       deploy.Uploader
+	// EC2 answers the look-ups Copilot makes while deploying (subnets by
+	// tags, CloudFront's prefix list); without it they fail.
+	EC2 deploy.EC2API
 	Account        string
 	Region         string
 
@@ -230,6 +233,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		AccountID: o.Account, Region: o.Region, Artifacts: given}
 	if !o.Offline {
 		ro.PinImage = imagePinner(ctx, o)
+		if o.EC2 != nil {
+			ro.Lookups = deploy.NewLookups(api, o.EC2)
+		}
 	}
 	rendered, _, err := renderWorkspace(ctx, ws, ro)
 	if err != nil {
@@ -238,6 +244,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 	for _, r := range rendered {
 		if v, ok := r.Parameters["ContainerImage"]; ok && requireImages && v == render.ImagePlaceholder(r.Workload) {
 			return nil, "", fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
+		}
+		if !o.Offline && bytes.Contains(r.Template, []byte(render.SubnetsPlaceholder)) {
+			return nil, "", fmt.Errorf("%w: %s: placement.subnets.from_tags was not looked up in AWS", ErrCannotRun, r.Name)
 		}
 		if requireImages && bytes.Contains(r.Template, []byte(render.SidecarPlaceholderPrefix(r.Workload))) {
 			return nil, "", fmt.Errorf("%w: a sidecar of %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
@@ -366,6 +375,9 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
 		api, o.Region, o.s3 = clients.CloudFormation, clients.Region, clients.S3
+		if o.EC2 == nil {
+			o.EC2 = clients.EC2
+		}
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
 		}
