@@ -36,7 +36,11 @@ func testBinary(t *testing.T) string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "autopilot")
-		if out, err := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7", "-o", binaryPath, ".").CombinedOutput(); err != nil {
+		// The release's flags: internal/e2e builds with them too, so both
+		// share the compiled packages.
+		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=v9.8.7", "-o", binaryPath, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
 			binaryErr = errors.New(string(out))
 		}
 	})

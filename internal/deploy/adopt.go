@@ -16,35 +16,55 @@ import (
 	"github.com/autopilot-dev/autopilot/internal/deploy/cfn"
 )
 
-// envControllerIDs are the resources Copilot adds to workload stacks to
-// register the workload with its environment (NATWorkloads). autopilot's
-// templates leave them out.
-var envControllerIDs = []string{"EnvControllerAction", "EnvControllerFunction", "EnvControllerRole"}
+// copilotCustomResources are the Lambda-backed custom resources (and their
+// functions and roles) Copilot adds to workload stacks and autopilot's
+// templates leave out: the env controller, which registers the workload
+// with its environment (NATWorkloads, ALBWorkloads), the rule-priority
+// function, which numbered the listener rules of a load-balanced service
+// (HTTP, HTTPS and HTTP-with-domain listeners), the certificate of an
+// NLB's TLS listeners (autopilot renders a native NLBCertificate), and a
+// Static Site's file copy (a custom resource starting a state machine that
+// copies from the artifacts bucket; deploy syncs the files itself).
+var copilotCustomResources = []string{"EnvControllerAction", "EnvControllerFunction", "EnvControllerRole",
+	"HTTPRulePriorityAction", "HTTPSRulePriorityAction", "HTTPRuleWithDomainPriorityAction", "RulePriorityFunction", "RulePriorityFunctionRole",
+	"NLBCertValidatorAction", "NLBCertValidatorFunction", "NLBCertValidatorRole",
+	"TriggerStateMachineAction", "TriggerStateMachineFunction", "TriggerStateMachineFunctionRole", "CopyAssetsStateMachine", "CopyAssetsStateMachineRole"}
 
 // adopt returns the template to submit for an UPDATE of s. Removing the env
 // controller from a Copilot-made stack would run the custom resource's
 // delete handler, which takes the workload out of the environment's
-// NATWorkloads; so the first autopilot deploy carries those resources over
+// NATWorkloads (a Static Site's copy trigger would run Copilot's Lambda
+// too); so the first autopilot deploy carries those resources over
 // unchanged but with DeletionPolicy Retain (a policy-only change sends the
-// handler nothing), and a later deploy lets them drop, retained. The extra
-// parameters they need keep their deployed values.
+// handler nothing), and a later deploy lets them drop, retained. The
+// rule-priority resources go the same way, so the first change set over a
+// Copilot service removes nothing. The extra parameters they need keep
+// their deployed values. Resources of s.Live must be deployed, with the
+// values wanted; they are kept as deployed (CarryLive).
 func (r *run) adopt(ctx context.Context, s Stack, live *types.Stack) ([]byte, []string, error) {
 	deployed, err := r.deployedTemplate(ctx, s.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	body, extra, err := carryEnvController(deployed, s.Template)
+	if err := requireLive(deployed, s.Live); err != nil {
+		return nil, nil, fmt.Errorf("stack %s: %w", s.Name, err)
+	}
+	body, extra, err := carryCustomResources(deployed, s.Template)
 	if err != nil {
-		return nil, nil, fmt.Errorf("stack %s: keep Copilot's env controller: %w", s.Name, err)
+		return nil, nil, fmt.Errorf("stack %s: keep Copilot's custom resources: %w", s.Name, err)
 	}
 	if len(extra) > 0 || !bytes.Equal(body, s.Template) {
-		r.o.log.Info("keeping Copilot's env controller resources, retained", "stack", s.Name)
+		r.o.log.Info("keeping Copilot's custom resources, retained", "stack", s.Name)
 	}
 	liveParams := map[string]string{}
 	for _, p := range live.Parameters {
 		liveParams[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
 	}
-	body, kept, keptParams, err := carryLive(deployed, liveParams, body, s.CarryLive)
+	ids := slices.Clone(s.CarryLive)
+	for _, l := range s.Live {
+		ids = append(ids, l.ID)
+	}
+	body, kept, keptParams, err := carryLive(deployed, liveParams, body, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stack %s: keep Copilot's custom resources: %w", s.Name, err)
 	}
@@ -266,11 +286,37 @@ func (r *run) deployedTemplate(ctx context.Context, stack string) ([]byte, error
 	return []byte(aws.ToString(out.TemplateBody)), nil
 }
 
-// carryEnvController copies the env controller resources of the live
+// requireLive checks that the deployed template has each resource of
+// keep, with the top-level property values wanted.
+func requireLive(live []byte, keep []LiveResource) error {
+	if len(keep) == 0 {
+		return nil
+	}
+	tmpl, err := cfn.Parse(live)
+	if err != nil {
+		return fmt.Errorf("parse deployed template: %w", err)
+	}
+	for _, k := range keep {
+		res, ok := tmpl.Resources[k.ID]
+		if !ok {
+			return fmt.Errorf("%s needs Copilot's resource %s, which the deployed stack does not have and autopilot cannot create (its Lambda code is Copilot's): "+
+				"add the setting with Copilot first, or remove it", k.For, k.ID)
+		}
+		for _, name := range sortedKeys(k.Properties) {
+			if got, _ := res.Properties[name].(string); got != k.Properties[name] {
+				return fmt.Errorf("%s: the deployed %s has %s %q, the manifest %q; autopilot keeps Copilot's resource as it is and cannot change it: "+
+					"change it with Copilot, or set it back to %q", k.For, k.ID, name, got, k.Properties[name], got)
+			}
+		}
+	}
+	return nil
+}
+
+// carryCustomResources copies the Copilot custom resources of the live
 // template that next lacks into next, with DeletionPolicy Retain, along
 // with the parameters and conditions they refer to that next lacks. It
 // returns next unchanged when there is nothing to carry.
-func carryEnvController(live, next []byte) ([]byte, []string, error) {
+func carryCustomResources(live, next []byte) ([]byte, []string, error) {
 	if len(bytes.TrimSpace(live)) == 0 {
 		return next, nil, nil
 	}
@@ -294,7 +340,7 @@ func carryEnvController(live, next []byte) ([]byte, []string, error) {
 		return nil, nil, fmt.Errorf("parse deployed template: %w", err)
 	}
 	var carried []string
-	for _, id := range envControllerIDs {
+	for _, id := range copilotCustomResources {
 		res := lookup(liveRes, id)
 		if res == nil || lookup(nextRes, id) != nil {
 			continue

@@ -121,6 +121,12 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 			}
 		}
 		res.Stacks[i] = r.executeStack(ctx, r.stacks[i], r.plan.Stacks[i])
+		if sr := &res.Stacks[i]; sr.Error == "" && r.stacks[i].Site != nil {
+			var err error
+			if sr.Files, err = r.syncSite(ctx, r.stacks[i]); err != nil {
+				sr.Error = fmt.Sprintf("sync the site's files: %v", err)
+			}
+		}
 		return res.Stacks[i].Error == ""
 	}, func(i, dep int) {
 		res.Stacks[i].Error = fmt.Sprintf("skipped: stack %s it depends on did not deploy", r.stacks[dep].Name)

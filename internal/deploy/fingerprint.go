@@ -30,6 +30,8 @@ type StackRecord struct {
 	Tags       string `json:"tags"`
 	Assets     string `json:"assets"`
 	Images     string `json:"images"`
+	// Files digests a Static Site's files (keys, content types, content).
+	Files string `json:"files,omitempty"`
 	// Objects digests the files uploaded on deploy (env files, addon
 	// artifacts), when any.
 	Objects string `json:"objects,omitempty"`
@@ -61,6 +63,9 @@ func fingerprint(stacks []StackRecord) string {
 	h := sha256.New()
 	for _, s := range sorted {
 		field(h, "stack", s.Stack, s.Template, s.Parameters, s.Tags, s.Assets, s.Images, fmt.Sprint(s.Deferred, s.Failed))
+		if s.Files != "" {
+			field(h, "files", s.Files)
+		}
 		if s.Objects != "" {
 			field(h, "objects", s.Objects)
 		}
@@ -82,11 +87,21 @@ func inputsOf(s Stack) StackRecord {
 		images = append(images, img.Workload+"\x00"+img.Repository+"\x00"+img.Tag+"\x00"+img.Digest)
 	}
 	sort.Strings(images)
+	files := ""
+	if s.Site != nil {
+		list := make([]string, 0, len(s.Site.Files))
+		for _, f := range s.Site.Files {
+			list = append(list, f.Key+"\x00"+f.ContentType+"\x00"+f.SHA256)
+		}
+		sort.Strings(list)
+		files = listDigest(list)
+	}
 	var objects string
 	if len(s.Objects) > 0 {
 		objects = mapDigest(s.Objects, digest)
 	}
 	return StackRecord{
+		Files:      files,
 		Stack:      s.Name,
 		Objects:    objects,
 		Template:   digest(s.Template),
@@ -245,6 +260,7 @@ func diffStack(r, s StackRecord) []string {
 	for _, in := range []struct{ what, a, b string }{
 		{"template", r.Template, s.Template}, {"parameters", r.Parameters, s.Parameters}, {"tags", r.Tags, s.Tags},
 		{"assets (addons)", r.Assets, s.Assets}, {"images", r.Images, s.Images}, {"uploaded files (env files, addon artifacts)", r.Objects, s.Objects},
+		{"site files", r.Files, s.Files},
 	} {
 		if in.a != in.b {
 			out = append(out, fmt.Sprintf("stack %s: its %s changed after review", s.Stack, in.what))

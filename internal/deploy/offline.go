@@ -68,6 +68,10 @@ func PlanOffline(stacks []Stack, against string, opts ...Option) (*Plan, error) 
 			sp.Error = msg
 		}
 		sp.NoChanges = sp.Error == "" && old != nil && len(sp.Changes) == 0
+		if s.Site != nil && old == nil {
+			// Offline, only a new site's bucket is known: empty.
+			sp.Files = newBucketSync(s.Site)
+		}
 		plan.Stacks = append(plan.Stacks, sp)
 	}
 	seal(plan, sorted, nil)

@@ -17,6 +17,8 @@ type options struct {
 	app             string
 	account, region string
 	uploader        Uploader
+	siteBucket      SiteBucketAPI
+	siteCDN         SiteCDNAPI
 	jobs            int
 	minDelay        time.Duration
 	maxDelay        time.Duration
@@ -209,7 +211,7 @@ func RequireReviewed(reviewed map[string]Reviewed) Option {
 func (o *options) checkReviewed(p *Plan) error {
 	if o.requireFP != "" && p.Fingerprint != o.requireFP {
 		return fmt.Errorf("%w: the plan's fingerprint is %s but the reviewed plan's was %s; "+
-			"templates, parameters, images or the live stacks changed after review, so nothing was executed: re-run plan and review it again",
+			"templates, parameters, images, site files or the live stacks changed after review, so nothing was executed: re-run plan and review it again",
 			ErrFingerprintMismatch, p.Fingerprint, o.requireFP)
 	}
 	if o.reviewed != nil {

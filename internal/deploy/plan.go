@@ -88,6 +88,9 @@ func (r *run) previewUntilDeployed(ctx context.Context, i int, dep string) error
 	if err != nil {
 		return err
 	}
+	if msg := liveMissing(s, live); msg != "" {
+		return errors.New(msg)
+	}
 	if live != nil && live.StackStatus != types.StackStatusReviewInProgress {
 		deployed, err := r.deployedTemplate(ctx, s.Name)
 		if err != nil {
@@ -96,8 +99,11 @@ func (r *run) previewUntilDeployed(ctx context.Context, i int, dep string) error
 		if old, err = cfn.Parse(deployed); err != nil {
 			return fmt.Errorf("parse deployed template of %s: %w", s.Name, err)
 		}
-		if s.Template, _, err = carryEnvController(deployed, s.Template); err != nil {
-			return fmt.Errorf("stack %s: keep Copilot's env controller: %w", s.Name, err)
+		if err := requireLive(deployed, s.Live); err != nil {
+			return fmt.Errorf("stack %s: %w", s.Name, err)
+		}
+		if s.Template, _, err = carryCustomResources(deployed, s.Template); err != nil {
+			return fmt.Errorf("stack %s: keep Copilot's custom resources: %w", s.Name, err)
 		}
 		for _, p := range live.Parameters {
 			oldParams[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
@@ -230,6 +236,9 @@ func (r *run) planAll(ctx context.Context) error {
 	return runOrdered(ctx, r.o.jobs, r.deps, false, func(ctx context.Context, i int) bool {
 		sp := &r.plan.Stacks[i]
 		r.csFailed[i] = r.planStack(ctx, r.stacks[i], sp)
+		if sp.Error == "" && r.stacks[i].Site != nil {
+			r.planSite(ctx, r.stacks[i], sp)
+		}
 		r.o.log.Info("planned stack", "stack", sp.StackName, "type", sp.ChangeSetType, "changes", len(sp.Changes), "noChanges", sp.NoChanges, "error", sp.Error)
 		return sp.Error == ""
 	}, nil)
@@ -292,6 +301,12 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 			s.Name, s.Name)
 		sp.Status = string(live.StackStatus)
 		return
+	}
+	if typ == types.ChangeSetTypeCreate {
+		if msg := liveMissing(s, nil); msg != "" {
+			fail("%s", msg)
+			return
+		}
 	}
 	if typ == types.ChangeSetTypeUpdate {
 		if msg := unrenderedInUse(s, live); msg != "" {
@@ -399,6 +414,18 @@ func (r *run) planStack(ctx context.Context, s Stack, sp *StackPlan) (changeSetF
 		fail("%s", msg)
 	}
 	return false
+}
+
+// liveMissing says why a stack that keeps resources of its deployed stack
+// (Stack.Live) cannot be created: there is no deployed stack to keep them
+// from. live is the deployed stack, nil or in review for a new one.
+func liveMissing(s Stack, live *types.Stack) string {
+	if len(s.Live) == 0 || live != nil && live.StackStatus != types.StackStatusReviewInProgress {
+		return ""
+	}
+	l := s.Live[0]
+	return fmt.Sprintf("stack %s: %s needs Copilot's resource %s, which autopilot cannot create (its Lambda code is Copilot's): "+
+		"create the stack with Copilot first, or remove the setting", s.Name, l.For, l.ID)
 }
 
 // unrenderedInUse says why a deployed stack must not be updated: it uses a

@@ -52,6 +52,9 @@ type StackResult struct {
 	// Outputs are the stack's outputs after a successful deploy, or of a
 	// stack the deploy left unchanged.
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Files, for a Static Site, are what the deploy put in and deleted
+	// from its bucket.
+	Files *FileChanges `json:"files,omitempty"`
 }
 
 // Succeeded reports whether every stack deployed or needed nothing.

@@ -11,6 +11,8 @@ type Stack struct {
 	// S3 URL (the addons nested stack's AddonsTemplateURL): deploy uploads
 	// each to the artifacts bucket and sets that parameter to its URL.
 	Assets map[string][]byte
+	// Site, for a Static Site, is the content its bucket must hold.
+	Site *Site
 	// Objects are files the parameters already name by their key in the
 	// artifacts bucket (env files, addons' local artifacts; each key holds
 	// a hash of the content). Plan
@@ -51,6 +53,22 @@ type Stack struct {
 	// custom resources stay this way, so their delete handlers never run.
 	// One that refers to a resource the new template lacks is left to go.
 	CarryLive []string
+	// Live names resources the deployed stack must have, as CarryLive
+	// keeps them (Copilot's Lambda-backed custom resources autopilot
+	// cannot create, such as an App Runner service's custom domain).
+	// Planning refuses a stack that does not have them, or whose copies
+	// hold other values than the ones wanted.
+	Live []LiveResource
+}
+
+// LiveResource is a resource of the deployed stack the new template keeps.
+type LiveResource struct {
+	ID string
+	// Properties are top-level property values the deployed resource must
+	// have (the manifest's), so what is kept is what the manifest asks.
+	Properties map[string]string
+	// For says what the resource does, for messages.
+	For string
 }
 
 // Image is a pushed (or placeholder) container image a stack uses.
@@ -111,6 +129,8 @@ type StackPlan struct {
 	NoChanges     bool             `json:"noChanges"`
 	Changes       []ResourceChange `json:"changes"`
 	Images        []Image          `json:"images,omitempty"`
+	// Files, for a Static Site, are the changes to its bucket.
+	Files *FileChanges `json:"files,omitempty"`
 	// Preview marks changes read from the templates rather than from a
 	// change set: CloudFormation can plan the stack only once a stack it
 	// depends on deployed (StatusReason says which). Deploy plans it again
@@ -176,7 +196,7 @@ func (s StackPlan) Count() Counts {
 // HasChanges reports whether any stack in the plan changes.
 func (p *Plan) HasChanges() bool {
 	for _, s := range p.Stacks {
-		if !s.NoChanges && len(s.Changes) > 0 {
+		if !s.NoChanges && len(s.Changes) > 0 || s.Files.Changed() {
 			return true
 		}
 	}

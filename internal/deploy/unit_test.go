@@ -146,7 +146,7 @@ func TestCarryEnvController(t *testing.T) {
  "Service":{"Type":"AWS::AppRunner::Service","Properties":{}}}}`
 	next := "Parameters:\n  AppName: {Type: String}\nResources:\n  Service:\n    Type: AWS::AppRunner::Service\n    Properties: {}\n"
 
-	out, extra, err := carryEnvController([]byte(live), []byte(next))
+	out, extra, err := carryCustomResources([]byte(live), []byte(next))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestCarryEnvController(t *testing.T) {
 	}
 
 	// Nothing to carry: the template is passed through byte for byte.
-	same, extra, err := carryEnvController([]byte(next), []byte(next))
+	same, extra, err := carryCustomResources([]byte(next), []byte(next))
 	if err != nil || string(same) != next || extra != nil {
 		t.Errorf("without env controller: %q %v %v, want the template unchanged", same, extra, err)
 	}
@@ -363,4 +363,24 @@ func TestRecordBindsTheEffect(t *testing.T) {
 			t.Errorf("checkReviewed = %v", err)
 		}
 	})
+}
+
+// A Static Site's files are part of what a reviewer approves: another file
+// content under the same key is named as changed after review, and a stack
+// without a site keeps the record it had.
+func TestReviewedRecordCoversSiteFiles(t *testing.T) {
+	site := func(body string) Stack {
+		return Stack{Name: "brochure-test-www", Env: "test", Template: []byte("t"),
+			Site: &Site{Files: []SiteFile{{Key: "index.html", ContentType: "text/html", SHA256: digest([]byte(body))}}}}
+	}
+	reviewed, now := inputsOf(site("<h1>Hello</h1>")), inputsOf(site("<script>steal()</script>"))
+	if fingerprint([]StackRecord{reviewed}) == fingerprint([]StackRecord{now}) {
+		t.Fatal("two different site contents hash alike")
+	}
+	if got := strings.Join(diffStack(reviewed, now), "\n"); !strings.Contains(got, "stack brochure-test-www: its site files changed after review") {
+		t.Errorf("diff = %q, want the site files named", got)
+	}
+	if r := inputsOf(Stack{Name: "shop-test-api", Template: []byte("t")}); r.Files != "" {
+		t.Errorf("a stack without a site has a files digest %q", r.Files)
+	}
 }

@@ -64,8 +64,14 @@ type world struct {
 	logs []string
 }
 
+// newWorld starts what one test's runs talk to. Every world is separate
+// (its own fakes, registry, workspace and HOME, and the binary's
+// environment is given per run), so a test that makes one runs in parallel
+// with the others: they spend most of their time waiting on the binary's
+// poll delays.
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	t.Parallel()
 	if _, err := os.Stat(eventsDir); err != nil {
 		t.Skipf("reference webhook payloads not found at %s: %v", eventsDir, err)
 	}

@@ -3,9 +3,11 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,20 +19,47 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// busyboxPath is Debian's busybox-static binary (apt-get install -y busybox-static).
-var busyboxPath = "/bin/busybox"
+// fixtureDir holds what tests of this package share (the base image); it
+// lives as long as the test binary.
+var fixtureDir string
 
-// baseImage writes an OCI layout holding a linux/amd64 image made from the
-// host's static busybox, with an app user, and returns "oci:DIR".
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "autopilot-image-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fixtureDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sharedBase is the base image, written once for every test.
+var sharedBase struct {
+	once sync.Once
+	ref  string
+	err  error
+}
+
+// baseImage returns "oci:DIR", an OCI layout holding a linux/amd64 image
+// laid out like busybox (bin/busybox, bin/sh, an app user, a python link).
+// Nothing in this package runs the base image's programs, so its busybox
+// is a few bytes: the RUN tests in ./chroot use the real one. Written once
+// per test binary; tests must not change it.
 func baseImage(t testing.TB) string {
 	t.Helper()
-	bin, err := os.ReadFile(busyboxPath)
-	if err != nil {
-		t.Skipf("%s is missing (apt-get install -y busybox-static): %v", busyboxPath, err)
+	sharedBase.once.Do(func() { sharedBase.ref, sharedBase.err = writeBaseImage(filepath.Join(fixtureDir, "busybox")) })
+	if sharedBase.err != nil {
+		t.Fatalf("write the base image: %v", sharedBase.err)
 	}
+	return sharedBase.ref
+}
+
+func writeBaseImage(dir string) (string, error) {
 	files := []fileSpec{
 		{name: "bin/", mode: 0o755},
-		{name: "bin/busybox", mode: 0o755, data: bin},
+		{name: "bin/busybox", mode: 0o755, data: []byte("#!/bin/sh\necho stand-in for busybox\n")},
 		{name: "bin/sh", link: "busybox"},
 		{name: "etc/", mode: 0o755},
 		{name: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n")},
@@ -39,35 +68,41 @@ func baseImage(t testing.TB) string {
 		{name: "usr/bin/", mode: 0o755},
 		{name: "usr/bin/python", link: "/bin/busybox"},
 	}
+	data, err := tarBytes(files)
+	if err != nil {
+		return "", err
+	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(tarOf(t, files))), nil
+		return io.NopCloser(bytes.NewReader(data)), nil
 	}, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{CreatedBy: "busybox-static from the test host"}})
+	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{CreatedBy: "busybox stand-in"}})
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	cf, _ := img.ConfigFile()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", err
+	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Config.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
 	cf.Config.Cmd = []string{"/bin/sh"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	dir := filepath.Join(t.TempDir(), "busybox")
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	if err := p.AppendImage(img, layout.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"})); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	return "oci:" + dir
+	return "oci:" + dir, nil
 }
 
 type fileSpec struct {
@@ -79,6 +114,14 @@ type fileSpec struct {
 
 func tarOf(t testing.TB, files []fileSpec) []byte {
 	t.Helper()
+	b, err := tarBytes(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tarBytes(files []fileSpec) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
@@ -92,16 +135,16 @@ func tarOf(t testing.TB, files []fileSpec) []byte {
 			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.data))
 		}
 		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if _, err := tw.Write(f.data); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 // writeTree creates files under dir; a name ending in "/" is a folder, a

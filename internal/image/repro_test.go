@@ -91,7 +91,7 @@ func TestSplitLayersKeepDigests(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			randomTree(t, dir, 400, 20<<10) // 8 MB
+			randomTree(t, dir, 240, 20<<10) // 4.8 MB: over the 4 MiB at which a copy is split
 			os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nCOPY . /app/\n"), 0o644)
 			spec := BuildSpec{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
 			opts := []Option{WithBaseImages(map[string]string{"busybox": base}), WithCacheDir(t.TempDir()), WithSplitLayers(tc.split, 0)}
@@ -119,7 +119,7 @@ func TestSplitLayersKeepDigests(t *testing.T) {
 				t.Errorf("changed layers hold %d bytes, want at most %d", newBytes, tc.maxNewBytes)
 			}
 			if tc.split && len(old) < 8 {
-				t.Errorf("split build has %d layers, want the 8 MB copy cut into several", len(old))
+				t.Errorf("split build has %d layers, want the 4.8 MB copy cut into several", len(old))
 			}
 			if got := filesOf(t, after)["app/src/pkg03/file0003.bin"].Content; got != "edited" {
 				t.Errorf("edited file holds %q", got)

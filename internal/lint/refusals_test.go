@@ -28,6 +28,14 @@ func TestLintReportsWhatRenderRefuses(t *testing.T) {
 		{"environment with a CDN, for an application with a domain", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\ncdn: true\n",
 		}, diag.Notice, ruleRenderUnsupported, "example.com"},
+		{"alias the environment's certificate does not cover, for an application with a domain", map[string]string{
+			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+			"copilot/web/manifest.yml":               "name: web\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\nhttp:\n  path: /\n  alias: www.example.com\n",
+		}, diag.Error, ruleRenderManifest, "example.com"},
+		{"alias in an environment without certificates or domain", map[string]string{
+			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
+			"copilot/web/manifest.yml":               "name: web\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n  port: 80\nhttp:\n  path: /\n  alias: www.example.com\n",
+		}, diag.Notice, ruleRenderUnsupported, ""},
 		{"worker whose env file is missing", map[string]string{
 			"copilot/environments/test/manifest.yml": "name: test\ntype: Environment\n",
 			"copilot/svc/manifest.yml":               "name: svc\ntype: Worker Service\nimage:\n  location: nginx\nenv_file: svc.env\n",

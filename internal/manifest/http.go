@@ -2,17 +2,55 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// HTTP is an ECS service's `http`: false, or the main listener rule of a
-// Load Balanced Web Service (the internal one of a Backend Service).
+// HTTP is an ECS service's `http`: false, or the listener rules of a Load
+// Balanced Web Service (the internal ones of a Backend Service). The main
+// rule's fields sit at the top level of the mapping.
 type HTTP struct {
+	Section `yaml:"-"`
+	Enabled bool
+	IsMap   bool // the map form, not `http: false`
+	RoutingRule
+	// ALB is `alb`: the name or ARN of an imported load balancer.
+	ALB             *string
+	AdditionalRules []RoutingRule
+}
+
+func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
+	h.Section = newSection(n)
+	h.Set = true
+	if n.Kind == yaml.ScalarNode {
+		return n.Decode(&h.Enabled)
+	}
+	h.IsMap = true
+	if err := h.RoutingRule.UnmarshalYAML(n); err != nil {
+		return err
+	}
+	var m struct {
+		TargetContainerOld *string       `yaml:"targetContainer"`
+		ALB                *string       `yaml:"alb"`
+		AdditionalRules    []RoutingRule `yaml:"additional_rules"`
+	}
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	h.Enabled = len(n.Content) > 0
+	if h.TargetContainer == nil {
+		h.TargetContainer = m.TargetContainerOld
+	}
+	h.ALB, h.AdditionalRules = m.ALB, m.AdditionalRules
+	return nil
+}
+
+// RoutingRule is one listener rule: the main one (`http`) or one of
+// http.additional_rules.
+type RoutingRule struct {
 	Section             `yaml:"-"`
-	Enabled             bool
-	IsMap               bool // the map form, not `http: false`
 	Path                *string
 	HealthCheck         TargetHealthCheck
 	DeregistrationDelay *time.Duration
@@ -21,21 +59,40 @@ type HTTP struct {
 	TargetPort          *uint16
 	AllowedSourceIPs    []string
 	Version             *string
-	// Alias, HostedZone and AdditionalRules are read by lint; render
-	// refuses them (custom domains are not rendered yet).
-	Alias           Alias
+	Alias               Alias
+	// HostedZone is the hosted zone of the aliases that do not name one.
 	HostedZone      *string
-	AdditionalRules []HTTPRule
+	RedirectToHTTPS *bool
 }
 
-// HTTPRule is one of http.additional_rules, as far as lint reads it.
-type HTTPRule struct {
-	Section          `yaml:"-"`
-	Path             *string           `yaml:"path"`
-	HealthCheck      TargetHealthCheck `yaml:"healthcheck"`
-	Alias            Alias             `yaml:"alias"`
-	HostedZone       *string           `yaml:"hosted_zone"`
-	AllowedSourceIPs []string          `yaml:"allowed_source_ips"`
+func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
+	r.Section = newSection(n)
+	var m struct {
+		Path                *string           `yaml:"path"`
+		HealthCheck         TargetHealthCheck `yaml:"healthcheck"`
+		DeregistrationDelay *string           `yaml:"deregistration_delay"`
+		Stickiness          *bool             `yaml:"stickiness"`
+		TargetContainer     *string           `yaml:"target_container"`
+		TargetPort          *uint16           `yaml:"target_port"`
+		AllowedSourceIPs    []string          `yaml:"allowed_source_ips"`
+		Version             *string           `yaml:"version"`
+		Alias               Alias             `yaml:"alias"`
+		HostedZone          *string           `yaml:"hosted_zone"`
+		RedirectToHTTPS     *bool             `yaml:"redirect_to_https"`
+	}
+	if err := decode(n, &m); err != nil {
+		return err
+	}
+	r.Path, r.HealthCheck, r.Stickiness, r.TargetContainer, r.TargetPort, r.AllowedSourceIPs, r.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetContainer, m.TargetPort, m.AllowedSourceIPs, m.Version
+	r.Alias, r.HostedZone, r.RedirectToHTTPS = m.Alias, m.HostedZone, m.RedirectToHTTPS
+	if m.DeregistrationDelay != nil {
+		d, err := time.ParseDuration(*m.DeregistrationDelay)
+		if err != nil {
+			return fmt.Errorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
+		}
+		r.DeregistrationDelay = &d
+	}
+	return nil
 }
 
 // Alias is a listener's domain names: a string, a list of strings, or a
@@ -44,8 +101,8 @@ type Alias struct {
 	Names []AliasName
 }
 
-// AliasName is one domain name of an Alias; Section has the positions of
-// the {name, hosted_zone} form.
+// AliasName is one domain name of an Alias; Section has its position (and
+// those of the {name, hosted_zone} form's keys).
 type AliasName struct {
 	Section    `yaml:"-"`
 	Name       string
@@ -82,45 +139,15 @@ func (a *Alias) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
-	h.Section = newSection(n)
-	h.Set = true
-	if n.Kind == yaml.ScalarNode {
-		return n.Decode(&h.Enabled)
-	}
-	h.IsMap = true
-	var m struct {
-		Path                *string           `yaml:"path"`
-		HealthCheck         TargetHealthCheck `yaml:"healthcheck"`
-		DeregistrationDelay *string           `yaml:"deregistration_delay"`
-		Stickiness          *bool             `yaml:"stickiness"`
-		TargetContainer     *string           `yaml:"target_container"`
-		TargetContainerOld  *string           `yaml:"targetContainer"`
-		TargetPort          *uint16           `yaml:"target_port"`
-		AllowedSourceIPs    []string          `yaml:"allowed_source_ips"`
-		Version             *string           `yaml:"version"`
-		Alias               Alias             `yaml:"alias"`
-		HostedZone          *string           `yaml:"hosted_zone"`
-		AdditionalRules     []HTTPRule        `yaml:"additional_rules"`
-	}
-	if err := decode(n, &m); err != nil {
-		return err
-	}
-	h.Alias, h.HostedZone, h.AdditionalRules = m.Alias, m.HostedZone, m.AdditionalRules
-	h.Enabled = len(n.Content) > 0
-	h.Path, h.HealthCheck, h.Stickiness, h.TargetPort, h.AllowedSourceIPs, h.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetPort, m.AllowedSourceIPs, m.Version
-	h.TargetContainer = m.TargetContainer
-	if h.TargetContainer == nil {
-		h.TargetContainer = m.TargetContainerOld
-	}
-	if m.DeregistrationDelay != nil {
-		d, err := time.ParseDuration(*m.DeregistrationDelay)
-		if err != nil {
-			return fmt.Errorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
+// Strings are the alias names in order, each once.
+func (a Alias) Strings() []string {
+	var out []string
+	for _, n := range a.Names {
+		if !slices.Contains(out, n.Name) {
+			out = append(out, n.Name)
 		}
-		h.DeregistrationDelay = &d
 	}
-	return nil
+	return out
 }
 
 // TargetHealthCheck is a target group's health check: a path or a map.

@@ -237,3 +237,43 @@ func TestAliasForms(t *testing.T) {
 		t.Error("an alias map (not in a list) decodes")
 	}
 }
+
+// A Static Site's exclude and reinclude take one pattern or a list, a
+// string taken whole (a pattern may hold spaces), and each files entry
+// keeps its position.
+func TestStaticSiteFiles(t *testing.T) {
+	w, err := DecodeWorkload(workspace.StaticSite, parse(t, "files:\n  - source: web\n    recursive: true\n    exclude: '* draft.md'\n    reinclude: [a.md, b.md]\n  - source: index.html\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := w.Static.Files
+	if len(f) != 2 || !f[0].Recursive || f[1].Recursive || f[1].Source != "index.html" {
+		t.Fatalf("files %+v", f)
+	}
+	if !cmp.Equal([]string(f[0].Exclude), []string{"* draft.md"}) || !cmp.Equal([]string(f[0].Reinclude), []string{"a.md", "b.md"}) {
+		t.Errorf("exclude %q, reinclude %q", f[0].Exclude, f[0].Reinclude)
+	}
+	if f[1].Pos != (Pos{6, 5}) || f[0].At("exclude") != (Pos{4, 14}) {
+		t.Errorf("positions: entry %v, exclude %v", f[1].Pos, f[0].At("exclude"))
+	}
+}
+
+// Names keep their positions and repeat only once in Strings; the rule
+// fields render reads decode on the main rule and on additional rules.
+func TestAliasPositionsAndRuleFields(t *testing.T) {
+	h := ecs(t, "http:\n  alias: [a.example.com, b.example.com, a.example.com]\n").HTTP
+	if got := h.Alias.Names[2].Pos; got != (Pos{2, 41}) {
+		t.Errorf("third name at %v, want 2:41", got)
+	}
+	if got := h.Alias.Strings(); !cmp.Equal(got, []string{"a.example.com", "b.example.com"}) {
+		t.Errorf("Strings() = %q, want each name once", got)
+	}
+	h = ecs(t, "http:\n  path: /\n  hosted_zone: Z9\n  redirect_to_https: false\n  alb: my-alb\n  additional_rules:\n    - path: /admin\n      alias: admin.example.com\n").HTTP
+	if *h.HostedZone != "Z9" || *h.RedirectToHTTPS || *h.ALB != "my-alb" || len(h.AdditionalRules) != 1 || h.AdditionalRules[0].Alias.Names[0].Name != "admin.example.com" ||
+		h.AdditionalRules[0].Pos != (Pos{7, 7}) || h.At("alb") != (Pos{5, 8}) {
+		t.Errorf("http = %+v", h)
+	}
+	if ecs(t, "http:\n  alias: null\n").HTTP.Alias.Names != nil {
+		t.Error("alias: null has names")
+	}
+}

@@ -96,6 +96,23 @@ func (s *StringOrList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// OneOrList is a string or a list of strings, a string taken whole (a
+// Static Site's exclude and reinclude patterns).
+type OneOrList []string
+
+func (s *OneOrList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = []string{n.Value}
+		return nil
+	}
+	var l []string
+	if err := n.Decode(&l); err != nil {
+		return err
+	}
+	*s = l
+	return nil
+}
+
 // Duration is a Go duration string such as 30s or 1h.
 func parseDuration(n *yaml.Node, what string, s *string) (*time.Duration, error) {
 	if s == nil {

@@ -338,7 +338,8 @@ type TaskdefOverride struct {
 type NLB struct {
 	NLBListener         `yaml:",inline"`
 	AdditionalListeners []NLBListener `yaml:"additional_listeners"`
-	// Alias is read by lint; render refuses it.
+	// Alias is read by lint; render refuses it (it needs the
+	// application's domain).
 	Alias Alias `yaml:"alias"`
 }
 
@@ -412,4 +413,18 @@ type StaticSite struct {
 		Alias       *string `yaml:"alias"`
 		Certificate *string `yaml:"certificate"`
 	} `yaml:"http"`
+	Files []FileUpload `yaml:"files"`
+}
+
+// FileUpload is one entry of a Static Site's files: a file or folder
+// (relative to the workspace root) copied to the site's bucket under
+// Destination. Recursive is false unless written, as Copilot's code reads
+// it (its documentation says directories default to recursive).
+type FileUpload struct {
+	Section     `yaml:"-"`
+	Source      string    `yaml:"source"`
+	Destination string    `yaml:"destination"`
+	Recursive   bool      `yaml:"recursive"`
+	Exclude     OneOrList `yaml:"exclude"`
+	Reinclude   OneOrList `yaml:"reinclude"`
 }

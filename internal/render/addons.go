@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -48,13 +49,18 @@ type mergedAddons struct {
 // individual files are dropped, as Copilot drops them.
 var templateSections = []string{"Metadata", "Parameters", "Mappings", "Conditions", "Transform", "Resources", "Outputs"}
 
-// workloadReservedParams are passed by the parent stack to every workload addon.
-var workloadReservedParams = []string{"App", "Env", "Name"}
+// workloadReservedParams are passed by the parent stack to every workload
+// addon; envReservedParams to environment addons (Copilot's reserved keys).
+var (
+	workloadReservedParams = []string{"App", "Env", "Name"}
+	envReservedParams      = []string{"App", "Env"}
+)
 
 // mergeAddons merges every template of an addons folder into one, with
 // Copilot's rules: a logical ID defined twice must be defined identically,
-// Mappings merge one level deeper, Transform is a set.
-func mergeAddons(a *workspace.Addons) (*mergedAddons, diag.List) {
+// Mappings merge one level deeper, Transform is a set. reserved are the
+// parameters the parent stack passes.
+func mergeAddons(a *workspace.Addons, reserved []string) (*mergedAddons, diag.List) {
 	if a == nil || len(a.Templates) == 0 {
 		return nil, nil
 	}
@@ -117,7 +123,7 @@ func mergeAddons(a *workspace.Addons) (*mergedAddons, diag.List) {
 		diags = append(diags, diag.Diagnostic{File: a.Dir, Severity: diag.Error, Rule: ruleAddons,
 			Message: "addon templates define no Resources", Fix: "add a Resources section to an addon template, or remove the addons folder"})
 	}
-	params, pdiags := addonParams(a, merged["Parameters"])
+	params, pdiags := addonParams(a, merged["Parameters"], reserved)
 	diags = append(diags, pdiags...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -269,7 +275,7 @@ func addToSet(set, n *yaml.Node) *yaml.Node {
 
 // addonParams checks addons.parameters.yml against the merged template's
 // Parameters, as Copilot does, and returns its key/value nodes.
-func addonParams(a *workspace.Addons, tplParams *yaml.Node) ([]*yaml.Node, diag.List) {
+func addonParams(a *workspace.Addons, tplParams *yaml.Node, reserved []string) ([]*yaml.Node, diag.List) {
 	var diags diag.List
 	file := a.ParametersPath
 	if file == "" {
@@ -301,13 +307,13 @@ func addonParams(a *workspace.Addons, tplParams *yaml.Node) ([]*yaml.Node, diag.
 			declared[tplParams.Content[i].Value] = true
 		}
 	}
-	for _, k := range workloadReservedParams {
+	for _, k := range reserved {
 		if !declared[k] {
 			errAt(nil, fmt.Sprintf("required parameter %q is missing from the addon templates", k),
 				fmt.Sprintf("declare `%s: {Type: String}` under Parameters in an addon template", k))
 		}
 		if n, ok := custom[k]; ok {
-			errAt(n, fmt.Sprintf("reserved parameter %q cannot be set in addons.parameters.yml", k), "remove it: App, Env and Name are always passed")
+			errAt(n, fmt.Sprintf("reserved parameter %q cannot be set in addons.parameters.yml", k), fmt.Sprintf("remove it: %s and %s are always passed", strings.Join(reserved[:len(reserved)-1], ", "), reserved[len(reserved)-1]))
 		}
 	}
 	for _, k := range sortedKeys(custom) {
@@ -319,7 +325,7 @@ func addonParams(a *workspace.Addons, tplParams *yaml.Node) ([]*yaml.Node, diag.
 	if tplParams != nil {
 		for i := 0; i+1 < len(tplParams.Content); i += 2 {
 			name := tplParams.Content[i].Value
-			if slices.Contains(workloadReservedParams, name) || custom[name] != nil || get(tplParams.Content[i+1], "Default") != nil {
+			if slices.Contains(reserved, name) || custom[name] != nil || get(tplParams.Content[i+1], "Default") != nil {
 				continue
 			}
 			errAt(tplParams.Content[i], fmt.Sprintf("addon parameter %q has no default value and is not set in addons.parameters.yml", name),
@@ -401,15 +407,92 @@ func sortedKeys[V any](m map[string]V) []string {
 // workloadAddons merges a workload's addons (nil without any) and packages
 // their local artifacts, its findings naming the environment being rendered.
 func workloadAddons(a *workspace.Addons, env, workload string, opts Options) (*mergedAddons, diag.List) {
+	return addonsIn(a, env, workload, workloadReservedParams, opts)
+}
+
+// envAddonsKey is the folder Copilot keys environment addons' local
+// artifacts under, in place of a workload's name:
+// manual/addons/environments/assets/<hash>.
+const envAddonsKey = "environments"
+
+// addonsIn merges an addons folder for one environment's render, with the
+// parameters its parent passes (reserved), and packages its local
+// artifacts under key.
+func addonsIn(a *workspace.Addons, env, key string, reserved []string, opts Options) (*mergedAddons, diag.List) {
 	if a == nil {
 		return nil, nil
 	}
-	merged, diags := mergeAddons(a)
+	merged, diags := mergeAddons(a, reserved)
 	if merged != nil {
-		diags = append(diags, packageAddonAssets(merged, a, workload, opts)...)
+		diags = append(diags, packageAddonAssets(merged, a, key, opts)...)
 	}
 	for i := range diags {
 		diags[i].Env = env
 	}
 	return merged, diags
+}
+
+// paramRefProblem is a reference in addons.parameters.yml the parent
+// template cannot resolve.
+type paramRefProblem struct {
+	at  manifest.Pos
+	msg string
+}
+
+// subRefs are the ${Name} and ${Name.Attr} variables of an Fn::Sub string.
+var subRefs = regexp.MustCompile(`\$\{([^!}][^}.]*)[^}]*\}`)
+
+// envAddonParamRefs checks that every Ref, GetAtt and Sub variable in the
+// values of addons.parameters.yml names a parameter or resource of the
+// rendered environment template: Copilot evaluates them in the environment
+// stack, and one naming something autopilot does not render would fail
+// only when CloudFormation reads the template.
+func envAddonParamRefs(tpl *yaml.Node, addons *mergedAddons) []paramRefProblem {
+	known := func(name string) bool {
+		return strings.HasPrefix(name, "AWS::") || get(get(tpl, "Parameters"), name) != nil || get(get(tpl, "Resources"), name) != nil
+	}
+	var out []paramRefProblem
+	var walk func(param string, n *yaml.Node)
+	check := func(param, name string, n *yaml.Node) {
+		if name = strings.TrimSpace(name); name != "" && !known(name) {
+			out = append(out, paramRefProblem{at: manifest.Pos{Line: n.Line, Column: n.Column},
+				msg: fmt.Sprintf("addon parameter %s refers to %q, which the environment stack does not define", param, name)})
+		}
+	}
+	walk = func(param string, n *yaml.Node) {
+		if n == nil {
+			return
+		}
+		switch {
+		case n.Kind == yaml.ScalarNode && n.Tag == "!Ref":
+			check(param, n.Value, n)
+		case n.Kind == yaml.ScalarNode && n.Tag == "!GetAtt":
+			check(param, strings.SplitN(n.Value, ".", 2)[0], n)
+		case n.Kind == yaml.ScalarNode && n.Tag == "!Sub":
+			for _, m := range subRefs.FindAllStringSubmatch(n.Value, -1) {
+				check(param, m[1], n)
+			}
+		case n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "Ref":
+			check(param, scalarValue(n.Content[1]), n.Content[1])
+		case n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "Fn::Sub" && n.Content[1].Kind == yaml.ScalarNode:
+			for _, m := range subRefs.FindAllStringSubmatch(n.Content[1].Value, -1) {
+				check(param, m[1], n.Content[1])
+			}
+		case n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "Fn::GetAtt":
+			v := n.Content[1]
+			if v.Kind == yaml.SequenceNode && len(v.Content) > 0 {
+				check(param, scalarValue(v.Content[0]), v.Content[0])
+			} else {
+				check(param, strings.SplitN(scalarValue(v), ".", 2)[0], v)
+			}
+		default:
+			for _, c := range n.Content {
+				walk(param, c)
+			}
+		}
+	}
+	for i := 0; i+1 < len(addons.Params); i += 2 {
+		walk(addons.Params[i].Value, addons.Params[i+1])
+	}
+	return out
 }

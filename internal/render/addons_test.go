@@ -236,7 +236,7 @@ func BenchmarkMergeAddons(b *testing.B) {
 			}
 			b.ResetTimer()
 			for range b.N {
-				mergeAddons(a)
+				mergeAddons(a, workloadReservedParams)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*n), "ns/resource")
 		})

@@ -11,17 +11,20 @@ import (
 // env-controller custom resource; autopilot imports the same values from
 // the environment stack's exports.
 type envLBExports struct {
-	dns, fullName, listener string
+	dns, fullName, listener, httpsListener, hostedZone string
 }
 
 var (
-	publicLB   = envLBExports{dns: "PublicLoadBalancerDNS", fullName: "PublicLoadBalancerFullName", listener: "HTTPListenerArn"}
-	internalLB = envLBExports{dns: "InternalLoadBalancerDNS", fullName: "InternalLoadBalancerFullName", listener: "InternalHTTPListenerArn"}
+	publicLB = envLBExports{dns: "PublicLoadBalancerDNS", fullName: "PublicLoadBalancerFullName", listener: "HTTPListenerArn",
+		httpsListener: "HTTPSListenerArn", hostedZone: "CanonicalHostedZoneID"}
+	internalLB = envLBExports{dns: "InternalLoadBalancerDNS", fullName: "InternalLoadBalancerFullName", listener: "InternalHTTPListenerArn",
+		httpsListener: "InternalHTTPSListenerArn", hostedZone: "InternalLoadBalancerCanonicalHostedZoneID"}
 )
 
-// export imports the load balancer's "DNS", "FullName" or "HTTPListenerArn".
+// export imports the load balancer's "DNS", "FullName", "HTTPListenerArn",
+// "HTTPSListenerArn" or "HostedZone" (its canonical hosted zone).
 func (e envLBExports) export(what string) *yaml.Node {
-	name := map[string]string{"DNS": e.dns, "FullName": e.fullName, "HTTPListenerArn": e.listener}[what]
+	name := map[string]string{"DNS": e.dns, "FullName": e.fullName, "HTTPListenerArn": e.listener, "HTTPSListenerArn": e.httpsListener, "HostedZone": e.hostedZone}[what]
 	return importValue(sub("${AppName}-${EnvName}-" + name))
 }
 
@@ -37,8 +40,8 @@ func internalDNSAlias(in ecsInput) *yaml.Node {
 			"RecordSets", seq(kv(
 				"Type", "A",
 				"AliasTarget", kv(
-					"HostedZoneId", importValue(sub("${AppName}-${EnvName}-InternalLoadBalancerCanonicalHostedZoneID")),
-					"DNSName", importValue(sub("${AppName}-${EnvName}-InternalLoadBalancerDNS")),
+					"HostedZoneId", internalLB.export("HostedZone"),
+					"DNSName", internalLB.export("DNS"),
 				),
 				"Name", join(".", seq(ref("WorkloadName"), importValue(sub("${AppName}-${EnvName}-InternalWorkloadsHostedZoneName")))),
 			)),

@@ -42,13 +42,35 @@ var copilotBackendHTTPResources = []string{
 var copilotBackendParameters = []string{"AddonsTemplateURL", "AppName", "ArtifactKeyARN", "ContainerImage", "ContainerPort", "EnvFileARN", "EnvName",
 	"HTTPSEnabled", "LogRetention", "RulePath", "TargetContainer", "TargetPort", "TaskCPU", "TaskCount", "TaskMemory", "WorkloadName"}
 
+// Copilot's backend/https-path-alias-manifest.yml, restated: aliases in
+// two hosted zones (one named by the alias, one by the service) in an
+// environment whose internal load balancer imports a certificate.
+const copilotBackendAliasManifest = `name: https-path-alias
+type: Backend Service
+http:
+  path: https-path-alias-path
+  alias:
+    - name: example.com
+      hosted_zone: mockHostedZone2
+    - name: foobar.com
+    - name: "*.foobar.com"
+  hosted_zone: mockHostedZone1
+image:
+  build: Dockerfile
+  port: 80
+cpu: 512
+memory: 1024
+count: 1
+exec: true
+`
+
 func TestBackendMatchesCopilotTestdata(t *testing.T) {
 	tests := []struct {
-		name, copilotFile, manifest string
-		resources, parameters       []string
-		params                      map[string]string
-		facts                       map[string]string
-		internalALB                 string
+		name, copilotFile, manifest, envManifest string
+		resources, parameters                    []string
+		params                                   map[string]string
+		facts                                    map[string]string
+		internalALB                              string
 	}{
 		{
 			name: "http on the internal load balancer", copilotFile: "backend/http-only-path-template.yml", manifest: copilotBackendHTTPManifest,
@@ -71,6 +93,34 @@ func TestBackendMatchesCopilotTestdata(t *testing.T) {
 			internalALB: "http-only-path",
 		},
 		{
+			name: "https with aliases in two hosted zones", copilotFile: "backend/https-path-alias-template.yml", manifest: copilotBackendAliasManifest,
+			envManifest: "http:\n  private:\n    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/example-com]\n",
+			resources: with(without(copilotBackendHTTPResources, "HTTPListenerRule:AWS::ElasticLoadBalancingV2::ListenerRule", "LoadBalancerInternalDNSAlias:AWS::Route53::RecordSetGroup"),
+				"HTTPListenerRuleWithDomain:AWS::ElasticLoadBalancingV2::ListenerRule", "HTTPSListenerRule:AWS::ElasticLoadBalancingV2::ListenerRule",
+				"LoadBalancerDNSAliasmockHostedZone1:AWS::Route53::RecordSetGroup", "LoadBalancerDNSAliasmockHostedZone2:AWS::Route53::RecordSetGroup"),
+			parameters: without(copilotBackendParameters, unusedLBWSParameters...),
+			params:     map[string]string{"TargetPort": "80", "TaskCPU": "512", "TaskMemory": "1024"},
+			facts: map[string]string{
+				"Resources.HTTPListenerRuleWithDomain.Properties.Actions": "[{Type: redirect, RedirectConfig: {Protocol: HTTPS, Port: 443, Host: '#{host}', Path: '/#{path}', Query: '#{query}', StatusCode: HTTP_301}}]",
+				"Resources.HTTPListenerRuleWithDomain.Properties.Conditions": "[{Field: host-header, HostHeaderConfig: {Values: [example.com, foobar.com, '*.foobar.com']}}, " +
+					"{Field: path-pattern, PathPatternConfig: {Values: [/https-path-alias-path, /https-path-alias-path/*]}}]",
+				"Resources.HTTPListenerRuleWithDomain.Properties.ListenerArn": "{'Fn::ImportValue': !Sub '${AppName}-${EnvName}-InternalHTTPListenerArn'}",
+				"Resources.HTTPSListenerRule.Properties.Actions":              "[{TargetGroupArn: !Ref TargetGroup, Type: forward}]",
+				"Resources.HTTPSListenerRule.Properties.Conditions": "[{Field: host-header, HostHeaderConfig: {Values: [example.com, foobar.com, '*.foobar.com']}}, " +
+					"{Field: path-pattern, PathPatternConfig: {Values: [/https-path-alias-path, /https-path-alias-path/*]}}]",
+				"Resources.HTTPSListenerRule.Properties.ListenerArn":                    "{'Fn::ImportValue': !Sub '${AppName}-${EnvName}-InternalHTTPSListenerArn'}",
+				"Resources.LoadBalancerDNSAliasmockHostedZone1.Properties.HostedZoneId": "mockHostedZone1",
+				"Resources.LoadBalancerDNSAliasmockHostedZone1.Properties.Comment":      "!Sub LoadBalancer aliases for service ${WorkloadName} in hosted zone mockHostedZone1",
+				"Resources.LoadBalancerDNSAliasmockHostedZone1.Properties.RecordSets": "[{Name: foobar.com, Type: A, AliasTarget: {HostedZoneId: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-InternalLoadBalancerCanonicalHostedZoneID'}, " +
+					"DNSName: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-InternalLoadBalancerDNS'}}}, {Name: '*.foobar.com', Type: A, AliasTarget: {HostedZoneId: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-InternalLoadBalancerCanonicalHostedZoneID'}, " +
+					"DNSName: {'Fn::ImportValue': !Sub '${AppName}-${EnvName}-InternalLoadBalancerDNS'}}}]",
+				"Resources.LoadBalancerDNSAliasmockHostedZone2.Properties.RecordSets.0.Name": "example.com",
+				"Resources.Service.DependsOn":                "[HTTPListenerRuleWithDomain, HTTPSListenerRule]",
+				"Resources.Service.Properties.LoadBalancers": "[{ContainerName: https-path-alias, ContainerPort: 80, TargetGroupArn: !Ref TargetGroup}]",
+			},
+			internalALB: "https-path-alias",
+		},
+		{
 			// simple-manifest-without-port-config.yml without its
 			// network.connect, which autopilot refuses.
 			name: "no port, no http", copilotFile: "backend/simple-template-without-port-config.yml",
@@ -89,7 +139,7 @@ func TestBackendMatchesCopilotTestdata(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := loadWorkspace(t, "my-app", map[string]string{
 				"copilot/svc/manifest.yml":                 tc.manifest,
-				"copilot/environments/my-env/manifest.yml": "name: my-env\ntype: Environment\n",
+				"copilot/environments/my-env/manifest.yml": "name: my-env\ntype: Environment\n" + tc.envManifest,
 			})
 			stacks, diags, err := Render(ws, nil, nil, seedOptions)
 			if err != nil {
@@ -142,8 +192,8 @@ func TestBackendRefusals(t *testing.T) {
 		{"http without a path", base + "http: {healthcheck: /ping}\n", "", `"path" must be specified in "http"`},
 		{"http without a port", "name: api\ntype: Backend Service\nimage: {location: nginx}\nhttp: {path: /api}\n", "", `"http" needs "image.port"`},
 		{"environment with an internal HTTPS listener", base + "http: {path: /api}\n",
-			"http:\n  private:\n    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/p]\n", "which has an internal HTTPS listener"},
-		{"alias", base + "http: {path: /api, alias: api.example.com}\n", "", "rendering http.alias is not supported yet"},
+			"http:\n  private:\n    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/p]\n", "rendering a Backend Service without http.alias is not supported yet"},
+		{"alias without an internal HTTPS listener", base + "http: {path: /api, alias: api.example.com}\n", "", "http.alias of a Backend Service needs an internal HTTPS listener"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

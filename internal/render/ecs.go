@@ -29,10 +29,11 @@ type ecsInput struct {
 	m        *manifest.Workload
 	addons   *workspace.Addons
 	opts     Options
-	// priority is the listener rule priority (Load Balanced Web Service).
-	priority int
-	// envHTTPS says the environment has a public HTTPS listener.
-	envHTTPS bool
+	// priorities are the listener rule priorities of the main rule and
+	// the additional rules (load-balanced services).
+	priorities []int
+	// tls says how the service's load balancer serves HTTPS.
+	tls envTLS
 	// workerEnv is COPILOT_TOPIC_QUEUE_URIS of a Worker Service with
 	// topic queues, or nil.
 	workerEnv *yaml.Node

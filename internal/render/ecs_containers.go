@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -343,21 +344,28 @@ type containerPort struct {
 }
 
 // taskPorts are the ports each container exposes, and the container and
-// port the load balancer (and Service Connect) targets.
+// port the load balancer's main rule (and Service Connect) targets.
 type taskPorts struct {
-	byContainer     map[string][]containerPort
+	byContainer map[string][]containerPort
+	ruleTarget
+	// additional are the targets of http.additional_rules, in order.
+	additional []ruleTarget
+}
+
+// ruleTarget is the container and port one listener rule sends traffic to.
+type ruleTarget struct {
 	targetContainer string
 	targetPort      int // -1 when the main container has no port
-	// targetContainerHasNoPort: http.target_container names a sidecar
+	// targetContainerHasNoPort: the rule's target_container names a sidecar
 	// without a port and no target_port says where to send traffic.
 	targetContainerHasNoPort bool
-	// targetContainerIsUnknown: http.target_container is not in the task.
+	// targetContainerIsUnknown: the rule's target_container is not in the task.
 	targetContainerIsUnknown bool
 }
 
 // exposedPorts follows Copilot's ExposedPorts and RoutingRule.Target:
-// sidecar ports, then the rule's target_port (for target_container, or the
-// main container), then image.port; the rule targets target_container's
+// sidecar ports, then each rule's target_port (for target_container, or the
+// main container), then image.port; a rule targets target_container's
 // own port when only the container is given, and the container exposing
 // target_port when only the port is.
 func exposedPorts(in ecsInput, m ecsManifest, httpEnabled bool) taskPorts {
@@ -372,15 +380,16 @@ func exposedPorts(in ecsInput, m ecsManifest, httpEnabled bool) taskPorts {
 		exposed[s.port] = exposedPort{s.name, s.protocol}
 		definedBy[s.name] = s.port
 	}
-	h := m.HTTP
-	if httpEnabled && h.TargetPort != nil {
-		tp := int(*h.TargetPort)
-		if _, ok := exposed[tp]; !ok {
-			c := in.name
-			if h.TargetContainer != nil {
-				c = *h.TargetContainer
-			}
-			exposed[tp] = exposedPort{c, "tcp"}
+	var rules []manifest.RoutingRule
+	if httpEnabled {
+		rules = append([]manifest.RoutingRule{m.HTTP.RoutingRule}, m.HTTP.AdditionalRules...)
+	}
+	for _, r := range rules {
+		if r.TargetPort == nil {
+			continue
+		}
+		if _, ok := exposed[int(*r.TargetPort)]; !ok {
+			exposed[int(*r.TargetPort)] = exposedPort{cmp.Or(deref(r.TargetContainer), in.name), "tcp"}
 		}
 	}
 	exposeNLBPorts(in, m.task.nlb, exposed)
@@ -393,7 +402,7 @@ func exposedPorts(in ecsInput, m ecsManifest, httpEnabled bool) taskPorts {
 		definedBy[in.name] = mainPort
 	}
 	nlbTargets(in, m.task.nlb, exposed, definedBy, known)
-	tp := taskPorts{byContainer: map[string][]containerPort{}, targetContainer: in.name, targetPort: mainPort}
+	tp := taskPorts{byContainer: map[string][]containerPort{}, ruleTarget: ruleTarget{targetContainer: in.name, targetPort: mainPort}}
 	ports := make([]int, 0, len(exposed))
 	for p := range exposed {
 		ports = append(ports, p)
@@ -403,26 +412,35 @@ func exposedPorts(in ecsInput, m ecsManifest, httpEnabled bool) taskPorts {
 		e := exposed[p]
 		tp.byContainer[e.container] = append(tp.byContainer[e.container], containerPort{p, e.protocol})
 	}
-	if httpEnabled {
+	target := func(r manifest.RoutingRule) ruleTarget {
+		t := ruleTarget{targetContainer: in.name, targetPort: mainPort}
 		switch {
-		case h.TargetContainer == nil && h.TargetPort == nil:
-		case h.TargetPort == nil:
-			if *h.TargetContainer != in.name {
-				tp.targetContainer = *h.TargetContainer
-				tp.targetContainerIsUnknown = !known[*h.TargetContainer]
-				p, ok := definedBy[*h.TargetContainer]
-				tp.targetContainerHasNoPort = !ok
-				tp.targetPort = p
+		case r.TargetContainer == nil && r.TargetPort == nil:
+		case r.TargetPort == nil:
+			if *r.TargetContainer != in.name {
+				t.targetContainer = *r.TargetContainer
+				t.targetContainerIsUnknown = !known[*r.TargetContainer]
+				p, ok := definedBy[*r.TargetContainer]
+				t.targetContainerHasNoPort = !ok
+				t.targetPort = p
 			}
-		case h.TargetContainer == nil:
-			tp.targetPort = int(*h.TargetPort)
-			if e, ok := exposed[tp.targetPort]; ok {
-				tp.targetContainer = e.container
+		case r.TargetContainer == nil:
+			t.targetPort = int(*r.TargetPort)
+			if e, ok := exposed[t.targetPort]; ok {
+				t.targetContainer = e.container
 			}
 		default:
-			tp.targetContainer, tp.targetPort = *h.TargetContainer, int(*h.TargetPort)
-			tp.targetContainerIsUnknown = !known[*h.TargetContainer]
+			t.targetContainer, t.targetPort = *r.TargetContainer, int(*r.TargetPort)
+			t.targetContainerIsUnknown = !known[*r.TargetContainer]
 		}
+		return t
+	}
+	for i, r := range rules {
+		if i == 0 {
+			tp.ruleTarget = target(r)
+			continue
+		}
+		tp.additional = append(tp.additional, target(r))
 	}
 	return tp
 }

@@ -31,7 +31,7 @@ func FuzzTaskFeatures(f *testing.F) {
 		if err != nil || m.ECS == nil {
 			return
 		}
-		in := ecsInput{app: "app", env: "test", file: "manifest.yml", name: "svc", kind: k, m: m, opts: seedOptions, priority: 1000}
+		in := ecsInput{app: "app", env: "test", file: "manifest.yml", name: "svc", kind: k, m: m, opts: seedOptions, priorities: []int{1000}}
 		var st *Stack
 		switch k {
 		case workspace.LoadBalancedWebService, workspace.BackendService:

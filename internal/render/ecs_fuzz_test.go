@@ -31,7 +31,7 @@ func FuzzRenderECSService(f *testing.F) {
 			return
 		}
 		_ = needsOf(m)
-		in := ecsInput{app: "app", env: "test", file: "manifest.yml", name: "svc", kind: k, m: m, opts: seedOptions, priority: 1000}
+		in := ecsInput{app: "app", env: "test", file: "manifest.yml", name: "svc", kind: k, m: m, opts: seedOptions, priorities: []int{1000}}
 		var st *Stack
 		switch k {
 		case workspace.LoadBalancedWebService, workspace.BackendService:

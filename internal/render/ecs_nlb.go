@@ -1,7 +1,9 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,15 +20,20 @@ import (
 // the environment security group, one listener and target group per
 // listener (NLBListener, NLBListener1, …), the default DNS alias under
 // HasAssociatedDomain, and the PublicNetworkLoadBalancerDNSName output.
-// TLS listeners (a certificate validated through the application's
-// domain) and nlb.alias (Copilot's custom-domain Lambda) are refused.
+// A TLS listener (an application with a domain and no imported
+// certificate, as Copilot requires) gets NLBCertificate, a native
+// certificate for <svc>-nlb.<env>.<app>.<domain> validated in the
+// environment's zone: the name Copilot's certificate Lambda
+// (NLBCertValidatorAction, which deploy keeps retained on a stack Copilot
+// made) requests. nlb.alias (Copilot's custom-domain Lambda writes its
+// records and certificates in the application's zones) is refused.
 
 // nlbListenerSpec is nlb or one of nlb.additional_listeners.
 type nlbListenerSpec struct {
 	manifest.NLBListener
 
 	port                        int
-	protocol                    string // TCP or UDP
+	protocol                    string // TCP, UDP or TLS
 	interval, timeout, grace    *int
 	deregistration              int
 	targetContainer             string // decided by exposedPorts
@@ -82,8 +89,11 @@ func parseNLB(in ecsInput, n manifest.NLB, fail failFunc) *nlbSpec {
 		switch l.protocol {
 		case "TCP", "UDP":
 		case "TLS":
-			bad(ruleUnsupported, "rendering TLS listeners is not supported yet: Copilot requests and validates their certificate through the application's domain", "listen on TCP for now, or deploy this service with your current tooling")
-			continue
+			if !in.tls.delegated {
+				bad(ruleUnsupported, "a TLS listener needs the application's domain and no imported public certificate: its certificate is requested for <svc>-nlb.<env>.<app>.<domain> and validated in the environment's zone",
+					"give the application's domain (--app-domain), or listen on TCP")
+				continue
+			}
 		default:
 			bad(ruleManifest, fmt.Sprintf("protocol %q must be one of TCP, UDP, TLS", proto), "")
 			continue
@@ -128,7 +138,7 @@ func exposeNLBPorts(in ecsInput, s *nlbSpec, exposed map[int]exposedPort) {
 		if l.TargetPort != nil {
 			target = *l.TargetPort
 		}
-		proto := strings.ToLower(l.protocol)
+		proto := strings.ToLower(l.targetProtocol())
 		taken := false
 		for p, e := range exposed {
 			if p == target && e.protocol == proto {
@@ -177,6 +187,18 @@ func nlbTargets(in ecsInput, s *nlbSpec, exposed map[int]exposedPort, definedBy 
 	}
 }
 
+// targetProtocol is what the listener speaks to its targets: TCP behind
+// TLS, which the listener terminates.
+func (l nlbListenerSpec) targetProtocol() string {
+	if l.protocol == "TLS" {
+		return "TCP"
+	}
+	return l.protocol
+}
+
+// nlbTLSPolicy is Copilot's SSL policy for a TLS listener without ssl_policy.
+const nlbTLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
 func nlbSuffix(i int) string {
 	if i == 0 {
 		return ""
@@ -190,9 +212,9 @@ func addNLB(add func(string, *yaml.Node), s *nlbSpec) {
 	for _, l := range s.listeners {
 		ingress.Content = append(ingress.Content, kv(
 			"CidrIp", "0.0.0.0/0",
-			"Description", fmt.Sprintf("Allow %s traffic from anyone on listener port %d", l.protocol, l.port),
+			"Description", fmt.Sprintf("Allow %s traffic from anyone on listener port %d", l.targetProtocol(), l.port),
 			"FromPort", l.port,
-			"IpProtocol", l.protocol,
+			"IpProtocol", l.targetProtocol(),
 			"ToPort", l.port,
 		))
 	}
@@ -227,15 +249,20 @@ func addNLB(add func(string, *yaml.Node), s *nlbSpec) {
 	))
 	for i, l := range s.listeners {
 		suffix := nlbSuffix(i)
+		listener := kv(
+			"DefaultActions", seq(kv("TargetGroupArn", ref("NetworkLoadBalancerTargetGroup"+suffix), "Type", "forward")),
+			"LoadBalancerArn", ref("PublicNetworkLoadBalancerV2"),
+			"Port", l.port,
+			"Protocol", l.protocol,
+		)
+		if l.protocol == "TLS" {
+			set(listener, "Certificates", seq(kv("CertificateArn", ref("NLBCertificate"))))
+			set(listener, "SslPolicy", cmp.Or(deref(l.SSLPolicy), nlbTLSPolicy))
+		}
 		add("NLBListener"+suffix, kv(
 			"Metadata", kv("aws:copilot:description", fmt.Sprintf("A %s listener on port `%d` that forwards traffic to your tasks", l.protocol, l.port)),
 			"Type", "AWS::ElasticLoadBalancingV2::Listener",
-			"Properties", kv(
-				"DefaultActions", seq(kv("TargetGroupArn", ref("NetworkLoadBalancerTargetGroup"+suffix), "Type", "forward")),
-				"LoadBalancerArn", ref("PublicNetworkLoadBalancerV2"),
-				"Port", l.port,
-				"Protocol", l.protocol,
-			),
+			"Properties", listener,
 		))
 		props := kv()
 		hc := l.HealthCheck
@@ -255,9 +282,11 @@ func addNLB(add func(string, *yaml.Node), s *nlbSpec) {
 			set(props, "HealthCheckPort", strconv.Itoa(*hc.Port))
 		}
 		set(props, "Port", l.targetPort)
-		set(props, "Protocol", l.protocol)
+		set(props, "Protocol", l.targetProtocol())
 		attrs := seq(kv("Key", "deregistration_delay.timeout_seconds", "Value", l.deregistration))
-		if l.Stickiness != nil {
+		// Target groups behind TLS listeners take no stickiness, as Copilot
+		// leaves it out there.
+		if l.Stickiness != nil && l.protocol != "TLS" {
 			attrs.Content = append(attrs.Content, kv("Key", "stickiness.enabled", "Value", *l.Stickiness))
 		}
 		set(props, "TargetGroupAttributes", attrs)
@@ -267,6 +296,18 @@ func addNLB(add func(string, *yaml.Node), s *nlbSpec) {
 			"Metadata", kv("aws:copilot:description", fmt.Sprintf("A target group to connect the network load balancer to your service on port %d", l.targetPort)),
 			"Type", "AWS::ElasticLoadBalancingV2::TargetGroup",
 			"Properties", props,
+		))
+	}
+	if slices.ContainsFunc(s.listeners, func(l nlbListenerSpec) bool { return l.protocol == "TLS" }) {
+		name := join(".", seq(sub("${WorkloadName}-nlb"), importValue(sub("${AppName}-${EnvName}-SubDomain"))))
+		add("NLBCertificate", kv(
+			"Metadata", kv("aws:copilot:description", "The certificate of the network load balancer's TLS listeners"),
+			"Type", "AWS::CertificateManager::Certificate",
+			"Properties", kv(
+				"DomainName", name,
+				"DomainValidationOptions", seq(kv("DomainName", deepCopy(name), "HostedZoneId", importValue(sub("${AppName}-${EnvName}-HostedZone")))),
+				"ValidationMethod", "DNS",
+			),
 		))
 	}
 	add("NLBDNSAlias", kv(

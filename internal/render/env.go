@@ -88,9 +88,11 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		fail(manifest.Pos{Line: errorLine(err)}, ruleManifest, fmt.Sprintf("decode Environment manifest: %v", err), "")
 		return nil, diags
 	}
+	var addons *mergedAddons
 	if ws.EnvAddons != nil && len(ws.EnvAddons.Templates) > 0 {
-		fail(noPos, ruleUnsupported, "rendering environment addons (copilot/environments/addons) is not supported yet",
-			"deploy the environment with your current tooling until they are")
+		var ad diag.List
+		addons, ad = addonsIn(ws.EnvAddons, env, envAddonsKey, envReservedParams, opts)
+		diags = append(diags, ad...)
 	}
 	needs := map[string]workloadNeeds{}
 	for _, w := range ws.Workloads {
@@ -178,7 +180,16 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 	if m.CDN.IsMap && m.CDN.Map.Certificate != nil {
 		cdnAliases = cloudFrontAliases(workloads, alb, m.CDN.Map.StaticAssets.Alias)
 	}
-	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0, cdnAliases)
+	tpl := envTemplate(app, env, m, plan, lb, ingress, egress, opts, string(manifestText), len(efs) > 0, cdnAliases, addons)
+	if addons != nil {
+		for _, d := range envAddonParamRefs(tpl, addons) {
+			failer(&diags, ws.EnvAddons.ParametersPath, env)(d.at, ruleParameter, d.msg,
+				"refer to a parameter or resource of the environment stack (Cluster, VPC, EnvironmentSecurityGroup, ...)")
+		}
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
 	body, err := opts.encode(tpl)
 	if err != nil {
 		fail(noPos, ruleManifest, fmt.Sprintf("encode template: %v", err), "")
@@ -196,6 +207,10 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 		MergeLists:   []string{"ALBWorkloads", "AppRunnerPrivateWorkloads", "InternalALBWorkloads", "NATWorkloads"},
 		CarryLive:    copilotEnvCustomResources,
 		Fixed:        fixedEnvParams,
+	}
+	if addons != nil {
+		st.AddonsTemplate = addons.Template
+		addObjects(st, addons.Objects)
 	}
 	rendered := map[string]bool{}
 	if len(efs) > 0 {
@@ -298,7 +313,7 @@ func sgRules(m *manifest.Environment, file, env string) (ingress, egress []portR
 // withEFS renders the managed EFS file system (under CreateEFS): only when
 // a workload of the workspace needs it, so an environment without one keeps
 // Copilot's template shape and deploy's refusal of a live EFSWorkloads.
-func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool, cdnAliases []string) *yaml.Node {
+func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, ingress, egress []portRule, opts Options, manifestText string, withEFS bool, cdnAliases []string, addons *mergedAddons) *yaml.Node {
 	stringParams := func(ps ...string) *yaml.Node {
 		n := kv()
 		for _, name := range ps {
@@ -463,6 +478,18 @@ func envTemplate(app, env string, m *manifest.Environment, p vpcPlan, lb envLB, 
 				"Policies", seq(kv("PolicyName", "GrantAccesstoEC2toPublishFlowlogs", "PolicyDocument", policyDoc(kv("Effect", "Allow",
 					"Action", []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"},
 					"Resource", "*")))))))
+	}
+	if addons != nil {
+		// Copilot writes the uploaded template's URL into the template;
+		// autopilot passes it as a parameter, as it does for workloads, so
+		// deploy sets it after uploading.
+		set(params, "AddonsTemplateURL", kv("Description", "URL of the addons nested stack template within the S3 bucket.", "Type", "String"))
+		addonParams := kv("App", ref("AppName"), "Env", ref("EnvironmentName"))
+		for _, n := range addons.Params {
+			addonParams.Content = append(addonParams.Content, deepCopy(n))
+		}
+		add(addonsStackName, kv("Metadata", desc("A CloudFormation nested stack for your additional AWS resources"), "Type", "AWS::CloudFormation::Stack",
+			"Properties", kv("Parameters", addonParams, "TemplateURL", ref("AddonsTemplateURL"))))
 	}
 	add("LogResourcePolicy", kv("Metadata", desc("A resource policy to allow AWS services to create log streams for your workloads."), "Type", "AWS::Logs::ResourcePolicy",
 		"Properties", kv("PolicyName", sub("${AppName}-${EnvironmentName}-LogResourcePolicy"), "PolicyDocument", kv("Fn::Sub", literal(logResourcePolicy)))))

@@ -230,3 +230,17 @@ func TestExpressSizeIsTheNearestFargateSize(t *testing.T) {
 		}
 	}
 }
+
+// The App Runner custom domain (Copilot's Lambda resources, kept from the
+// deployed stack) cannot outlive the App Runner service.
+func TestRemovingAppRunnerWithAnAliasIsRefused(t *testing.T) {
+	ws := loadWorkspace(t, "apprunner-vpc", seedWithManifest(t, func(m string) string {
+		m = strings.Replace(m, "runtime: ecs-express", "runtime: ecs-express\n      app-runner: remove", 1)
+		return strings.Replace(m, "http:\n", "http:\n  alias: web.example.com\n", 1)
+	}))
+	_, diags, _ := Render(ws, []string{"staging"}, nil, seedOptions)
+	i := slices.IndexFunc(diags, func(d diag.Diagnostic) bool { return d.Severity == diag.Error && d.Rule == ruleUnsupported })
+	if i < 0 || !strings.Contains(diags[i].Message, "http.alias with x-autopilot.app-runner: remove") || diags[i].Line == 0 {
+		t.Fatalf("want a positioned refusal of the alias, got %v", diags)
+	}
+}

@@ -27,6 +27,9 @@ var goldenWorkspaces = map[string]struct{ dir, golden string }{
 	"examples-apprunner-vpc": {"../../examples/apprunner-vpc", "testdata/apprunner-vpc"},
 	"render-ecs-sidecars":    {ecsSidecarsDir, ecsSidecarsDir + "/golden"},
 	"render-ecs-web":         {ecsWebDir, ecsWebDir + "/golden"},
+	"render-env-addons":      {envAddonsDir, envAddonsDir + "/golden"},
+	"render-static-site":     {staticSiteDir, staticSiteDir + "/golden"},
+	"render-domains":         {domainsDir, goldenDir + "/render-domains"},
 	"render-env-edge":        {envEdgeDir, envEdgeDir + "/golden"},
 	"run-broken":             {"../run/testdata/broken", goldenDir + "/run-broken"},
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,6 +65,30 @@ func assignRulePriorities(app, env string, paths map[string]string) map[string]i
 	return out
 }
 
+// inRuleOrder lists the priorities of one service's rules (keys, in
+// manifest order), its path rules' numbers sorted so that they are
+// evaluated in the order the manifest lists them, as Copilot's Lambda
+// numbers them: a main rule for /admin stays ahead of an additional rule
+// for /admin/api, as under Copilot. Root rules keep their own numbers.
+func inRuleOrder(keys []string, paths map[string]string, byKey map[string]int) []int {
+	var sorted []int
+	for _, k := range keys {
+		if paths[k] != "/" {
+			sorted = append(sorted, byKey[k])
+		}
+	}
+	slices.Sort(sorted)
+	out := make([]int, 0, len(keys))
+	for _, k := range keys {
+		if paths[k] == "/" {
+			out = append(out, byKey[k])
+			continue
+		}
+		out, sorted = append(out, sorted[0]), sorted[1:]
+	}
+	return out
+}
+
 // normalizePath gives a rule path its leading slash, as Copilot does.
 func normalizePath(p string) string {
 	if p == "" || strings.HasPrefix(p, "/") {
@@ -101,31 +126,30 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	case h.Enabled && (h.Path == nil || *h.Path == ""):
 		fail(httpAt, ruleManifest, `"path" must be specified in "http"`, `set http.path, e.g. "/"`)
 	}
-	for _, r := range []struct{ key, why string }{
-		{"alias", "aliases need Copilot's custom-domain Lambda or HTTPS listener rules"},
-		{"hosted_zone", "it only applies with http.alias"},
-		{"alb", "listener rules on an imported load balancer are not rendered yet"},
-		{"additional_rules", "only the main listener rule is rendered yet"},
-		{"redirect_to_https", "HTTPS listener rules are not rendered yet"},
-	} {
-		if h.Has(r.key) {
-			key := "http." + r.key
-			fail(h.At(r.key), ruleUnsupported, fmt.Sprintf("rendering %s is not supported yet: %s", key, r.why), "remove "+key+" for now, or deploy this service with your current tooling")
-		}
+	if h.Has("alb") {
+		fail(h.At("alb"), ruleUnsupported, "rendering http.alb is not supported yet: Copilot reads the imported load balancer's listeners, DNS name, hosted zone and security groups from Elastic Load Balancing at deploy time, which render does not call",
+			"remove http.alb to use the environment's load balancer, or deploy this service with your current tooling")
 	}
-	if h.Enabled && in.envHTTPS {
-		which := "an HTTPS listener"
-		if backend {
-			which = "an internal HTTPS listener"
-		}
-		fail(httpAt, ruleUnsupported, fmt.Sprintf("rendering a %s with http is not supported yet in environment %s, which has %s: Copilot routes it by http.alias, which is not rendered", in.kind, in.env, which),
-			"deploy this service with your current tooling until aliases are rendered")
+	checkAliases(h, string(in.kind), backend, in.tls, in.env, fail)
+	if h.Enabled && in.tls.delegated && !backend {
+		diags = append(diags, aliasRecordNotices(h, in)...)
 	}
-	if v := h.Version; v != nil {
-		switch strings.ToUpper(*v) {
-		case "GRPC", "HTTP1", "HTTP2":
-		default:
-			fail(httpAt, ruleManifest, fmt.Sprintf(`http.version %q must be one of gRPC, HTTP1, HTTP2`, *v), "")
+	for i, r := range h.AdditionalRules {
+		name := fmt.Sprintf("http.additional_rules[%d]", i)
+		if r.Path == nil || *r.Path == "" {
+			fail(r.Pos, ruleManifest, fmt.Sprintf(`"path" must be specified in "%s"`, name), `set its path, e.g. "/admin"`)
+		}
+		checkRuleAliases(r, name, string(in.kind), backend, in.tls, in.env, fail)
+	}
+	if h.Enabled {
+		for i, r := range append([]manifest.RoutingRule{h.RoutingRule}, h.AdditionalRules...) {
+			if v := r.Version; v != nil {
+				switch strings.ToUpper(*v) {
+				case "GRPC", "HTTP1", "HTTP2":
+				default:
+					fail(r.At("version"), ruleManifest, fmt.Sprintf(`%s.version %q must be one of gRPC, HTTP1, HTTP2`, ruleName(i), *v), "")
+				}
+			}
 		}
 	}
 	sgs, err := ecsSecurityGroups(m.Network.VPC.SecurityGroups, nil)
@@ -133,11 +157,17 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 		fail(m.Network.VPC.SecurityGroups.Pos, ruleManifest, err.Error(), "")
 	}
 	tp := exposedPorts(in, m, h.Enabled)
-	switch {
-	case tp.targetContainerIsUnknown:
-		fail(httpAt, ruleManifest, fmt.Sprintf("http.target_container %q is neither the main container nor a sidecar", tp.targetContainer), "name the main container or a sidecar")
-	case tp.targetContainerHasNoPort:
-		fail(httpAt, ruleManifest, fmt.Sprintf("http.target_container %q exposes no port", tp.targetContainer), "set sidecars."+tp.targetContainer+".port, or http.target_port")
+	for i, t := range append([]ruleTarget{tp.ruleTarget}, tp.additional...) {
+		at, name := httpAt, ruleName(i)
+		if i > 0 {
+			at = h.AdditionalRules[i-1].Pos
+		}
+		switch {
+		case t.targetContainerIsUnknown:
+			fail(at, ruleManifest, fmt.Sprintf("%s.target_container %q is neither the main container nor a sidecar", name, t.targetContainer), "name the main container or a sidecar")
+		case t.targetContainerHasNoPort:
+			fail(at, ruleManifest, fmt.Sprintf("%s.target_container %q exposes no port", name, t.targetContainer), "set sidecars."+t.targetContainer+".port, or "+name+".target_port")
+		}
 	}
 	if n := m.task.nlb; n != nil {
 		for _, l := range n.listeners {
@@ -165,6 +195,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	params, pdiags := ecsParams(in, m, image, 256, 512, addons)
 	diags = append(diags, pdiags...)
 	params["TargetPort"] = strconv.Itoa(targetPort)
+	params["DNSDelegated"] = strconv.FormatBool(in.tls.delegated)
 
 	topics := make([]topicSpec, 0, len(m.Publish.Topics))
 	for _, t := range m.Publish.Topics {
@@ -219,9 +250,14 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	)
 	nlb := m.task.nlb
 	dependsOn, targets := seq(), seq()
-	if h.Enabled {
-		dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRule"))
-		targets.Content = append(targets.Content, kv("ContainerName", tp.targetContainer, "ContainerPort", targetPort, "TargetGroupArn", ref("TargetGroup")))
+	rules := albRules(h, tp, in.priorities)
+	for _, r := range rules {
+		if in.tls.https {
+			dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRuleWithDomain"+r.suffix), str("HTTPSListenerRule"+r.suffix))
+		} else {
+			dependsOn.Content = append(dependsOn.Content, str("HTTPListenerRule"+r.suffix))
+		}
+		targets.Content = append(targets.Content, kv("ContainerName", r.targetContainer, "ContainerPort", r.targetPort, "TargetGroupArn", ref("TargetGroup"+r.suffix)))
 	}
 	if nlb != nil {
 		for i := range nlb.listeners {
@@ -250,14 +286,27 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 	}
 	set(svc, "Properties", svcProps)
 	add("Service", svc)
-	if h.Enabled {
-		add("TargetGroup", targetGroup(h, targetPort))
+	for _, r := range rules {
+		add("TargetGroup"+r.suffix, targetGroup(r.RoutingRule, r.targetPort))
+	}
+	switch {
+	case h.Enabled && in.tls.https:
+		if len(h.Alias.Names) == 0 && !backend {
+			add("LoadBalancerDNSAlias", defaultAliasRecord(lb))
+		}
+		aliasRecordSets(h.RoutingRule, lb, add)
+		for _, r := range rules {
+			httpsRules(r, backend, lb, add)
+		}
+	case h.Enabled:
 		var hosts *yaml.Node
 		if backend {
 			add("LoadBalancerInternalDNSAlias", internalDNSAlias(in))
 			hosts = seq(lb.export("DNS"), join(".", seq(ref("WorkloadName"), importValue(sub("${AppName}-${EnvName}-InternalWorkloadsHostedZoneName")))))
 		}
-		add("HTTPListenerRule", listenerRule(normalizePath(*h.Path), h.AllowedSourceIPs, lb.export("HTTPListenerArn"), in.priority, hosts))
+		for _, r := range rules {
+			add("HTTPListenerRule"+r.suffix, listenerRule(r, lb.export("HTTPListenerArn"), deepCopy(hosts)))
+		}
 	}
 	if nlb != nil {
 		addNLB(add, nlb)
@@ -289,7 +338,7 @@ func renderECSService(in ecsInput) (*Stack, diag.List) {
 }
 
 // targetGroup is the service's target group with its health check.
-func targetGroup(h manifest.HTTP, port int) *yaml.Node {
+func targetGroup(h manifest.RoutingRule, port int) *yaml.Node {
 	hc := h.HealthCheck
 	path := "/"
 	if hc.Path != nil {
@@ -341,9 +390,57 @@ func targetGroup(h manifest.HTTP, port int) *yaml.Node {
 	)
 }
 
-// listenerRule forwards a path (and source IPs, and host headers) to the
-// target group, at a fixed priority (see rulePriority).
-func listenerRule(path string, sourceIPs []string, listener *yaml.Node, priority int, hostHeaders *yaml.Node) *yaml.Node {
+// listenerRule forwards a rule's path (and source IPs, and host headers)
+// to its target group, at a fixed priority (see rulePriority).
+func listenerRule(r albRule, listener *yaml.Node, hostHeaders *yaml.Node) *yaml.Node {
+	path := normalizePath(*r.Path)
+	return ruleResource(fmt.Sprintf("An HTTP listener rule for path `%s` that forwards HTTP traffic to your tasks", path),
+		r.forward(), ruleConditions(path, r.AllowedSourceIPs, hostHeaders), listener, r.priority)
+}
+
+// albRule is one listener rule of a service: the main rule (suffix "") or
+// http.additional_rules[N-1] (suffix "N"), with its target and priority.
+type albRule struct {
+	manifest.RoutingRule
+	ruleTarget
+	suffix   string
+	priority int
+}
+
+// albRules are the service's listener rules in Copilot's order, none
+// without http.
+func albRules(h manifest.HTTP, tp taskPorts, priorities []int) []albRule {
+	if !h.Enabled {
+		return nil
+	}
+	rules := []albRule{{RoutingRule: h.RoutingRule, ruleTarget: tp.ruleTarget}}
+	for i, r := range h.AdditionalRules {
+		rules = append(rules, albRule{RoutingRule: r, ruleTarget: tp.additional[i], suffix: strconv.Itoa(i + 1)})
+	}
+	for i := range rules {
+		if i < len(priorities) {
+			rules[i].priority = priorities[i]
+		}
+	}
+	return rules
+}
+
+// forward is the rule's action: forward to its target group.
+func (r albRule) forward() *yaml.Node {
+	return kv("TargetGroupArn", ref("TargetGroup"+r.suffix), "Type", "forward")
+}
+
+// ruleName names the main rule (0) or an additional rule in messages.
+func ruleName(i int) string {
+	if i == 0 {
+		return "http"
+	}
+	return fmt.Sprintf("http.additional_rules[%d]", i-1)
+}
+
+// ruleConditions are a listener rule's conditions in Copilot's order:
+// source IPs, host headers, path.
+func ruleConditions(path string, sourceIPs []string, hostHeaders *yaml.Node) *yaml.Node {
 	conds := seq()
 	if len(sourceIPs) > 0 {
 		conds.Content = append(conds.Content, kv("Field", "source-ip", "SourceIpConfig", kv("Values", sourceIPs)))
@@ -356,12 +453,17 @@ func listenerRule(path string, sourceIPs []string, listener *yaml.Node, priority
 		values = []string{path, path + "/*"}
 	}
 	conds.Content = append(conds.Content, kv("Field", "path-pattern", "PathPatternConfig", kv("Values", values)))
+	return conds
+}
+
+// ruleResource is a listener rule with one action.
+func ruleResource(description string, action, conditions, listener *yaml.Node, priority int) *yaml.Node {
 	return kv(
-		"Metadata", kv("aws:copilot:description", fmt.Sprintf("An HTTP listener rule for path `%s` that forwards HTTP traffic to your tasks", path)),
+		"Metadata", kv("aws:copilot:description", description),
 		"Type", "AWS::ElasticLoadBalancingV2::ListenerRule",
 		"Properties", kv(
-			"Actions", seq(kv("TargetGroupArn", ref("TargetGroup"), "Type", "forward")),
-			"Conditions", conds,
+			"Actions", seq(action),
+			"Conditions", conditions,
 			"ListenerArn", listener,
 			"Priority", priority,
 		),

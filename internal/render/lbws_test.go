@@ -324,22 +324,32 @@ func TestRulePriorities(t *testing.T) {
 	}
 }
 
+// certEnv is an environment manifest's tail importing a public certificate.
+const certEnv = "http:\n  public:\n    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/a]\n"
+
 func TestLBWSRefusals(t *testing.T) {
 	base := "name: web\ntype: Load Balanced Web Service\nimage: {location: nginx, port: 80}\n"
 	tests := []struct {
 		name, manifest, envManifest, want string
 	}{
-		{"alias", base + "http: {path: /, alias: example.com}\n", "", "rendering http.alias is not supported yet"},
+		{"alias without certificates (needs the application's domain)", base + "http: {path: /, alias: example.com}\n", "", "http.alias needs HTTPS: environment test imports no certificates and no application domain is given"},
+		{"hosted zone without alias", base + "http: {path: /, hosted_zone: Z0123}\n", certEnv, `"http.hosted_zone" needs "http.alias"`},
+		{"hosted zone without certificates", base + "http: {path: /, alias: [{name: a.example.com, hosted_zone: Z0123}]}\n", "", "alias hosted zones need certificates imported in environment test"},
+		{"redirect without certificates", base + "http: {path: /, redirect_to_https: true}\n", "", "http.redirect_to_https needs an HTTPS listener"},
+		{"five host and source conditions", base + "http: {path: /, alias: [a.example.com, b.example.com, c.example.com], allowed_source_ips: [10.0.0.0/8, 10.1.0.0/16]}\n", certEnv,
+			"has 5 aliases and allowed source IPs; a rule takes fewer than 5"},
 		{"imported ALB", base + "http: {path: /, alb: my-alb}\n", "", "rendering http.alb is not supported yet"},
-		{"TLS network load balancer", base + "http: false\nnlb: {port: 443/tls}\n", "", "rendering TLS listeners is not supported yet"},
+		{"additional rule without a path", base + "http: {path: /, additional_rules: [{target_port: 8080}]}\n", "", `"path" must be specified in "http.additional_rules[0]"`},
+		{"additional rule without alias behind HTTPS", base + "http: {path: /, alias: a.example.com, additional_rules: [{path: /b}]}\n", certEnv, "needs http.additional_rules[0].alias"},
+		{"TLS network load balancer without the application's domain", base + "http: false\nnlb: {port: 443/tls}\n", "", "a TLS listener needs the application's domain"},
 		{"network load balancer alias", base + "http: false\nnlb: {port: 80/tcp, alias: nlb.example.com}\n", "", "rendering nlb.alias is not supported yet"},
 		{"no port", "name: web\ntype: Load Balanced Web Service\nimage: {location: nginx}\nhttp: {path: /}\n", "", `"image.port" must be specified`},
 		{"no path", base + "http: {healthcheck: /ping}\n", "", `"path" must be specified in "http"`},
 		{"no http", base, "", `"http" must be specified`},
 		{"spot with range", base + "http: {path: /}\ncount: {spot: 2, range: 1-3, cpu_percentage: 50}\n", "", `must not specify "spot" with "range"`},
 		{"range without metric", base + "http: {path: /}\ncount: {range: 1-3}\n", "", `"range" needs at least one of`},
-		{"environment with an HTTPS listener", base + "http: {path: /}\n",
-			"http:\n  public:\n    certificates: [arn:aws:acm:us-east-1:123456789012:certificate/a]\n", "which has an HTTPS listener"},
+		{"environment with imported certificates, service without alias", base + "http: {path: /}\n", certEnv,
+			"a Load Balanced Web Service in environment test, which imports certificates (http.public.certificates), needs http.alias"},
 		{"windows on spot is fine but ARM is not", base + "http: {path: /}\nplatform: linux/arm64\ncount: {spot: 1}\n", "", "Fargate Spot is not available for ARM"},
 	}
 	for _, tc := range tests {
@@ -363,9 +373,9 @@ func TestLBWSRefusals(t *testing.T) {
 
 // TestFirstDeployOverCopilotLBWS lists the Remove actions the first
 // autopilot change set holds on a load-balanced service Copilot made, and
-// checks each is one the README accounts for: the env controller (retained
-// by deploy first), the rule-priority and desired-count Lambdas and their
-// custom resources, whose delete handlers do nothing.
+// checks each is one the README accounts for: the env controller and the
+// rule-priority Lambda with its custom resources (retained by deploy
+// first), and the desired-count ones, whose delete handler does nothing.
 func TestFirstDeployOverCopilotLBWS(t *testing.T) {
 	ws := loadWorkspace(t, "my-app", map[string]string{
 		"copilot/windows-fe/manifest.yml":        copilotWindowsManifest,

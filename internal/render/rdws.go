@@ -48,9 +48,6 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		fail(p.Pos, ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: private")
 	}
 	resolveSubnetTags(&m.Network.VPC.Placement, in.app, in.env, in.file, in.opts, &diags)
-	if m.HTTP.Alias != nil {
-		fail(m.HTTP.At("alias"), ruleUnsupported, "rendering http.alias is not supported yet: it needs Copilot's custom-domain Lambda", "remove http.alias for now")
-	}
 	tracing := strings.ToUpper(deref(m.Observability.Tracing))
 	if tracing != "" && tracing != "AWSXRAY" {
 		fail(m.Observability.At("tracing"), ruleManifest, fmt.Sprintf("invalid tracing vendor %s: the valid vendor is awsxray", *m.Observability.Tracing), "use tracing: awsxray")
@@ -59,6 +56,10 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		if t.Name == "" {
 			fail(m.Publish.At("topics"), ruleManifest, "every publish topic needs a name", "")
 		}
+	}
+	if x := m.Autopilot; x.RemoveAppRunner() && m.HTTP.Alias != nil {
+		fail(m.HTTP.At("alias"), ruleUnsupported, "http.alias with x-autopilot.app-runner: remove is not supported yet: the App Runner custom domain goes with the App Runner service, and ECS Express Mode's own domain is not rendered",
+			"keep the App Runner service (app-runner: keep) while the alias is needed")
 	}
 	if x := m.Autopilot; x.RemoveAppRunner() && !x.Express() {
 		fail(x.At("app-runner"), ruleManifest, "x-autopilot.app-runner: remove needs runtime: ecs-express: it would remove the service without a replacement",
@@ -151,7 +152,25 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		fail(noPos, ruleManifest, err.Error(), "")
 		return nil, diags
 	}
+	if a := m.HTTP.Alias; a != nil {
+		st.Live = customDomainResources(*a)
+	}
 	return st, append(diags, sizeCheck(st, in.file)...)
+}
+
+// customDomainResources are Copilot's App Runner custom-domain resources
+// for alias: CloudFormation has no App Runner custom-domain resource, and
+// Copilot associates the domain (and writes its validation records in the
+// application's hosted zone) with a Lambda whose code sits in Copilot's
+// bucket. autopilot cannot create them, so deploy keeps them from a stack
+// Copilot made, as they are, and refuses a new stack with an alias.
+func customDomainResources(alias string) []LiveResource {
+	why := fmt.Sprintf("http.alias %s (App Runner custom domain association)", alias)
+	return []LiveResource{
+		{ID: "CustomDomainAction", Properties: map[string]string{"CustomDomain": alias}, For: why},
+		{ID: "CustomDomainFunction", For: why},
+		{ID: "CustomResourceRole", For: why},
+	}
 }
 
 // rdwsImage decides the ContainerImage and ImageRepositoryType parameters.

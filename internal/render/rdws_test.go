@@ -150,14 +150,12 @@ func TestRDWSRejects(t *testing.T) {
 		{"missing port", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b}\n", `"image.port" must be specified`},
 		{"registry App Runner cannot pull from", "name: svc\ntype: Request-Driven Web Service\nimage: {location: docker.io/library/nginx, port: 80}\n",
 			"is not supported by App Runner"},
-		{"custom domain", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b, port: 80}\nhttp: {alias: web.example.com}\n",
-			"rendering http.alias is not supported yet"},
 		{"subnets by no tag", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b, port: 80}\nnetwork: {vpc: {placement: {subnets: {from_tags: {}}}}}\n",
 			"from_tags needs at least one tag"},
 		{"unknown tracing vendor", "name: svc\ntype: Request-Driven Web Service\nimage: {location: public.ecr.aws/a/b, port: 80}\nobservability: {tracing: datadog}\n",
 			"invalid tracing vendor datadog"},
-		{"another workload type", "name: svc\ntype: Static Site\nfiles: [{source: dist}]\n",
-			"rendering Static Site is not supported yet"},
+		{"a Static Site whose files are missing", "name: svc\ntype: Static Site\nfiles: [{source: dist}]\n",
+			`files[0].source "dist": no such file or folder in the workspace`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -98,6 +98,9 @@ type Stack struct {
 	// it and sets the AddonsTemplateURL parameter, which Parameters then
 	// leaves out (it is "" for a workload without addons).
 	AddonsTemplate []byte
+	// SiteFiles are a Static Site's files: deploy puts those that changed in
+	// the site's bucket and deletes the keys no file has any more.
+	SiteFiles []SiteFile
 	// Objects are files by their key in the artifacts bucket, which the
 	// template already names: env files (the env-file parameters) and
 	// addons' packaged local artifacts. Keys hold a content hash; deploy
@@ -126,6 +129,19 @@ type Stack struct {
 	// functions and roles): deploy keeps each one the deployed stack has,
 	// as deployed (see deploy.Stack.CarryLive).
 	CarryLive []string
+	// Live names resources of Copilot's template render leaves out because
+	// autopilot cannot create them (a Lambda-backed custom resource whose
+	// code is Copilot's): deploy keeps them as deployed (as CarryLive), and
+	// refuses a stack without them.
+	Live []LiveResource
+}
+
+// LiveResource is a resource deploy keeps from the deployed stack:
+// Properties are top-level values it must hold, For what it does.
+type LiveResource struct {
+	ID         string
+	Properties map[string]string
+	For        string
 }
 
 // maxInlineTemplate is CloudFormation's limit for a TemplateBody.
@@ -194,9 +210,6 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		vars.App, vars.Env = app, env
 		decoded := map[string]*manifest.Workload{}
 		for _, w := range ws.Workloads {
-			if w.Kind == workspace.StaticSite {
-				continue
-			}
 			doc, rd := resolve(w, env, vars)
 			diags = append(diags, rd...)
 			if doc == nil {
@@ -213,16 +226,15 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			}
 			decoded[w.Name] = m
 		}
-		envHTTPS, envInternalHTTPS := false, false
-		if em := findManifest(ws.Environments, env); em != nil {
+		em := findManifest(ws.Environments, env)
+		publicTLS, internalTLS := environmentTLS(em, app, env, vars, opts.AppDomain)
+		if em != nil {
 			// The environment stack is always rendered with its workloads:
 			// it carries the NATWorkloads they need and is deployed first.
 			st, ed := renderEnvStack(ws, em, app, env, vars, decoded, opts)
 			diags = append(diags, ed...)
 			if st != nil {
 				envStacks = append(envStacks, *st)
-				envHTTPS = st.Parameters["CreateHTTPSListener"] == "true"
-				envInternalHTTPS = st.Parameters["CreateInternalHTTPSListener"] == "true"
 			}
 		} else {
 			diags = append(diags, diag.Diagnostic{Severity: diag.Warning, Rule: ruleManifest, Env: env,
@@ -232,22 +244,44 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		// Rule priorities are assigned per listener over all the
 		// environment's services, selected or not, so a selection never
 		// renumbers one.
+		// The main rule is keyed by the service's name, additional rule N
+		// by name#N, so adding a rule renumbers no other.
 		publicPaths, internalPaths := map[string]string{}, map[string]string{}
+		ruleKeys := map[string][]string{}
 		for _, w := range ws.Workloads {
 			m := decoded[w.Name]
 			if m == nil {
 				continue
 			}
+			paths := publicPaths
 			switch n := needsOf(m); {
 			case n.alb:
-				publicPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
 			case n.internalALB:
-				internalPaths[w.Name] = normalizePath(deref(m.ECS.HTTP.Path))
+				paths = internalPaths
+			default:
+				continue
+			}
+			h := m.ECS.HTTP
+			for i, r := range append([]manifest.RoutingRule{h.RoutingRule}, h.AdditionalRules...) {
+				key := w.Name
+				if i > 0 {
+					key = fmt.Sprintf("%s#%d", w.Name, i)
+				}
+				paths[key] = normalizePath(deref(r.Path))
+				ruleKeys[w.Name] = append(ruleKeys[w.Name], key)
 			}
 		}
-		priorities := assignRulePriorities(app, env, publicPaths)
-		for name, p := range assignRulePriorities(app, env, internalPaths) {
-			priorities[name] = p
+		byKey := assignRulePriorities(app, env, publicPaths)
+		for key, p := range assignRulePriorities(app, env, internalPaths) {
+			byKey[key] = p
+		}
+		priorities := map[string][]int{}
+		for name, keys := range ruleKeys {
+			paths := publicPaths
+			if _, ok := paths[keys[0]]; !ok {
+				paths = internalPaths
+			}
+			priorities[name] = inRuleOrder(keys, paths, byKey)
 		}
 		for _, w := range ws.Workloads {
 			if len(selected) > 0 && !selected[w.Name] {
@@ -258,12 +292,12 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 			}
 			if w.Kind == workspace.LoadBalancedWebService || w.Kind == workspace.BackendService {
 				if m := decoded[w.Name]; m != nil {
-					https := envHTTPS
+					tls := publicTLS
 					if w.Kind == workspace.BackendService {
-						https = envInternalHTTPS
+						tls = internalTLS
 					}
 					st, wd := renderECSService(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts,
-						priority: priorities[w.Name], envHTTPS: https})
+						priorities: priorities[w.Name], tls: tls})
 					diags = append(diags, wd...)
 					if st != nil {
 						wkldStacks = append(wkldStacks, *st)
@@ -292,10 +326,19 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 				}
 				continue
 			}
+			if w.Kind == workspace.StaticSite {
+				if m := decoded[w.Name]; m != nil {
+					st, wd := renderStaticSite(ecsInput{app: app, env: env, file: w.Path, name: w.Name, kind: w.Kind, m: m, addons: w.Addons, opts: opts}, ws.Root)
+					diags = append(diags, wd...)
+					if st != nil {
+						wkldStacks = append(wkldStacks, *st)
+					}
+				}
+				continue
+			}
 			if w.Kind != workspace.RequestDrivenWebService {
 				diags = append(diags, diag.Diagnostic{File: w.Path, Line: kindLine(w), Severity: diag.Error, Rule: ruleUnsupported, Env: env,
-					Message: fmt.Sprintf("rendering %s is not supported yet", w.Kind),
-					Fix:     "Static Sites cannot be rendered yet; deploy this one with your current tooling"})
+					Message: fmt.Sprintf("rendering %s is not supported yet", w.Kind)})
 				continue
 			}
 			m := decoded[w.Name]

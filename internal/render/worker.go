@@ -144,7 +144,7 @@ func renderWorker(in ecsInput, published map[string]workspace.Kind) (*Stack, dia
 	addAutoscaling(add, m.Count, nil)
 	addQueueDelayScaling(add, m.Count, subs)
 	addRollbackAlarms(add, m.task.rollback)
-	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, taskPorts{targetPort: -1}))
+	svcProps := ecsServiceProps(m, platform, sgs, serviceConnectConfig(in, m.task.connect, taskPorts{ruleTarget: ruleTarget{targetPort: -1}}))
 	set(svcProps, "ServiceRegistries", noValue())
 	add("Service", kv(
 		"Metadata", kv("aws:copilot:description", "An ECS service to run and maintain your tasks in the environment cluster"),

@@ -48,6 +48,9 @@ type StackResult struct {
 	// ServiceURL is the workload's URL after a successful deploy.
 	ServiceURL string        `json:"serviceURL,omitempty"`
 	Duration   time.Duration `json:"-"`
+	// Files, for a Static Site, are what was put in and deleted from its
+	// bucket.
+	Files *deploy.FileChanges `json:"files,omitempty"`
 }
 
 // Failed reports whether any stack failed.
@@ -94,6 +97,15 @@ func (d Deployment) Headline() string {
 	}
 	if n := counts[Updated]; n > 0 {
 		done = append(done, plural(n, "stack", "stacks")+" updated")
+	}
+	files := 0
+	for _, s := range d.Stacks {
+		if s.Files.Changed() {
+			files++
+		}
+	}
+	if files > 0 {
+		done = append(done, plural(files, "site", "sites")+" synced")
 	}
 	if len(done) == 0 {
 		return "Deploy succeeded: no changes"
@@ -156,6 +168,9 @@ func DeployText(w io.Writer, d Deployment) error {
 		}
 		if s.ServiceURL != "" {
 			fmt.Fprintf(&b, "    %s\n", termText(s.ServiceURL))
+		}
+		if f := s.Files; f != nil {
+			fmt.Fprintf(&b, "    site files: %d put (%s), %d deleted, %d unchanged\n", f.Put, byteSize(f.PutBytes), f.Delete, f.Unchanged)
 		}
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
@@ -242,10 +257,17 @@ func FromResult(r *deploy.Result, urls map[string]string) Deployment {
 		}
 		if sr.succeeded() || sr.Outcome == NoChanges {
 			sr.ServiceURL = s.Outputs["ServiceURL"]
+			// A Static Site is served at its alias, or its distribution's name.
+			for _, o := range []string{"CloudFrontDistributionAlternativeDomainName", "CloudFrontDistributionDomainName"} {
+				if sr.ServiceURL == "" && s.Outputs[o] != "" {
+					sr.ServiceURL = "https://" + s.Outputs[o]
+				}
+			}
 			if sr.ServiceURL == "" && sp.Workload != "" {
 				sr.ServiceURL = urls[sp.Workload]
 			}
 		}
+		sr.Files = s.Files
 		d.Stacks = append(d.Stacks, sr)
 	}
 	return d

@@ -135,3 +135,26 @@ func TestFromResult(t *testing.T) {
 		t.Errorf("Headline() = %q", h)
 	}
 }
+
+// A Static Site's deploy reports its URL (the alias when it has one) and
+// what was synced, also when the stack itself did not change.
+func TestDeployReportsStaticSite(t *testing.T) {
+	res := &deploy.Result{Plan: &deploy.Plan{App: "brochure", Stacks: []deploy.StackPlan{{StackName: "brochure-test-www", Env: "test", Workload: "www", NoChanges: true}}},
+		Stacks: []deploy.StackResult{{StackName: "brochure-test-www", NoChanges: true, Status: "UPDATE_COMPLETE",
+			Outputs: map[string]string{"CloudFrontDistributionDomainName": "d111.cloudfront.net", "CloudFrontDistributionAlternativeDomainName": "www.example.com"},
+			Files:   &deploy.FileChanges{Put: 1, PutBytes: 2048, Delete: 2, Unchanged: 3}}}}
+	d := FromResult(res, nil)
+	if got := d.Stacks[0].ServiceURL; got != "https://www.example.com" {
+		t.Errorf("URL = %q, want the alias", got)
+	}
+	if got := d.Headline(); got != "Deploy succeeded: 1 site synced" {
+		t.Errorf("headline = %q", got)
+	}
+	var b bytes.Buffer
+	if err := DeployText(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "site files: 1 put (2.0 KiB), 2 deleted, 3 unchanged") {
+		t.Errorf("deploy text:\n%s", b.String())
+	}
+}

@@ -66,6 +66,18 @@ func (e envPlan) counts() deploy.Counts {
 	return c
 }
 
+// headline is the environment's: its resource counts, or, when only a
+// Static Site's files change, that they do.
+func (e envPlan) headline() string {
+	h := headline(e.counts())
+	for _, s := range e.stacks {
+		if h == "no changes" && s.Files.Changed() {
+			return "site files to sync"
+		}
+	}
+	return h
+}
+
 // headline reads "2 to add, 1 to change, 1 to remove, 1 replacement".
 func headline(c deploy.Counts) string {
 	if c.Add+c.Modify+c.Remove == 0 {
@@ -147,4 +159,35 @@ func shortSHA(sha string) string {
 		return sha[:7]
 	}
 	return sha
+}
+
+// siteFilesLine says what a deploy does to a Static Site's bucket, or ""
+// for a stack that is not one.
+func siteFilesLine(f *deploy.FileChanges) string {
+	if f == nil {
+		return ""
+	}
+	if !f.Changed() {
+		return fmt.Sprintf("Site files: no changes (%s).", plural(f.Unchanged, "file", "files"))
+	}
+	s := fmt.Sprintf("Site files: %s to put (%s)", plural(f.Put, "file", "files"), byteSize(f.PutBytes))
+	if f.NewBucket {
+		return s + ", into a new bucket."
+	}
+	return s + fmt.Sprintf(", %d to delete, %d unchanged.", f.Delete, f.Unchanged)
+}
+
+// byteSize writes n in B, KiB, MiB or GiB with one decimal.
+func byteSize(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, unit := float64(n)/1024, "KiB"
+	for _, u := range []string{"MiB", "GiB"} {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, u
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
 }

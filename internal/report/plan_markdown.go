@@ -86,7 +86,7 @@ func renderEnv(p *deploy.Plan, e envPlan, run RunInfo, level detail, o *commentO
 		title += " → " + code(e.Env)
 	}
 	b.WriteString(title + "\n\n")
-	fmt.Fprintf(&b, "**%s**", headline(c))
+	fmt.Fprintf(&b, "**%s**", e.headline())
 	if c.Destructive > 0 {
 		fmt.Fprintf(&b, " · :warning: **%s**", plural(c.Destructive, "destructive change", "destructive changes"))
 	}
@@ -151,6 +151,7 @@ func renderStack(b *strings.Builder, s deploy.StackPlan, level detail) {
 	case s.NoChanges || len(s.Changes) == 0:
 		b.WriteString("No changes.\n\n")
 		renderImages(b, s.Images)
+		renderSiteFiles(b, s.Files)
 		return
 	}
 	sc := s.Count()
@@ -204,6 +205,13 @@ func renderStack(b *strings.Builder, s deploy.StackPlan, level detail) {
 		b.WriteString("</details>\n\n")
 	}
 	renderImages(b, s.Images)
+	renderSiteFiles(b, s.Files)
+}
+
+func renderSiteFiles(b *strings.Builder, f *deploy.FileChanges) {
+	if line := siteFilesLine(f); line != "" {
+		b.WriteString(line + "\n\n")
+	}
 }
 
 // renderDetails writes a collapsible diff of one resource's changed properties.

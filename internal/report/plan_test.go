@@ -410,3 +410,38 @@ func TestPreviewedStackIsShownWithWhy(t *testing.T) {
 		t.Errorf("the comment does not flag the previewed destructive change:\n%s", body)
 	}
 }
+
+// A Static Site's files show in the comment and the text: counts and bytes
+// to put, deletions, unchanged; a first sync says deletions come on deploy.
+func TestPlanShowsSiteFiles(t *testing.T) {
+	p := &deploy.Plan{App: "brochure", Fingerprint: "x", Stacks: []deploy.StackPlan{
+		{StackName: "brochure-test-www", Env: "test", Kind: "Static Site", Workload: "www", NoChanges: true,
+			Files: &deploy.FileChanges{Put: 2, PutBytes: 3 << 20, Delete: 1, Unchanged: 40}},
+		{StackName: "brochure-test-blog", Env: "test", Kind: "Static Site", Workload: "blog", ChangeSetType: "CREATE",
+			Changes: []deploy.ResourceChange{{Action: deploy.ActionAdd, LogicalID: "Bucket", ResourceType: "AWS::S3::Bucket"}},
+			Files:   &deploy.FileChanges{Put: 1, PutBytes: 900, NewBucket: true}},
+	}}
+	var text bytes.Buffer
+	if err := PlanText(&text, p); err != nil {
+		t.Fatal(err)
+	}
+	body := PlanComments(p, testRun)[0].Body
+	for _, want := range []string{
+		"Site files: 2 files to put (3.0 MiB), 1 to delete, 40 unchanged.",
+		"Site files: 1 file to put (900 B), into a new bucket.",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("plan text lacks %q:\n%s", want, text.String())
+		}
+		if !strings.Contains(body, want) {
+			t.Errorf("plan comment lacks %q:\n%s", want, body)
+		}
+	}
+	if !p.HasChanges() {
+		t.Error("a plan with site files to put has no changes")
+	}
+	p.Stacks = p.Stacks[:1]
+	if body := PlanComments(p, testRun)[0].Body; !strings.Contains(body, "**site files to sync**") {
+		t.Errorf("an environment whose only change is site files is headed otherwise:\n%s", body)
+	}
+}

@@ -37,7 +37,7 @@ func PlanText(w io.Writer, p *deploy.Plan) error {
 		if name == "" {
 			name = "(application)"
 		}
-		fmt.Fprintf(&b, "\nEnvironment %s: %s", termText(name), headline(c))
+		fmt.Fprintf(&b, "\nEnvironment %s: %s", termText(name), e.headline())
 		if c.Destructive > 0 {
 			fmt.Fprintf(&b, ", %s", plural(c.Destructive, "DESTRUCTIVE change", "DESTRUCTIVE changes"))
 		}
@@ -67,6 +67,9 @@ func writeStackText(b *strings.Builder, s deploy.StackPlan) {
 		return
 	case s.NoChanges || len(s.Changes) == 0:
 		b.WriteString(": no changes\n")
+		if line := siteFilesLine(s.Files); line != "" {
+			b.WriteString("    " + line + "\n")
+		}
 		return
 	}
 	fmt.Fprintf(b, ": %s", headline(s.Count()))
@@ -104,6 +107,9 @@ func writeStackText(b *strings.Builder, s deploy.StackPlan) {
 			fmt.Fprintf(b, "@%s", termText(img.Digest))
 		}
 		b.WriteString("\n")
+	}
+	if line := siteFilesLine(s.Files); line != "" {
+		b.WriteString("    " + line + "\n")
 	}
 }
 

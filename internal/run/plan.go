@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
@@ -80,6 +81,8 @@ type PlanOptions struct {
 	// configuration (tests).
 	CloudFormation deploy.CloudFormationAPI
 	Uploader       deploy.Uploader
+	SiteBucket     deploy.SiteBucketAPI
+	SiteCDN        deploy.SiteCDNAPI
 	// EC2 answers the look-ups Copilot makes while deploying (subnets by
 	// tags, CloudFront's prefix list); without it they fail.
 	EC2 deploy.EC2API
@@ -282,8 +285,17 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 			MergeLists: r.MergeLists, CarryLive: r.CarryLive, Fixed: r.Fixed,
 			Kind: r.Kind, Env: r.Env, Workload: r.Workload,
 		}
+		for _, l := range r.Live {
+			s.Live = append(s.Live, deploy.LiveResource{ID: l.ID, Properties: l.Properties, For: l.For})
+		}
 		if r.AddonsTemplate != nil {
 			s.Assets = map[string][]byte{"AddonsTemplateURL": r.AddonsTemplate}
+		}
+		if r.Kind == string(workspace.StaticSite) {
+			s.Site = &deploy.Site{}
+			for _, f := range r.SiteFiles {
+				s.Site.Files = append(s.Site.Files, deploy.SiteFile{Key: f.Key, ContentType: f.ContentType, SHA256: f.SHA256, MD5: f.MD5, Body: f.Body})
+			}
 		}
 		s.Objects = r.Objects
 		if !o.Offline {
@@ -363,7 +375,7 @@ func findArtifacts(ctx context.Context, app string, api deploy.CloudFormationAPI
 // connect builds the AWS clients (unless given), learns the account and
 // region, and returns deploy's options for them.
 func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.CloudFormationAPI, error) {
-	api, uploader := o.CloudFormation, o.Uploader
+	api, uploader, site, cdn := o.CloudFormation, o.Uploader, o.SiteBucket, o.SiteCDN
 	if api == nil {
 		awsOpts := o.AWS
 		if o.Log != nil {
@@ -378,6 +390,12 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 		if o.EC2 == nil {
 			o.EC2 = clients.EC2
 		}
+		if site == nil {
+			site = clients.S3
+		}
+		if cdn == nil {
+			cdn = cloudfront.NewFromConfig(clients.Config)
+		}
 		if o.Account, err = account(ctx, clients); err != nil {
 			return nil, nil, err
 		}
@@ -390,6 +408,12 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 	opts := append([]deploy.Option{deploy.WithRecreateFailed(o.RecreateFailed)}, o.deployOpts...)
 	if uploader != nil {
 		opts = append(opts, deploy.WithUploader(uploader))
+	}
+	if site != nil {
+		opts = append(opts, deploy.WithSiteBucketAPI(site))
+	}
+	if cdn != nil {
+		opts = append(opts, deploy.WithSiteCDNAPI(cdn))
 	}
 	if o.Log != nil {
 		opts = append(opts, deploy.WithLogger(o.Log))

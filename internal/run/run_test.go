@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	fakecloudfront "github.com/autopilot-dev/autopilot/internal/fakes/cloudfront"
 	"github.com/autopilot-dev/autopilot/internal/fakes/registry"
 	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
 	"github.com/autopilot-dev/autopilot/internal/report"
@@ -34,13 +36,18 @@ const example = "../../examples/apprunner-vpc"
 type fakeAWS struct {
 	cfn    *fakecfn.Server
 	s3     *fakes3.Server
+	s3c    *s3.Client
+	cdn    *fakecloudfront.Server
+	cdnc   *cloudfront.Client
 	client *cloudformation.Client
 	up     deploy.Uploader
 }
 
-func newFakeAWS(t *testing.T) *fakeAWS {
+// newFakeAWS starts the fakes; S3 holds the bucket artifacts and those
+// named.
+func newFakeAWS(t *testing.T, buckets ...string) *fakeAWS {
 	t.Helper()
-	f := &fakeAWS{cfn: fakecfn.New(fakecfn.WithExecDelay(20 * time.Millisecond)), s3: fakes3.New("artifacts")}
+	f := &fakeAWS{cfn: fakecfn.New(fakecfn.WithExecDelay(20 * time.Millisecond)), s3: fakes3.New(append([]string{"artifacts"}, buckets...)...)}
 	t.Cleanup(f.cfn.Close)
 	t.Cleanup(f.s3.Close)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
@@ -48,6 +55,10 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 	})}
 	f.client = cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(f.cfn.URL) })
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(f.s3.URL); o.UsePathStyle = true })
+	f.s3c = s3c
+	f.cdn = fakecloudfront.New()
+	t.Cleanup(f.cdn.Close)
+	f.cdnc = cloudfront.NewFromConfig(cfg, func(o *cloudfront.Options) { o.BaseEndpoint = aws.String(f.cdn.URL) })
 	up, err := deploy.NewS3Uploader(s3c, "artifacts")
 	if err != nil {
 		t.Fatal(err)

@@ -1,3 +1,4 @@
 // Package s3 is an in-memory S3 endpoint (path-style PutObject, GetObject,
-// HeadObject, HeadBucket) for tests driven by the real SDK client.
+// HeadObject, HeadBucket, ListObjectsV2, DeleteObjects) for tests driven
+// by the real SDK client.
 package s3

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,12 +23,14 @@ type Server struct {
 
 	mu      sync.Mutex
 	buckets map[string]map[string][]byte
+	types   map[string]string // bucket/key -> Content-Type given when put
 	puts    int
+	deletes int
 }
 
 // New starts a fake S3 holding the given (empty) buckets. Close it when done.
 func New(buckets ...string) *Server {
-	s := &Server{buckets: map[string]map[string][]byte{}}
+	s := &Server{buckets: map[string]map[string][]byte{}, types: map[string]string{}}
 	for _, b := range buckets {
 		s.buckets[b] = map[string][]byte{}
 	}
@@ -95,6 +98,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case r.Method == http.MethodGet && key == "" && r.URL.Query().Get("list-type") == "2":
+		s.list(w, bucket, r)
+	case r.Method == http.MethodPost && key == "" && r.URL.Query().Has("delete"):
+		s.deleteObjects(w, r, bucket)
 	case r.Method == http.MethodPut && key == "":
 		s.mu.Lock()
 		if !ok {
@@ -113,6 +120,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sum := md5.Sum(body)
 		s.mu.Lock()
 		objects[key] = body
+		s.types[bucket+"/"+key] = r.Header.Get("Content-Type")
 		s.puts++
 		s.mu.Unlock()
 		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
@@ -171,4 +179,119 @@ func readBody(r *http.Request) ([]byte, error) {
 			return nil, fmt.Errorf("aws-chunked data: %w", err)
 		}
 	}
+}
+
+// List returns a bucket's keys, sorted.
+func (s *Server) List(bucket string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.buckets[bucket]))
+	for k := range s.buckets[bucket] {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ContentType is the Content-Type an object was put with.
+func (s *Server) ContentType(bucket, key string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.types[bucket+"/"+key]
+}
+
+// Deletes returns how many objects DeleteObjects calls removed.
+func (s *Server) Deletes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deletes
+}
+
+type listResult struct {
+	XMLName               xml.Name      `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListBucketResult"`
+	Name                  string        `xml:"Name"`
+	KeyCount              int           `xml:"KeyCount"`
+	MaxKeys               int           `xml:"MaxKeys"`
+	IsTruncated           bool          `xml:"IsTruncated"`
+	Contents              []listContent `xml:"Contents"`
+	NextContinuationToken string        `xml:"NextContinuationToken,omitempty"`
+}
+
+type listContent struct {
+	Key  string `xml:"Key"`
+	ETag string `xml:"ETag"`
+	Size int    `xml:"Size"`
+}
+
+// list answers ListObjectsV2 in key order, max-keys a page (1000 by
+// default); the continuation token is the last key returned.
+func (s *Server) list(w http.ResponseWriter, bucket string, r *http.Request) {
+	q := r.URL.Query()
+	limit := 1000
+	if n, err := strconv.Atoi(q.Get("max-keys")); err == nil && n > 0 && n < limit {
+		limit = n
+	}
+	after, prefix := q.Get("continuation-token"), q.Get("prefix")
+	keys := s.List(bucket)
+	res := listResult{Name: bucket, MaxKeys: limit}
+	s.mu.Lock()
+	for _, k := range keys {
+		if k <= after || !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		if len(res.Contents) == limit {
+			res.IsTruncated, res.NextContinuationToken = true, res.Contents[limit-1].Key
+			break
+		}
+		body := s.buckets[bucket][k]
+		sum := md5.Sum(body)
+		res.Contents = append(res.Contents, listContent{Key: k, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Size: len(body)})
+	}
+	s.mu.Unlock()
+	res.KeyCount = len(res.Contents)
+	w.Header().Set("Content-Type", "application/xml")
+	_ = xml.NewEncoder(w).Encode(res)
+}
+
+type deleteRequest struct {
+	Objects []struct {
+		Key string `xml:"Key"`
+	} `xml:"Object"`
+}
+
+type deleteResult struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ DeleteResult"`
+	Deleted []struct {
+		Key string `xml:"Key"`
+	} `xml:"Deleted"`
+}
+
+// deleteObjects answers DeleteObjects: up to 1,000 keys, as S3 allows;
+// a key that does not exist counts as deleted, as in S3.
+func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request, bucket string) {
+	body, err := readBody(r)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "IncompleteBody", err.Error())
+		return
+	}
+	var req deleteRequest
+	if err := xml.Unmarshal(body, &req); err != nil || len(req.Objects) == 0 || len(req.Objects) > 1000 {
+		writeError(w, r, http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
+		return
+	}
+	var res deleteResult
+	s.mu.Lock()
+	for _, o := range req.Objects {
+		if _, ok := s.buckets[bucket][o.Key]; ok {
+			s.deletes++
+		}
+		delete(s.buckets[bucket], o.Key)
+		delete(s.types, bucket+"/"+o.Key)
+		res.Deleted = append(res.Deleted, struct {
+			Key string `xml:"Key"`
+		}{o.Key})
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/xml")
+	_ = xml.NewEncoder(w).Encode(res)
 }

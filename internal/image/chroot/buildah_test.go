@@ -127,6 +127,7 @@ func withoutStubs(theirs, ours map[string]entry, extra []string) map[string]entr
 }
 
 func TestSameFilesystemAsBuildah(t *testing.T) {
+	requireLongTests(t, "building each Dockerfile with buildah too")
 	requireRoot(t)
 	base := baseImage(t)
 	bh := newBuildah(t, base)

@@ -4,12 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -34,6 +37,19 @@ func requireRoot(t testing.TB) {
 	}
 }
 
+// longTestsVar opts in to the long comparisons (buildah, file by file):
+// `go test ./...` skips them so it stays fast, and .ci/run runs them in a
+// second step.
+const longTestsVar = "AUTOPILOT_LONG_TESTS"
+
+// requireLongTests skips a long comparison unless AUTOPILOT_LONG_TESTS=1.
+func requireLongTests(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv(longTestsVar) != "1" {
+		t.Skipf("%s is a long comparison: run it with %s=1 (.ci/run does)", what, longTestsVar)
+	}
+}
+
 type fileSpec struct {
 	name     string
 	mode     int64
@@ -46,6 +62,14 @@ type fileSpec struct {
 
 func tarOf(t testing.TB, files []fileSpec) []byte {
 	t.Helper()
+	b, err := tarBytes(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tarBytes(files []fileSpec) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
@@ -62,50 +86,108 @@ func tarOf(t testing.TB, files []fileSpec) []byte {
 			hdr.Typeflag, hdr.Size = tar.TypeReg, int64(len(f.data))
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if hdr.Typeflag == tar.TypeReg {
 			tw.Write(f.data)
 		}
 	}
 	if err := tw.Close(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 func layerOf(t testing.TB, files []fileSpec) v1.Layer {
 	t.Helper()
-	b := tarOf(t, files)
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, tarball.WithMediaType(types.OCILayer))
+	l, err := layerFrom(files)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
 }
 
-// baseImage writes an OCI layout with a linux/amd64 image made from the
-// host's static busybox (every applet linked in /bin), an app user and
-// group, and returns "oci:DIR".
+func layerFrom(files []fileSpec) (v1.Layer, error) {
+	b, err := tarBytes(files)
+	if err != nil {
+		return nil, err
+	}
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, tarball.WithMediaType(types.OCILayer))
+}
+
+// fixtureDir holds what tests of this package share (base images); it
+// lives as long as the test binary.
+var fixtureDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "autopilot-chroot-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fixtureDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// baseImage returns "oci:DIR", an OCI layout with a linux/amd64 image made
+// from the host's static busybox (every applet linked in /bin), an app user
+// and group. Written once per test binary; tests must not change it.
 func baseImage(t testing.TB) string {
 	t.Helper()
 	return baseImageWith(t, nil)
 }
 
-// baseImageWith is baseImage with extra files in a second layer.
+// baseImages are the base images written so far, by their extra files.
+var baseImages struct {
+	sync.Mutex
+	byExtra map[string]*baseFixture
+}
+
+type baseFixture struct {
+	once sync.Once
+	ref  string
+	err  error
+}
+
+// baseImageWith is baseImage with extra files in a second layer; each
+// distinct set of extra files is written once.
 func baseImageWith(t testing.TB, extra []fileSpec) string {
 	t.Helper()
 	bin, err := os.ReadFile(busyboxPath)
 	if err != nil {
 		t.Skipf("%s is missing (apt-get install -y busybox-static): %v", busyboxPath, err)
 	}
+	key := fmt.Sprintf("%#v", extra)
+	baseImages.Lock()
+	if baseImages.byExtra == nil {
+		baseImages.byExtra = map[string]*baseFixture{}
+	}
+	f := baseImages.byExtra[key]
+	if f == nil {
+		f = &baseFixture{}
+		baseImages.byExtra[key] = f
+	}
+	n := len(baseImages.byExtra)
+	baseImages.Unlock()
+	f.once.Do(func() {
+		f.ref, f.err = writeBaseImage(filepath.Join(fixtureDir, fmt.Sprintf("busybox-%d", n)), bin, extra)
+	})
+	if f.err != nil {
+		t.Fatalf("write the base image: %v", f.err)
+	}
+	return f.ref
+}
+
+func writeBaseImage(dir string, busybox []byte, extra []fileSpec) (string, error) {
 	list, err := exec.Command(busyboxPath, "--list").Output()
 	if err != nil {
-		t.Fatalf("busybox --list: %v", err)
+		return "", fmt.Errorf("busybox --list: %w", err)
 	}
 	files := []fileSpec{
 		{name: "bin/", mode: 0o755},
-		{name: "bin/busybox", mode: 0o755, data: bin},
+		{name: "bin/busybox", mode: 0o755, data: busybox},
 		{name: "etc/", mode: 0o755},
 		{name: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n")},
 		{name: "etc/group", mode: 0o644, data: []byte("root:x:0:\napp:x:1001:\nstaff:x:50:app\n")},
@@ -123,32 +205,50 @@ func baseImageWith(t testing.TB, extra []fileSpec) string {
 	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.Append(img, mutate.Addendum{Layer: layerOf(t, files), History: v1.History{CreatedBy: "busybox-static from the test host"}})
+	// The busybox layer is stored uncompressed (as docker save writes
+	// layers): every test unpacks and reads it, and under the race detector
+	// gunzipping its 2 MB took a third of this package's time. Extra files,
+	// and every layer a build writes, are gzip.
+	data, err := tarBytes(files)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
+	}
+	img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(data, types.OCIUncompressedLayer),
+		History: v1.History{CreatedBy: "busybox-static from the test host"}})
+	if err != nil {
+		return "", err
 	}
 	if len(extra) > 0 {
-		if img, err = mutate.Append(img, mutate.Addendum{Layer: layerOf(t, extra)}); err != nil {
-			t.Fatal(err)
+		layer, err := layerFrom(extra)
+		if err != nil {
+			return "", err
+		}
+		if img, err = mutate.Append(img, mutate.Addendum{Layer: layer}); err != nil {
+			return "", err
+		}
+		if img, err = mutate.Append(img, mutate.Addendum{Layer: layer}); err != nil {
+			return "", err
 		}
 	}
-	cf, _ := img.ConfigFile()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", err
+	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cf.Config.Cmd = []string{"/bin/sh"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	dir := filepath.Join(t.TempDir(), "busybox")
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	if err := p.AppendImage(img, layout.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"})); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	return "oci:" + dir
+	return "oci:" + dir, nil
 }
 
 // writeContext writes a build context with a Dockerfile and files.

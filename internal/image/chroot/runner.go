@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -228,11 +229,9 @@ func (r *Runner) takeRoot(img v1.Image) (*rootfs, []v1.Layer, int, error) {
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("read stage layers: %w", err)
 	}
-	diffIDs := make([]v1.Hash, len(layers))
-	for i, l := range layers {
-		if diffIDs[i], err = l.DiffID(); err != nil {
-			return nil, nil, 0, fmt.Errorf("read stage layers: %w", err)
-		}
+	diffIDs, err := layerDiffIDs(img, layers)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("read stage layers: %w", err)
 	}
 	r.mu.Lock()
 	best := -1
@@ -260,6 +259,26 @@ func (r *Runner) takeRoot(img v1.Image) (*rootfs, []v1.Layer, int, error) {
 	}
 	root.diffIDs = diffIDs
 	return root, layers, from, nil
+}
+
+// layerDiffIDs takes the diffIDs from the image's config: asking a layer
+// read from an OCI layout for its DiffID decompresses it whole, for every
+// RUN step.
+func layerDiffIDs(img v1.Image, layers []v1.Layer) ([]v1.Hash, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	if len(cf.RootFS.DiffIDs) == len(layers) {
+		return slices.Clone(cf.RootFS.DiffIDs), nil
+	}
+	diffIDs := make([]v1.Hash, len(layers))
+	for i, l := range layers {
+		if diffIDs[i], err = l.DiffID(); err != nil {
+			return nil, err
+		}
+	}
+	return diffIDs, nil
 }
 
 func isPrefix(a, b []v1.Hash) bool {
