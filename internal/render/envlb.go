@@ -40,14 +40,15 @@ func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan, opts Option
 	}
 	if (h.Public.Ingress.CDN != nil && *h.Public.Ingress.CDN) || (h.Public.DeprecatedSG.Ingress.RestrictTo.CDN != nil && *h.Public.DeprecatedSG.Ingress.RestrictTo.CDN) {
 		cloudFrontPrefixList := opts.CloudFrontPrefixList
-		if cloudFrontPrefixList == "" && opts.Lookups != nil {
+		switch {
+		case cloudFrontPrefixList == "" && opts.Lookups != nil:
 			id, err := opts.Lookups.CloudFrontPrefixList(opts.ctx())
 			if err != nil {
 				errAt(h.At("public"), ruleLookup, fmt.Sprintf("http.public.ingress.cdn: %v", err),
 					"allow ec2:DescribeManagedPrefixLists, or pass --cloudfront-prefix-list (or $AUTOPILOT_CLOUDFRONT_PREFIX_LIST)")
 			}
 			cloudFrontPrefixList = id
-		} else if cloudFrontPrefixList == "" {
+		case cloudFrontPrefixList == "":
 			// Not a manifest problem (lint does not report it): an input.
 			errAt(h.At("public"), ruleParameter, "http.public.ingress.cdn restricts the load balancer to CloudFront's prefix list, whose id render needs",
 				"plan with AWS credentials, which look it up, or pass --cloudfront-prefix-list (or $AUTOPILOT_CLOUDFRONT_PREFIX_LIST) with the id of com.amazonaws.global.cloudfront.origin-facing in the region: "+

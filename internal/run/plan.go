@@ -84,10 +84,11 @@ type PlanOptions struct {
 	SiteBucket     deploy.SiteBucketAPI
 	SiteCDN        deploy.SiteCDNAPI
 	// EC2 answers the look-ups Copilot makes while deploying (subnets by
-	// tags, CloudFront's prefix list); without it they fail.
-	EC2 deploy.EC2API
-	Account        string
-	Region         string
+	// tags, CloudFront's prefix list); connect sets it. Without it a
+	// from_tags placement is refused.
+	EC2     deploy.EC2API
+	Account string
+	Region  string
 
 	// deployOpts are extra options for deploy (a test seam: faster waits).
 	deployOpts []deploy.Option
