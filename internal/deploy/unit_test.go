@@ -63,7 +63,10 @@ func TestFingerprint(t *testing.T) {
 		{"parameter value moved between keys", func(s []Stack) []Stack { s[0].Parameters = map[string]string{"X": "12", "Y": ""}; return s }, false},
 		{"digest changed", func(s []Stack) []Stack { s[0].Images[1].Digest = "sha256:3"; return s }, false},
 		{"asset changed", func(s []Stack) []Stack { s[1].Assets["U"] = []byte("addons2"); return s }, false},
-		{"object added", func(s []Stack) []Stack { s[1].Objects = map[string][]byte{"manual/env-files/a.env/x.env": []byte("A=1")}; return s }, false},
+		{"object added", func(s []Stack) []Stack {
+			s[1].Objects = map[string][]byte{"manual/env-files/a.env/x.env": []byte("A=1")}
+			return s
+		}, false},
 		{"stack added", func(s []Stack) []Stack { return append(s, Stack{Name: "c"}) }, false},
 	}
 	for _, tt := range tests {

@@ -211,3 +211,21 @@ func subRefs(n *yaml.Node, fn func(*yaml.Node, string, string)) {
 		fn(text, "Ref", name)
 	}
 }
+
+// entries calls fn for each key and value of a mapping, in file order.
+func entries(m *yaml.Node, fn func(k, v *yaml.Node)) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		fn(m.Content[i], m.Content[i+1])
+	}
+}
+
+// scalar is a scalar's value, "" for anything else.
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}

@@ -5,7 +5,10 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	renderer "github.com/autopilot-dev/autopilot/internal/render"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
@@ -37,9 +40,10 @@ func Lint(ws *workspace.Workspace, opts Options) (diag.List, error) {
 			Message: "pipeline manifests are not deployed by autopilot; GitHub workflows replace Copilot pipelines",
 			Fix:     "run autopilot from a workflow on pull requests and on pushes to the default branch"})
 	}
-	refusals := refusalsByEnv(ws, opts)
+	run := newWorkloadRun(ws, opts)
+	envs := workloadEnvs(ws, opts.Envs)
 	for _, m := range ws.Workloads {
-		ds, err := lintManifest(ws, m, workloadEnvs(ws, m, opts.Envs), opts, refusals)
+		ds, err := lintManifest(ws, m, envs, opts, run)
 		if err != nil {
 			return nil, err
 		}
@@ -52,7 +56,7 @@ func Lint(ws *workspace.Workspace, opts Options) (diag.List, error) {
 		if len(opts.Envs) > 0 && !slices.Contains(opts.Envs, m.Name) {
 			continue
 		}
-		ds, err := lintManifest(ws, m, []string{m.Name}, opts, refusals)
+		ds, err := lintManifest(ws, m, []string{m.Name}, opts, run)
 		if err != nil {
 			return nil, err
 		}
@@ -73,23 +77,82 @@ const (
 	ruleRenderExpress = "render/ecs-express"
 )
 
-// refusalsByEnv returns render's refusals in an environment, computed once
-// per environment.
-func refusalsByEnv(ws *workspace.Workspace, opts Options) func(env string) diag.List {
-	byEnv := map[string]diag.List{}
-	return func(env string) diag.List {
-		if ds, ok := byEnv[env]; ok {
-			return ds
-		}
-		ds := renderer.Check(ws, env, workspace.Vars{App: ws.App, Lookup: opts.Lookup, Strict: opts.Strict}, opts.AppDomain)
-		byEnv[env] = ds
-		return ds
-	}
+// workloadRun resolves and decodes each workload once per environment, for
+// the schema, the rules and render.Check to read.
+type workloadRun struct {
+	ws    *workspace.Workspace
+	opts  Options
+	byEnv map[string]*envRun
 }
 
-// workloadEnvs lists the environments a workload is linted for: the ones
+// envRun is the workloads of one environment.
+type envRun struct {
+	workloads map[*workspace.Manifest]*resolved
+	refusals  diag.List
+	checked   bool
+}
+
+// resolved is a workload manifest as deployed to one environment.
+type resolved struct {
+	doc   *yaml.Node
+	diags diag.List
+	seen  envValues // the values its ${VAR} references took
+	model *manifest.Workload
+	// whole reports that the model decoded without an error.
+	whole bool
+}
+
+func newWorkloadRun(ws *workspace.Workspace, opts Options) *workloadRun {
+	return &workloadRun{ws: ws, opts: opts, byEnv: map[string]*envRun{}}
+}
+
+// env resolves and decodes every workload for env, the first time.
+func (r *workloadRun) env(env string) *envRun {
+	if e, ok := r.byEnv[env]; ok {
+		return e
+	}
+	e := &envRun{workloads: map[*workspace.Manifest]*resolved{}}
+	for _, m := range r.ws.Workloads {
+		if m.Doc == nil {
+			continue
+		}
+		w := &resolved{seen: envValues{}}
+		w.doc, w.diags = m.Resolve(env, workspace.Vars{App: r.ws.App, Lookup: w.seen.recording(r.opts.Lookup), Strict: r.opts.Strict})
+		if w.doc != nil && m.Kind != workspace.Environment && slices.Contains(manifestKinds, m.Kind) {
+			var err error
+			w.model, err = manifest.DecodeWorkload(m.Kind, w.doc)
+			w.whole = err == nil
+		}
+		e.workloads[m] = w
+	}
+	r.byEnv[env] = e
+	return e
+}
+
+// refusals returns render's refusals in env, computed once per environment
+// from the models lint decoded.
+func (r *workloadRun) refusals(env string) diag.List {
+	e := r.env(env)
+	if !e.checked {
+		vars := workspace.Vars{App: r.ws.App, Lookup: r.opts.Lookup, Strict: r.opts.Strict}
+		var decoded map[string]*manifest.Workload
+		if r.ws.App != "" { // else render resolves with another application name
+			decoded = map[string]*manifest.Workload{}
+			for m, w := range e.workloads {
+				if w.whole && !w.diags.HasErrors() {
+					decoded[m.Name] = w.model
+				}
+			}
+		}
+		e.refusals, e.checked = renderer.CheckDecoded(r.ws, env, vars, r.opts.AppDomain, decoded), true
+	}
+	return e.refusals
+}
+
+// workloadEnvs lists the environments workloads are linted for: the ones
 // asked for, else every known one; with none known, the base manifest ("").
-func workloadEnvs(ws *workspace.Workspace, m *workspace.Manifest, want []string) []string {
+// Listing them reads every manifest's overrides, so it is done once.
+func workloadEnvs(ws *workspace.Workspace, want []string) []string {
 	if len(want) > 0 {
 		return want
 	}
@@ -101,7 +164,7 @@ func workloadEnvs(ws *workspace.Workspace, m *workspace.Manifest, want []string)
 
 // lintManifest checks one manifest for each environment and folds findings
 // that hold for every environment into one finding for the manifest.
-func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string, opts Options, refusals func(env string) diag.List) (diag.List, error) {
+func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string, opts Options, run *workloadRun) (diag.List, error) {
 	if m.Doc == nil {
 		return nil, nil // the parse error is already in ws.Diagnostics
 	}
@@ -110,19 +173,27 @@ func lintManifest(ws *workspace.Workspace, m *workspace.Manifest, envs []string,
 	}
 	var perEnv []diag.List
 	for _, env := range envs {
+		c := &context{ws: ws, m: m, env: env}
+		var ds diag.List
 		seen := envValues{}
-		doc, ds := m.Resolve(env, workspace.Vars{App: ws.App, Lookup: seen.recording(opts.Lookup), Strict: opts.Strict})
-		found, err := validate(string(m.Kind), doc, m.Path, env)
+		if m.Kind == workspace.Environment {
+			c.doc, ds = m.Resolve(env, workspace.Vars{App: ws.App, Lookup: seen.recording(opts.Lookup), Strict: opts.Strict})
+		} else {
+			w := run.env(env).workloads[m]
+			c.doc, c.workload, seen = w.doc, w.model, w.seen
+			ds = slices.Clone(w.diags)
+		}
+		found, err := validate(string(m.Kind), c.doc, m.Path, env)
 		if err != nil {
 			return nil, err
 		}
 		ds = append(ds, found...)
-		ds = append(ds, runRules(&context{ws: ws, m: m, doc: doc, env: env})...)
+		ds = append(ds, runRules(c)...)
 		if !ds.HasErrors() && env != "" {
 			// What render refuses, once the schema and the rules pass. A
 			// feature render does not support yet is a valid manifest:
 			// lint notes it, render and plan stop on it.
-			for _, d := range refusals(env) {
+			for _, d := range run.refusals(env) {
 				if d.File == m.Path {
 					if d.Rule == ruleRenderUnsupported {
 						d.Severity = diag.Notice

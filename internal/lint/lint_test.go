@@ -649,6 +649,8 @@ func TestLintInvalid(t *testing.T) {
 			want: []want{{rule: "schedule", sev: E, line: 6, col: 13, text: "rate(1 minute)"}}},
 		{name: "EventBridge cron with five fields", files: svc("name: svc\ntype: Scheduled Job\nimage:\n  location: nginx\non:\n  schedule: cron(0 9 * * ?)\n"),
 			want: []want{{rule: "schedule", sev: E, line: 6, col: 13, text: "6 fields"}}},
+		{name: "a value of the wrong type does not hide a cross-field error", files: svc("name: svc\ntype: Scheduled Job\nimage:\n  location: nginx\ncpu: [256]\non:\n  schedule: \"0 25 * * *\"\n"),
+			want: []want{{rule: "schema/type", sev: E, line: 5, col: 6}, {rule: "schedule", sev: E, line: 7, col: 13, text: "hour"}}},
 		{name: "job timeout below a second", files: svc("name: svc\ntype: Scheduled Job\nimage:\n  location: nginx\non:\n  schedule: none\ntimeout: 500ms\n"),
 			want: []want{{rule: "job-timeout", sev: E, line: 7, col: 10}}},
 		{name: "static site certificate outside us-east-1 without alias", files: svc("name: svc\ntype: Static Site\nhttp:\n  certificate: arn:aws:acm:eu-west-1:123456789012:certificate/abc\nfiles:\n  - source: dist\n"),

@@ -29,8 +29,11 @@ type context struct {
 	ws  *workspace.Workspace
 	m   *workspace.Manifest
 	doc *yaml.Node
-	// The model of the manifest: one of ecs, rdws and envm is set, by kind;
-	// none when the manifest does not decode (the schema reports why).
+	// workload is the decoded workload (Lint decodes it once per
+	// environment, for the rules and render.Check).
+	workload *manifest.Workload
+	// The model of the manifest: one of ecs, rdws, static and envm is set,
+	// by kind; none when it does not decode at all (the schema says why).
 	ecs    *manifest.ECSWorkload
 	rdws   *manifest.RequestDrivenWebService
 	static *manifest.StaticSite
@@ -40,15 +43,41 @@ type context struct {
 	out    diag.List
 }
 
-// decode fills the typed model of the context's manifest.
+// decode fills the typed model of the context's manifest. A workload whose
+// values did not all fit keeps the rest of its model (the schema reports
+// those values).
 func (c *context) decode() {
 	if c.m.Kind == workspace.Environment {
 		c.envm, _ = manifest.DecodeEnvironment(c.doc)
 		return
 	}
-	if w, err := manifest.DecodeWorkload(c.m.Kind, c.doc); err == nil {
+	if w := c.workload; w != nil {
 		c.ecs, c.rdws, c.static = w.ECS, w.RDWS, w.Static
 	}
+}
+
+// top is the Section of the whole workload manifest; ok is false when it
+// did not decode.
+func (c *context) top() (s manifest.Section, ok bool) {
+	switch {
+	case c.ecs != nil:
+		return c.ecs.Section, true
+	case c.rdws != nil:
+		return c.rdws.Section, true
+	case c.static != nil:
+		return c.static.Section, true
+	}
+	return s, false
+}
+
+// at is the position of the value under key in s, or of the manifest when
+// the key is absent or null.
+func (c *context) at(s manifest.Section, key string) manifest.Pos {
+	if s.Present(key) {
+		return s.At(key)
+	}
+	top, _ := c.top()
+	return top.Pos
 }
 
 // reportAt reports a finding at a position of the model.
@@ -65,17 +94,10 @@ func (c *context) report(n *yaml.Node, sev diag.Severity, msg, fix string) {
 	c.out = append(c.out, d)
 }
 
-func (c *context) errorf(n *yaml.Node, fix, format string, args ...any) {
-	c.report(n, diag.Error, fmt.Sprintf(format, args...), fix)
-}
-
 // errorAt reports an error at a position of the model.
 func (c *context) errorAt(at manifest.Pos, fix, format string, args ...any) {
 	c.reportAt(at, diag.Error, fmt.Sprintf(format, args...), fix)
 }
-
-// get walks a path of mapping keys from the document, or returns nil.
-func (c *context) get(path ...string) *yaml.Node { return get(c.doc, path...) }
 
 // get walks a path of mapping keys; absent and null values are nil.
 var get = workspace.Lookup
@@ -83,27 +105,6 @@ var get = workspace.Lookup
 // stackName is what Copilot names a workload's stack.
 func (c *context) stackName() string {
 	return c.ws.App + "-" + c.env + "-" + c.m.Name
-}
-
-func isMap(n *yaml.Node) bool    { return n != nil && n.Kind == yaml.MappingNode }
-func isScalar(n *yaml.Node) bool { return n != nil && n.Kind == yaml.ScalarNode }
-
-// intValue reads an integer scalar; ok is false for anything else (the
-// schema reports wrong types).
-func intValue(n *yaml.Node) (int, bool) {
-	if !isScalar(n) || n.ShortTag() != "!!int" {
-		return 0, false
-	}
-	v, err := strconv.Atoi(n.Value)
-	return v, err == nil
-}
-
-func durationValue(n *yaml.Node) (time.Duration, bool) {
-	if !isScalar(n) || n.ShortTag() != "!!str" {
-		return 0, false
-	}
-	d, err := time.ParseDuration(n.Value)
-	return d, err == nil
 }
 
 var rules []rule
@@ -173,7 +174,7 @@ func init() {
 		if c.rdws != nil && c.rdws.Autopilot.Express() && c.rdws.Autopilot.RemoveAppRunner() {
 			return // no App Runner service left to create
 		}
-		c.report(c.get("type"), diag.Notice, "AWS App Runner is closed to new customers since 2026-04-30: accounts that never used it cannot create this service",
+		c.report(get(c.doc, "type"), diag.Notice, "AWS App Runner is closed to new customers since 2026-04-30: accounts that never used it cannot create this service",
 			"deploy to an account that already runs App Runner, or move the service to Amazon ECS Express Mode with x-autopilot.runtime: ecs-express (see the README)")
 	}})
 	// A Scheduled Job's count must be a number; the schema says so.
@@ -192,8 +193,8 @@ func checkSize(c *context, defCPU, defMem int, sizes map[int][]int, platform str
 	default:
 		return
 	}
-	if cpuSet == nil && memSet == nil {
-		return
+	if cpuSet == nil && memSet == nil || cpuSet == nil && top.Present("cpu") || memSet == nil && top.Present("memory") {
+		return // nothing set, or a value that did not decode (the schema reports it)
 	}
 	cpu, mem := defCPU, defMem
 	if cpuSet != nil {
@@ -232,22 +233,18 @@ func joinInts(v []int) string {
 // checkAppRunnerHealthCheck enforces App Runner's limits, which Copilot
 // leaves to a failed deployment: thresholds 1-20, interval 1-20 s, timeout 1-20 s.
 func checkAppRunnerHealthCheck(c *context) {
-	hc := c.get("http", "healthcheck")
-	if !isMap(hc) {
+	if c.rdws == nil || !c.rdws.HTTP.HealthCheck.IsMapping() {
 		return
 	}
-	for _, key := range []string{"healthy_threshold", "unhealthy_threshold"} {
-		if n := get(hc, key); n != nil {
-			if v, ok := intValue(n); ok && (v < 1 || v > 20) {
-				c.errorf(n, "use a value from 1 to 20", "http.healthcheck.%s is %d; App Runner allows 1 to 20", key, v)
-			}
+	hc := c.rdws.HTTP.HealthCheck.TargetHealthCheck
+	for key, v := range map[string]*int64{"healthy_threshold": hc.HealthyThreshold, "unhealthy_threshold": hc.UnhealthyThreshold} {
+		if v != nil && (*v < 1 || *v > 20) {
+			c.errorAt(hc.At(key), "use a value from 1 to 20", "http.healthcheck.%s is %d; App Runner allows 1 to 20", key, *v)
 		}
 	}
-	for _, key := range []string{"interval", "timeout"} {
-		if n := get(hc, key); n != nil {
-			if d, ok := durationValue(n); ok && (d < time.Second || d > 20*time.Second || d%time.Second != 0) {
-				c.errorf(n, "use whole seconds from 1s to 20s", "http.healthcheck.%s is %s; App Runner allows 1 to 20 whole seconds", key, n.Value)
-			}
+	for key, d := range map[string]*time.Duration{"interval": hc.Interval, "timeout": hc.Timeout} {
+		if d != nil && hc.IsText(key) && (*d < time.Second || *d > 20*time.Second || *d%time.Second != 0) {
+			c.errorAt(hc.At(key), "use whole seconds from 1s to 20s", "http.healthcheck.%s is %s; App Runner allows 1 to 20 whole seconds", key, hc.Text(key))
 		}
 	}
 }
@@ -256,24 +253,18 @@ func checkAppRunnerHealthCheck(c *context) {
 // built from them allow: CloudFormation stack names (128) and the App
 // Runner service name `<app>-<env>-<svc>` (40).
 func checkNameLength(c *context) {
-	if c.ws.App == "" || c.m.Kind == workspace.Environment {
+	top, ok := c.top()
+	if c.ws.App == "" || !ok {
 		return
 	}
-	n := c.get("name")
+	at := c.at(top, "name")
 	if len(c.stackName()) > 128 {
-		c.errorf(n, "shorten the service, environment or application name", "stack name %q is %d characters; CloudFormation allows 128", c.stackName(), len(c.stackName()))
+		c.errorAt(at, "shorten the service, environment or application name", "stack name %q is %d characters; CloudFormation allows 128", c.stackName(), len(c.stackName()))
 	}
 	if c.m.Kind == workspace.RequestDrivenWebService && c.env != "" && len(c.stackName()) > 40 {
-		c.errorf(n, "shorten the service, environment or application name",
+		c.errorAt(at, "shorten the service, environment or application name",
 			"App Runner service name %q is %d characters; App Runner allows 40", c.stackName(), len(c.stackName()))
 	}
-}
-
-func scalar(n *yaml.Node) string {
-	if !isScalar(n) {
-		return ""
-	}
-	return n.Value
 }
 
 // checkAutoscaling ports Copilot's AdvancedCount rules.
@@ -322,16 +313,6 @@ func checkAutoscaling(c *context) {
 	} else {
 		c.errorAt(count.At("range"), "make min at most max", "count.range: min %d is greater than max %d", *count.Min, *count.Max)
 	}
-}
-
-// keyNode returns the key node for key in mapping m, for positions.
-func keyNode(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i]
-		}
-	}
-	return m
 }
 
 // checkEnvVPC ports validate_env.go's VPC rules.

@@ -4,7 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"gopkg.in/yaml.v3"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 )
 
 // The Dockerfile and build context image.build (the main container's and
@@ -15,54 +15,60 @@ func init() {
 }
 
 func checkImageBuildPaths(c *context) {
-	checkBuildPaths(c, c.get("image", "build"), "image.build")
-	if sidecars := c.get("sidecars"); isMap(sidecars) {
-		for i := 0; i+1 < len(sidecars.Content); i += 2 {
-			name := sidecars.Content[i].Value
-			checkBuildPaths(c, get(get(sidecars.Content[i+1], "image"), "build"), "sidecars."+name+".image.build")
+	var image manifest.Image
+	switch {
+	case c.ecs != nil:
+		image = c.ecs.Image
+	case c.rdws != nil:
+		image = c.rdws.Image
+	}
+	if image.Present("build") {
+		checkBuildPaths(c, image.Build, "image.build")
+	}
+	if c.ecs == nil {
+		return
+	}
+	for _, name := range c.sidecars() {
+		if img := c.ecs.Sidecars[name].Image; img.Build {
+			checkBuildPaths(c, img.BuildPaths, "sidecars."+name+".image.build")
 		}
 	}
 }
 
 // checkBuildPaths checks one image.build (where names it in messages).
-func checkBuildPaths(c *context, build *yaml.Node, where string) {
-	if build == nil {
-		return
+func checkBuildPaths(c *context, build manifest.Build, where string) {
+	if build.Bad {
+		return // the schema reports the type
 	}
 	// Paths are relative to the workspace root, as in Copilot; a context
 	// alone means its Dockerfile.
-	var dockerfile, buildContext *yaml.Node
-	switch {
-	case isScalar(build):
-		dockerfile = build
-	case isMap(build):
-		dockerfile, buildContext = get(build, "dockerfile"), get(build, "context")
-	default:
-		return // the schema reports the type
+	dockerfileAt, contextAt := build.Pos, build.At("context")
+	if build.IsMapping() {
+		dockerfileAt = build.At("dockerfile")
 	}
-	for _, n := range []*yaml.Node{dockerfile, buildContext} {
-		if n != nil && (!isScalar(n) || n.Value == "" || filepath.IsAbs(n.Value)) {
+	for _, p := range []*string{build.Dockerfile, build.Context} {
+		if p != nil && (*p == "" || filepath.IsAbs(*p)) {
 			return // the schema and the image stage report these
 		}
 	}
-	if buildContext != nil {
-		if fi, err := os.Stat(filepath.Join(c.ws.Root, buildContext.Value)); err != nil || !fi.IsDir() {
-			c.errorf(buildContext, "give the folder relative to the workspace root (the folder holding copilot/)",
-				"%s.context %q is not a folder in the workspace", where, buildContext.Value)
+	if build.Context != nil {
+		if fi, err := os.Stat(filepath.Join(c.ws.Root, *build.Context)); err != nil || !fi.IsDir() {
+			c.errorAt(contextAt, "give the folder relative to the workspace root (the folder holding copilot/)",
+				"%s.context %q is not a folder in the workspace", where, *build.Context)
 			return
 		}
 	}
-	at, path := dockerfile, ""
+	at, path := dockerfileAt, ""
 	switch {
-	case dockerfile != nil:
-		path = dockerfile.Value
-	case buildContext != nil:
-		at, path = buildContext, filepath.Join(buildContext.Value, "Dockerfile")
+	case build.Dockerfile != nil:
+		path = *build.Dockerfile
+	case build.Context != nil:
+		at, path = contextAt, filepath.Join(*build.Context, "Dockerfile")
 	default:
 		return
 	}
 	if fi, err := os.Stat(filepath.Join(c.ws.Root, path)); err != nil || fi.IsDir() {
-		c.errorf(at, "give the Dockerfile's path relative to the workspace root (the folder holding copilot/), or add the file",
+		c.errorAt(at, "give the Dockerfile's path relative to the workspace root (the folder holding copilot/), or add the file",
 			"%s names Dockerfile %q, which is not a file in the workspace", where, path)
 	}
 }

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/shlex"
-	"gopkg.in/yaml.v3"
-
 	"github.com/autopilot-dev/autopilot/internal/diag"
 	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
@@ -98,87 +95,55 @@ func deref[T any](p *T) T {
 	return zero
 }
 
-// items returns the elements of a sequence, or nil.
-func items(n *yaml.Node) []*yaml.Node {
-	if n == nil || n.Kind != yaml.SequenceNode {
-		return nil
-	}
-	return n.Content
-}
-
-// entries calls fn for each key and value of a mapping, in file order.
-func entries(m *yaml.Node, fn func(k, v *yaml.Node)) {
-	if !isMap(m) {
-		return
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		fn(m.Content[i], m.Content[i+1])
-	}
-}
-
-// boolValue reads a boolean the way yaml.v3 decodes one into a Go bool,
-// including the YAML 1.1 words Copilot accepts.
-func boolValue(n *yaml.Node) (v, ok bool) {
-	if !isScalar(n) {
-		return false, false
-	}
-	switch strings.ToLower(n.Value) {
-	case "true", "yes", "y", "on":
-		return true, true
-	case "false", "no", "n", "off":
-		return false, true
-	}
-	return false, false
-}
-
-func isTrue(n *yaml.Node) bool { v, ok := boolValue(n); return ok && v }
-
 // portSpec parses "8080", 8080, "8080/tcp"; ok is false when the value has
 // another shape (the schema reports it).
-func portSpec(n *yaml.Node) (port int, proto string, ok bool) {
-	if !isScalar(n) {
+func portSpec(p *string) (port int, proto string, ok bool) {
+	if p == nil {
 		return 0, "", false
 	}
-	num, proto, hasProto := strings.Cut(n.Value, "/")
-	p, err := strconv.Atoi(num)
+	num, proto, hasProto := strings.Cut(*p, "/")
+	port, err := strconv.Atoi(num)
 	if err != nil {
 		return 0, "", false
 	}
 	if !hasProto {
 		proto = "tcp"
 	}
-	return p, strings.ToUpper(proto), true
+	return port, strings.ToUpper(proto), true
 }
 
 // mainContainer is the name Copilot gives the main container: the
 // workload's name.
 func (c *context) mainContainer() string {
-	if n := scalar(c.get("name")); n != "" {
+	if n := c.ecs.Text("name"); n != "" {
 		return n
 	}
 	return c.m.Name
 }
 
-// listenerRule is the main http rule or one of http.additional_rules.
-type listenerRule struct {
-	manifest.Section
-	alias       manifest.Alias
-	sourceIPs   []string
-	healthCheck manifest.TargetHealthCheck
-}
-
 // httpRules returns the routing rules of `http` (the main rule and
-// additional_rules), or nil when http is absent or disabled.
-func (c *context) httpRules() []listenerRule {
-	if c.ecs == nil || !c.ecs.HTTP.IsMap {
+// additional_rules), or nil when http is absent or disabled. The main
+// rule's TargetContainer is target_container as written (without the
+// fallback to targetContainer, which lint checks on its own).
+func (c *context) httpRules() []manifest.RoutingRule {
+	if c.ecs == nil || !c.ecs.HTTP.IsMapping() {
 		return nil
 	}
 	h := c.ecs.HTTP
-	rules := []listenerRule{{h.Section, h.Alias, h.AllowedSourceIPs, h.HealthCheck}}
-	for _, r := range h.AdditionalRules {
-		rules = append(rules, listenerRule{r.Section, r.Alias, r.AllowedSourceIPs, r.HealthCheck})
+	main := h.RoutingRule
+	if !h.Present("target_container") {
+		main.TargetContainer = nil
 	}
-	return rules
+	return append([]manifest.RoutingRule{main}, h.AdditionalRules...)
+}
+
+// port is a target port of the model as an int.
+func port(p *uint16) *int {
+	if p == nil {
+		return nil
+	}
+	v := int(*p)
+	return &v
 }
 
 // nlbListeners returns nlb and its additional_listeners.
@@ -189,24 +154,8 @@ func (c *context) nlbListeners() []manifest.NLBListener {
 	return append([]manifest.NLBListener{c.ecs.NLB.NLBListener}, c.ecs.NLB.AdditionalListeners...)
 }
 
-// httpRuleNodes and nlbListenerNodes are httpRules and nlbListeners as
-// nodes, for the rules that still read nodes (target containers, exposed
-// ports and the load balancer limits: they follow sidecars in file order).
-func (c *context) httpRuleNodes() []*yaml.Node {
-	h := c.get("http")
-	if !isMap(h) {
-		return nil
-	}
-	return append([]*yaml.Node{h}, items(get(h, "additional_rules"))...)
-}
-
-func (c *context) nlbListenerNodes() []*yaml.Node {
-	n := c.get("nlb")
-	if !isMap(n) {
-		return nil
-	}
-	return append([]*yaml.Node{n}, items(get(n, "additional_listeners"))...)
-}
+// sidecars are the sidecars' names in file order, as Copilot checks them.
+func (c *context) sidecars() []string { return c.ecs.Sub("sidecars").Keys() }
 
 func ruleName(i int, base string, list string) string {
 	if i == 0 {
@@ -240,7 +189,7 @@ func checkTargetContainerSpelling(c *context) {
 // values, and Copilot spends them on aliases and source IPs.
 func checkRuleConditions(c *context) {
 	for i, r := range c.httpRules() {
-		if n := len(r.alias.Names) + len(r.sourceIPs); n >= 5 {
+		if n := len(r.Alias.Names) + len(r.AllowedSourceIPs); n >= 5 {
 			name := ruleName(i, "http", "additional_rules")
 			c.errorAt(r.Pos, "split the aliases and source IPs into additional_rules with the same path, at most 4 values each",
 				"%s has %d aliases and allowed_source_ips; a load balancer listener rule allows at most 4 together", name, n)
@@ -252,11 +201,11 @@ func checkGracePeriod(c *context) {
 	var albSet, nlbSet bool
 	var nlbAt manifest.Pos
 	for i, r := range c.httpRules() {
-		if !r.healthCheck.Present("grace_period") {
+		if !r.HealthCheck.Present("grace_period") {
 			continue
 		}
 		if i > 0 {
-			c.errorAt(r.healthCheck.At("grace_period"), "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
+			c.errorAt(r.HealthCheck.At("grace_period"), "set grace_period once, under http.healthcheck", "grace_period is not supported in http.additional_rules[%d]: the service has a single grace period", i-1)
 			continue
 		}
 		albSet = true
@@ -304,33 +253,35 @@ func checkNLBHostedZone(c *context) {
 // checkTargetContainers: a load balancer target must be a container of the
 // task that exposes a port.
 func checkTargetContainers(c *context) {
-	check := func(owner *yaml.Node, field, where string) {
-		tc := get(owner, field)
-		if !isScalar(tc) {
+	if c.ecs == nil {
+		return
+	}
+	check := func(name *string, at manifest.Pos, where string) {
+		if name == nil {
 			return
 		}
-		name := tc.Value
-		if name == c.mainContainer() {
-			if c.get("image", "port") == nil {
-				c.errorf(tc, "set image.port", "%s: target container %q does not expose a port", where, name)
+		if *name == c.mainContainer() {
+			if !c.ecs.Image.Present("port") {
+				c.errorAt(at, "set image.port", "%s: target container %q does not expose a port", where, *name)
 			}
 			return
 		}
-		sc := c.get("sidecars", name)
-		if sc == nil {
-			c.errorf(tc, fmt.Sprintf("use %q or one of the sidecars", c.mainContainer()), "%s: target container %q does not exist", where, name)
+		// A sidecar of the wrong shape still exists (the schema reports it).
+		sidecars := c.ecs.Sub("sidecars")
+		if !sidecars.Present(*name) {
+			c.errorAt(at, fmt.Sprintf("use %q or one of the sidecars", c.mainContainer()), "%s: target container %q does not exist", where, *name)
 			return
 		}
-		if get(sc, "port") == nil {
-			c.errorf(tc, fmt.Sprintf("set sidecars.%s.port", name), "%s: target container %q does not expose a port", where, name)
+		if !sidecars.Sub(*name).Present("port") {
+			c.errorAt(at, fmt.Sprintf("set sidecars.%s.port", *name), "%s: target container %q does not expose a port", where, *name)
 		}
 	}
-	for i, r := range c.httpRuleNodes() {
-		check(r, "target_container", ruleName(i, "http", "additional_rules"))
-		check(r, "targetContainer", ruleName(i, "http", "additional_rules"))
+	for i, r := range c.httpRules() {
+		check(r.TargetContainer, r.At("target_container"), ruleName(i, "http", "additional_rules"))
+		check(r.DeprecatedTargetContainer, r.At("targetContainer"), ruleName(i, "http", "additional_rules"))
 	}
-	for i, l := range c.nlbListenerNodes() {
-		check(l, "target_container", ruleName(i, "nlb", "additional_listeners"))
+	for i, l := range c.nlbListeners() {
+		check(l.TargetContainer, l.At("target_container"), ruleName(i, "nlb", "additional_listeners"))
 	}
 }
 
@@ -343,7 +294,7 @@ type exposure struct {
 // by two containers or with two protocols.
 func (c *context) exposedPorts(report bool) map[int]exposure {
 	ports := map[int]exposure{}
-	add := func(at *yaml.Node, port int, proto, container string) {
+	add := func(at manifest.Pos, port int, proto, container string) {
 		proto = strings.ToUpper(proto)
 		prev, seen := ports[port]
 		if !seen {
@@ -355,110 +306,109 @@ func (c *context) exposedPorts(report bool) map[int]exposure {
 		}
 		switch {
 		case prev.container != container:
-			c.errorf(at, "give each container its own port", "port %d is exposed by both container %q and container %q", port, prev.container, container)
+			c.errorAt(at, "give each container its own port", "port %d is exposed by both container %q and container %q", port, prev.container, container)
 		case prev.proto != proto:
-			c.errorf(at, "expose the port with one protocol", "container %q exposes port %d as both %s and %s", container, port, prev.proto, proto)
+			c.errorAt(at, "expose the port with one protocol", "container %q exposes port %d as both %s and %s", container, port, prev.proto, proto)
 		}
 	}
-	main := c.mainContainer()
-	sidecars := c.get("sidecars")
-	entries(sidecars, func(k, v *yaml.Node) {
-		p := get(v, "port")
-		if port, proto, ok := portSpec(p); ok {
-			add(p, port, proto, k.Value)
+	// target picks the container a listener sends to: the one already on
+	// the port, unless the listener names one.
+	target := func(port int, named *string) string {
+		container := c.mainContainer()
+		if prev, seen := ports[port]; seen {
+			container = prev.container
 		}
-	})
+		if named != nil && *named != "" {
+			container = *named
+		}
+		return container
+	}
+	for _, name := range c.sidecars() {
+		sc := c.ecs.Sidecars[name]
+		if port, proto, ok := portSpec(sc.Port); ok {
+			add(sc.At("port"), port, proto, name)
+		}
+	}
 	if c.m.Kind == workspace.LoadBalancedWebService || c.m.Kind == workspace.BackendService {
-		for _, r := range c.httpRuleNodes() {
-			tp := get(r, "target_port")
-			port, ok := intValue(tp)
-			if !ok {
-				continue
+		for _, r := range c.httpRules() {
+			if p := port(r.TargetPort); p != nil {
+				add(r.At("target_port"), *p, "TCP", target(*p, r.TargetContainer))
 			}
-			container := main
-			if prev, seen := ports[port]; seen {
-				container = prev.container
-			}
-			if tc := scalar(get(r, "target_container")); tc != "" {
-				container = tc
-			}
-			add(tp, port, "TCP", container)
 		}
-		for _, l := range c.nlbListenerNodes() {
-			p := get(l, "port")
-			port, proto, ok := portSpec(p)
+		for _, l := range c.nlbListeners() {
+			port, proto, ok := portSpec(l.Port)
 			if !ok {
 				continue
 			}
-			if tp, ok := intValue(get(l, "target_port")); ok {
-				port, p = tp, get(l, "target_port")
+			at := l.At("port")
+			if l.TargetPort != nil {
+				port, at = *l.TargetPort, l.At("target_port")
 			}
 			if proto == "TLS" {
 				proto = "TCP" // the NLB terminates TLS; the container speaks TCP
 			}
-			container := main
-			if prev, seen := ports[port]; seen {
-				container = prev.container
-			}
-			if tc := scalar(get(l, "target_container")); tc != "" {
-				container = tc
-			}
-			add(p, port, proto, container)
+			add(at, port, proto, target(port, l.TargetContainer))
 		}
 	}
-	if p := c.get("image", "port"); p != nil {
-		if port, ok := intValue(p); ok {
-			proto := "TCP"
-			if prev, seen := ports[port]; seen {
-				proto = prev.proto
-			}
-			add(p, port, proto, main)
+	if p := c.ecs.Image.Port; p != nil {
+		proto := "TCP"
+		if prev, seen := ports[int(*p)]; seen {
+			proto = prev.proto
 		}
+		add(c.ecs.Image.At("port"), int(*p), proto, c.mainContainer())
 	}
 	return ports
 }
 
-func checkExposedPorts(c *context) { c.exposedPorts(true) }
+func checkExposedPorts(c *context) {
+	if c.ecs != nil {
+		c.exposedPorts(true)
+	}
+}
 
 // checkHealthCheckPorts: load balancer health checks run over TCP, so the
 // port they probe cannot be one exposed only as UDP.
 func checkHealthCheckPorts(c *context) {
+	if c.ecs == nil {
+		return
+	}
 	ports := c.exposedPorts(false)
-	mainPort, hasMain := intValue(c.get("image", "port"))
-	probe := func(at *yaml.Node, port int, where string) {
+	probe := func(at manifest.Pos, port int, where string) {
 		if e, ok := ports[port]; ok && e.proto != "TCP" {
-			c.errorf(at, "set healthcheck.port to a port the container exposes over TCP",
+			c.errorAt(at, "set healthcheck.port to a port the container exposes over TCP",
 				"%s: the health check probes port %d, which container %q exposes over %s; load balancer health checks need TCP", where, port, e.container, e.proto)
 		}
 	}
-	for i, r := range c.httpRuleNodes() {
+	for i, r := range c.httpRules() {
 		where := ruleName(i, "http", "additional_rules")
-		if p := get(r, "healthcheck", "port"); p != nil {
-			if v, ok := intValue(p); ok {
-				probe(p, v, where)
+		switch hc := r.HealthCheck; {
+		case hc.Present("port"):
+			if hc.Port != nil {
+				probe(hc.At("port"), *hc.Port, where)
 			}
-		} else if p := get(r, "target_port"); p != nil {
-			if v, ok := intValue(p); ok {
-				probe(p, v, where)
+		case r.Present("target_port"):
+			if p := port(r.TargetPort); p != nil {
+				probe(r.At("target_port"), *p, where)
 			}
-		} else if hasMain {
-			probe(r, mainPort, where)
+		case c.ecs.Image.Port != nil:
+			probe(r.Pos, int(*c.ecs.Image.Port), where)
 		}
 	}
-	for i, l := range c.nlbListenerNodes() {
+	for i, l := range c.nlbListeners() {
 		where := ruleName(i, "nlb", "additional_listeners")
-		var at *yaml.Node
-		var port int
-		var ok bool
-		if at = get(l, "healthcheck", "port"); at != nil {
-			port, ok = intValue(at)
-		} else if at = get(l, "target_port"); at != nil {
-			port, ok = intValue(at)
-		} else if at = get(l, "port"); at != nil {
-			port, _, ok = portSpec(at)
-		}
-		if ok {
-			probe(at, port, where)
+		switch hc := l.HealthCheck; {
+		case hc.Present("port"):
+			if hc.Port != nil {
+				probe(hc.At("port"), *hc.Port, where)
+			}
+		case l.Present("target_port"):
+			if l.TargetPort != nil {
+				probe(l.At("target_port"), *l.TargetPort, where)
+			}
+		case l.Present("port"):
+			if port, _, ok := portSpec(l.Port); ok {
+				probe(l.At("port"), port, where)
+			}
 		}
 	}
 }
@@ -466,16 +416,15 @@ func checkHealthCheckPorts(c *context) {
 // checkRequestScalingNeedsHTTP: request count and response time come from
 // the Application Load Balancer.
 func checkRequestScalingNeedsHTTP(c *context) {
-	count := c.get("count")
-	if !isMap(count) || isMap(c.get("http")) {
+	if c.ecs == nil || !c.ecs.Count.IsMapping() || c.ecs.HTTP.IsMapping() {
 		return
 	}
-	if c.m.Kind == workspace.LoadBalancedWebService && c.get("http") == nil {
+	if c.m.Kind == workspace.LoadBalancedWebService && !c.ecs.Present("http") {
 		return // the schema reports the missing http
 	}
 	for _, k := range []string{"requests", "response_time"} {
-		if get(count, k) != nil {
-			c.errorf(keyNode(count, k), "configure `http` for the service, or scale on cpu_percentage or memory_percentage",
+		if c.ecs.Count.Present(k) {
+			c.errorAt(c.ecs.Count.KeyAt(k), "configure `http` for the service, or scale on cpu_percentage or memory_percentage",
 				"count.%s scales on Application Load Balancer metrics, but the service has no http load balancer", k)
 		}
 	}
@@ -519,20 +468,26 @@ func checkSidecarPorts(c *context) {
 // words with shell quoting rules and fails the deploy when it cannot (an
 // unclosed quote, a trailing backslash).
 func checkCommandWords(c *context) {
-	check := func(where string, container *yaml.Node) {
+	if c.ecs == nil {
+		return
+	}
+	check := func(where string, container manifest.Section) {
 		for _, key := range []string{"command", "entrypoint"} {
-			n := get(container, key)
-			if !isScalar(n) {
+			if !container.Present(key) {
 				continue
 			}
-			if _, err := shlex.Split(n.Value); err != nil {
-				c.errorf(n, "close the quote (or escape it with a backslash), or write the words as a list",
-					"%s%s %q cannot be split into words with shell quoting rules: %v", where, key, n.Value, err)
+			text := container.Text(key)
+			if _, err := manifest.SplitWords(text); err != nil {
+				c.errorAt(container.At(key), "close the quote (or escape it with a backslash), or write the words as a list",
+					"%s%s %q cannot be split into words with shell quoting rules: %v", where, key, text, err)
 			}
 		}
 	}
-	check("", c.doc)
-	entries(c.get("sidecars"), func(k, v *yaml.Node) { check("sidecars."+k.Value+".", v) })
+	check("", c.ecs.Section)
+	sidecars := c.ecs.Sub("sidecars")
+	for _, name := range sidecars.Keys() {
+		check("sidecars."+name+".", sidecars.Sub(name))
+	}
 }
 
 // firelensContainer is the name Copilot gives the log router sidecar.
@@ -542,45 +497,51 @@ const firelensContainer = "firelens_log_router"
 // names a container of the task, essential containers can only be waited
 // for to START or be HEALTHY, and there is no cycle.
 func checkContainerDependencies(c *context) {
+	if c.ecs == nil {
+		return
+	}
 	type container struct {
 		essential bool
-		deps      *yaml.Node
+		deps      map[string]string
+		at        manifest.Section // depends_on
 	}
 	main := c.mainContainer()
-	all := map[string]container{main: {essential: true, deps: c.get("image", "depends_on")}}
+	all := map[string]container{main: {essential: true, deps: c.ecs.Image.DependsOn, at: c.ecs.Image.Sub("depends_on")}}
 	names := []string{main}
-	if c.get("logging") != nil {
+	if c.ecs.Present("logging") {
 		all[firelensContainer] = container{}
 		names = append(names, firelensContainer)
 	}
-	entries(c.get("sidecars"), func(k, v *yaml.Node) {
-		ess := get(v, "essential")
-		all[k.Value] = container{essential: ess == nil || isTrue(ess), deps: get(v, "depends_on")}
-		names = append(names, k.Value)
-	})
+	sidecars := c.ecs.Sub("sidecars")
+	for _, name := range sidecars.Keys() {
+		sc := c.ecs.Sidecars[name]
+		all[name] = container{essential: sc.Essential == nil || *sc.Essential, deps: sc.DependsOn, at: sidecars.Sub(name).Sub("depends_on")}
+		names = append(names, name)
+	}
 	graph := map[string][]string{}
 	for _, name := range names {
-		entries(all[name].deps, func(k, v *yaml.Node) {
-			dep := k.Value
+		deps := all[name]
+		for _, dep := range deps.at.Keys() {
 			target, ok := all[dep]
+			condition, typed := deps.deps[dep]
 			switch {
 			case !ok:
-				c.errorf(k, "depend on the main container or a sidecar of this manifest", "container %q depends on %q, which is not a container of this task", name, dep)
-				return
+				c.errorAt(deps.at.KeyAt(dep), "depend on the main container or a sidecar of this manifest", "container %q depends on %q, which is not a container of this task", name, dep)
+				continue
 			case dep == name:
-				c.errorf(k, "remove the dependency", "container %q cannot depend on itself", name)
-				return
-			case target.essential && isScalar(v):
-				if s := strings.ToUpper(v.Value); s != "START" && s != "HEALTHY" {
-					c.errorf(v, "wait for START or HEALTHY, or mark the sidecar `essential: false`",
+				c.errorAt(deps.at.KeyAt(dep), "remove the dependency", "container %q cannot depend on itself", name)
+				continue
+			case target.essential && typed:
+				if s := strings.ToUpper(condition); s != "START" && s != "HEALTHY" {
+					c.errorAt(deps.at.At(dep), "wait for START or HEALTHY, or mark the sidecar `essential: false`",
 						"container %q waits for essential container %q to %s; an essential container never completes, so only START or HEALTHY apply", name, dep, s)
 				}
 			}
 			graph[name] = append(graph[name], dep)
-		})
+		}
 	}
 	if cycle := findCycle(names, graph); cycle != nil {
-		c.errorf(c.get("sidecars"), "remove one of the depends_on entries in the loop",
+		c.errorAt(c.at(c.ecs.Section, "sidecars"), "remove one of the depends_on entries in the loop",
 			"container dependencies form a loop: %s", strings.Join(cycle, " -> "))
 	}
 }
@@ -625,53 +586,52 @@ func findCycle(names []string, graph map[string][]string) []string {
 
 // checkEFS ports Storage.validate and EFSVolumeConfiguration.validate.
 func checkEFS(c *context) {
-	var managed *yaml.Node
-	entries(c.get("storage", "volumes"), func(k, v *yaml.Node) {
-		efs := get(v, "efs")
-		if efs == nil {
-			return
-		}
-		where := "storage.volumes." + k.Value + ".efs"
-		if isMap(efs) {
-			byo := get(efs, "id") != nil || get(efs, "root_dir") != nil || get(efs, "auth") != nil
-			uid, gid := get(efs, "uid"), get(efs, "gid")
-			if byo && (uid != nil || gid != nil) {
-				at := uid
-				if at == nil {
-					at = gid
+	if c.ecs == nil {
+		return
+	}
+	managed := false
+	for _, name := range c.ecs.Storage.Sub("volumes").Keys() {
+		efs := c.ecs.Storage.Volumes[name].EFS
+		where := "storage.volumes." + name + ".efs"
+		if efs.IsMap {
+			byo := efs.Present("id") || efs.Present("root_dir") || efs.Present("auth")
+			uid, gid := efs.Present("uid"), efs.Present("gid")
+			if byo && (uid || gid) {
+				at := efs.At("uid")
+				if !uid {
+					at = efs.At("gid")
 				}
-				c.errorf(at, "use id/root_dir/auth for an existing file system, or uid/gid for one Copilot manages",
+				c.errorAt(at, "use id/root_dir/auth for an existing file system, or uid/gid for one Copilot manages",
 					"%s: uid/gid cannot be combined with id, root_dir or auth", where)
-				return
+				continue
 			}
-			if (uid == nil) != (gid == nil) {
-				missing, have := "gid", uid
-				if uid == nil {
-					missing, have = "uid", gid
+			if uid != gid {
+				missing, have := "gid", efs.At("uid")
+				if !uid {
+					missing, have = "uid", efs.At("gid")
 				}
-				c.errorf(have, fmt.Sprintf("add %s", missing), "%s: uid and gid must be set together", where)
+				c.errorAt(have, fmt.Sprintf("add %s", missing), "%s: uid and gid must be set together", where)
 			}
-			if ap := get(efs, "auth", "access_point_id"); ap != nil {
-				root := scalar(get(efs, "root_dir"))
-				iam := get(efs, "auth", "iam")
-				if (root != "" && root != "/") || (iam != nil && !isTrue(iam)) {
-					c.errorf(ap, "remove root_dir (the access point sets it) and keep auth.iam true",
+			if auth := efs.Sub("auth"); auth.Present("access_point_id") {
+				root, iam := deref(efs.Map.RootDir), efs.Map.Auth.IAM
+				if (root != "" && root != "/") || (iam != nil && !*iam) {
+					c.errorAt(auth.At("access_point_id"), "remove root_dir (the access point sets it) and keep auth.iam true",
 						"%s: with an access point, root_dir must be empty or / and auth.iam must be true", where)
 				}
 			}
-			if uid == nil && gid == nil {
-				return // an existing file system, or an empty map: nothing managed
+			if !uid && !gid {
+				continue // an existing file system, or an empty map: nothing managed
 			}
-		} else if !isTrue(efs) {
-			return
+		} else if !efs.IsBool || efs.Bad || !efs.Bool {
+			continue
 		}
-		if managed != nil {
-			c.errorf(efs, "share one managed volume, or import other file systems by id",
+		if managed {
+			c.errorAt(efs.Pos, "share one managed volume, or import other file systems by id",
 				"%s: only one volume per service can use a Copilot-managed EFS file system", where)
-			return
+			continue
 		}
-		managed = efs
-	})
+		managed = true
+	}
 }
 
 // checkMountPointVolumes: ECS rejects a task definition whose mount point
@@ -839,15 +799,15 @@ var (
 // on.schedule to an EventBridge expression, and malformed rate()/cron()
 // expressions EventBridge rejects at deploy time.
 func checkSchedule(c *context) {
-	n := c.get("on", "schedule")
-	if !isScalar(n) || n.ShortTag() != "!!str" {
+	if c.ecs == nil || !c.ecs.On.IsText("schedule") {
 		return
 	}
-	s := strings.TrimSpace(n.Value)
+	at := c.ecs.On.At("schedule")
+	s := strings.TrimSpace(c.ecs.On.Schedule)
 	fix := "use a cron expression such as `0 9 * * 1-5`, a preset (@daily, @hourly, ...), `@every 30m`, rate(5 minutes), cron(0 9 ? * MON-FRI *) or none"
 	if awsSchedule.MatchString(s) {
 		if msg := checkAWSSchedule(s); msg != "" {
-			c.errorf(n, fix, "on.schedule %q: %s", s, msg)
+			c.errorAt(at, fix, "on.schedule %q: %s", s, msg)
 		}
 		return
 	}
@@ -874,7 +834,7 @@ func checkSchedule(c *context) {
 		msg = checkCron(s)
 	}
 	if msg != "" {
-		c.errorf(n, fix, "on.schedule %q is not a valid schedule: %s", s, msg)
+		c.errorAt(at, fix, "on.schedule %q is not a valid schedule: %s", s, msg)
 	}
 }
 
@@ -1054,39 +1014,40 @@ func checkAppRunnerImage(c *context) {
 
 // --- limits AWS enforces on health checks and queues ----------------------
 
-// limit is an inclusive range a field must fall in; durations are compared
-// as time.Duration, integers as they are.
-type limit struct {
-	key    string
-	lo, hi time.Duration // for durations
-	min    int           // for integers
-	max    int
+// The limits AWS enforces are checked on the typed values; a duration
+// counts only when written as a string (the schema reports other shapes),
+// and messages quote it as written.
+
+// duration parses a duration string of the model, nil when it does not
+// parse (the schema reports it).
+func duration(s *string) *time.Duration {
+	if s == nil {
+		return nil
+	}
+	d, err := time.ParseDuration(*s)
+	if err != nil {
+		return nil
+	}
+	return &d
 }
 
-// checkLimits reports the fields of m outside their AWS range. where names
-// m for the message, service names the AWS service that enforces it.
-func (c *context) checkLimits(m *yaml.Node, where, service string, limits []limit) {
-	if !isMap(m) {
+// durationIn reports s's duration under key outside lo to hi. where names
+// s for the message, service the AWS service that enforces the limit.
+func (c *context) durationIn(s manifest.Section, key string, d *time.Duration, where, service string, lo, hi time.Duration) {
+	if d == nil || !s.IsText(key) || *d >= lo && *d <= hi {
 		return
 	}
-	for _, l := range limits {
-		n := get(m, l.key)
-		if n == nil {
-			continue
-		}
-		if l.hi > 0 {
-			d, ok := durationValue(n)
-			if ok && (d < l.lo || d > l.hi) {
-				c.errorf(n, fmt.Sprintf("use a value from %s to %s", shortDuration(l.lo), shortDuration(l.hi)),
-					"%s.%s is %s; %s allows %s to %s", where, l.key, n.Value, service, shortDuration(l.lo), shortDuration(l.hi))
-			}
-			continue
-		}
-		if v, ok := intValue(n); ok && (v < l.min || v > l.max) {
-			c.errorf(n, fmt.Sprintf("use a value from %d to %d", l.min, l.max),
-				"%s.%s is %d; %s allows %d to %d", where, l.key, v, service, l.min, l.max)
-		}
+	c.errorAt(s.At(key), fmt.Sprintf("use a value from %s to %s", shortDuration(lo), shortDuration(hi)),
+		"%s.%s is %s; %s allows %s to %s", where, key, s.Text(key), service, shortDuration(lo), shortDuration(hi))
+}
+
+// intIn reports s's integer under key outside lo to hi.
+func intIn[T int | int64](c *context, s manifest.Section, key string, v *T, where, service string, lo, hi T) {
+	if v == nil || *v >= lo && *v <= hi {
+		return
 	}
+	c.errorAt(s.At(key), fmt.Sprintf("use a value from %d to %d", lo, hi),
+		"%s.%s is %d; %s allows %d to %d", where, key, *v, service, lo, hi)
 }
 
 // shortDuration prints 5m0s as 5m and 0s as 0s.
@@ -1101,70 +1062,86 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
-// ECS container health check limits (HealthCheck in RegisterTaskDefinition).
-var containerHealthLimits = []limit{
-	{key: "interval", lo: 5 * time.Second, hi: 300 * time.Second},
-	{key: "timeout", lo: 2 * time.Second, hi: 60 * time.Second},
-	{key: "start_period", lo: 0, hi: 300 * time.Second},
-	{key: "retries", min: 1, max: 10},
-}
-
+// checkContainerHealthChecks: ECS container health check limits
+// (HealthCheck in RegisterTaskDefinition).
 func checkContainerHealthChecks(c *context) {
-	c.checkLimits(c.get("image", "healthcheck"), "image.healthcheck", "ECS", containerHealthLimits)
-	entries(c.get("sidecars"), func(k, v *yaml.Node) {
-		c.checkLimits(get(v, "healthcheck"), "sidecars."+k.Value+".healthcheck", "ECS", containerHealthLimits)
-	})
+	if c.ecs == nil {
+		return
+	}
+	check := func(hc manifest.ContainerHealthCheck, where string) {
+		if !hc.IsMapping() {
+			return
+		}
+		c.durationIn(hc.Section, "interval", duration(hc.Interval), where, "ECS", 5*time.Second, 300*time.Second)
+		c.durationIn(hc.Section, "timeout", duration(hc.Timeout), where, "ECS", 2*time.Second, 60*time.Second)
+		c.durationIn(hc.Section, "start_period", duration(hc.StartPeriod), where, "ECS", 0, 300*time.Second)
+		intIn(c, hc.Section, "retries", hc.Retries, where, "ECS", 1, 10)
+	}
+	check(c.ecs.Image.HealthCheck, "image.healthcheck")
+	for _, name := range c.sidecars() {
+		check(c.ecs.Sidecars[name].HealthCheck, "sidecars."+name+".healthcheck")
+	}
 }
 
 // Elastic Load Balancing target group health check limits.
-var lbHealthLimits = []limit{
-	{key: "healthy_threshold", min: 2, max: 10},
-	{key: "unhealthy_threshold", min: 2, max: 10},
-	{key: "interval", lo: 5 * time.Second, hi: 300 * time.Second},
-	{key: "timeout", lo: 2 * time.Second, hi: 120 * time.Second},
+const elb = "Elastic Load Balancing"
+
+func (c *context) lbHealthCheck(s manifest.Section, healthy, unhealthy *int64, interval, timeout *time.Duration, where string) {
+	if !s.IsMapping() {
+		return
+	}
+	intIn(c, s, "healthy_threshold", healthy, where, elb, 2, 10)
+	intIn(c, s, "unhealthy_threshold", unhealthy, where, elb, 2, 10)
+	c.durationIn(s, "interval", interval, where, elb, 5*time.Second, 300*time.Second)
+	c.durationIn(s, "timeout", timeout, where, elb, 2*time.Second, 120*time.Second)
 }
 
 func checkLBHealthChecks(c *context) {
-	for i, r := range c.httpRuleNodes() {
-		hc := get(r, "healthcheck")
+	for i, r := range c.httpRules() {
+		hc := r.HealthCheck
 		where := ruleName(i, "http", "additional_rules") + ".healthcheck"
-		c.checkLimits(hc, where, "Elastic Load Balancing", lbHealthLimits)
-		interval, okI := durationValue(get(hc, "interval"))
-		timeout, okT := durationValue(get(hc, "timeout"))
-		if okI && okT && timeout >= interval {
-			c.errorf(get(hc, "timeout"), "make the timeout shorter than the interval",
-				"%s.timeout (%s) must be shorter than its interval (%s) for an Application Load Balancer", where, get(hc, "timeout").Value, get(hc, "interval").Value)
+		c.lbHealthCheck(hc.Section, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.Interval, hc.Timeout, where)
+		if hc.Interval != nil && hc.Timeout != nil && hc.IsText("interval") && hc.IsText("timeout") && *hc.Timeout >= *hc.Interval {
+			c.errorAt(hc.At("timeout"), "make the timeout shorter than the interval",
+				"%s.timeout (%s) must be shorter than its interval (%s) for an Application Load Balancer", where, hc.Text("timeout"), hc.Text("interval"))
 		}
 	}
-	for i, l := range c.nlbListenerNodes() {
-		c.checkLimits(get(l, "healthcheck"), ruleName(i, "nlb", "additional_listeners")+".healthcheck", "Elastic Load Balancing", lbHealthLimits)
+	for i, l := range c.nlbListeners() {
+		hc := l.HealthCheck
+		c.lbHealthCheck(hc.Section, hc.HealthyThreshold, hc.UnhealthyThreshold, duration(hc.Interval), duration(hc.Timeout),
+			ruleName(i, "nlb", "additional_listeners")+".healthcheck")
 	}
 }
 
 func checkDeregistrationDelay(c *context) {
-	limits := []limit{{key: "deregistration_delay", lo: 0, hi: time.Hour}}
-	for i, r := range c.httpRuleNodes() {
-		c.checkLimits(r, ruleName(i, "http", "additional_rules"), "Elastic Load Balancing", limits)
+	for i, r := range c.httpRules() {
+		c.durationIn(r.Section, "deregistration_delay", r.DeregistrationDelay, ruleName(i, "http", "additional_rules"), elb, 0, time.Hour)
 	}
-	for i, l := range c.nlbListenerNodes() {
-		c.checkLimits(l, ruleName(i, "nlb", "additional_listeners"), "Elastic Load Balancing", limits)
+	for i, l := range c.nlbListeners() {
+		c.durationIn(l.Section, "deregistration_delay", duration(l.DeregistrationDelay), ruleName(i, "nlb", "additional_listeners"), elb, 0, time.Hour)
 	}
 }
 
-// SQS queue attribute limits.
-var queueLimits = []limit{
-	{key: "retention", lo: time.Minute, hi: 14 * 24 * time.Hour},
-	{key: "delay", lo: 0, hi: 15 * time.Minute},
-	{key: "timeout", lo: 0, hi: 12 * time.Hour},
-}
-
+// checkQueueRanges: SQS queue attribute limits.
 func checkQueueRanges(c *context) {
-	check := func(q *yaml.Node, where string) {
-		c.checkLimits(q, where, "SQS", queueLimits)
-		c.checkLimits(get(q, "dead_letter"), where+".dead_letter", "SQS", []limit{{key: "tries", min: 1, max: 1000}})
+	if c.ecs == nil {
+		return
 	}
-	check(c.get("subscribe", "queue"), "subscribe.queue")
-	for i, t := range items(c.get("subscribe", "topics")) {
-		check(get(t, "queue"), fmt.Sprintf("subscribe.topics[%d].queue", i))
+	check := func(q manifest.Queue, where string) {
+		if !q.IsMapping() {
+			return
+		}
+		c.durationIn(q.Section, "retention", duration(q.Retention), where, "SQS", time.Minute, 14*24*time.Hour)
+		c.durationIn(q.Section, "delay", duration(q.Delay), where, "SQS", 0, 15*time.Minute)
+		c.durationIn(q.Section, "timeout", duration(q.Timeout), where, "SQS", 0, 12*time.Hour)
+		if dl := q.Sub("dead_letter"); dl.IsMapping() {
+			intIn(c, dl, "tries", q.DeadLetter.Tries, where+".dead_letter", "SQS", 1, 1000)
+		}
+	}
+	check(c.ecs.Subscribe.Queue, "subscribe.queue")
+	for i, t := range c.ecs.Subscribe.Topics {
+		if t.Queue.IsMap {
+			check(t.Queue.Map, fmt.Sprintf("subscribe.topics[%d].queue", i))
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -45,16 +44,16 @@ func (q QueueDelay) BacklogPerTask() int {
 func parseQueueDelay(n *yaml.Node) (*QueueDelay, error) {
 	q := &QueueDelay{Pos: PosOf(n)}
 	if n.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("line %d: count.queue_delay must be a map with acceptable_latency and msg_processing_time", n.Line)
+		return nil, valueErrorf("line %d: count.queue_delay must be a map with acceptable_latency and msg_processing_time", n.Line)
 	}
 	for key, dst := range map[string]*time.Duration{"acceptable_latency": &q.AcceptableLatency, "msg_processing_time": &q.ProcessingTime} {
 		v := valueOf(n, key)
 		if v == nil {
-			return nil, fmt.Errorf("line %d: count.queue_delay needs %s", n.Line, key)
+			return nil, valueErrorf("line %d: count.queue_delay needs %s", n.Line, key)
 		}
 		d, err := time.ParseDuration(v.Value)
 		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("line %d: count.queue_delay.%s %q must be a positive duration such as 10m or 250ms", v.Line, key, v.Value)
+			return nil, valueErrorf("line %d: count.queue_delay.%s %q must be a positive duration such as 10m or 250ms", v.Line, key, v.Value)
 		}
 		*dst = d
 	}
@@ -80,7 +79,7 @@ func parseCooldown(n *yaml.Node) (in, out *time.Duration, err error) {
 		}
 		d, perr := time.ParseDuration(v.Value)
 		if perr != nil {
-			return nil, nil, fmt.Errorf("line %d: cooldown.%s %q is not a duration such as 30s", v.Line, key, v.Value)
+			return nil, nil, valueErrorf("line %d: cooldown.%s %q is not a duration such as 30s", v.Line, key, v.Value)
 		}
 		*dst = &d
 	}
@@ -96,7 +95,7 @@ func parseMetric(n *yaml.Node, duration bool) (*ScalingMetric, error) {
 	if n.Kind == yaml.MappingNode {
 		valueNode = valueOf(n, "value")
 		if valueNode == nil {
-			return nil, fmt.Errorf("line %d: a scaling metric given as a map needs value", n.Line)
+			return nil, valueErrorf("line %d: a scaling metric given as a map needs value", n.Line)
 		}
 		in, out, err := parseCooldown(valueOf(n, "cooldown"))
 		if err != nil {
@@ -107,14 +106,14 @@ func parseMetric(n *yaml.Node, duration bool) (*ScalingMetric, error) {
 	if duration {
 		d, err := time.ParseDuration(valueNode.Value)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %q is not a duration such as 2s", valueNode.Line, valueNode.Value)
+			return nil, valueErrorf("line %d: %q is not a duration such as 2s", valueNode.Line, valueNode.Value)
 		}
 		m.Value = d.Seconds()
 		return &m, nil
 	}
 	v, err := strconv.ParseFloat(valueNode.Value, 64)
 	if err != nil {
-		return nil, fmt.Errorf("line %d: %q is not a number", valueNode.Line, valueNode.Value)
+		return nil, valueErrorf("line %d: %q is not a number", valueNode.Line, valueNode.Value)
 	}
 	m.Value = v
 	return &m, nil
@@ -125,18 +124,18 @@ func (c *Count) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		var v int
 		if err := n.Decode(&v); err != nil {
-			return fmt.Errorf("line %d: count must be a number or a map", n.Line)
+			return valueErrorf("line %d: count must be a number or a map", n.Line)
 		}
 		c.Value = &v
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: count must be a number or a map", n.Line)
+		return valueErrorf("line %d: count must be a number or a map", n.Line)
 	}
 	if s := valueOf(n, "spot"); s != nil {
 		var v int
 		if err := s.Decode(&v); err != nil {
-			return fmt.Errorf("line %d: count.spot must be a number", s.Line)
+			return valueErrorf("line %d: count.spot must be a number", s.Line)
 		}
 		c.Spot = &v
 	}
@@ -148,7 +147,7 @@ func (c *Count) UnmarshalYAML(n *yaml.Node) error {
 			minV, err1 := strconv.Atoi(lo)
 			maxV, err2 := strconv.Atoi(hi)
 			if !ok || err1 != nil || err2 != nil {
-				return fmt.Errorf("line %d: count.range %q must be min-max such as 1-10", r.Line, r.Value)
+				return valueErrorf("line %d: count.range %q must be min-max such as 1-10", r.Line, r.Value)
 			}
 			c.Min, c.Max = &minV, &maxV
 		} else {
@@ -161,7 +160,7 @@ func (c *Count) UnmarshalYAML(n *yaml.Node) error {
 				return err
 			}
 			if m.Min == nil || m.Max == nil {
-				return fmt.Errorf("line %d: count.range needs min and max", r.Line)
+				return valueErrorf("line %d: count.range needs min and max", r.Line)
 			}
 			c.Min, c.Max, c.SpotFrom = m.Min, m.Max, m.SpotFrom
 		}

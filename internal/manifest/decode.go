@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -21,7 +23,9 @@ type Workload struct {
 }
 
 // DecodeWorkload decodes a resolved workload manifest of kind. The error
-// names the line of the first value that does not fit the model.
+// names the line of the first value that does not fit the model. With an
+// error, the workload is the model without the values that did not fit
+// (lint's rules read the rest), or nil when it is not a workload type.
 func DecodeWorkload(kind workspace.Kind, doc *yaml.Node) (*Workload, error) {
 	w := &Workload{Kind: kind, Doc: doc}
 	var err error
@@ -38,6 +42,9 @@ func DecodeWorkload(kind workspace.Kind, doc *yaml.Node) (*Workload, error) {
 	default:
 		return nil, fmt.Errorf("%s is not a workload type", kind)
 	}
+	if _, ok := err.(*yaml.TypeError); ok {
+		return w, plainError(err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +55,7 @@ func DecodeWorkload(kind workspace.Kind, doc *yaml.Node) (*Workload, error) {
 func DecodeEnvironment(doc *yaml.Node) (*Environment, error) {
 	var e Environment
 	if err := decode(doc, &e); err != nil {
-		return nil, err
+		return nil, plainError(err)
 	}
 	return &e, nil
 }
@@ -62,4 +69,31 @@ func (w *Workload) Topics() []Topic {
 		return w.ECS.Publish.Topics
 	}
 	return nil
+}
+
+// Decoding goes on past a value that does not fit the model, so that lint
+// reads the rest: the model's own decoders return such a value's error as
+// a *yaml.TypeError item, which yaml.v3 collects, marked so that the error
+// a manifest gets is the first of them, as if decoding had stopped there.
+const valueErrorMark = "\x00"
+
+// valueErrorf is the error of a value one of the model's decoders cannot
+// read.
+func valueErrorf(format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{valueErrorMark + fmt.Sprintf(format, args...)}}
+}
+
+// plainError is the error decoding reports: the first value error of the
+// model's decoders, else yaml.v3's errors of values of the wrong type.
+func plainError(err error) error {
+	te, ok := err.(*yaml.TypeError)
+	if !ok {
+		return err
+	}
+	for _, e := range te.Errors {
+		if msg, ok := strings.CutPrefix(e, valueErrorMark); ok {
+			return errors.New(msg)
+		}
+	}
+	return err
 }

@@ -8,5 +8,11 @@
 // embeds Section, which keeps the position of the mapping and of each of
 // its keys' values, so a finding about any field names its line; union
 // forms (string or list, bool or map, count as number, range or map) are
-// types with their own decoding.
+// types with their own decoding. Section also keeps a mapping's key order
+// (for maps of the model, such as sidecars) and its values as written.
+//
+// Decoding goes past a value that does not fit the model: the value's field
+// stays unset and the error names the first such value, as if decoding had
+// stopped there. Render refuses the manifest on that error; lint's rules
+// read the rest of the model.
 package manifest

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -28,23 +27,43 @@ func (h *HTTP) UnmarshalYAML(n *yaml.Node) error {
 		return n.Decode(&h.Enabled)
 	}
 	h.IsMap = true
+	// A value that does not fit leaves its field unset and the rest read.
 	if err := h.RoutingRule.UnmarshalYAML(n); err != nil {
 		return err
 	}
 	var m struct {
-		TargetContainerOld *string       `yaml:"targetContainer"`
-		ALB                *string       `yaml:"alb"`
-		AdditionalRules    []RoutingRule `yaml:"additional_rules"`
+		ALB             *string       `yaml:"alb"`
+		AdditionalRules []RoutingRule `yaml:"additional_rules"`
 	}
-	if err := n.Decode(&m); err != nil {
-		return err
+	merr := decode(n, &m)
+	if _, ok := merr.(*yaml.TypeError); merr != nil && !ok {
+		return merr
 	}
 	h.Enabled = len(n.Content) > 0
-	if h.TargetContainer == nil {
-		h.TargetContainer = m.TargetContainerOld
+	if h.TargetContainer == nil && !h.Present("target_container") {
+		h.TargetContainer = h.DeprecatedTargetContainer
 	}
 	h.ALB, h.AdditionalRules = m.ALB, m.AdditionalRules
-	return nil
+	errs := []error{h.RoutingRule.err, merr}
+	for _, r := range h.AdditionalRules {
+		errs = append(errs, r.err)
+	}
+	return joinTypeErrors(errs)
+}
+
+// joinTypeErrors is the error of errs (nils and *yaml.TypeErrors, in
+// decoding order): one *yaml.TypeError with all their items, or nil.
+func joinTypeErrors(errs []error) error {
+	var items []string
+	for _, err := range errs {
+		if te, ok := err.(*yaml.TypeError); ok {
+			items = append(items, te.Errors...)
+		}
+	}
+	if items == nil {
+		return nil
+	}
+	return &yaml.TypeError{Errors: items}
 }
 
 // RoutingRule is one listener rule: the main one (`http`) or one of
@@ -56,16 +75,32 @@ type RoutingRule struct {
 	DeregistrationDelay *time.Duration
 	Stickiness          *bool
 	TargetContainer     *string
-	TargetPort          *uint16
-	AllowedSourceIPs    []string
-	Version             *string
-	Alias               Alias
+	// DeprecatedTargetContainer is targetContainer, the old spelling
+	// (the main rule's TargetContainer falls back to it).
+	DeprecatedTargetContainer *string
+	TargetPort                *uint16
+	AllowedSourceIPs          []string
+	Version                   *string
+	Alias                     Alias
 	// HostedZone is the hosted zone of the aliases that do not name one.
 	HostedZone      *string
 	RedirectToHTTPS *bool
+	err             error // of the values that did not fit
 }
 
+// UnmarshalYAML keeps a rule whose values do not all fit, which yaml.v3
+// would leave out of additional_rules (lint names rules by their index):
+// the error waits in err, and HTTP returns it.
 func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
+	err := r.read(n)
+	if _, ok := err.(*yaml.TypeError); ok {
+		r.err = err
+		return nil
+	}
+	return err
+}
+
+func (r *RoutingRule) read(n *yaml.Node) error {
 	r.Section = newSection(n)
 	var m struct {
 		Path                *string           `yaml:"path"`
@@ -73,6 +108,7 @@ func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
 		DeregistrationDelay *string           `yaml:"deregistration_delay"`
 		Stickiness          *bool             `yaml:"stickiness"`
 		TargetContainer     *string           `yaml:"target_container"`
+		TargetContainerOld  *string           `yaml:"targetContainer"`
 		TargetPort          *uint16           `yaml:"target_port"`
 		AllowedSourceIPs    []string          `yaml:"allowed_source_ips"`
 		Version             *string           `yaml:"version"`
@@ -80,19 +116,24 @@ func (r *RoutingRule) UnmarshalYAML(n *yaml.Node) error {
 		HostedZone          *string           `yaml:"hosted_zone"`
 		RedirectToHTTPS     *bool             `yaml:"redirect_to_https"`
 	}
-	if err := decode(n, &m); err != nil {
+	// A value of the wrong type leaves its field unset and the rest read.
+	err := decode(n, &m)
+	if _, ok := err.(*yaml.TypeError); err != nil && !ok {
 		return err
 	}
+	r.DeprecatedTargetContainer = m.TargetContainerOld
 	r.Path, r.HealthCheck, r.Stickiness, r.TargetContainer, r.TargetPort, r.AllowedSourceIPs, r.Version = m.Path, m.HealthCheck, m.Stickiness, m.TargetContainer, m.TargetPort, m.AllowedSourceIPs, m.Version
 	r.Alias, r.HostedZone, r.RedirectToHTTPS = m.Alias, m.HostedZone, m.RedirectToHTTPS
 	if m.DeregistrationDelay != nil {
-		d, err := time.ParseDuration(*m.DeregistrationDelay)
-		if err != nil {
-			return fmt.Errorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
+		d, perr := time.ParseDuration(*m.DeregistrationDelay)
+		if perr != nil && err == nil {
+			err = valueErrorf("line %d: http.deregistration_delay %q is not a duration such as 30s", n.Line, *m.DeregistrationDelay)
 		}
-		r.DeregistrationDelay = &d
+		if perr == nil {
+			r.DeregistrationDelay = &d
+		}
 	}
-	return nil
+	return err
 }
 
 // Alias is a listener's domain names: a string, a list of strings, or a
@@ -115,7 +156,7 @@ func (a *Alias) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return fmt.Errorf("line %d: an alias is a domain name, a list of names, or a list of {name, hosted_zone}", n.Line)
+		return valueErrorf("line %d: an alias is a domain name, a list of names, or a list of {name, hosted_zone}", n.Line)
 	}
 	for _, item := range n.Content {
 		name := AliasName{Section: newSection(item)}
@@ -132,7 +173,7 @@ func (a *Alias) UnmarshalYAML(n *yaml.Node) error {
 			}
 			name.Name, name.HostedZone = m.Name, m.HostedZone
 		default:
-			return fmt.Errorf("line %d: an alias is a domain name or {name, hosted_zone}", item.Line)
+			return valueErrorf("line %d: an alias is a domain name or {name, hosted_zone}", item.Line)
 		}
 		a.Names = append(a.Names, name)
 	}
@@ -177,17 +218,23 @@ func (h *TargetHealthCheck) UnmarshalYAML(n *yaml.Node) error {
 		Timeout            *string `yaml:"timeout"`
 		GracePeriod        *string `yaml:"grace_period"`
 	}
-	if err := n.Decode(&m); err != nil {
+	// A value of the wrong type leaves its field unset and the rest read;
+	// the error is the first one.
+	err := decode(n, &m)
+	if _, ok := err.(*yaml.TypeError); err != nil && !ok {
 		return err
 	}
 	h.Path, h.Port, h.SuccessCodes, h.HealthyThreshold, h.UnhealthyThreshold = m.Path, m.Port, m.SuccessCodes, m.HealthyThreshold, m.UnhealthyThreshold
-	var err error
-	if h.Interval, err = parseDuration(n, "http.healthcheck.interval", m.Interval); err != nil {
-		return err
+	for _, d := range []struct {
+		dst  **time.Duration
+		what string
+		s    *string
+	}{{&h.Interval, "interval", m.Interval}, {&h.Timeout, "timeout", m.Timeout}, {&h.GracePeriod, "grace_period", m.GracePeriod}} {
+		v, perr := parseDuration(n, "http.healthcheck."+d.what, d.s)
+		if perr != nil && err == nil {
+			err = perr
+		}
+		*d.dst = v
 	}
-	if h.Timeout, err = parseDuration(n, "http.healthcheck.timeout", m.Timeout); err != nil {
-		return err
-	}
-	h.GracePeriod, err = parseDuration(n, "http.healthcheck.grace_period", m.GracePeriod)
 	return err
 }

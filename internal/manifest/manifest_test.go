@@ -238,6 +238,115 @@ func TestAliasForms(t *testing.T) {
 	}
 }
 
+// A map of the model keeps its file order and its values' text through
+// Sub: lint reports sidecars in the order Copilot checks them, and quotes
+// a duration as the user wrote it.
+func TestSectionKeepsOrderAndText(t *testing.T) {
+	m := ecs(t, `sidecars:
+  zeta: {image: a, port: 1}
+  alpha: {image: b}
+  mid:
+image:
+  location: nginx
+  healthcheck: {interval: 1m, retries: 3, timeout: null}
+`)
+	if got, want := m.Sub("sidecars").Keys(), []string{"zeta", "alpha", "mid"}; !cmp.Equal(got, want) {
+		t.Errorf("sidecar order: got %v, want %v", got, want)
+	}
+	if got := m.Sub("sidecars").Sub("zeta").At("port"); got != (Pos{2, 26}) {
+		t.Errorf("sidecars.zeta.port at %v, want 2:26", got)
+	}
+	hc := m.Image.HealthCheck
+	for _, c := range []struct {
+		key, text string
+		isText    bool
+	}{{"interval", "1m", true}, {"retries", "3", false}, {"timeout", "", false}, {"start_period", "", false}} {
+		if got := hc.Text(c.key); got != c.text {
+			t.Errorf("Text(%s) = %q, want %q", c.key, got, c.text)
+		}
+		if got := hc.IsText(c.key); got != c.isText {
+			t.Errorf("IsText(%s) = %v, want %v", c.key, got, c.isText)
+		}
+	}
+}
+
+// A value that does not fit the model leaves its field unset, not zero,
+// and the rest decoded with positions; the error is the first such value,
+// as when decoding stopped there, so render reports it unchanged.
+func TestDecodeGoesPastValuesThatDoNotFit(t *testing.T) {
+	doc := parse(t, `cpu: [1]
+memory: 2048
+command: python -c "x
+http:
+  path: /
+  healthy: 1
+  additional_rules:
+    - not-a-rule
+    - {path: admin, target_port: 9000}
+sidecars:
+  proxy: {image: envoy, entrypoint: 'sh -c "y'}
+`)
+	w, err := DecodeWorkload(workspace.LoadBalancedWebService, doc)
+	if err == nil || err.Error() != `line 3: split "python -c \"x" into words with shell quoting rules: EOF found when expecting closing quote; close the quote, or write the words as a list` {
+		t.Fatalf("error: got %v, want the first command's", err)
+	}
+	if w == nil {
+		t.Fatal("no model: lint's rules would read nothing")
+	}
+	m := w.ECS
+	if m.CPU != nil || m.Memory == nil || *m.Memory != 2048 {
+		t.Errorf("cpu %v (want unset), memory %v (want 2048)", m.CPU, m.Memory)
+	}
+	// A rule that does not fit keeps its place: lint names rules by index.
+	rules := m.HTTP.AdditionalRules
+	if len(rules) != 2 || rules[1].TargetPort == nil || *rules[1].TargetPort != 9000 || rules[1].Pos != (Pos{9, 7}) {
+		t.Errorf("additional_rules: got %+v, want the admin rule second, at 9:7", rules)
+	}
+	if got := m.Sub("sidecars").Sub("proxy").At("entrypoint"); got != (Pos{11, 37}) {
+		t.Errorf("sidecars.proxy.entrypoint at %v, want 11:37", got)
+	}
+
+	// Without a command that does not split, the error is yaml.v3's list
+	// of values of the wrong type.
+	_, err = DecodeWorkload(workspace.BackendService, parse(t, "cpu: [1]\n"))
+	if _, ok := err.(*yaml.TypeError); !ok {
+		t.Errorf("error: got %T %v, want a *yaml.TypeError", err, err)
+	}
+}
+
+// image.build is a Dockerfile's path or {context, dockerfile}.
+func TestBuild(t *testing.T) {
+	for _, c := range []struct {
+		src                 string
+		dockerfile, context string
+		bad                 bool
+	}{
+		{"image: {build: svc/Dockerfile}", "svc/Dockerfile", "", false},
+		{"image: {build: {context: web, dockerfile: web/Dockerfile.prod}}", "web/Dockerfile.prod", "web", false},
+		{"image: {build: {context: web}}", "", "web", false},
+		{"image: {build: {dockerfile: [a]}}", "", "", true},
+		{"image: {build: [a]}", "", "", true},
+	} {
+		b := ecs(t, c.src).Image.Build
+		if got := deref(b.Dockerfile); got != c.dockerfile && !c.bad {
+			t.Errorf("%s: dockerfile %q, want %q", c.src, got, c.dockerfile)
+		}
+		if got := deref(b.Context); got != c.context {
+			t.Errorf("%s: context %q, want %q", c.src, got, c.context)
+		}
+		if b.Bad != c.bad {
+			t.Errorf("%s: bad %v, want %v", c.src, b.Bad, c.bad)
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // A Static Site's exclude and reinclude take one pattern or a list, a
 // string taken whole (a pattern may hold spaces), and each files entry
 // keeps its position.

@@ -31,13 +31,13 @@ func (v *Variable) UnmarshalYAML(n *yaml.Node) error {
 			return err
 		}
 		if m.FromCFN == nil {
-			return fmt.Errorf("line %d: a variable given as a map needs from_cfn", n.Line)
+			return valueErrorf("line %d: a variable given as a map needs from_cfn", n.Line)
 		}
 		v.FromCFN = m.FromCFN
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a variable must be a scalar or {from_cfn: export}", n.Line)
+		return valueErrorf("line %d: a variable must be a scalar or {from_cfn: export}", n.Line)
 	}
 	v.Value = n.Value
 	return nil
@@ -61,13 +61,13 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 			return err
 		}
 		if (m.SecretsManager == nil) == (m.FromCFN == nil) {
-			return fmt.Errorf("line %d: a secret given as a map needs exactly one of secretsmanager and from_cfn", n.Line)
+			return valueErrorf("line %d: a secret given as a map needs exactly one of secretsmanager and from_cfn", n.Line)
 		}
 		s.SecretsManager, s.FromCFN = m.SecretsManager, m.FromCFN
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a secret must be a string, {secretsmanager: name} or {from_cfn: export}", n.Line)
+		return valueErrorf("line %d: a secret must be a string, {secretsmanager: name} or {from_cfn: export}", n.Line)
 	}
 	s.Plain = n.Value
 	return nil
@@ -79,11 +79,14 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 // quotes group and are dropped, a backslash escapes, `#` starts a comment.
 type StringOrList []string
 
+// SplitWords splits a command written as a string into its words.
+func SplitWords(s string) ([]string, error) { return shlex.Split(s) }
+
 func (s *StringOrList) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
-		words, err := shlex.Split(n.Value)
+		words, err := SplitWords(n.Value)
 		if err != nil {
-			return fmt.Errorf("line %d: split %q into words with shell quoting rules: %v; close the quote, or write the words as a list", n.Line, n.Value, err)
+			return valueErrorf("line %d: split %q into words with shell quoting rules: %v; close the quote, or write the words as a list", n.Line, n.Value, err)
 		}
 		*s = words
 		return nil
@@ -120,7 +123,7 @@ func parseDuration(n *yaml.Node, what string, s *string) (*time.Duration, error)
 	}
 	d, err := time.ParseDuration(*s)
 	if err != nil {
-		return nil, fmt.Errorf("line %d: %s %q is not a duration such as 10s", n.Line, what, *s)
+		return nil, valueErrorf("line %d: %s %q is not a duration such as 10s", n.Line, what, *s)
 	}
 	return &d, nil
 }
@@ -235,7 +238,7 @@ func (p *Placement) UnmarshalYAML(n *yaml.Node) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("line %d: placement needs subnets as a list of ids or {from_tags: ...}", n.Line)
+	return valueErrorf("line %d: placement needs subnets as a list of ids or {from_tags: ...}", n.Line)
 }
 
 // FlowLogs is `flow_logs: <bool>` or `flow_logs: {retention: days}`.
@@ -331,7 +334,7 @@ func (b *BoolOrMap[T]) UnmarshalYAML(n *yaml.Node) error {
 	case yaml.MappingNode:
 		b.IsMap = true
 		if err := decode(n, &b.Map); err != nil {
-			b.Err = err
+			b.Err = plainError(err)
 		}
 	default:
 		b.Bad = true
@@ -355,10 +358,10 @@ func (u *ListOrMap[L, M]) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		u.IsList = true
-		u.Err = decode(n, &u.List)
+		u.Err = plainError(decode(n, &u.List))
 	case yaml.MappingNode:
 		u.IsMap = true
-		u.Err = decode(n, &u.Map)
+		u.Err = plainError(decode(n, &u.Map))
 	default:
 		u.Bad = true
 	}
@@ -368,15 +371,9 @@ func (u *ListOrMap[L, M]) UnmarshalYAML(n *yaml.Node) error {
 
 // newSection records n as a Section, for types that decode themselves.
 func newSection(n *yaml.Node) Section {
-	s := Section{Pos: PosOf(n), Set: n.Tag != "!!null", mapping: n.Kind == yaml.MappingNode, keys: map[string]field{}}
+	s := Section{Pos: PosOf(n), Set: n.Tag != "!!null"}
 	if n.Kind == yaml.MappingNode {
-		for j := 0; j+1 < len(n.Content); j += 2 {
-			v := n.Content[j+1]
-			for v.Kind == yaml.AliasNode && v.Alias != nil {
-				v = v.Alias
-			}
-			s.keys[n.Content[j].Value] = field{key: PosOf(n.Content[j]), value: PosOf(n.Content[j+1]), null: v.Tag == "!!null"}
-		}
+		s.node = n
 	}
 	return s
 }

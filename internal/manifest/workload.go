@@ -13,6 +13,36 @@ type Image struct {
 	Credentials *string              `yaml:"credentials"`
 	Labels      map[string]string    `yaml:"labels"`
 	DependsOn   map[string]string    `yaml:"depends_on"`
+	Build       Build                `yaml:"build"`
+}
+
+// Build is image.build: a Dockerfile's path, or {context, dockerfile, ...}.
+// Paths are as written, relative to the workspace root; a path that is not
+// a string is Bad (the schema reports it).
+type Build struct {
+	Section             `yaml:"-"`
+	Dockerfile, Context *string
+	Bad                 bool
+}
+
+func (b *Build) UnmarshalYAML(n *yaml.Node) error {
+	b.Section = newSection(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		path := n.Value
+		b.Dockerfile = &path
+	case yaml.MappingNode:
+		for key, dst := range map[string]**string{"dockerfile": &b.Dockerfile, "context": &b.Context} {
+			if v := valueOf(n, key); v != nil {
+				path := v.Value
+				b.Bad = b.Bad || v.Kind != yaml.ScalarNode
+				*dst = &path
+			}
+		}
+	default:
+		b.Bad = true
+	}
+	return nil
 }
 
 // HasBuild reports that the image is built from a Dockerfile (image.build
@@ -243,8 +273,10 @@ type Sidecar struct {
 type SidecarImage struct {
 	Set, IsMap bool
 	Location   string
-	// Build reports image.build (built from a Dockerfile like the main image).
-	Build bool
+	// Build reports image.build (built from a Dockerfile like the main
+	// image), BuildPaths its paths.
+	Build      bool
+	BuildPaths Build
 }
 
 func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
@@ -257,7 +289,10 @@ func (i *SidecarImage) UnmarshalYAML(n *yaml.Node) error {
 		if l := valueOf(n, "location"); l != nil {
 			i.Location = l.Value
 		}
-		i.Build = valueOf(n, "build") != nil
+		if b := valueOf(n, "build"); b != nil {
+			i.Build = true
+			return i.BuildPaths.UnmarshalYAML(b)
+		}
 	}
 	return nil
 }

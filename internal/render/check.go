@@ -2,6 +2,7 @@ package render
 
 import (
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
 	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
@@ -21,7 +22,14 @@ var ExplainRules = []string{ruleExpress}
 // that lints clean renders. The decisions stay in one place: the renderers
 // that make them. appDomain is the application's domain (Options.AppDomain).
 func Check(ws *workspace.Workspace, env string, vars workspace.Vars, appDomain string) diag.List {
-	opts := Options{App: ws.App, Vars: vars, AppDomain: appDomain, checkOnly: true}
+	return CheckDecoded(ws, env, vars, appDomain, nil)
+}
+
+// CheckDecoded is Check reading the models of the workloads in decoded
+// (by name) instead of resolving and decoding their manifests again: lint
+// has them, resolved for env with vars and decoded without an error.
+func CheckDecoded(ws *workspace.Workspace, env string, vars workspace.Vars, appDomain string, decoded map[string]*manifest.Workload) diag.List {
+	opts := Options{App: ws.App, Vars: vars, AppDomain: appDomain, checkOnly: true, decoded: decoded}
 	if opts.App == "" {
 		// Manifests given without their workspace: the name only shapes
 		// stack names, never what is refused.

@@ -66,6 +66,8 @@ type Options struct {
 	// workspaceRoot is the folder holding copilot/, where env files and
 	// addons' local artifacts are read from.
 	workspaceRoot string
+	// decoded are workloads the caller resolved and decoded (CheckDecoded).
+	decoded map[string]*manifest.Workload
 }
 
 // checkDone reports that a Check has all a workload's findings once its
@@ -210,6 +212,10 @@ func Render(ws *workspace.Workspace, envs, workloads []string, opts Options) ([]
 		vars.App, vars.Env = app, env
 		decoded := map[string]*manifest.Workload{}
 		for _, w := range ws.Workloads {
+			if m := opts.decoded[w.Name]; m != nil {
+				decoded[w.Name] = m
+				continue
+			}
 			doc, rd := resolve(w, env, vars)
 			diags = append(diags, rd...)
 			if doc == nil {
