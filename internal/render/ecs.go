@@ -81,7 +81,10 @@ func parsePlatform(pl manifest.Platform) (ecsPlatform, error) {
 func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, in.file, in.env)
-	m := ecsManifest{ECSWorkload: in.m.ECS}
+	// A copy: resolving from_tags must not change the decoded model, which
+	// lint shares (CheckDecoded).
+	w := *in.m.ECS
+	m := ecsManifest{ECSWorkload: &w}
 	parseTask(in, &m, fail)
 	for _, s := range m.task.sidecars {
 		if s.image == ImagePlaceholder(SidecarImageKey(in.name, s.name)) {

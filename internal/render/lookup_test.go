@@ -13,6 +13,8 @@ import (
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/diag"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
 	fakeec2 "github.com/autopilot-dev/autopilot/internal/fakes/ec2"
 )
@@ -181,6 +183,19 @@ func TestFromTagsOfflineRendersAPlaceholderAndLintAccepts(t *testing.T) {
 	})
 	if ds := Check(ws, "test", seedOptions.Vars, ""); len(ds) > 0 {
 		t.Errorf("lint refuses what plan renders: %v", ds)
+	}
+	// Lint shares its decoded models with the check: they keep the tags.
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(fromTagsBackend), &doc); err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.DecodeWorkload(workspace.BackendService, &doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	CheckDecoded(ws, "test", seedOptions.Vars, "", map[string]*manifest.Workload{"api": m})
+	if p := m.ECS.Network.VPC.Placement; p.SubnetIDs != nil || len(p.FromTags) != 2 {
+		t.Errorf("the check changed lint's model: %+v", p)
 	}
 }
 

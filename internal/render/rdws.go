@@ -37,7 +37,8 @@ type rdwsInput struct {
 func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, in.file, in.env)
-	m := in.m.RDWS
+	rdws := *in.m.RDWS // a copy, as in ecsCommon
+	m := &rdws
 	if m.Image.Port == nil {
 		fail(m.Image.Pos, ruleManifest, `"image.port" must be specified`, "set image.port to the port your container listens on")
 	}
