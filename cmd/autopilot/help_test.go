@@ -15,19 +15,9 @@ import (
 // endpoint pointing at a server that counts requests, asking any command for
 // help makes no request and writes no file, wherever the flag sits.
 func TestHelpRunsNothing(t *testing.T) {
-	var requests atomic.Int64
-	aws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		http.Error(w, "no", http.StatusForbidden)
-	}))
-	t.Cleanup(aws.Close)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret/example", "AWS_REGION": "us-east-1",
-		"AWS_ENDPOINT_URL": aws.URL, "AWS_EC2_METADATA_DISABLED": "true", "GITHUB_ACTIONS": "",
-		"INPUT_COMMAND": "deploy", "AUTOPILOT_ARTIFACTS_BUCKET": "",
-	} {
-		t.Setenv(k, v)
-	}
+	requests := countingAWS(t)
+	t.Setenv("INPUT_COMMAND", "deploy")
+	t.Setenv("AUTOPILOT_ARTIFACTS_BUCKET", "")
 	example, err := filepath.Abs("../../examples/apprunner-vpc")
 	if err != nil {
 		t.Fatal(err)
@@ -96,4 +86,24 @@ func captureStdout(t *testing.T, fn func()) string {
 	fn()
 	w.Close()
 	return <-done
+}
+
+// countingAWS loads credentials and points every AWS endpoint (and any
+// proxied request) at a server that counts requests and refuses them.
+func countingAWS(t *testing.T) *atomic.Int64 {
+	t.Helper()
+	var requests atomic.Int64
+	aws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	t.Cleanup(aws.Close)
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret/example", "AWS_REGION": "us-east-1",
+		"AWS_ENDPOINT_URL": aws.URL, "AWS_EC2_METADATA_DISABLED": "true", "GITHUB_ACTIONS": "",
+		"HTTPS_PROXY": aws.URL, "HTTP_PROXY": aws.URL,
+	} {
+		t.Setenv(k, v)
+	}
+	return &requests
 }

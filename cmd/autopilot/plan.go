@@ -122,6 +122,13 @@ In GitHub Actions on a pull request, the preview becomes one sticky comment.`,
 			if p.o.Against != "" && !p.o.Offline {
 				return usageError{"--against needs --offline"}
 			}
+			// Naming images in ECR, or a layer cache there, would call AWS.
+			if p.o.Offline && p.doBuild && p.build.Output == "" {
+				return usageError{"--offline --build needs --build-output oci:DIR (or tar:FILE): naming the images in ECR would call AWS"}
+			}
+			if p.o.Offline && p.doBuild && strings.Contains(p.build.CacheRepo, ".dkr.ecr.") {
+				return usageError{"--offline makes no AWS call, so --cache-repo " + p.build.CacheRepo + " (in ECR) cannot be used; leave it out"}
+			}
 			// A plan names images by the digest a deploy will push; it
 			// pushes nothing itself.
 			p.build.NoPush = true

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -40,16 +39,9 @@ type Uploader interface {
 	Upload(ctx context.Context, key string, body []byte) (url string, err error)
 }
 
-// ObjectChecker is an Uploader that can tell an object is already stored,
-// so a content-addressed object is put once.
-type ObjectChecker interface {
-	Exists(ctx context.Context, key string) (bool, error)
-}
-
 // S3PutAPI is the S3 calls S3Uploader makes.
 type S3PutAPI interface {
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 }
 
 // S3Uploader uploads to an S3 bucket.
@@ -88,20 +80,6 @@ func (u *S3Uploader) Upload(ctx context.Context, key string, body []byte) (strin
 		return "", fmt.Errorf("upload s3://%s/%s: %w", u.bucket, key, err)
 	}
 	return u.URL(key), nil
-}
-
-// Exists reports whether the bucket holds key (HeadObject; a missing
-// object is a 404, which the SDK reports as NotFound).
-func (u *S3Uploader) Exists(ctx context.Context, key string) (bool, error) {
-	_, err := u.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(u.bucket), Key: aws.String(key)})
-	var missing *s3types.NotFound
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &missing):
-		return false, nil
-	}
-	return false, fmt.Errorf("look up s3://%s/%s: %w", u.bucket, key, err)
 }
 
 // URL is the address CloudFormation reads the object at key from.

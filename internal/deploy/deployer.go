@@ -105,10 +105,20 @@ func (d *Deployer) Deploy(ctx context.Context, stacks []Stack) (*Result, error) 
 	err = runOrdered(ctx, o.jobs, r.deps, true, func(ctx context.Context, i int) bool {
 		if late[i] {
 			sp := &r.plan.Stacks[i]
+			preview := sp.Changes
 			*sp = StackPlan{StackName: sp.StackName, Kind: sp.Kind, Env: sp.Env, Workload: sp.Workload, Images: sp.Images}
 			r.planStack(ctx, r.stacks[i], sp)
 			if sp.Error != "" {
 				res.Stacks[i] = StackResult{StackName: sp.StackName, Error: sp.Error}
+				return false
+			}
+			// What was reviewed, and gated, is the preview: a change set
+			// that does more (the live stack changed meanwhile) executes
+			// nothing.
+			if beyond := beyondPreview(preview, sp.Changes); len(beyond) > 0 {
+				r.forget(ctx, sp.StackName)
+				refused[i] = fmt.Errorf("its change set does what its preview did not show (%s); plan it again on a pull request and review it", strings.Join(beyond, "; "))
+				res.Stacks[i] = StackResult{StackName: sp.StackName, Error: "planned again once its dependencies deployed, and not executed: " + refused[i].Error()}
 				return false
 			}
 			// The gate saw a preview; this change set is what executes.
@@ -430,8 +440,10 @@ func (r *run) cancelled(ctx context.Context, res *Result) (*Result, error) {
 
 // putObjects stores the stacks' objects (env files, addon artifacts) in the
 // artifacts bucket before anything executes, so a task never starts without
-// its file. A key already stored is not put again: the key holds the
-// content's hash. Messages name keys only, never content.
+// its file. Each is put even when its key is stored already: the key names
+// the content's hash, but whoever else can write the bucket (the plan role
+// of a pull request) could have stored other bytes there. Messages name
+// keys only, never content.
 func (r *run) putObjects(ctx context.Context) error {
 	for _, s := range r.stacks {
 		if len(s.Objects) == 0 {
@@ -441,16 +453,6 @@ func (r *run) putObjects(ctx context.Context) error {
 			return fmt.Errorf("stack %s has files to upload (env files, addon artifacts) and no artifacts bucket; pass --artifacts-bucket", s.Name)
 		}
 		for _, key := range sortedKeys(s.Objects) {
-			if c, ok := r.o.uploader.(ObjectChecker); ok {
-				stored, err := c.Exists(ctx, key)
-				if err != nil {
-					return fmt.Errorf("stack %s: %w", s.Name, err)
-				}
-				if stored {
-					r.o.log.Info("already uploaded", "stack", s.Name, "key", key)
-					continue
-				}
-			}
 			if _, err := r.o.uploader.Upload(ctx, key, s.Objects[key]); err != nil {
 				return fmt.Errorf("stack %s: %w", s.Name, err)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -80,6 +81,31 @@ func fingerprint(stacks []StackRecord) string {
 
 func (c ChangeRecord) key() string { return c.Resource + "\x00" + string(c.Action) }
 
+// beyondPreview names each change of a deferred stack's final change set
+// that its preview (what the gate, and the pull request, saw) did not
+// show: a resource changed another way, or replaced where the preview
+// said it is not.
+func beyondPreview(preview, final []ResourceChange) []string {
+	shown := map[string]ResourceChange{}
+	for _, c := range preview {
+		shown[c.NestedStack+"/"+c.LogicalID+"\x00"+string(c.Action)] = c
+	}
+	var out []string
+	for _, c := range final {
+		if c.Action == ActionDynamic {
+			continue // re-evaluated values of an unchanged resource
+		}
+		p, ok := shown[c.NestedStack+"/"+c.LogicalID+"\x00"+string(c.Action)]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s (%s): %s", path.Join(c.NestedStack, c.LogicalID), c.ResourceType, c.Action))
+		case c.Replacement == ReplacementTrue && p.Replacement != ReplacementTrue && p.Replacement != ReplacementConditional:
+			out = append(out, fmt.Sprintf("%s (%s): replaced", path.Join(c.NestedStack, c.LogicalID), c.ResourceType))
+		}
+	}
+	return out
+}
+
 // inputsOf returns the input digests of a stack.
 func inputsOf(s Stack) StackRecord {
 	images := make([]string, 0, len(s.Images))
@@ -130,7 +156,10 @@ func listDigest(items []string) string {
 func record(s Stack, sp StackPlan, deferred bool) StackRecord {
 	r := inputsOf(s)
 	r.Deferred, r.Failed = deferred, sp.Error != "" && !deferred
-	if deferred || r.Failed || sp.NoChanges {
+	// A deferred stack's changes are its preview from the live template:
+	// what the pull request showed, so drift of its live stack between
+	// review and merge changes the fingerprint too.
+	if sp.Error != "" || sp.NoChanges {
 		return r
 	}
 	for _, c := range sp.Changes {

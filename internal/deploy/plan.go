@@ -117,6 +117,15 @@ func (r *run) previewUntilDeployed(ctx context.Context, i int, dep string) error
 		}
 		s.Parameters = params
 	}
+	// Asset parameters get the URLs the change set will pass, so the
+	// conditions on them (Copilot's HasAddons) hold as they will then.
+	s.Parameters = maps.Clone(s.Parameters)
+	for name, body := range s.Assets {
+		if s.Parameters == nil {
+			s.Parameters = map[string]string{}
+		}
+		s.Parameters[name] = r.assetURL(body)
+	}
 	changes, err := offlineChanges(s, old, oldParams, newMasker(s))
 	if err != nil {
 		return err
@@ -603,8 +612,21 @@ func (r *run) upload(ctx context.Context, stack, prefix string, body []byte) (st
 	if r.o.uploader == nil {
 		return "", fmt.Errorf("stack %s needs an artifacts bucket to upload to; configure one (deploy.WithUploader)", stack)
 	}
+	return r.o.uploader.Upload(ctx, objectKey(prefix, body), body)
+}
+
+func objectKey(prefix string, body []byte) string {
 	sum := sha256.Sum256(body)
-	return r.o.uploader.Upload(ctx, "autopilot/"+prefix+"/"+hex.EncodeToString(sum[:]), body)
+	return "autopilot/" + prefix + "/" + hex.EncodeToString(sum[:])
+}
+
+// assetURL is the URL an asset is uploaded to (planStack's "assets").
+func (r *run) assetURL(body []byte) string {
+	key := objectKey("assets", body)
+	if u, ok := r.o.uploader.(interface{ URL(string) string }); ok {
+		return u.URL(key)
+	}
+	return "https://artifacts.invalid/" + key
 }
 
 // waitCreated waits for a change set to leave CREATE_PENDING and

@@ -944,3 +944,71 @@ func TestReplannedStackPreviewCoversItsNestedStacks(t *testing.T) {
 		t.Errorf("%d change sets executed, want none: not even the environment", n)
 	}
 }
+
+// deferredScenario is replanScenario without the table: the reviewed plan
+// of the service (previewed, as its first change set is refused) drops
+// nothing.
+func deferredScenario(t *testing.T, e *env) []deploy.Stack {
+	t.Helper()
+	stacks := replanScenario(t, e)
+	e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB"), Parameters: map[string]string{"ContainerImage": "img:1"}})
+	return stacks
+}
+
+func TestDeferredStackEffectIsReviewed(t *testing.T) {
+	// The attack: between review and merge the live service gained a
+	// table (another deploy, a console change). The service is planned only
+	// after the environment deploys, so its effect, dropping the table, was
+	// never on the pull request; the team allows the table type to go.
+	stacks := deferredScenario(t, newEnv(t))
+	reviewed, err := newEnvWith(t, deferredScenario).planner(t).Plan(context.Background(), stacks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := change(find(t, reviewed, "app-test-api"), "Table"); ok {
+		t.Fatal("the reviewed plan already drops a table")
+	}
+	e := newEnvWith(t, replanScenario) // the live service has the table
+	_, err = e.deployer(t, deploy.RequireFingerprint(reviewed.Fingerprint), deploy.AllowDestructive(false, "AWS::DynamoDB::Table")).
+		Deploy(context.Background(), stacks)
+	if !errors.Is(err, deploy.ErrFingerprintMismatch) {
+		t.Fatalf("error = %v, want the reviewed plan refused", err)
+	}
+	if n := e.cfn.Count("ExecuteChangeSet"); n != 0 || !strings.Contains(e.cfn.StackTemplate("app-test-api"), "Table") {
+		t.Errorf("%d change sets executed after review of a plan that dropped no table", n)
+	}
+	// Unchanged live stacks still match the review.
+	if _, err := newEnvWith(t, deferredScenario).deployer(t, deploy.RequireFingerprint(reviewed.Fingerprint)).Deploy(context.Background(), stacks); err != nil {
+		t.Errorf("Deploy of the reviewed plan: %v", err)
+	}
+}
+
+func TestDeferredStackExecutesNothingBeyondItsPreview(t *testing.T) {
+	// The attack: the live service changes while the environment deploys,
+	// after the gate and the fingerprint check saw the preview; its final
+	// change set drops a table the preview did not show.
+	e := newEnvWith(t, deferredScenario)
+	stacks := deferredScenario(t, newEnv(t))
+	gated := false
+	d := e.deployer(t, deploy.AllowDestructive(false, "AWS::DynamoDB::Table")).WithGate(func(p *deploy.Plan) error {
+		if !gated {
+			gated = true
+			table := "  Table:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: orders\n"
+			e.seed(t, fakecfn.Seed{Name: "app-test-api", Template: serviceTemplate("2 GB") + table, Parameters: map[string]string{"ContainerImage": "img:1"}})
+		}
+		return nil
+	})
+	res, err := d.Deploy(context.Background(), stacks)
+	if err == nil || !strings.Contains(err.Error(), "Table") {
+		t.Fatalf("error = %v, want the service refused, naming the table its preview did not show", err)
+	}
+	if e.cfn.Executions("app-test-api") != 0 || !strings.Contains(e.cfn.StackTemplate("app-test-api"), "Table") {
+		t.Error("the service's final change set executed a removal its preview did not show")
+	}
+	if sr := res.Stacks[1]; sr.StackName != "app-test-api" || !strings.Contains(sr.Error, "preview") {
+		t.Errorf("service result %+v, want it to say the change set goes beyond the preview", sr)
+	}
+	if cs := e.cfn.ChangeSets("app-test-api"); len(cs) != 0 {
+		t.Errorf("the refused change set was left behind: %v", cs)
+	}
+}

@@ -485,6 +485,7 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		BaseImages:         a.in.BaseImages,
 		CacheDir:           a.in.CacheDir,
 		CacheRepo:          a.in.CacheRepo,
+		CacheRepoReadOnly:  onPullRequest, // a pull request's RUN layers never reach main's builds
 		Secrets:            a.in.Secrets,
 		Tags:               a.in.Tags,
 		MutableTags:        a.in.MutableTags,
@@ -502,8 +503,12 @@ func (a *actionRun) build(ctx context.Context, d Decision) error {
 		a.logf("cache-repo %s is not used on pull requests: their RUN steps run before AWS credentials are obtained", a.in.CacheRepo)
 		a.buildOpts.CacheRepo = ""
 	}
-	if a.env.Actions {
-		a.buildOpts.GuardRunOutput = a.rt.StopCommands
+	if mw, ok := a.log.(*MaskWriter); ok && a.env.Actions {
+		a.buildOpts.GuardRunOutput = func() (start, stop string, err error) {
+			start, stop, err = a.rt.StopCommands()
+			mw.Guard(start, stop)
+			return start, stop, err
+		}
 	}
 	imgs, err := run.BuildImages(ctx, a.buildOpts)
 	if errors.Is(err, run.ErrNotIsolated) {
@@ -687,6 +692,10 @@ func (a *actionRun) client() (*Client, error) {
 func (a *actionRun) deploy(ctx context.Context) (err error) {
 	o := a.planOptions(Decision{})
 	o.AllowDestructive, o.AllowDestroyTypes = a.in.AllowDestructive, a.in.AllowedDestroyTypes
+	// The commit was the branch's head before the build; a merge since
+	// (a workflow without the concurrency group) makes it stale, and its
+	// deploy would overwrite the newer one's.
+	o.Gate = func(*deploy.Plan) error { return a.stillHead(ctx) }
 	if a.in.RequireReviewedPlan {
 		reviewed, why := a.reviewedPlans(ctx)
 		if a.deployStatus != nil {
@@ -780,6 +789,26 @@ func (a *actionRun) checkCurrent(ctx context.Context) error {
 			"re-runs of older deploys are refused. Deploy the newest commit, or set `allow-stale: true` for a deliberate rollback.", sha, branch, shortSHA(head)))
 	}
 	a.logf("commit %s is the head of %s", sha, branch)
+	return nil
+}
+
+// stillHead is checkCurrent again, just before executing.
+func (a *actionRun) stillHead(ctx context.Context) error {
+	if a.in.AllowStale {
+		return nil
+	}
+	client, err := a.client()
+	if err != nil {
+		return err
+	}
+	head, err := client.BranchHead(ctx, a.ev.DefaultBranch)
+	if err != nil {
+		return err
+	}
+	if head != a.env.SHA {
+		return fmt.Errorf("%s moved to %s while this deploy of %s ran: a newer commit deploys instead (give deploy jobs one concurrency group per environment, cancel-in-progress: false)",
+			a.ev.DefaultBranch, shortSHA(head), shortSHA(a.env.SHA))
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // Masker hides secrets in text autopilot itself emits: comment bodies (the
@@ -64,15 +65,33 @@ func (m *Masker) Mask(s string) string {
 
 // Writer returns a writer that masks whole lines before passing them to w.
 // A partial line waits for its newline or Close, so a secret split across
-// two writes is still found.
+// two writes is still found. What it writes is autopilot's log, never a
+// workflow command: a line the runner would read as one (an error quoting
+// a Dockerfile's or a manifest's text can hold "\n::warning::…", and the
+// runner also breaks lines at "\r") is prefixed with "| ", except the
+// guard lines registered with Guard.
 func (m *Masker) Writer(w io.Writer) *MaskWriter { return &MaskWriter{m: m, w: w} }
 
 // MaskWriter is Masker.Writer's line-buffered writer.
 type MaskWriter struct {
-	m   *Masker
-	w   io.Writer
-	mu  sync.Mutex
-	buf []byte
+	m      *Masker
+	w      io.Writer
+	mu     sync.Mutex
+	buf    []byte
+	guards map[string]bool
+}
+
+// Guard lets the given lines (::stop-commands::TOKEN and ::TOKEN::, whose
+// random token nothing quoted in the log can know) through as commands.
+func (mw *MaskWriter) Guard(lines ...string) {
+	mw.mu.Lock()
+	defer mw.mu.Unlock()
+	if mw.guards == nil {
+		mw.guards = map[string]bool{}
+	}
+	for _, l := range lines {
+		mw.guards[strings.TrimRight(l, "\n")] = true
+	}
 }
 
 // Write implements io.Writer.
@@ -84,7 +103,7 @@ func (mw *MaskWriter) Write(p []byte) (int, error) {
 	if i < 0 {
 		return len(p), nil
 	}
-	out := mw.m.Mask(string(mw.buf[:i+1]))
+	out := mw.logLines(string(mw.buf[:i+1]))
 	mw.buf = append(mw.buf[:0], mw.buf[i+1:]...)
 	if _, err := io.WriteString(mw.w, out); err != nil {
 		return 0, err
@@ -99,10 +118,23 @@ func (mw *MaskWriter) Close() error {
 	if len(mw.buf) == 0 {
 		return nil
 	}
-	out := mw.m.Mask(string(mw.buf))
+	out := mw.logLines(string(mw.buf))
 	mw.buf = mw.buf[:0]
 	_, err := io.WriteString(mw.w, out)
 	return err
+}
+
+// logLines masks text and keeps each of its lines from being a workflow
+// command; a carriage return becomes the line break the runner sees.
+func (mw *MaskWriter) logLines(text string) string {
+	text = strings.ReplaceAll(mw.m.Mask(text), "\r\n", "\n")
+	lines := strings.Split(strings.ReplaceAll(text, "\r", "\n"), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimLeftFunc(l, unicode.IsSpace), "::") && !mw.guards[l] {
+			lines[i] = "| " + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // masked returns a copy of v (a report's data: findings, a plan, a deploy

@@ -2,6 +2,7 @@ package github
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -103,5 +104,19 @@ func TestSummaryMasksBeforeEscaping(t *testing.T) {
 	}
 	if plan.Stacks[0].Error != "template refers to "+secret {
 		t.Error("masked changed the plan it was given")
+	}
+}
+
+func TestMaskWriterWritesNoWorkflowCommand(t *testing.T) {
+	var out strings.Builder
+	var m Masker
+	m.Add("s3cr3t")
+	w := m.Writer(&out)
+	w.Guard("::stop-commands::tok\n", "::tok::\n")
+	fmt.Fprint(w, "build: missing\n::warning::forged s3cr3t\rx\r  ::add-mask::y\n::stop-commands::tok\nstep\n::tok::\n::stop-commands::other\n")
+	_ = w.Close()
+	want := "build: missing\n| ::warning::forged ***\nx\n|   ::add-mask::y\n::stop-commands::tok\nstep\n::tok::\n| ::stop-commands::other\n"
+	if out.String() != want {
+		t.Errorf("log = %q, want %q", out.String(), want)
 	}
 }

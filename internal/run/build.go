@@ -61,6 +61,9 @@ type BuildOptions struct {
 	// CacheRepo is a registry repository for RUN layer caches, shared
 	// between machines (REGISTRY/NAME).
 	CacheRepo string
+	// CacheRepoReadOnly only reads CacheRepo (chroot.WithCacheRepoReadOnly):
+	// for untrusted Dockerfiles, whose layers trusted builds must not reuse.
+	CacheRepoReadOnly bool
 	// Secrets are build secrets for RUN --mount=type=secret:
 	// "id=NAME,src=FILE" or "id=NAME,env=VAR".
 	Secrets []string
@@ -380,6 +383,9 @@ func newRunner(ctx context.Context, o BuildOptions) (*chroot.Runner, error) {
 			keychain = authn.NewMultiKeychain(image.ECRKeychain(api, ecrOpts...), authn.DefaultKeychain)
 		}
 		opts = append(opts, chroot.WithCacheRepo(o.CacheRepo, remote.WithAuthFromKeychain(keychain)))
+		if o.CacheRepoReadOnly {
+			opts = append(opts, chroot.WithCacheRepoReadOnly())
+		}
 	}
 	if o.AllowUnisolatedRun {
 		opts = append(opts, chroot.WithUnisolatedRun())

@@ -111,8 +111,11 @@ func TestEnvFilesUploadOnDeployOnly(t *testing.T) {
 	if _, err := Deploy(ctx, opts()); err != nil {
 		t.Fatalf("second deploy: %v", err)
 	}
-	if n := f.s3.Puts(); n != 2 {
-		t.Errorf("an unchanged deploy put objects again: %d puts", n)
+	// Every deploy puts its objects, stored or not: another writer of the
+	// bucket may have put other bytes at a key (see
+	// TestAddonArtifactsUploadOnDeployOnly).
+	if n := f.s3.Puts(); n != 4 {
+		t.Errorf("an unchanged deploy put %d objects in all, want 4 (its own 2 again)", n)
 	}
 
 	edited := "LEVEL=info\n"
@@ -125,8 +128,8 @@ func TestEnvFilesUploadOnDeployOnly(t *testing.T) {
 	if got, ok := f.s3.Object("artifacts", render.EnvFileKey("router.env", []byte(edited))); !ok || string(got) != edited {
 		t.Errorf("the edited file is not uploaded under its new key")
 	}
-	if n := f.s3.Puts(); n != 3 {
-		t.Errorf("%d puts after the edit, want 3 (the edited file only)", n)
+	if n := f.s3.Puts(); n != 6 {
+		t.Errorf("%d puts after the edit, want 6", n)
 	}
 	if strings.Contains(log.String(), "correct-horse") {
 		t.Errorf("the log holds an env file's content:\n%s", log.String())
@@ -226,7 +229,23 @@ Resources:
 	if _, err := Deploy(context.Background(), o); err != nil {
 		t.Fatalf("deploy: %v", err)
 	}
-	if body, ok := f.s3.Object("artifacts", key); !ok || !bytes.HasPrefix(body, []byte("PK")) {
-		t.Errorf("s3://artifacts/%s is not the uploaded zip", key)
+	zip, ok := f.s3.Object("artifacts", key)
+	if !ok || !bytes.HasPrefix(zip, []byte("PK")) {
+		t.Fatalf("s3://artifacts/%s is not the uploaded zip", key)
+	}
+
+	// The attack: whoever else can write the bucket (the plan role a pull
+	// request's workflow assumes) stores other code at that key. The
+	// reviewed template names the key, so the fingerprint still matches;
+	// the next deploy must put its own bytes there again.
+	if _, err := f.up.Upload(context.Background(), key, []byte("PK\x03\x04 someone else's code")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Deploy(context.Background(), o); err != nil {
+		t.Fatalf("second deploy: %v", err)
+	}
+	if body, _ := f.s3.Object("artifacts", key); !bytes.Equal(body, zip) {
+		t.Errorf("s3://artifacts/%s holds %q after the deploy, not the reviewed artifact", key, body)
 	}
 }
+

@@ -68,6 +68,9 @@ type PlanOptions struct {
 	// Reviewed, for deploy, are the reviewed plans by environment: each
 	// environment deployed must match its own.
 	Reviewed map[string]deploy.Reviewed
+	// Gate, for deploy, is asked just before anything executes
+	// (deploy.Deployer.WithGate); an error executes nothing.
+	Gate func(*deploy.Plan) error
 	// Events receives stack events while deploy waits.
 	Events func(deploy.StackEvent)
 	// Log receives progress; nil discards it.
@@ -203,6 +206,9 @@ func Deploy(ctx context.Context, o PlanOptions) (*Deployed, error) {
 	d, err := deploy.NewDeployer(api, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if o.Gate != nil {
+		d = d.WithGate(o.Gate)
 	}
 	res, err := d.Deploy(ctx, stacks)
 	if errors.Is(err, deploy.ErrDestructive) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -163,5 +164,41 @@ func TestUnreachableCacheRepositoryOnlyWarns(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "warning: cache repository unavailable") {
 		t.Errorf("no warning in the log:\n%s", out.String())
+	}
+}
+
+func TestReadOnlyCacheRepositoryIsOnlyRead(t *testing.T) {
+	requireRoot(t)
+	base := baseImage(t)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	repo := strings.TrimPrefix(srv.URL, "http://") + "/app/cache"
+	transport := remote.WithTransport(srv.Client().Transport)
+	tags := func() int {
+		r, _ := name.NewRepository(repo)
+		list, _ := remote.List(r, transport)
+		return len(list)
+	}
+	// An untrusted build executes its steps and stores nothing.
+	cache := t.TempDir()
+	ro := newRunner(t, cache, WithCacheRepo(repo, transport), WithCacheRepoReadOnly())
+	if _, err := buildWith(t, writeContext(t, twoRuns, map[string]string{"app.txt": "v1"}), base, cache, ro, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := tags(); ro.Executions() != 2 || n != 0 {
+		t.Fatalf("read-only build: %d executions (want 2), %d layers stored (want none)", ro.Executions(), n)
+	}
+	// A trusted build fills the cache; the next untrusted one reads it.
+	trusted := t.TempDir()
+	if _, err := buildWith(t, writeContext(t, twoRuns, map[string]string{"app.txt": "v1"}), base, trusted, newRunner(t, trusted, WithCacheRepo(repo, transport)), nil); err != nil {
+		t.Fatal(err)
+	}
+	cache = t.TempDir()
+	ro = newRunner(t, cache, WithCacheRepo(repo, transport), WithCacheRepoReadOnly())
+	if _, err := buildWith(t, writeContext(t, twoRuns, map[string]string{"app.txt": "v1"}), base, cache, ro, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ro.Executions() != 0 {
+		t.Errorf("read-only build executed %d steps the cache repository held", ro.Executions())
 	}
 }

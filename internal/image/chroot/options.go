@@ -19,8 +19,10 @@ type options struct {
 	scratchDir string
 	log        io.Writer
 	cacheRepo  *remoteCache
-	secrets    map[string]secretSource
-	keepRoots  int
+	// cacheReadOnly: cacheRepo is only read.
+	cacheReadOnly bool
+	secrets       map[string]secretSource
+	keepRoots     int
 	// allowUnisolated runs steps even where they cannot be isolated.
 	allowUnisolated bool
 	outputGuard     func() (start, stop string, err error)
@@ -81,6 +83,17 @@ func WithCacheRepo(repo string, opts ...remote.Option) Option {
 			return fmt.Errorf("cache repository %q: %w", repo, err)
 		}
 		o.cacheRepo = &remoteCache{repo: r, opts: opts}
+		return nil
+	}
+}
+
+// WithCacheRepoReadOnly makes WithCacheRepo's repository read-only: layers
+// are looked up there, never stored. A build of untrusted Dockerfiles (a
+// pull request's) uses it, as the cache key leaves out what a cache mount
+// holds: a step the same as a trusted build's can make a different layer.
+func WithCacheRepoReadOnly() Option {
+	return func(o *options) error {
+		o.cacheReadOnly = true
 		return nil
 	}
 }

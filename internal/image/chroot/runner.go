@@ -179,7 +179,7 @@ func (r *Runner) Run(ctx context.Context, stage *image.StageState, cmd *instruct
 		return nil, err
 	}
 	logf("DONE %.1fs %s", time.Since(start).Seconds(), digestOf(l))
-	if c := r.o.cacheRepo; c != nil {
+	if c := r.o.cacheRepo; c != nil && !r.o.cacheReadOnly {
 		if err := c.store(ctx, cacheKey, l); err != nil {
 			logf("warning: %v", err)
 		}
