@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -92,6 +93,7 @@ type Clients struct {
 	STS            *sts.Client
 	// ELBV2 describes load balancers services import (http.alb).
 	ELBV2  *elbv2.Client
+	EC2    *ec2.Client
 	Region string
 	// Config is the loaded configuration, for other AWS clients (ECR) that
 	// should share its credentials, region, endpoints and retries.
@@ -134,6 +136,7 @@ func NewClients(ctx context.Context, optFns ...func(*config.LoadOptions) error) 
 		}),
 		STS:    sts.NewFromConfig(cfg),
 		ELBV2:  elbv2.NewFromConfig(cfg),
+		EC2:    ec2.NewFromConfig(cfg),
 		Region: cfg.Region,
 		Config: cfg,
 	}, nil

@@ -9,13 +9,15 @@ import (
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	fakeec2 "github.com/autopilot-dev/autopilot/internal/fakes/ec2"
 	fakeelb "github.com/autopilot-dev/autopilot/internal/fakes/elbv2"
 	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
 	fakests "github.com/autopilot-dev/autopilot/internal/fakes/sts"
 )
 
 func TestNewClientsHonoursEndpointVariables(t *testing.T) {
-	cf, s3srv, stssrv := fakecfn.New(), fakes3.New("artifacts"), fakests.New("222233334444")
+	cf, s3srv, stssrv, ec2srv := fakecfn.New(), fakes3.New("artifacts"), fakests.New("222233334444"), fakeec2.New("eu-west-3")
+	defer ec2srv.Close()
 	defer cf.Close()
 	defer s3srv.Close()
 	defer stssrv.Close()
@@ -34,6 +36,7 @@ func TestNewClientsHonoursEndpointVariables(t *testing.T) {
 		"AWS_CONFIG_FILE":                            "/nonexistent",
 		"AWS_SHARED_CREDENTIALS_FILE":                "/nonexistent",
 		"AWS_PROFILE":                                "",
+		"AWS_ENDPOINT_URL_EC2":                       ec2srv.URL,
 	} {
 		t.Setenv(k, v)
 	}
@@ -61,6 +64,9 @@ func TestNewClientsHonoursEndpointVariables(t *testing.T) {
 	}
 	if lb, err := deploy.DescribeLoadBalancer(ctx, c.ELBV2, "shared"); err != nil || lb.Name != "shared" {
 		t.Errorf("ELBv2 through AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: %+v, %v", lb, err)
+	}
+	if id, err := deploy.NewLookups(c.CloudFormation, c.EC2).CloudFrontPrefixList(ctx); err != nil || id != "pl-3b927c52" {
+		t.Errorf("CloudFront prefix list through AWS_ENDPOINT_URL_EC2 = %q, %v", id, err)
 	}
 	up, err := deploy.NewS3Uploader(c.S3, "artifacts")
 	if err != nil {

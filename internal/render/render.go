@@ -62,6 +62,10 @@ type Options struct {
 	// (ImportedALBNames lists them). A render without the one a service
 	// names refuses that service.
 	ImportedALBs map[string]ImportedALB
+	// Lookups, when set (plan, deploy), finds what Copilot looks up in AWS
+	// while deploying: subnets by tags, and CloudFront's prefix list when
+	// CloudFrontPrefixList is empty.
+	Lookups Lookups
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool

@@ -248,4 +248,3 @@ Resources:
 		t.Errorf("s3://artifacts/%s holds %q after the deploy, not the reviewed artifact", key, body)
 	}
 }
-

@@ -53,6 +53,8 @@ type RenderOptions struct {
 	// ImportedALBs are the load balancers services import (http.alb), as
 	// plan and deploy describe them.
 	ImportedALBs map[string]render.ImportedALB
+	// Lookups finds what Copilot looks up in AWS (plan and deploy).
+	Lookups render.Lookups
 }
 
 // Render lints the selection and renders its stacks; with OutDir set it
@@ -114,6 +116,7 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 		AppDomain:            o.AppDomain,
 		CloudFrontPrefixList: o.CloudFrontPrefixList,
 		ImportedALBs:         o.ImportedALBs,
+		Lookups:              o.Lookups,
 	})
 	var failure *diag.Failure
 	switch {
