@@ -13,10 +13,10 @@ import (
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	"github.com/autopilot-dev/autopilot/internal/diag"
-	"github.com/autopilot-dev/autopilot/internal/manifest"
-	"github.com/autopilot-dev/autopilot/internal/workspace"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
 	fakeec2 "github.com/autopilot-dev/autopilot/internal/fakes/ec2"
+	"github.com/autopilot-dev/autopilot/internal/manifest"
+	"github.com/autopilot-dev/autopilot/internal/workspace"
 )
 
 // fakeLookups is deploy's look-ups through the real SDK clients, against
