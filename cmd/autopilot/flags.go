@@ -42,7 +42,7 @@ func addSelection(cmd *cobra.Command, s *run.Selection) {
 	fs.StringArrayVar(&s.Services, "service", nil, "work on service or job `NAME` (repeatable; default: all)")
 	fs.StringVar(&s.App, "app", "", "application `NAME`, when PATH is a manifest outside a Copilot workspace")
 	fs.StringVar(&s.AppDomain, "app-domain", os.Getenv("AUTOPILOT_APP_DOMAIN"), "the application's `DOMAIN` (copilot app init --domain): environments get their hosted zone, its delegation and a certificate (default $AUTOPILOT_APP_DOMAIN)")
-	fs.StringVar(&s.CloudFrontPrefixList, "cloudfront-prefix-list", os.Getenv("AUTOPILOT_CLOUDFRONT_PREFIX_LIST"), "`ID` of the region's com.amazonaws.global.cloudfront.origin-facing prefix list, for http.public.ingress.cdn (default $AUTOPILOT_CLOUDFRONT_PREFIX_LIST)")
+	fs.StringVar(&s.CloudFrontPrefixList, "cloudfront-prefix-list", os.Getenv("AUTOPILOT_CLOUDFRONT_PREFIX_LIST"), "`ID` of the region's com.amazonaws.global.cloudfront.origin-facing prefix list, for http.public.ingress.cdn; plan and deploy look it up when empty (default $AUTOPILOT_CLOUDFRONT_PREFIX_LIST)")
 	completeEnvs(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("service", completeFromWorkspace(func(ws *workspace.Workspace) []string {
 		names := make([]string, 0, len(ws.Workloads))

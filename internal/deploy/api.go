@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -105,6 +106,7 @@ type Clients struct {
 	CloudFormation *cloudformation.Client
 	S3             *s3.Client
 	STS            *sts.Client
+	EC2            *ec2.Client
 	Region         string
 	// Config is the loaded configuration, for other AWS clients (ECR) that
 	// should share its credentials, region, endpoints and retries.
@@ -146,6 +148,7 @@ func NewClients(ctx context.Context, optFns ...func(*config.LoadOptions) error) 
 			}
 		}),
 		STS:    sts.NewFromConfig(cfg),
+		EC2:    ec2.NewFromConfig(cfg),
 		Region: cfg.Region,
 		Config: cfg,
 	}, nil

@@ -9,12 +9,14 @@ import (
 
 	"github.com/autopilot-dev/autopilot/internal/deploy"
 	fakecfn "github.com/autopilot-dev/autopilot/internal/fakes/cloudformation"
+	fakeec2 "github.com/autopilot-dev/autopilot/internal/fakes/ec2"
 	fakes3 "github.com/autopilot-dev/autopilot/internal/fakes/s3"
 	fakests "github.com/autopilot-dev/autopilot/internal/fakes/sts"
 )
 
 func TestNewClientsHonoursEndpointVariables(t *testing.T) {
-	cf, s3srv, stssrv := fakecfn.New(), fakes3.New("artifacts"), fakests.New("222233334444")
+	cf, s3srv, stssrv, ec2srv := fakecfn.New(), fakes3.New("artifacts"), fakests.New("222233334444"), fakeec2.New("eu-west-3")
+	defer ec2srv.Close()
 	defer cf.Close()
 	defer s3srv.Close()
 	defer stssrv.Close()
@@ -27,6 +29,7 @@ func TestNewClientsHonoursEndpointVariables(t *testing.T) {
 		"AWS_ENDPOINT_URL_CLOUDFORMATION": cf.URL,
 		"AWS_ENDPOINT_URL_S3":             s3srv.URL,
 		"AWS_ENDPOINT_URL_STS":            stssrv.URL,
+		"AWS_ENDPOINT_URL_EC2":            ec2srv.URL,
 		"AWS_CONFIG_FILE":                 "/nonexistent",
 		"AWS_SHARED_CREDENTIALS_FILE":     "/nonexistent",
 		"AWS_PROFILE":                     "",
@@ -54,6 +57,9 @@ func TestNewClientsHonoursEndpointVariables(t *testing.T) {
 	}
 	if n := cf.Count("DescribeStacks"); n != 3 {
 		t.Errorf("%d DescribeStacks attempts, want 3 (expired token, throttled, success)", n)
+	}
+	if id, err := deploy.NewLookups(c.CloudFormation, c.EC2).CloudFrontPrefixList(ctx); err != nil || id != "pl-3b927c52" {
+		t.Errorf("CloudFront prefix list through AWS_ENDPOINT_URL_EC2 = %q, %v", id, err)
 	}
 	up, err := deploy.NewS3Uploader(c.S3, "artifacts")
 	if err != nil {

@@ -190,7 +190,10 @@ type Placement struct {
 	Set       bool
 	Kind      string // "public", "private" or "" for the subnets form
 	SubnetIDs []string
-	FromTags  bool
+	// FromTags selects subnets by tag, looked up when deploying: a subnet
+	// needs every key, with one of the key's values (any value when a key
+	// lists none).
+	FromTags map[string][]string
 }
 
 func (p *Placement) UnmarshalYAML(n *yaml.Node) error {
@@ -209,7 +212,30 @@ func (p *Placement) UnmarshalYAML(n *yaml.Node) error {
 	case yaml.SequenceNode:
 		return m.Subnets.Decode(&p.SubnetIDs)
 	case yaml.MappingNode:
-		p.FromTags = true
+		var args struct {
+			FromTags map[string]yaml.Node `yaml:"from_tags"`
+		}
+		if err := m.Subnets.Decode(&args); err != nil {
+			return err
+		}
+		if len(args.FromTags) == 0 {
+			return fmt.Errorf("line %d: placement.subnets.from_tags needs at least one tag", m.Subnets.Line)
+		}
+		p.FromTags = map[string][]string{}
+		for key, v := range args.FromTags {
+			var values []string
+			switch v.Kind {
+			case yaml.ScalarNode:
+				values = []string{v.Value}
+			case yaml.SequenceNode:
+				if err := v.Decode(&values); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("line %d: placement.subnets.from_tags.%s must be a string or a list of strings", v.Line, key)
+			}
+			p.FromTags[key] = values
+		}
 		return nil
 	}
 	return valueErrorf("line %d: placement needs subnets as a list of ids or {from_tags: ...}", n.Line)

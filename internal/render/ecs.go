@@ -81,7 +81,10 @@ func parsePlatform(pl manifest.Platform) (ecsPlatform, error) {
 func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, in.file, in.env)
-	m := ecsManifest{ECSWorkload: in.m.ECS}
+	// A copy: resolving from_tags must not change the decoded model, which
+	// lint shares (CheckDecoded).
+	w := *in.m.ECS
+	m := ecsManifest{ECSWorkload: &w}
 	parseTask(in, &m, fail)
 	for _, s := range m.task.sidecars {
 		if s.image == ImagePlaceholder(SidecarImageKey(in.name, s.name)) {
@@ -95,9 +98,8 @@ func ecsCommon(in ecsInput) (ecsManifest, ecsPlatform, diag.List) {
 			fail(m.Publish.At("topics"), ruleManifest, "every publish topic needs a name", "")
 		}
 	}
+	resolveSubnetTags(&m.Network.VPC.Placement, in.app, in.env, in.file, in.opts, &diags)
 	switch p := m.Network.VPC.Placement; {
-	case p.FromTags:
-		fail(p.Pos, ruleUnsupported, "rendering placement.subnets.from_tags is not supported yet: it needs an EC2 lookup", "list the subnet ids under placement.subnets")
 	case p.Kind != "" && p.Kind != "public" && p.Kind != "private":
 		fail(p.Pos, ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: public or private")
 	}

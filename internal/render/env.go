@@ -113,7 +113,7 @@ func renderEnvStack(ws *workspace.Workspace, em *workspace.Manifest, app, env st
 	diags = append(diags, pd...)
 	ingress, egress, sd := sgRules(m, em.Path, env)
 	diags = append(diags, sd...)
-	lb, ld := planEnvLB(m, em.Path, env, plan, opts.CloudFrontPrefixList)
+	lb, ld := planEnvLB(m, em.Path, env, plan, opts)
 	diags = append(diags, ld...)
 	if diags.HasErrors() {
 		return nil, diags

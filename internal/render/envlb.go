@@ -28,9 +28,9 @@ type envLB struct {
 }
 
 // planEnvLB reads the http section. Ingress restricted to CloudFront needs
-// the id of the region's CloudFront prefix list, an EC2 lookup render
-// cannot make: it is an input (cloudFrontPrefixList).
-func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan, cloudFrontPrefixList string) (envLB, diag.List) {
+// the id of the region's CloudFront prefix list: the given one, else
+// looked up (plan, deploy); offline it must be given.
+func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan, opts Options) (envLB, diag.List) {
 	var diags diag.List
 	errAt := failer(&diags, file, env)
 	var lb envLB
@@ -39,10 +39,19 @@ func planEnvLB(m *manifest.Environment, file, env string, p vpcPlan, cloudFrontP
 		return lb, nil
 	}
 	if (h.Public.Ingress.CDN != nil && *h.Public.Ingress.CDN) || (h.Public.DeprecatedSG.Ingress.RestrictTo.CDN != nil && *h.Public.DeprecatedSG.Ingress.RestrictTo.CDN) {
-		if cloudFrontPrefixList == "" {
+		cloudFrontPrefixList := opts.CloudFrontPrefixList
+		switch {
+		case cloudFrontPrefixList == "" && opts.Lookups != nil:
+			id, err := opts.Lookups.CloudFrontPrefixList(opts.ctx())
+			if err != nil {
+				errAt(h.At("public"), ruleLookup, fmt.Sprintf("http.public.ingress.cdn: %v", err),
+					"allow ec2:DescribeManagedPrefixLists, or pass --cloudfront-prefix-list (or $AUTOPILOT_CLOUDFRONT_PREFIX_LIST)")
+			}
+			cloudFrontPrefixList = id
+		case cloudFrontPrefixList == "":
 			// Not a manifest problem (lint does not report it): an input.
 			errAt(h.At("public"), ruleParameter, "http.public.ingress.cdn restricts the load balancer to CloudFront's prefix list, whose id render needs",
-				"pass --cloudfront-prefix-list (or $AUTOPILOT_CLOUDFRONT_PREFIX_LIST) with the id of com.amazonaws.global.cloudfront.origin-facing in the region: "+
+				"plan with AWS credentials, which look it up, or pass --cloudfront-prefix-list (or $AUTOPILOT_CLOUDFRONT_PREFIX_LIST) with the id of com.amazonaws.global.cloudfront.origin-facing in the region: "+
 					"aws ec2 describe-managed-prefix-lists --filters Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing")
 		}
 		lb.prefixLists = []string{cloudFrontPrefixList}

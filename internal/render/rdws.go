@@ -37,7 +37,8 @@ type rdwsInput struct {
 func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 	var diags diag.List
 	fail := failer(&diags, in.file, in.env)
-	m := in.m.RDWS
+	rdws := *in.m.RDWS // a copy, as in ecsCommon
+	m := &rdws
 	if m.Image.Port == nil {
 		fail(m.Image.Pos, ruleManifest, `"image.port" must be specified`, "set image.port to the port your container listens on")
 	}
@@ -46,9 +47,8 @@ func renderRDWS(in rdwsInput) (*Stack, diag.List) {
 		fail(p.Pos, ruleManifest, `placement "public" is not supported for Request-Driven Web Service`, "use placement: private, or remove network.vpc")
 	case p.Kind != "" && p.Kind != "private":
 		fail(p.Pos, ruleManifest, fmt.Sprintf("placement %q must be one of public, private", p.Kind), "use placement: private")
-	case p.FromTags:
-		fail(p.Pos, ruleUnsupported, "rendering placement.subnets.from_tags is not supported yet: it needs an EC2 lookup", "list the subnet ids under placement.subnets")
 	}
+	resolveSubnetTags(&m.Network.VPC.Placement, in.app, in.env, in.file, in.opts, &diags)
 	tracing := strings.ToUpper(deref(m.Observability.Tracing))
 	if tracing != "" && tracing != "AWSXRAY" {
 		fail(m.Observability.At("tracing"), ruleManifest, fmt.Sprintf("invalid tracing vendor %s: the valid vendor is awsxray", *m.Observability.Tracing), "use tracing: awsxray")

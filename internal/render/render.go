@@ -56,6 +56,10 @@ type Options struct {
 	// origin-facing managed prefix list (an EC2 lookup Copilot makes), which
 	// http.public.ingress.cdn restricts the public load balancer to.
 	CloudFrontPrefixList string
+	// Lookups, when set (plan, deploy), finds what Copilot looks up in AWS
+	// while deploying: subnets by tags, and CloudFront's prefix list when
+	// CloudFrontPrefixList is empty.
+	Lookups Lookups
 
 	// checkOnly skips encoding templates: Check needs the findings only.
 	checkOnly bool

@@ -86,8 +86,12 @@ type PlanOptions struct {
 	Uploader       deploy.Uploader
 	SiteBucket     deploy.SiteBucketAPI
 	SiteCDN        deploy.SiteCDNAPI
-	Account        string
-	Region         string
+	// EC2 answers the look-ups Copilot makes while deploying (subnets by
+	// tags, CloudFront's prefix list); connect sets it. Without it a
+	// from_tags placement is refused.
+	EC2     deploy.EC2API
+	Account string
+	Region  string
 
 	// deployOpts are extra options for deploy (a test seam: faster waits).
 	deployOpts []deploy.Option
@@ -239,6 +243,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 		AccountID: o.Account, Region: o.Region, Artifacts: given}
 	if !o.Offline {
 		ro.PinImage = imagePinner(ctx, o)
+		if o.EC2 != nil {
+			ro.Lookups = deploy.NewLookups(api, o.EC2)
+		}
 	}
 	rendered, _, err := renderWorkspace(ctx, ws, ro)
 	if err != nil {
@@ -247,6 +254,9 @@ func prepare(ctx context.Context, ws *workspace.Workspace, api deploy.CloudForma
 	for _, r := range rendered {
 		if v, ok := r.Parameters["ContainerImage"]; ok && requireImages && v == render.ImagePlaceholder(r.Workload) {
 			return nil, "", fmt.Errorf("%w: %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
+		}
+		if !o.Offline && bytes.Contains(r.Template, []byte(render.SubnetsPlaceholder)) {
+			return nil, "", fmt.Errorf("%w: %s: placement.subnets.from_tags was not looked up in AWS", ErrCannotRun, r.Name)
 		}
 		if requireImages && bytes.Contains(r.Template, []byte(render.SidecarPlaceholderPrefix(r.Workload))) {
 			return nil, "", fmt.Errorf("%w: a sidecar of %s has no built image: run `autopilot build` (or deploy with --build) first", ErrCannotRun, r.Workload)
@@ -384,6 +394,9 @@ func connect(ctx context.Context, o *PlanOptions) ([]deploy.Option, deploy.Cloud
 			return nil, nil, fmt.Errorf("%w: %v", ErrCannotRun, err)
 		}
 		api, o.Region, o.s3 = clients.CloudFormation, clients.Region, clients.S3
+		if o.EC2 == nil {
+			o.EC2 = clients.EC2
+		}
 		if site == nil {
 			site = clients.S3
 		}

@@ -50,6 +50,8 @@ type RenderOptions struct {
 	Artifacts deploy.Artifacts
 	// PinImage names container images by digest (plan and deploy).
 	PinImage func(string) (string, error)
+	// Lookups finds what Copilot looks up in AWS (plan and deploy).
+	Lookups render.Lookups
 }
 
 // Render lints the selection and renders its stacks; with OutDir set it
@@ -110,6 +112,7 @@ func renderWorkspace(ctx context.Context, ws *workspace.Workspace, o RenderOptio
 		Context:              ctx,
 		AppDomain:            o.AppDomain,
 		CloudFrontPrefixList: o.CloudFrontPrefixList,
+		Lookups:              o.Lookups,
 	})
 	var failure *diag.Failure
 	switch {
