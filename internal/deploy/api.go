@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -43,6 +44,7 @@ type Uploader interface {
 // S3PutAPI is the S3 calls S3Uploader makes.
 type S3PutAPI interface {
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 }
 
 // S3Uploader uploads to an S3 bucket.
@@ -81,6 +83,20 @@ func (u *S3Uploader) Upload(ctx context.Context, key string, body []byte) (strin
 		return "", fmt.Errorf("upload s3://%s/%s: %w", u.bucket, key, err)
 	}
 	return u.URL(key), nil
+}
+
+// Exists reports whether an object is stored at key.
+func (u *S3Uploader) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := u.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(u.bucket), Key: aws.String(key)})
+	var missing *s3types.NotFound
+	if errors.As(err, &missing) {
+		return false, nil
+	}
+	if err != nil {
+		// S3 answers 403, not 404, for a missing object to a caller without s3:ListBucket.
+		return false, fmt.Errorf("look up s3://%s/%s (the plan role needs s3:GetObject on autopilot/deploy/* and s3:ListBucket on the bucket): %w", u.bucket, key, err)
+	}
+	return true, nil
 }
 
 // URL is the address CloudFormation reads the object at key from.

@@ -124,7 +124,11 @@ func (r *run) previewUntilDeployed(ctx context.Context, i int, dep string) error
 		if s.Parameters == nil {
 			s.Parameters = map[string]string{}
 		}
-		s.Parameters[name] = r.assetURL(body)
+		url, _, err := r.artifactURL(ctx, "assets", body)
+		if err != nil {
+			return fmt.Errorf("stack %s: asset %s: %w", s.Name, name, err)
+		}
+		s.Parameters[name] = url
 	}
 	changes, err := offlineChanges(s, old, oldParams, newMasker(s))
 	if err != nil {
@@ -616,17 +620,59 @@ func (r *run) upload(ctx context.Context, stack, prefix string, body []byte) (st
 	if r.o.uploader == nil {
 		return "", fmt.Errorf("stack %s needs an artifacts bucket to upload to; configure one (deploy.WithUploader)", stack)
 	}
-	return r.o.uploader.Upload(ctx, objectKey(prefix, body), body)
+	url, stored, err := r.artifactURL(ctx, prefix, body)
+	if err != nil || stored {
+		return url, err
+	}
+	return r.o.uploader.Upload(ctx, r.objectKey(prefix, body), body)
 }
 
-func objectKey(prefix string, body []byte) string {
+// Deploys and plans store artifacts under their own prefixes, which the
+// deploy role and the plan role (a pull request's) may write respectively:
+// a plan cannot put an object where a deploy reads one.
+const (
+	deployArtifacts = "autopilot/deploy/"
+	planArtifacts   = "autopilot/plan/"
+)
+
+// objectKey is the content-addressed key this run stores body at.
+func (r *run) objectKey(prefix string, body []byte) string {
+	root := planArtifacts
+	if r.execute {
+		root = deployArtifacts
+	}
+	return contentKey(root, prefix, body)
+}
+
+func contentKey(root, prefix string, body []byte) string {
 	sum := sha256.Sum256(body)
-	return "autopilot/" + prefix + "/" + hex.EncodeToString(sum[:])
+	return root + prefix + "/" + hex.EncodeToString(sum[:])
 }
 
-// assetURL is the URL an asset is uploaded to (planStack's "assets").
-func (r *run) assetURL(body []byte) string {
-	key := objectKey("assets", body)
+// artifactURL is the URL the change set passes for body, and whether it is
+// stored there already. A deploy always puts its own bytes. A plan names
+// the deploy's object when one exists, so an unchanged addon template
+// plans as no change: only the deploy role writes under its prefix and the
+// key is the content's hash, so the object there is body.
+func (r *run) artifactURL(ctx context.Context, prefix string, body []byte) (string, bool, error) {
+	if !r.execute {
+		if s, ok := r.o.uploader.(interface {
+			Exists(context.Context, string) (bool, error)
+		}); ok {
+			key := contentKey(deployArtifacts, prefix, body)
+			found, err := s.Exists(ctx, key)
+			if err != nil {
+				return "", false, err
+			}
+			if found {
+				return r.urlOf(key), true, nil
+			}
+		}
+	}
+	return r.urlOf(r.objectKey(prefix, body)), false, nil
+}
+
+func (r *run) urlOf(key string) string {
 	if u, ok := r.o.uploader.(interface{ URL(string) string }); ok {
 		return u.URL(key)
 	}

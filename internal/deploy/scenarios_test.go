@@ -288,7 +288,7 @@ func TestLargeTemplateGoesThroughS3(t *testing.T) {
 		}
 	}
 	url := create.Params.Get("TemplateURL")
-	if create.Params.Get("TemplateBody") != "" || !strings.HasPrefix(url, e.s3.URL+"/artifacts/autopilot/templates/app-test-big/") {
+	if create.Params.Get("TemplateBody") != "" || !strings.HasPrefix(url, e.s3.URL+"/artifacts/autopilot/deploy/templates/app-test-big/") {
 		t.Errorf("CreateChangeSet TemplateURL %q, body set %v; want an upload to the artifacts bucket", url, create.Params.Get("TemplateBody") != "")
 	}
 	if got := e.cfn.StackTemplate("app-test-big"); got != b.String() {
