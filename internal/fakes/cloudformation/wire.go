@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/autopilot-dev/autopilot/internal/fakes/awsquery"
 )
 
 const xmlns = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
@@ -34,15 +36,6 @@ func Throttling() *APIError {
 	return &APIError{Status: http.StatusBadRequest, Type: "Sender", Code: "Throttling", Message: "Rate exceeded"}
 }
 
-type errorResponse struct {
-	XMLName   xml.Name `xml:"ErrorResponse"`
-	Xmlns     string   `xml:"xmlns,attr"`
-	Type      string   `xml:"Error>Type"`
-	Code      string   `xml:"Error>Code"`
-	Message   string   `xml:"Error>Message"`
-	RequestID string   `xml:"RequestId"`
-}
-
 type responseMetadata struct {
 	RequestID string `xml:"RequestId"`
 }
@@ -56,14 +49,8 @@ func requestID() string {
 
 func writeError(w http.ResponseWriter, e *APIError) {
 	id := requestID()
-	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", id)
-	w.WriteHeader(e.Status)
-	typ := e.Type
-	if typ == "" {
-		typ = "Sender"
-	}
-	_ = xml.NewEncoder(w).Encode(errorResponse{Xmlns: xmlns, Type: typ, Code: e.Code, Message: e.Message, RequestID: id})
+	awsquery.WriteError(w, e.Status, xmlns, e.Type, e.Code, e.Message, id)
 }
 
 // writeResult wraps result in <ActionResponse><ActionResult>…, as the query

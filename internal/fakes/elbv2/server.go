@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+
+	"github.com/autopilot-dev/autopilot/internal/fakes/awsquery"
 )
 
 const (
@@ -59,19 +61,8 @@ func (s *Server) Count(action string) int {
 	return s.calls[action]
 }
 
-type errorResponse struct {
-	XMLName   xml.Name `xml:"ErrorResponse"`
-	Xmlns     string   `xml:"xmlns,attr"`
-	Type      string   `xml:"Error>Type"`
-	Code      string   `xml:"Error>Code"`
-	Message   string   `xml:"Error>Message"`
-	RequestID string   `xml:"RequestId"`
-}
-
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	_ = xml.NewEncoder(w).Encode(errorResponse{Xmlns: xmlns, Type: "Sender", Code: code, Message: msg, RequestID: "fake-request"})
+	awsquery.WriteError(w, status, xmlns, "Sender", code, msg, "fake-request")
 }
 
 type lbMember struct {

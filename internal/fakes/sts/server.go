@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/autopilot-dev/autopilot/internal/fakes/awsquery"
 )
 
 const xmlns = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -52,19 +54,8 @@ func (s *Server) Calls() []url.Values {
 	return append([]url.Values(nil), s.calls...)
 }
 
-type errorResponse struct {
-	XMLName   xml.Name `xml:"ErrorResponse"`
-	Xmlns     string   `xml:"xmlns,attr"`
-	Type      string   `xml:"Error>Type"`
-	Code      string   `xml:"Error>Code"`
-	Message   string   `xml:"Error>Message"`
-	RequestID string   `xml:"RequestId"`
-}
-
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	_ = xml.NewEncoder(w).Encode(errorResponse{Xmlns: xmlns, Type: "Sender", Code: code, Message: msg, RequestID: "fake-request"})
+	awsquery.WriteError(w, status, xmlns, "Sender", code, msg, "fake-request")
 }
 
 type callerIdentity struct {
